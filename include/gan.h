@@ -1,0 +1,278 @@
+/**
+ * @file gan.h
+ * @brief libgan: train Generative Adversarial Networks from C.
+ *
+ * The one public header. Conventions (see docs/conventions.md):
+ *  - every call that can fail returns int: GAN_OK (0) or a negative GAN_E* code,
+ *    with detail in gan_error_last();
+ *  - constructors take their output pointer first and hand ownership to the caller;
+ *  - destructors are NULL-safe;
+ *  - data is float32, row-major [batch x features].
+ */
+#ifndef GAN_H
+#define GAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32) && defined(GAN_BUILDING)
+#define GAN_API __declspec(dllexport)
+#elif defined(__GNUC__) && defined(GAN_BUILDING)
+#define GAN_API __attribute__((visibility("default")))
+#else
+#define GAN_API
+#endif
+
+/* ------------------------------------------------------------------ version */
+
+/** Major version: changes only when the ABI breaks (also the SONAME). */
+#define GAN_VERSION_MAJOR 0
+/** Minor version: grows with additions to the API. */
+#define GAN_VERSION_MINOR 1
+/** Patch version: fixes only. */
+#define GAN_VERSION_PATCH 0
+/** The version as a string literal "MAJOR.MINOR.PATCH". */
+#define GAN_VERSION_STRING "0.1.0"
+/** The version as one number: MAJOR * 10000 + MINOR * 100 + PATCH. */
+#define GAN_VERSION_NUMBER \
+    (GAN_VERSION_MAJOR * 10000 + GAN_VERSION_MINOR * 100 + GAN_VERSION_PATCH)
+
+/** @return the runtime library's GAN_VERSION_NUMBER. Thread-safe. */
+GAN_API unsigned gan_version_number(void);
+/** @return the runtime library's version string (static storage). Thread-safe. */
+GAN_API const char *gan_version_string(void);
+
+/** Feature bits returned by gan_features(). */
+enum {
+    GAN_FEATURE_OPENBLAS = 1u << 0, /**< dense kernels run on OpenBLAS */
+    GAN_FEATURE_REFBLAS = 1u << 1,  /**< dense kernels run on the reference CBLAS */
+    GAN_FEATURE_BLIS = 1u << 2,     /**< dense kernels run on BLIS */
+    GAN_FEATURE_ZLIB = 1u << 3      /**< gzip-compressed inputs can be read */
+};
+/** @return a bitwise OR of GAN_FEATURE_* flags of this build. Thread-safe. */
+GAN_API unsigned gan_features(void);
+
+/* ------------------------------------------------------------------- errors */
+
+/** Status codes. Values are pinned and never reused. */
+enum {
+    GAN_OK = 0,          /**< success */
+    GAN_EINVAL = -1,     /**< an argument is invalid (NULL, zero, mismatched, overflowing) */
+    GAN_ENOMEM = -2,     /**< an allocation failed */
+    GAN_EIO = -3,        /**< a file could not be read or written */
+    GAN_EFORMAT = -4,    /**< bytes do not follow the expected format */
+    GAN_EVERSION = -5,   /**< a file was written by a newer, unknown format version */
+    GAN_EUSER = -6,      /**< a user callback failed or asked to stop */
+    GAN_EDIVERGED = -7,  /**< a loss or gradient became NaN or infinite */
+    GAN_ESTATE = -8      /**< the call is not valid in the object's current state */
+};
+
+/**
+ * @param code a GAN_* status code.
+ * @return a static, human-readable description of @p code; never NULL.
+ */
+GAN_API const char *gan_strerror(int code);
+
+/**
+ * @return the detailed message of the last failure on the calling thread
+ * (e.g. "dense layer 2 expects 1200 inputs, got 784"); "" when none.
+ * Never NULL. Valid until the next libgan call on this thread.
+ */
+GAN_API const char *gan_error_last(void);
+
+/* ---------------------------------------------------------------- allocator */
+
+/** A custom allocator. Every allocation of the library goes through it. */
+typedef struct gan_allocator {
+    void *(*malloc_fn)(void *ctx, size_t size); /**< like malloc; size is never 0 */
+    void (*free_fn)(void *ctx, void *ptr);      /**< like free; never given NULL */
+    void *ctx;                                  /**< passed to each function */
+} gan_allocator;
+
+/**
+ * Install an allocator, or restore the C library's with NULL. The struct is
+ * copied. Call it before any other libgan call, or when no libgan object is
+ * alive: memory must be freed by the allocator that allocated it.
+ * Not thread-safe: this is the library's one piece of global state.
+ * @return GAN_OK, or GAN_EINVAL if malloc_fn or free_fn is missing.
+ */
+GAN_API int gan_set_allocator(const gan_allocator *allocator);
+
+/* ---------------------------------------------------------------------- rng */
+
+/** A seeded pseudo-random stream (PCG32). One thread at a time. */
+typedef struct gan_rng gan_rng;
+
+/** Create a stream from @p seed; equal seeds give equal streams on every platform. */
+GAN_API int gan_rng_create(gan_rng **out, uint64_t seed);
+/** Free a stream. NULL-safe. */
+GAN_API void gan_rng_free(gan_rng *rng);
+/** Reset a stream to the state gan_rng_create(seed) gives. */
+GAN_API int gan_rng_seed(gan_rng *rng, uint64_t seed);
+/** @return a uniform float in [0, 1). @p rng must not be NULL. */
+GAN_API float gan_rng_uniform(gan_rng *rng);
+/** @return a standard normal float. @p rng must not be NULL. */
+GAN_API float gan_rng_normal(gan_rng *rng);
+/** Fill @p dst[0..n) with uniform floats in [lo, hi). */
+GAN_API int gan_rng_fill_uniform(gan_rng *rng, float *dst, size_t n, float lo, float hi);
+/** Fill @p dst[0..n) with normal floats of the given mean and standard deviation. */
+GAN_API int gan_rng_fill_normal(gan_rng *rng, float *dst, size_t n, float mean, float std);
+
+/* ------------------------------------------------------------------- layers */
+
+/** A layer. Owned by the caller until gan_net_add() succeeds, then by the net. */
+typedef struct gan_layer gan_layer;
+
+/** Activation kinds for gan_layer_activation(). */
+typedef enum gan_activation {
+    GAN_ACT_RELU = 1,       /**< max(0, x) */
+    GAN_ACT_LEAKY_RELU = 2, /**< x > 0 ? x : slope * x (slope 0.2 by default) */
+    GAN_ACT_SIGMOID = 3,    /**< 1 / (1 + exp(-x)) */
+    GAN_ACT_TANH = 4,       /**< tanh(x) */
+    GAN_ACT_IDENTITY = 5    /**< x */
+} gan_activation;
+
+/** Layer kinds, as reported by gan_layer_kind(). */
+enum {
+    GAN_LAYER_DENSE = 1,
+    GAN_LAYER_MAXOUT = 2,
+    GAN_LAYER_ACTIVATION = 3,
+    GAN_LAYER_DROPOUT = 4
+};
+
+/** Fully connected layer: y = x W + b, W is in_dim x out_dim. */
+GAN_API int gan_layer_dense(gan_layer **out, size_t in_dim, size_t out_dim);
+/** Maxout: units outputs, each the max of @p pieces affine pieces of the input. */
+GAN_API int gan_layer_maxout(gan_layer **out, size_t in_dim, size_t units, size_t pieces);
+/** Elementwise activation; its width is the net's width where it is added. */
+GAN_API int gan_layer_activation(gan_layer **out, gan_activation act);
+/** Leaky ReLU with a given negative slope (finite, 0 <= slope < 1). */
+GAN_API int gan_layer_leaky_relu(gan_layer **out, float slope);
+/**
+ * Inverted dropout: in training mode keeps each unit with probability
+ * @p keep_prob (0 < keep_prob <= 1) and scales kept units by 1 / keep_prob;
+ * identity in evaluation mode. Draws from the net's rng (gan_net_set_rng).
+ */
+GAN_API int gan_layer_dropout(gan_layer **out, float keep_prob);
+/** Free a layer the caller owns. NULL-safe. Never call it on a layer a net owns. */
+GAN_API void gan_layer_free(gan_layer *layer);
+
+/* --------------------------------------------------------------------- nets */
+
+/** A feed-forward network: a stack of layers with one flat parameter buffer. */
+typedef struct gan_net gan_net;
+
+/** Parameter initialisation schemes for gan_net_init(). Biases start at zero. */
+typedef enum gan_init {
+    GAN_INIT_UNIFORM = 1, /**< weights uniform in [-scale, scale] (the paper's irange) */
+    GAN_INIT_XAVIER = 2,  /**< uniform in +-scale * sqrt(6 / (fan_in + fan_out)) */
+    GAN_INIT_HE = 3       /**< normal with std scale * sqrt(2 / fan_in) */
+} gan_init;
+
+/** Create an empty net taking inputs of width @p in_dim (> 0). */
+GAN_API int gan_net_create(gan_net **out, size_t in_dim);
+/** Free a net and the layers it owns. NULL-safe. */
+GAN_API void gan_net_free(gan_net *net);
+/**
+ * Append @p layer. On success the net owns it; on failure the caller still does.
+ * Parameters are zero until gan_net_init(). Invalidates pointers from
+ * gan_net_params() and gan_net_grads().
+ */
+GAN_API int gan_net_add(gan_net *net, gan_layer *layer);
+/** @return the input width, or 0 for NULL. */
+GAN_API size_t gan_net_in_dim(const gan_net *net);
+/** @return the output width (the input width while empty), or 0 for NULL. */
+GAN_API size_t gan_net_out_dim(const gan_net *net);
+/** @return the number of float parameters, or 0 for NULL. */
+GAN_API size_t gan_net_num_params(const gan_net *net);
+/** @return the number of layers, or 0 for NULL. */
+GAN_API size_t gan_net_num_layers(const gan_net *net);
+/** @return the layer at @p index (borrowed), or NULL when out of range. */
+GAN_API const gan_layer *gan_net_layer(const gan_net *net, size_t index);
+/** @return the layer's kind, or 0 for NULL. */
+GAN_API int gan_layer_kind(const gan_layer *layer);
+/** @return the layer's input width (0 for an unplaced activation or dropout). */
+GAN_API size_t gan_layer_in_dim(const gan_layer *layer);
+/** @return the layer's output width (0 for an unplaced activation or dropout). */
+GAN_API size_t gan_layer_out_dim(const gan_layer *layer);
+/** @return the layer's number of parameters. */
+GAN_API size_t gan_layer_num_params(const gan_layer *layer);
+/**
+ * Where layer @p index's parameters sit in gan_net_params(): weights first
+ * (row-major in_dim x out_dim; maxout: in_dim x (units*pieces), piece-major
+ * within a unit), then biases.
+ * @param[out] offset first float of the layer's parameters
+ * @param[out] count  number of floats
+ */
+GAN_API int gan_net_layer_params(const gan_net *net, size_t index, size_t *offset, size_t *count);
+
+/** Initialise all parameters from @p rng (borrowed for the call). */
+GAN_API int gan_net_init(gan_net *net, gan_rng *rng, gan_init scheme, float scale);
+/**
+ * Lend the net an rng for dropout in training mode. Borrowed: it must outlive
+ * its use; NULL detaches it. Needed only by nets with dropout.
+ */
+GAN_API int gan_net_set_rng(gan_net *net, gan_rng *rng);
+
+/**
+ * Forward pass. @p x is batch x in_dim, @p y is batch x out_dim (row-major);
+ * @p train selects training mode (dropout active). Activations are kept for
+ * gan_net_backward(). Workspaces grow on the first call at a larger batch
+ * and are reused afterwards: no allocation in steady state.
+ */
+GAN_API int gan_net_forward(gan_net *net, const float *x, size_t batch, float *y, int train);
+/**
+ * Backward pass for the last forward: @p dy is batch x out_dim, @p dx
+ * (batch x in_dim) receives the input gradient and may be NULL. Parameter
+ * gradients are added to gan_net_grads().
+ */
+GAN_API int gan_net_backward(gan_net *net, const float *dy, float *dx);
+/** @return the flat parameter buffer (borrowed; valid until the net changes shape or is freed). */
+GAN_API float *gan_net_params(gan_net *net);
+/** @return the flat gradient buffer, same layout as gan_net_params(). */
+GAN_API float *gan_net_grads(gan_net *net);
+/** Set every gradient to zero. */
+GAN_API int gan_net_zero_grads(gan_net *net);
+
+/* --------------------------------------------------------------- optimizers */
+
+/** An optimizer. Its state is sized for the first net it steps. */
+typedef struct gan_optim gan_optim;
+
+/**
+ * SGD with classical momentum: v = momentum * v - lr * g; p += v.
+ * With @p nesterov: p += momentum * v - lr * g (after updating v).
+ */
+GAN_API int gan_optim_sgd(gan_optim **out, float lr, float momentum, int nesterov);
+/** Adam (Kingma & Ba) with bias correction. */
+GAN_API int gan_optim_adam(gan_optim **out, float lr, float beta1, float beta2, float eps);
+/** Free an optimizer. NULL-safe. */
+GAN_API void gan_optim_free(gan_optim *opt);
+/**
+ * Apply one update to @p net from its gradients. The first step allocates the
+ * state for the net's parameter count; a net of another size is GAN_EINVAL
+ * until gan_optim_reset().
+ */
+GAN_API int gan_optim_step(gan_optim *opt, gan_net *net);
+/** Forget all state (momentum, moments, step count). */
+GAN_API int gan_optim_reset(gan_optim *opt);
+/** Set the learning rate (finite, >= 0). */
+GAN_API int gan_optim_set_lr(gan_optim *opt, float lr);
+/** @return the learning rate, or 0 for NULL. */
+GAN_API float gan_optim_get_lr(const gan_optim *opt);
+/** Set the momentum (SGD) or beta1 (Adam), in [0, 1). */
+GAN_API int gan_optim_set_momentum(gan_optim *opt, float momentum);
+/** @return the momentum (SGD) or beta1 (Adam), or 0 for NULL. */
+GAN_API float gan_optim_get_momentum(const gan_optim *opt);
+/** @return the number of steps taken since creation or reset. */
+GAN_API uint64_t gan_optim_steps(const gan_optim *opt);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GAN_H */

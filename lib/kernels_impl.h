@@ -1,0 +1,39 @@
+/* The compute seam: one gemm and the fused elementwise loops. Only kernels.c sees cblas.h. */
+#ifndef GAN_KERNELS_IMPL_H
+#define GAN_KERNELS_IMPL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* C = alpha * op(A) op(B) + beta * C, row-major; op transposes when trans_* is set. */
+void gan__gemm(int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha,
+               const float *a, size_t lda, const float *b, size_t ldb, float beta,
+               float *c, size_t ldc);
+
+/* Every row of y (rows x n) becomes b. */
+void gan__rows_set(float *y, const float *b, size_t rows, size_t n);
+/* db += column sums of dy (rows x n). */
+void gan__col_sums_add(float *db, const float *dy, size_t rows, size_t n);
+
+/* Activations by gan_activation code; backward uses the forward output y. */
+void gan__act_forward(int act, float slope, const float *x, float *y, size_t n);
+void gan__act_backward(int act, float slope, const float *y, const float *dy, float *dx, size_t n);
+
+/* Maxout over groups of `pieces` adjacent columns of z (rows x units*pieces). */
+void gan__maxout_forward(const float *z, size_t rows, size_t units, size_t pieces, float *y, uint32_t *argmax);
+/* dz (rows x units*pieces) = dy routed to each unit's winning piece, zero elsewhere. */
+void gan__maxout_backward(const float *dy, const uint32_t *argmax, size_t rows, size_t units, size_t pieces, float *dz);
+
+/* y = x * m elementwise. */
+void gan__vmul(const float *x, const float *m, float *y, size_t n);
+
+/* Sum of squares accumulated in double: NaN or Inf anywhere makes it non-finite. */
+double gan__sum_squares(const float *x, size_t n);
+
+/* SGD with classical or Nesterov momentum; v is the velocity. */
+void gan__sgd_update(float *p, float *v, const float *g, size_t n, float lr, float momentum, int nesterov);
+/* Adam; c1, c2 are the bias corrections 1 - beta^t. */
+void gan__adam_update(float *p, float *m, float *v, const float *g, size_t n, float lr,
+                      float beta1, float beta2, float eps, float c1, float c2);
+
+#endif

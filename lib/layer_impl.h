@@ -1,0 +1,38 @@
+/* Layers behind a small vtable. A layer's parameters live in its net's flat buffers;
+ * the net binds w/b/dw/db when it places the layer. */
+#ifndef GAN_LAYER_IMPL_H
+#define GAN_LAYER_IMPL_H
+
+#include "gan.h"
+
+struct gan_layer_ops {
+    const char *name;
+    /* Fix the input width (activation and dropout adopt the net's); validate sizes. */
+    int (*place)(gan_layer *l, size_t in_dim, size_t index);
+    /* Grow per-layer workspaces to hold `batch` rows. */
+    int (*reserve)(gan_layer *l, size_t batch);
+    void (*forward)(gan_layer *l, const float *x, size_t batch, float *y, int train, gan_rng *rng);
+    /* Parameter gradients are added; dx (may be NULL) is overwritten. */
+    void (*backward)(gan_layer *l, const float *x, const float *y, const float *dy, size_t batch, float *dx);
+    void (*init)(gan_layer *l, gan_rng *rng, gan_init scheme, float scale);
+};
+
+struct gan_layer {
+    const struct gan_layer_ops *ops;
+    int kind;
+    size_t in_dim, out_dim;
+    size_t n_weights, n_biases; /* parameters: weights first, then biases */
+    size_t units, pieces; /* maxout */
+    int act;              /* activation code */
+    float slope;          /* leaky ReLU */
+    float keep_prob;      /* dropout */
+    float *w, *b, *dw, *db;  /* bound into the net's buffers */
+    void *work;           /* maxout: pre-activations; dropout: mask */
+    uint32_t *argmax;     /* maxout winners */
+    int trained;          /* dropout: the last forward applied a mask */
+};
+
+/* Bind parameter pointers at `params`/`grads` (weights first, then biases). */
+void gan__layer_bind(gan_layer *l, float *params, float *grads);
+
+#endif

@@ -1,0 +1,21 @@
+/* The net's layout, shared with the trainer and the serializer. */
+#ifndef GAN_NET_IMPL_H
+#define GAN_NET_IMPL_H
+
+#include "gan.h"
+
+struct gan_net {
+    size_t in_dim, out_dim, max_dim; /* max_dim: widest activation, for gradient ping-pong */
+    gan_layer **layers;
+    size_t n_layers, cap_layers;
+    float *params, *grads; /* one contiguous buffer each */
+    size_t n_params;
+    float *acts;      /* activations of every layer for batch_cap rows: input, then each output */
+    size_t act_width; /* in_dim + sum of layer out_dims */
+    float *grad_buf;  /* two batch_cap x max_dim halves for backward */
+    size_t batch_cap; /* rows the workspaces hold */
+    size_t batch;     /* rows of the last forward; 0 if backward is not possible */
+    gan_rng *rng;     /* borrowed, for dropout */
+};
+
+#endif

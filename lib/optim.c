@@ -1,0 +1,123 @@
+/* Optimizers: SGD (classical or Nesterov momentum) and Adam over a net's flat buffers. */
+#include "optim_impl.h"
+#include "alloc_impl.h"
+#include "error_impl.h"
+#include "kernels_impl.h"
+
+#include <math.h>
+#include <string.h>
+
+static int valid_lr(float lr) { return lr >= 0.0f && lr <= 1e30f; }
+static int valid_fraction(float f) { return f >= 0.0f && f < 1.0f; }
+
+static int new_optim(gan_optim **out, int kind, float lr, float momentum, const char *fn)
+{
+    if (!valid_lr(lr)) return gan__fail(GAN_EINVAL, "%s: lr must be finite and >= 0, got %g", fn, lr);
+    if (!valid_fraction(momentum))
+        return gan__fail(GAN_EINVAL, "%s: %s must be in [0, 1), got %g", fn,
+                         kind == GAN_OPTIM_SGD ? "momentum" : "beta1", momentum);
+    gan_optim *o = gan__calloc(1, sizeof *o);
+    if (!o) return gan__fail(GAN_ENOMEM, "%s: out of memory", fn);
+    o->kind = kind;
+    o->lr = lr;
+    o->momentum = momentum;
+    *out = o;
+    return GAN_OK;
+}
+
+int gan_optim_sgd(gan_optim **out, float lr, float momentum, int nesterov)
+{
+    GAN_CHECK_ARG(out, "gan_optim_sgd");
+    *out = NULL;
+    int rc = new_optim(out, GAN_OPTIM_SGD, lr, momentum, "gan_optim_sgd");
+    if (!rc) (*out)->nesterov = nesterov != 0;
+    return rc;
+}
+
+int gan_optim_adam(gan_optim **out, float lr, float beta1, float beta2, float eps)
+{
+    GAN_CHECK_ARG(out, "gan_optim_adam");
+    *out = NULL;
+    if (!valid_fraction(beta2)) return gan__fail(GAN_EINVAL, "gan_optim_adam: beta2 must be in [0, 1), got %g", beta2);
+    if (!(eps > 0.0f && eps <= 1.0f)) return gan__fail(GAN_EINVAL, "gan_optim_adam: eps must be in (0, 1], got %g", eps);
+    int rc = new_optim(out, GAN_OPTIM_ADAM, lr, beta1, "gan_optim_adam");
+    if (rc) return rc;
+    (*out)->beta2 = beta2;
+    (*out)->eps = eps;
+    return GAN_OK;
+}
+
+void gan_optim_free(gan_optim *opt)
+{
+    if (!opt) return;
+    gan__free(opt->state);
+    gan__free(opt);
+}
+
+int gan__optim_step_norm(gan_optim *opt, gan_net *net, double *grad_norm)
+{
+    GAN_CHECK_ARG(opt, "gan_optim_step");
+    GAN_CHECK_ARG(net, "gan_optim_step");
+    size_t n = gan_net_num_params(net);
+    if (n == 0) return gan__fail(GAN_EINVAL, "gan_optim_step: the net has no parameters");
+    if (opt->n && opt->n != n)
+        return gan__fail(GAN_EINVAL, "gan_optim_step: the optimizer's state is for %zu parameters, the net has %zu "
+                                     "(gan_optim_reset to reuse it)", opt->n, n);
+    const float *g = gan_net_grads(net);
+    double ss = gan__sum_squares(g, n);
+    if (!isfinite(ss)) return gan__fail(GAN_EDIVERGED, "gan_optim_step: the gradient is not finite");
+    if (!opt->state) {
+        size_t slots = opt->kind == GAN_OPTIM_ADAM ? 2 : 1;
+        if (n > SIZE_MAX / slots || !(opt->state = gan__calloc(n * slots, sizeof(float))))
+            return gan__fail(GAN_ENOMEM, "gan_optim_step: out of memory for the state of %zu parameters", n);
+        opt->n = n;
+    }
+    float *p = gan_net_params(net);
+    opt->steps++;
+    if (opt->kind == GAN_OPTIM_SGD) {
+        gan__sgd_update(p, opt->state, g, n, opt->lr, opt->momentum, opt->nesterov);
+    } else {
+        double t = (double)opt->steps;
+        float c1 = (float)(1.0 - pow(opt->momentum, t)), c2 = (float)(1.0 - pow(opt->beta2, t));
+        gan__adam_update(p, opt->state, opt->state + n, g, n, opt->lr, opt->momentum, opt->beta2, opt->eps, c1, c2);
+    }
+    if (grad_norm) *grad_norm = sqrt(ss);
+    return GAN_OK;
+}
+
+int gan_optim_step(gan_optim *opt, gan_net *net)
+{
+    return gan__optim_step_norm(opt, net, NULL);
+}
+
+int gan_optim_reset(gan_optim *opt)
+{
+    GAN_CHECK_ARG(opt, "gan_optim_reset");
+    gan__free(opt->state);
+    opt->state = NULL;
+    opt->n = 0;
+    opt->steps = 0;
+    return GAN_OK;
+}
+
+int gan_optim_set_lr(gan_optim *opt, float lr)
+{
+    GAN_CHECK_ARG(opt, "gan_optim_set_lr");
+    if (!valid_lr(lr)) return gan__fail(GAN_EINVAL, "gan_optim_set_lr: lr must be finite and >= 0, got %g", lr);
+    opt->lr = lr;
+    return GAN_OK;
+}
+
+float gan_optim_get_lr(const gan_optim *opt) { return opt ? opt->lr : 0.0f; }
+
+int gan_optim_set_momentum(gan_optim *opt, float momentum)
+{
+    GAN_CHECK_ARG(opt, "gan_optim_set_momentum");
+    if (!valid_fraction(momentum))
+        return gan__fail(GAN_EINVAL, "gan_optim_set_momentum: momentum must be in [0, 1), got %g", momentum);
+    opt->momentum = momentum;
+    return GAN_OK;
+}
+
+float gan_optim_get_momentum(const gan_optim *opt) { return opt ? opt->momentum : 0.0f; }
+uint64_t gan_optim_steps(const gan_optim *opt) { return opt ? opt->steps : 0; }

@@ -1,0 +1,88 @@
+/* PCG32 (O'Neill 2014): small, fast, and the same stream on every platform. */
+#include "rng_impl.h"
+#include "alloc_impl.h"
+#include "error_impl.h"
+
+#include <math.h>
+
+static uint32_t pcg32_next(gan_rng *r)
+{
+    uint64_t old = r->state;
+    r->state = old * 6364136223846793005ULL + r->inc;
+    uint32_t xorshifted = (uint32_t)(((old >> 18u) ^ old) >> 27u);
+    uint32_t rot = (uint32_t)(old >> 59u);
+    return (xorshifted >> rot) | (xorshifted << ((-rot) & 31));
+}
+
+int gan_rng_seed(gan_rng *rng, uint64_t seed)
+{
+    GAN_CHECK_ARG(rng, "gan_rng_seed");
+    /* The stream selector is derived from the seed too, so nearby seeds give unrelated streams. */
+    rng->state = 0;
+    rng->inc = ((seed ^ 0x9E3779B97F4A7C15ULL) << 1u) | 1u;
+    pcg32_next(rng);
+    rng->state += seed;
+    pcg32_next(rng);
+    rng->has_spare = 0;
+    rng->spare = 0.0f;
+    return GAN_OK;
+}
+
+int gan_rng_create(gan_rng **out, uint64_t seed)
+{
+    GAN_CHECK_ARG(out, "gan_rng_create");
+    *out = NULL;
+    gan_rng *r = gan__malloc(sizeof *r);
+    if (!r) return gan__fail(GAN_ENOMEM, "gan_rng_create: out of memory");
+    gan_rng_seed(r, seed);
+    *out = r;
+    return GAN_OK;
+}
+
+void gan_rng_free(gan_rng *rng)
+{
+    gan__free(rng);
+}
+
+float gan_rng_uniform(gan_rng *rng)
+{
+    /* 24 random bits: every value is exactly representable and < 1. */
+    return (float)(pcg32_next(rng) >> 8) * (1.0f / 16777216.0f);
+}
+
+float gan_rng_normal(gan_rng *rng)
+{
+    if (rng->has_spare) {
+        rng->has_spare = 0;
+        return rng->spare;
+    }
+    /* Box-Muller in double; u1 in (0, 1] keeps log finite. */
+    double u1 = ((double)(pcg32_next(rng) >> 8) + 1.0) / 16777216.0;
+    double u2 = (double)(pcg32_next(rng) >> 8) / 16777216.0;
+    double radius = sqrt(-2.0 * log(u1));
+    double angle = 6.283185307179586 * u2;
+    rng->spare = (float)(radius * sin(angle));
+    rng->has_spare = 1;
+    return (float)(radius * cos(angle));
+}
+
+int gan_rng_fill_uniform(gan_rng *rng, float *dst, size_t n, float lo, float hi)
+{
+    GAN_CHECK_ARG(rng, "gan_rng_fill_uniform");
+    if (n && !dst) return gan__fail(GAN_EINVAL, "gan_rng_fill_uniform: 'dst' is NULL");
+    if (!isfinite(lo) || !isfinite(hi) || lo > hi)
+        return gan__fail(GAN_EINVAL, "gan_rng_fill_uniform: need finite lo <= hi, got [%g, %g)", lo, hi);
+    float span = hi - lo;
+    for (size_t i = 0; i < n; i++) dst[i] = lo + span * gan_rng_uniform(rng);
+    return GAN_OK;
+}
+
+int gan_rng_fill_normal(gan_rng *rng, float *dst, size_t n, float mean, float std)
+{
+    GAN_CHECK_ARG(rng, "gan_rng_fill_normal");
+    if (n && !dst) return gan__fail(GAN_EINVAL, "gan_rng_fill_normal: 'dst' is NULL");
+    if (!isfinite(mean) || !isfinite(std) || std < 0.0f)
+        return gan__fail(GAN_EINVAL, "gan_rng_fill_normal: need finite mean and std >= 0, got %g and %g", mean, std);
+    for (size_t i = 0; i < n; i++) dst[i] = mean + std * gan_rng_normal(rng);
+    return GAN_OK;
+}

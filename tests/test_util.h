@@ -1,0 +1,63 @@
+/* Shared test helpers: a counting allocator that can fail the n-th allocation. */
+#ifndef GAN_TEST_UTIL_H
+#define GAN_TEST_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "gan.h"
+
+typedef struct {
+    size_t allocs, frees; /* calls so far */
+    size_t fail_at;       /* 1-based index of the allocation to fail; 0 = never */
+} test_alloc_stats;
+
+static test_alloc_stats test_alloc;
+
+static void *test_malloc_fn(void *ctx, size_t size)
+{
+    (void)ctx;
+    if (test_alloc.fail_at && test_alloc.allocs + 1 == test_alloc.fail_at) {
+        test_alloc.fail_at = 0; /* fail once */
+        return NULL;
+    }
+    test_alloc.allocs++;
+    return malloc(size);
+}
+
+static void test_free_fn(void *ctx, void *p)
+{
+    (void)ctx;
+    test_alloc.frees++;
+    free(p);
+}
+
+/* Install the counting allocator with fresh counters. */
+static inline void test_alloc_install(void)
+{
+    memset(&test_alloc, 0, sizeof test_alloc);
+    gan_allocator a = {test_malloc_fn, test_free_fn, NULL};
+    assert_int_equal(gan_set_allocator(&a), GAN_OK);
+}
+
+static inline size_t test_alloc_live(void)
+{
+    return test_alloc.allocs - test_alloc.frees;
+}
+
+/* Assert that rc is the expected code and that the message mentions `needle`. */
+#define assert_error(rc, code, needle)                                              \
+    do {                                                                            \
+        int rc_ = (rc);                                                             \
+        if (rc_ != (code)) fail_msg("got %d (%s), expected %d: %s", rc_,            \
+                                    gan_strerror(rc_), (code), gan_error_last());   \
+        if (!strstr(gan_error_last(), (needle)))                                    \
+            fail_msg("message '%s' does not mention '%s'", gan_error_last(), (needle)); \
+    } while (0)
+
+#endif
