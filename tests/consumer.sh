@@ -1,0 +1,27 @@
+#!/bin/sh
+# Install libgan from BUILD_DIR into a staging prefix and build a small program against it
+# the way users do: only through pkg-config.
+set -eu
+build=${1:-build-openblas}
+stage=$(mktemp -d)
+trap 'rm -rf "$stage"' EXIT
+DESTDIR="$stage" meson install -C "$build" --quiet
+pcdir=$(dirname "$(find "$stage" -name gan.pc | head -n1)")
+libdir=$(dirname "$(find "$stage" -name 'libgan.so.0' | head -n1)")
+export PKG_CONFIG_PATH="$pcdir" PKG_CONFIG_SYSROOT_DIR="$stage"
+cat > "$stage/prog.c" <<'C'
+#include <gan.h>
+#include <stdio.h>
+int main(void) {
+    gan_net *n; gan_layer *l; gan_rng *r; float x[2 * 3] = {1, 2, 3, 4, 5, 6}, y[2], dx[6], dy[2] = {1, -1};
+    if (gan_rng_create(&r, 1) || gan_net_create(&n, 3)) return 1;
+    if (gan_layer_dense(&l, 3, 4) || gan_net_add(n, l) || gan_layer_activation(&l, GAN_ACT_TANH) || gan_net_add(n, l)) return 1;
+    if (gan_layer_dense(&l, 4, 1) || gan_net_add(n, l) || gan_net_init(n, r, GAN_INIT_XAVIER, 1.0f)) return 1;
+    if (gan_net_forward(n, x, 2, y, 1) || gan_net_backward(n, dy, dx)) { puts(gan_error_last()); return 1; }
+    printf("libgan %s: y = %.4f %.4f, dx[0] = %.4f\n", gan_version_string(), y[0], y[1], dx[0]);
+    gan_net_free(n); gan_rng_free(r); return 0;
+}
+C
+cc "$stage/prog.c" -o "$stage/prog" $(pkg-config --cflags --libs gan)
+LD_LIBRARY_PATH="$libdir" "$stage/prog"
+echo "consumer: ok"
