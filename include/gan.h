@@ -271,6 +271,140 @@ GAN_API float gan_optim_get_momentum(const gan_optim *opt);
 /** @return the number of steps taken since creation or reset. */
 GAN_API uint64_t gan_optim_steps(const gan_optim *opt);
 
+/* ------------------------------------------------------------------ trainer */
+
+/** The minimax trainer. Borrows G, D and their optimizers: they must outlive it. */
+typedef struct gan_trainer gan_trainer;
+
+/**
+ * Data callback: fill @p x (batch x data_dim, data_dim = G's output width) with real
+ * samples and, when the condition size c > 0, @p cond (batch x c) with their
+ * conditions (@p cond is NULL when c = 0). Draw randomness only from @p rng, the
+ * trainer's data stream, so a run is reproducible from its seed.
+ * @return 0 to go on; anything else stops the call with GAN_EUSER.
+ */
+typedef int (*gan_data_fn)(void *payload, gan_rng *rng, float *x, float *cond, size_t batch);
+/**
+ * Noise callback: fill @p z (batch x dim) from @p rng, the trainer's noise stream.
+ * @return 0 to go on; anything else stops the call with GAN_EUSER.
+ */
+typedef int (*gan_noise_fn)(void *payload, gan_rng *rng, float *z, size_t batch, size_t dim);
+
+/** Losses, all computed from D's logit in a numerically stable form. */
+typedef enum gan_loss {
+    GAN_LOSS_MINIMAX = 1,         /**< the paper's game; G minimises log(1 - D(G(z))) */
+    GAN_LOSS_NON_SATURATING = 2,  /**< G maximises log D(G(z)) (default) */
+    GAN_LOSS_LEAST_SQUARES = 3,   /**< LSGAN: D(x) -> 1, D(G(z)) -> 0 in squares */
+    GAN_LOSS_HINGE = 4,           /**< D: relu(1 - l_real) + relu(1 + l_fake); G: -l_fake */
+    GAN_LOSS_WASSERSTEIN = 5      /**< critic l_fake - l_real with weight clipping */
+} gan_loss;
+
+/** How D and G updates interleave. */
+typedef enum gan_update {
+    GAN_UPDATE_ALTERNATING = 1,  /**< Algorithm 1: k D steps, then g G steps (default) */
+    GAN_UPDATE_SIMULTANEOUS = 2  /**< D and G updated from the same batch */
+} gan_update;
+
+/** The trainer's rng streams, all derived from its seed. */
+typedef enum gan_stream {
+    GAN_STREAM_INIT = 0,    /**< for initialising the nets (gan_net_init) */
+    GAN_STREAM_DATA = 1,    /**< handed to the data callback */
+    GAN_STREAM_NOISE = 2,   /**< handed to the noise callback */
+    GAN_STREAM_DROPOUT = 3  /**< lent to G and D for dropout */
+} gan_stream;
+
+/**
+ * Per-step statistics, filled by the library. Set @c size to sizeof(gan_step_stats)
+ * before passing it in; the library fills only the fields that fit, so the struct can
+ * grow at its end without breaking old callers.
+ */
+typedef struct gan_step_stats {
+    uint32_t size;       /**< set by the caller: sizeof(gan_step_stats) */
+    uint32_t reserved;   /**< zero */
+    uint64_t step;       /**< steps completed, this one included */
+    double loss_d;       /**< D's loss on its last update */
+    double loss_g;       /**< G's loss on its last update */
+    double d_real;       /**< mean sigmoid(D logit) on real data */
+    double d_fake;       /**< mean sigmoid(D logit) on generated data */
+    double grad_norm_d;  /**< L2 norm of D's last gradient */
+    double grad_norm_g;  /**< L2 norm of G's last gradient */
+    double lr_d;         /**< D's learning rate */
+    double lr_g;         /**< G's learning rate */
+} gan_step_stats;
+
+/** Called after every step of gan_trainer_run(); non-zero stops the run with GAN_EUSER. */
+typedef int (*gan_step_fn)(void *payload, const gan_step_stats *stats);
+
+/**
+ * Create a trainer over generator @p g, discriminator @p d (one output: a logit, or a
+ * probability when its last layer is a sigmoid, whose input is then used as the logit)
+ * and their optimizers. All four are borrowed. The trainer lends its dropout stream to
+ * G and D (gan_net_set_rng) and takes it back when freed.
+ * Defaults: batch 100, k = 1 D step and 1 G step, alternating, non-saturating loss,
+ * seed 0, no condition, noise uniform in [-1, 1], no label smoothing, no EMA.
+ */
+GAN_API int gan_trainer_create(gan_trainer **out, gan_net *g, gan_net *d, gan_optim *opt_g, gan_optim *opt_d);
+/** Free a trainer (not the nets or optimizers it borrows). NULL-safe. */
+GAN_API void gan_trainer_free(gan_trainer *t);
+/** Set the data callback (required before training). */
+GAN_API int gan_trainer_set_data(gan_trainer *t, gan_data_fn fn, void *payload);
+/** Set a custom noise callback. */
+GAN_API int gan_trainer_set_noise(gan_trainer *t, gan_noise_fn fn, void *payload);
+/** Built-in noise: uniform in [-a, a] (a > 0). */
+GAN_API int gan_trainer_set_noise_uniform(gan_trainer *t, float a);
+/** Built-in noise: normal with mean 0 and standard deviation @p std (> 0). */
+GAN_API int gan_trainer_set_noise_normal(gan_trainer *t, float std);
+/** Samples per batch (> 0). */
+GAN_API int gan_trainer_set_batch_size(gan_trainer *t, size_t batch);
+/** D updates per step (k >= 1). */
+GAN_API int gan_trainer_set_d_steps(gan_trainer *t, unsigned k);
+/** G updates per step (>= 1). */
+GAN_API int gan_trainer_set_g_steps(gan_trainer *t, unsigned g);
+/** Alternating (default) or simultaneous updates. */
+GAN_API int gan_trainer_set_update(gan_trainer *t, gan_update mode);
+/** Choose the loss. */
+GAN_API int gan_trainer_set_loss(gan_trainer *t, gan_loss loss);
+/** Reseed every stream from @p seed and restart the step count. */
+GAN_API int gan_trainer_set_seed(gan_trainer *t, uint64_t seed);
+/**
+ * Condition size c (0 disables): the data callback fills one condition row per sample,
+ * and the trainer appends it to G's noise and to D's input. Needs
+ * D's input width = G's output width + c and G's input width > c.
+ */
+GAN_API int gan_trainer_set_cond_dim(gan_trainer *t, size_t c);
+/** One-sided label smoothing: D's target for real data (in (0, 1]; 1 disables). */
+GAN_API int gan_trainer_set_label_smoothing(gan_trainer *t, float real_target);
+/** Weight clipping range for the Wasserstein loss (> 0; default 0.01). */
+GAN_API int gan_trainer_set_clip(gan_trainer *t, float c);
+/**
+ * Exponential moving average of G's weights with the given decay in [0, 1); 0 turns
+ * it off. When on, gan_trainer_generate() uses the averaged weights.
+ */
+GAN_API int gan_trainer_set_ema(gan_trainer *t, float decay);
+/** @return the trainer's rng stream @p which (borrowed), or NULL. */
+GAN_API gan_rng *gan_trainer_rng(gan_trainer *t, gan_stream which);
+/** @return the noise width (G's input width minus the condition size), or 0. */
+GAN_API size_t gan_trainer_noise_dim(const gan_trainer *t);
+/** @return the steps completed. */
+GAN_API uint64_t gan_trainer_steps(const gan_trainer *t);
+
+/**
+ * One step: k D updates then g G updates (alternating), or one joint update
+ * (simultaneous). Each update is checked before it is applied: a non-finite loss or
+ * gradient returns GAN_EDIVERGED and leaves that net, its optimizer and the step count
+ * as they were. In steady state a step allocates nothing.
+ * @param[out] stats may be NULL; see gan_step_stats for its size field.
+ */
+GAN_API int gan_trainer_step(gan_trainer *t, gan_step_stats *stats);
+/** Run @p steps steps, calling @p on_step (may be NULL) after each. */
+GAN_API int gan_trainer_run(gan_trainer *t, uint64_t steps, gan_step_fn on_step, void *payload);
+/**
+ * Generate @p n samples into @p out (n x data_dim) in evaluation mode. @p z is n x
+ * noise_dim, or NULL to draw it from the noise callback with the noise stream; @p cond
+ * is n x c (required when c > 0, else ignored).
+ */
+GAN_API int gan_trainer_generate(gan_trainer *t, const float *z, const float *cond, size_t n, float *out);
+
 #ifdef __cplusplus
 }
 #endif

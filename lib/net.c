@@ -173,7 +173,7 @@ static int reserve(gan_net *n, size_t batch)
     return GAN_OK;
 }
 
-int gan_net_forward(gan_net *net, const float *x, size_t batch, float *y, int train)
+int gan__net_forward_depth(gan_net *net, const float *x, size_t batch, float *y, int train, size_t depth)
 {
     GAN_CHECK_ARG(net, "gan_net_forward");
     GAN_CHECK_ARG(x, "gan_net_forward");
@@ -181,40 +181,49 @@ int gan_net_forward(gan_net *net, const float *x, size_t batch, float *y, int tr
     if (batch == 0 || batch > INT_MAX)
         return gan__fail(GAN_EINVAL, "gan_net_forward: batch must be in [1, %d], got %zu", INT_MAX, batch);
     if (train && !net->rng)
-        for (size_t i = 0; i < net->n_layers; i++)
+        for (size_t i = 0; i < depth; i++)
             if (net->layers[i]->kind == GAN_LAYER_DROPOUT && net->layers[i]->keep_prob < 1.0f)
                 return gan__fail(GAN_ESTATE, "gan_net_forward: dropout layer %zu needs an rng in training mode "
                                              "(gan_net_set_rng)", i);
     int rc = reserve(net, batch);
     if (rc) return rc;
     float *in = net->acts;
-    memcpy(in, x, batch * net->in_dim * sizeof *x);
-    for (size_t i = 0; i < net->n_layers; i++) {
+    size_t width = net->in_dim;
+    memcpy(in, x, batch * width * sizeof *x);
+    for (size_t i = 0; i < depth; i++) {
         gan_layer *l = net->layers[i];
         float *out = in + batch * l->in_dim;
         l->ops->forward(l, in, batch, out, train, net->rng);
         in = out;
+        width = l->out_dim;
     }
-    memcpy(y, in, batch * net->out_dim * sizeof *y);
+    memcpy(y, in, batch * width * sizeof *y);
     net->batch = batch;
+    net->depth = depth;
     return GAN_OK;
+}
+
+int gan_net_forward(gan_net *net, const float *x, size_t batch, float *y, int train)
+{
+    return gan__net_forward_depth(net, x, batch, y, train, net ? net->n_layers : 0);
 }
 
 int gan_net_backward(gan_net *net, const float *dy, float *dx)
 {
     GAN_CHECK_ARG(net, "gan_net_backward");
     GAN_CHECK_ARG(dy, "gan_net_backward");
-    size_t batch = net->batch;
+    size_t batch = net->batch, depth = net->depth;
     if (batch == 0) return gan__fail(GAN_ESTATE, "gan_net_backward: no forward pass to differentiate");
-    if (net->n_layers == 0) {
+    if (depth == 0) {
         if (dx) memcpy(dx, dy, batch * net->in_dim * sizeof *dx);
         return GAN_OK;
     }
-    /* Walk the activations from the end; gradients alternate between two halves. */
+    /* Walk the activations from the last one computed; gradients alternate between two halves. */
     float *halves[2] = {net->grad_buf, net->grad_buf + net->batch_cap * net->max_dim};
-    float *out = net->acts + batch * net->act_width;
+    float *out = net->acts + batch * net->in_dim;
+    for (size_t i = 0; i < depth; i++) out += batch * net->layers[i]->out_dim;
     const float *g = dy;
-    for (size_t i = net->n_layers; i-- > 0;) {
+    for (size_t i = depth; i-- > 0;) {
         gan_layer *l = net->layers[i];
         float *y = out - batch * l->out_dim, *x = y - batch * l->in_dim;
         float *gx = i == 0 ? dx : halves[i & 1];
@@ -223,6 +232,14 @@ int gan_net_backward(gan_net *net, const float *dy, float *dx)
         out = y;
     }
     return GAN_OK;
+}
+
+void gan__net_swap_params(gan_net *net, float **other)
+{
+    float *mine = net->params;
+    net->params = *other;
+    *other = mine;
+    bind_all(net);
 }
 
 float *gan_net_params(gan_net *net) { return net ? net->params : NULL; }

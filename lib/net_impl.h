@@ -15,7 +15,16 @@ struct gan_net {
     float *grad_buf;  /* two batch_cap x max_dim halves for backward */
     size_t batch_cap; /* rows the workspaces hold */
     size_t batch;     /* rows of the last forward; 0 if backward is not possible */
+    size_t depth;     /* layers the last forward ran */
     gan_rng *rng;     /* borrowed, for dropout */
 };
+
+/* Forward through the first `depth` layers only; y receives that layer's output.
+ * gan_net_backward() then starts from there. The trainer uses it to read D's logit
+ * below a final sigmoid. */
+int gan__net_forward_depth(gan_net *net, const float *x, size_t batch, float *y, int train, size_t depth);
+
+/* Exchange the parameter buffer with *other (same size), e.g. for EMA weights. */
+void gan__net_swap_params(gan_net *net, float **other);
 
 #endif

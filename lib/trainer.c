@@ -1,0 +1,551 @@
+/* The minimax trainer: Algorithm 1 of Goodfellow et al. (2014) and its common variants.
+ * D sees real and generated rows in one batch of 2B (one gemm per layer instead of two). */
+#include "alloc_impl.h"
+#include "error_impl.h"
+#include "kernels_impl.h"
+#include "layer_impl.h"
+#include "loss_impl.h"
+#include "net_impl.h"
+#include "optim_impl.h"
+#include "rng_impl.h"
+
+#include <math.h>
+#include <string.h>
+
+enum { NOISE_CUSTOM, NOISE_UNIFORM, NOISE_NORMAL };
+
+struct gan_trainer {
+    gan_net *g, *d;
+    gan_optim *opt_g, *opt_d;
+    gan_rng *rng[4];
+    gan_data_fn data_fn;
+    void *data_payload;
+    gan_noise_fn noise_fn;
+    void *noise_payload;
+    int noise_kind;
+    float noise_scale;
+    size_t batch, cond_dim;
+    unsigned d_steps, g_steps;
+    int update, loss;
+    float real_target, clip, ema_decay;
+    float *ema; /* G's averaged weights, when ema_decay > 0 */
+    uint64_t steps;
+    gan_step_stats stats; /* the last step's, in full */
+    /* Workspaces for `cap` rows, carved from one block. */
+    float *block;
+    size_t cap;
+    float *x_real, *cond, *z, *g_in, *x_fake, *d_in, *logits, *dlogits, *d_dx, *g_dy;
+};
+
+/* ------------------------------------------------------------ noise */
+
+static int noise_builtin(void *payload, gan_rng *rng, float *z, size_t batch, size_t dim)
+{
+    const gan_trainer *t = payload;
+    if (t->noise_kind == NOISE_NORMAL) return gan_rng_fill_normal(rng, z, batch * dim, 0.0f, t->noise_scale);
+    return gan_rng_fill_uniform(rng, z, batch * dim, -t->noise_scale, t->noise_scale);
+}
+
+/* ---------------------------------------------------- create / free */
+
+static uint64_t splitmix64(uint64_t x)
+{
+    x += 0x9E3779B97F4A7C15ULL;
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+    return x ^ (x >> 31);
+}
+
+static size_t data_dim(const gan_trainer *t) { return gan_net_out_dim(t->g); }
+static size_t d_in_dim(const gan_trainer *t) { return gan_net_in_dim(t->d); }
+
+/* D's depth up to its logit: a final sigmoid is left to the loss. */
+static size_t logit_depth(const gan_net *d)
+{
+    size_t n = d->n_layers;
+    if (n && d->layers[n - 1]->kind == GAN_LAYER_ACTIVATION && d->layers[n - 1]->act == GAN_ACT_SIGMOID) return n - 1;
+    return n;
+}
+
+int gan_trainer_create(gan_trainer **out, gan_net *g, gan_net *d, gan_optim *opt_g, gan_optim *opt_d)
+{
+    GAN_CHECK_ARG(out, "gan_trainer_create");
+    *out = NULL;
+    GAN_CHECK_ARG(g, "gan_trainer_create");
+    GAN_CHECK_ARG(d, "gan_trainer_create");
+    GAN_CHECK_ARG(opt_g, "gan_trainer_create");
+    GAN_CHECK_ARG(opt_d, "gan_trainer_create");
+    if (g == d || opt_g == opt_d)
+        return gan__fail(GAN_EINVAL, "gan_trainer_create: G and D need distinct nets and distinct optimizers");
+    if (gan_net_out_dim(d) != 1)
+        return gan__fail(GAN_EINVAL, "gan_trainer_create: D must have 1 output (a logit or probability), it has %zu",
+                         gan_net_out_dim(d));
+    if (gan_net_in_dim(d) < gan_net_out_dim(g))
+        return gan__fail(GAN_EINVAL, "gan_trainer_create: D takes %zu inputs, fewer than G's %zu outputs",
+                         gan_net_in_dim(d), gan_net_out_dim(g));
+    if (!gan_net_num_params(g) || !gan_net_num_params(d))
+        return gan__fail(GAN_EINVAL, "gan_trainer_create: G and D need parameters to train");
+    gan_trainer *t = gan__calloc(1, sizeof *t);
+    if (!t) return gan__fail(GAN_ENOMEM, "gan_trainer_create: out of memory");
+    for (int i = 0; i < 4; i++) {
+        if (gan_rng_create(&t->rng[i], 0) != GAN_OK) {
+            gan_trainer_free(t);
+            return gan__fail(GAN_ENOMEM, "gan_trainer_create: out of memory");
+        }
+    }
+    t->g = g;
+    t->d = d;
+    t->opt_g = opt_g;
+    t->opt_d = opt_d;
+    t->noise_fn = noise_builtin;
+    t->noise_payload = t;
+    t->noise_kind = NOISE_UNIFORM;
+    t->noise_scale = 1.0f;
+    t->batch = 100;
+    t->d_steps = t->g_steps = 1;
+    t->update = GAN_UPDATE_ALTERNATING;
+    t->loss = GAN_LOSS_NON_SATURATING;
+    t->real_target = 1.0f;
+    t->clip = 0.01f;
+    gan_trainer_set_seed(t, 0);
+    gan_net_set_rng(g, t->rng[GAN_STREAM_DROPOUT]);
+    gan_net_set_rng(d, t->rng[GAN_STREAM_DROPOUT]);
+    *out = t;
+    return GAN_OK;
+}
+
+void gan_trainer_free(gan_trainer *t)
+{
+    if (!t) return;
+    gan_rng *dropout = t->rng[GAN_STREAM_DROPOUT];
+    if (t->g && t->g->rng == dropout) t->g->rng = NULL;
+    if (t->d && t->d->rng == dropout) t->d->rng = NULL;
+    for (int i = 0; i < 4; i++) gan_rng_free(t->rng[i]);
+    gan__free(t->ema);
+    gan__free(t->block);
+    gan__free(t);
+}
+
+/* ---------------------------------------------------------- setters */
+
+int gan_trainer_set_data(gan_trainer *t, gan_data_fn fn, void *payload)
+{
+    GAN_CHECK_ARG(t, "gan_trainer_set_data");
+    GAN_CHECK_ARG(fn, "gan_trainer_set_data");
+    t->data_fn = fn;
+    t->data_payload = payload;
+    return GAN_OK;
+}
+
+int gan_trainer_set_noise(gan_trainer *t, gan_noise_fn fn, void *payload)
+{
+    GAN_CHECK_ARG(t, "gan_trainer_set_noise");
+    GAN_CHECK_ARG(fn, "gan_trainer_set_noise");
+    t->noise_fn = fn;
+    t->noise_payload = payload;
+    t->noise_kind = NOISE_CUSTOM;
+    return GAN_OK;
+}
+
+static int set_builtin_noise(gan_trainer *t, int kind, float scale, const char *fn)
+{
+    GAN_CHECK_ARG(t, fn);
+    if (!(scale > 0.0f && scale <= 1e30f))
+        return gan__fail(GAN_EINVAL, "%s: the scale must be finite and > 0, got %g", fn, scale);
+    t->noise_fn = noise_builtin;
+    t->noise_payload = t;
+    t->noise_kind = kind;
+    t->noise_scale = scale;
+    return GAN_OK;
+}
+
+int gan_trainer_set_noise_uniform(gan_trainer *t, float a)
+{
+    return set_builtin_noise(t, NOISE_UNIFORM, a, "gan_trainer_set_noise_uniform");
+}
+
+int gan_trainer_set_noise_normal(gan_trainer *t, float std)
+{
+    return set_builtin_noise(t, NOISE_NORMAL, std, "gan_trainer_set_noise_normal");
+}
+
+int gan_trainer_set_batch_size(gan_trainer *t, size_t batch)
+{
+    GAN_CHECK_ARG(t, "gan_trainer_set_batch_size");
+    /* D sees 2 x batch rows; keep that within BLAS's int. */
+    if (batch == 0 || batch > (size_t)1 << 28)
+        return gan__fail(GAN_EINVAL, "gan_trainer_set_batch_size: batch must be in [1, 2^28], got %zu", batch);
+    t->batch = batch;
+    return GAN_OK;
+}
+
+int gan_trainer_set_d_steps(gan_trainer *t, unsigned k)
+{
+    GAN_CHECK_ARG(t, "gan_trainer_set_d_steps");
+    if (k == 0) return gan__fail(GAN_EINVAL, "gan_trainer_set_d_steps: k must be at least 1");
+    t->d_steps = k;
+    return GAN_OK;
+}
+
+int gan_trainer_set_g_steps(gan_trainer *t, unsigned g)
+{
+    GAN_CHECK_ARG(t, "gan_trainer_set_g_steps");
+    if (g == 0) return gan__fail(GAN_EINVAL, "gan_trainer_set_g_steps: the count must be at least 1");
+    t->g_steps = g;
+    return GAN_OK;
+}
+
+int gan_trainer_set_update(gan_trainer *t, gan_update mode)
+{
+    GAN_CHECK_ARG(t, "gan_trainer_set_update");
+    if (mode != GAN_UPDATE_ALTERNATING && mode != GAN_UPDATE_SIMULTANEOUS)
+        return gan__fail(GAN_EINVAL, "gan_trainer_set_update: unknown update mode %d", (int)mode);
+    t->update = mode;
+    return GAN_OK;
+}
+
+int gan_trainer_set_loss(gan_trainer *t, gan_loss loss)
+{
+    GAN_CHECK_ARG(t, "gan_trainer_set_loss");
+    if (loss < GAN_LOSS_MINIMAX || loss > GAN_LOSS_WASSERSTEIN)
+        return gan__fail(GAN_EINVAL, "gan_trainer_set_loss: unknown loss %d", (int)loss);
+    t->loss = loss;
+    return GAN_OK;
+}
+
+int gan_trainer_set_seed(gan_trainer *t, uint64_t seed)
+{
+    GAN_CHECK_ARG(t, "gan_trainer_set_seed");
+    for (uint64_t i = 0; i < 4; i++) gan_rng_seed(t->rng[i], splitmix64(seed * 4 + i));
+    t->steps = 0;
+    return GAN_OK;
+}
+
+/* D's input must be G's output plus the condition. */
+static int check_dims(const gan_trainer *t, size_t c, const char *fn)
+{
+    if (d_in_dim(t) != data_dim(t) + c)
+        return gan__fail(GAN_EINVAL, "%s: D takes %zu inputs, but G's %zu outputs plus %zu condition values make %zu",
+                         fn, d_in_dim(t), data_dim(t), c, data_dim(t) + c);
+    if (gan_net_in_dim(t->g) <= c)
+        return gan__fail(GAN_EINVAL, "%s: G takes %zu inputs, which leaves no room for noise beside %zu condition values",
+                         fn, gan_net_in_dim(t->g), c);
+    return GAN_OK;
+}
+
+int gan_trainer_set_cond_dim(gan_trainer *t, size_t c)
+{
+    GAN_CHECK_ARG(t, "gan_trainer_set_cond_dim");
+    int rc = check_dims(t, c, "gan_trainer_set_cond_dim");
+    if (rc) return rc;
+    if (c != t->cond_dim) {
+        t->cond_dim = c;
+        t->cap = 0; /* workspaces are re-carved for the new widths */
+    }
+    return GAN_OK;
+}
+
+int gan_trainer_set_label_smoothing(gan_trainer *t, float real_target)
+{
+    GAN_CHECK_ARG(t, "gan_trainer_set_label_smoothing");
+    if (!(real_target > 0.0f && real_target <= 1.0f))
+        return gan__fail(GAN_EINVAL, "gan_trainer_set_label_smoothing: the real target must be in (0, 1], got %g",
+                         real_target);
+    t->real_target = real_target;
+    return GAN_OK;
+}
+
+int gan_trainer_set_clip(gan_trainer *t, float c)
+{
+    GAN_CHECK_ARG(t, "gan_trainer_set_clip");
+    if (!(c > 0.0f && c <= 1e30f))
+        return gan__fail(GAN_EINVAL, "gan_trainer_set_clip: the clip range must be finite and > 0, got %g", c);
+    t->clip = c;
+    return GAN_OK;
+}
+
+int gan_trainer_set_ema(gan_trainer *t, float decay)
+{
+    GAN_CHECK_ARG(t, "gan_trainer_set_ema");
+    if (!(decay >= 0.0f && decay < 1.0f))
+        return gan__fail(GAN_EINVAL, "gan_trainer_set_ema: decay must be in [0, 1), got %g", decay);
+    if (decay > 0.0f && !t->ema) {
+        size_t n = gan_net_num_params(t->g);
+        if (!(t->ema = gan__calloc(n, sizeof *t->ema)))
+            return gan__fail(GAN_ENOMEM, "gan_trainer_set_ema: out of memory for %zu averaged weights", n);
+        memcpy(t->ema, gan_net_params(t->g), n * sizeof *t->ema); /* the average starts at G's weights */
+    }
+    if (decay == 0.0f) {
+        gan__free(t->ema);
+        t->ema = NULL;
+    }
+    t->ema_decay = decay;
+    return GAN_OK;
+}
+
+gan_rng *gan_trainer_rng(gan_trainer *t, gan_stream which)
+{
+    return t && which >= GAN_STREAM_INIT && which <= GAN_STREAM_DROPOUT ? t->rng[which] : NULL;
+}
+
+size_t gan_trainer_noise_dim(const gan_trainer *t)
+{
+    return t && gan_net_in_dim(t->g) > t->cond_dim ? gan_net_in_dim(t->g) - t->cond_dim : 0;
+}
+
+uint64_t gan_trainer_steps(const gan_trainer *t) { return t ? t->steps : 0; }
+
+/* ------------------------------------------------------- workspaces */
+
+static int reserve(gan_trainer *t, size_t rows, const char *fn)
+{
+    if (rows <= t->cap) return GAN_OK;
+    size_t data = data_dim(t), c = t->cond_dim, nz = gan_trainer_noise_dim(t), din = d_in_dim(t);
+    /* Per row: x_real, cond, z, g_in, x_fake, g_dy; twice for D: d_in, d_dx, logits, dlogits. */
+    size_t per_row = data + c + nz + (nz + c) + data + data + 2 * (din + din + 2), total;
+    if (gan__size_mul(rows, per_row, &total))
+        return gan__fail(GAN_EINVAL, "%s: %zu rows of workspace overflow", fn, rows);
+    float *block = gan__calloc(total, sizeof *block);
+    if (!block) return gan__fail(GAN_ENOMEM, "%s: out of memory for a batch of %zu", fn, rows);
+    gan__free(t->block);
+    t->block = block;
+    t->cap = rows;
+    float *p = block;
+#define CARVE(name, width) (t->name = p, p += rows * (width))
+    CARVE(x_real, data);
+    CARVE(cond, c);
+    CARVE(z, nz);
+    CARVE(g_in, nz + c);
+    CARVE(x_fake, data);
+    CARVE(g_dy, data);
+    CARVE(d_in, 2 * din);
+    CARVE(d_dx, 2 * din);
+    CARVE(logits, 2);
+    CARVE(dlogits, 2);
+#undef CARVE
+    return GAN_OK;
+}
+
+/* dst rows = [a row | b row]; b may be empty. */
+static void concat_rows(float *dst, const float *a, size_t wa, const float *b, size_t wb, size_t rows)
+{
+    for (size_t i = 0; i < rows; i++) {
+        memcpy(dst + i * (wa + wb), a + i * wa, wa * sizeof *a);
+        if (wb) memcpy(dst + i * (wa + wb) + wa, b + i * wb, wb * sizeof *b);
+    }
+}
+
+static int call_data(gan_trainer *t, size_t rows)
+{
+    int rc = t->data_fn(t->data_payload, t->rng[GAN_STREAM_DATA], t->x_real, t->cond_dim ? t->cond : NULL, rows);
+    return rc ? gan__fail(GAN_EUSER, "the data callback returned %d", rc) : GAN_OK;
+}
+
+static int call_noise(gan_trainer *t, size_t rows)
+{
+    int rc = t->noise_fn(t->noise_payload, t->rng[GAN_STREAM_NOISE], t->z, rows, gan_trainer_noise_dim(t));
+    return rc ? gan__fail(GAN_EUSER, "the noise callback returned %d", rc) : GAN_OK;
+}
+
+/* Noise (and the batch's conditions) through G in training mode into x_fake. */
+static int generate_fakes(gan_trainer *t, size_t rows)
+{
+    int rc = call_noise(t, rows);
+    if (rc) return rc;
+    concat_rows(t->g_in, t->z, gan_trainer_noise_dim(t), t->cond, t->cond_dim, rows);
+    return gan_net_forward(t->g, t->g_in, rows, t->x_fake, 1);
+}
+
+static int diverged(const char *what, double value)
+{
+    return gan__fail(GAN_EDIVERGED, "%s is not finite (%g); nothing was updated", what, value);
+}
+
+/* Logits of D on [real; fake] rows (fake only when real is NULL), training mode. */
+static int d_logits(gan_trainer *t, const float *real, size_t rows)
+{
+    size_t data = data_dim(t), c = t->cond_dim, n = 0;
+    if (real) {
+        concat_rows(t->d_in, real, data, t->cond, c, rows);
+        n = rows;
+    }
+    concat_rows(t->d_in + n * (data + c), t->x_fake, data, t->cond, c, rows);
+    return gan__net_forward_depth(t->d, t->d_in, n + rows, t->logits, 1, logit_depth(t->d));
+}
+
+static void clip_weights(gan_trainer *t)
+{
+    float *p = gan_net_params(t->d), c = t->clip;
+    for (size_t i = 0, n = gan_net_num_params(t->d); i < n; i++) p[i] = p[i] > c ? c : p[i] < -c ? -c : p[i];
+}
+
+static int d_update(gan_trainer *t, size_t rows)
+{
+    int rc = call_data(t, rows);
+    if (!rc) rc = generate_fakes(t, rows);
+    if (!rc) rc = d_logits(t, t->x_real, rows);
+    if (rc) return rc;
+    double loss = gan__loss_d(t->loss, t->logits, t->logits + rows, rows, t->real_target, t->dlogits,
+                              t->dlogits + rows);
+    if (!isfinite(loss)) return diverged("D's loss", loss);
+    gan_net_zero_grads(t->d);
+    gan_net_backward(t->d, t->dlogits, NULL);
+    rc = gan__optim_step_norm(t->opt_d, t->d, &t->stats.grad_norm_d);
+    if (rc) return rc;
+    if (t->loss == GAN_LOSS_WASSERSTEIN) clip_weights(t);
+    t->stats.loss_d = loss;
+    t->stats.d_real = gan__mean_sigmoid(t->logits, rows);
+    t->stats.d_fake = gan__mean_sigmoid(t->logits + rows, rows);
+    return GAN_OK;
+}
+
+/* G's gradient through D: the data columns of D's input gradient, rows from `first`. */
+static void g_grad_from_d(gan_trainer *t, size_t first, size_t rows)
+{
+    size_t data = data_dim(t), din = d_in_dim(t);
+    for (size_t i = 0; i < rows; i++)
+        memcpy(t->g_dy + i * data, t->d_dx + (first + i) * din, data * sizeof *t->g_dy);
+}
+
+static void ema_update(gan_trainer *t)
+{
+    if (!t->ema) return;
+    const float *p = gan_net_params(t->g);
+    float a = t->ema_decay;
+    for (size_t i = 0, n = gan_net_num_params(t->g); i < n; i++) t->ema[i] = a * t->ema[i] + (1.0f - a) * p[i];
+}
+
+static int g_update(gan_trainer *t, size_t rows)
+{
+    int rc = t->cond_dim ? call_data(t, rows) : GAN_OK; /* conditions as the data has them */
+    if (!rc) rc = generate_fakes(t, rows);
+    if (!rc) rc = d_logits(t, NULL, rows);
+    if (rc) return rc;
+    double loss = gan__loss_g(t->loss, t->logits, rows, t->dlogits);
+    if (!isfinite(loss)) return diverged("G's loss", loss);
+    gan_net_backward(t->d, t->dlogits, t->d_dx); /* D's parameter gradients are scratch here */
+    g_grad_from_d(t, 0, rows);
+    gan_net_zero_grads(t->g);
+    gan_net_backward(t->g, t->g_dy, NULL);
+    rc = gan__optim_step_norm(t->opt_g, t->g, &t->stats.grad_norm_g);
+    if (rc) return rc;
+    ema_update(t);
+    t->stats.loss_g = loss;
+    return GAN_OK;
+}
+
+/* D and G from one batch: both gradients are computed before either net moves. */
+static int joint_update(gan_trainer *t, size_t rows)
+{
+    int rc = call_data(t, rows);
+    if (!rc) rc = generate_fakes(t, rows);
+    if (!rc) rc = d_logits(t, t->x_real, rows);
+    if (rc) return rc;
+    float *real = t->logits, *fake = t->logits + rows, *dreal = t->dlogits, *dfake = t->dlogits + rows;
+    double loss_g = gan__loss_g(t->loss, fake, rows, dfake);
+    if (!isfinite(loss_g)) return diverged("G's loss", loss_g);
+    memset(dreal, 0, rows * sizeof *dreal);
+    gan_net_backward(t->d, t->dlogits, t->d_dx);
+    g_grad_from_d(t, rows, rows);
+    gan_net_zero_grads(t->g);
+    gan_net_backward(t->g, t->g_dy, NULL);
+    double loss_d = gan__loss_d(t->loss, real, fake, rows, t->real_target, dreal, dfake);
+    if (!isfinite(loss_d)) return diverged("D's loss", loss_d);
+    gan_net_zero_grads(t->d);
+    gan_net_backward(t->d, t->dlogits, NULL);
+    double gg = gan__sum_squares(gan_net_grads(t->g), gan_net_num_params(t->g));
+    if (!isfinite(gg)) return diverged("G's gradient", gg);
+    rc = gan__optim_step_norm(t->opt_d, t->d, &t->stats.grad_norm_d);
+    if (rc) return rc;
+    if (t->loss == GAN_LOSS_WASSERSTEIN) clip_weights(t);
+    gan__optim_step_norm(t->opt_g, t->g, &t->stats.grad_norm_g); /* checked above: cannot fail */
+    ema_update(t);
+    t->stats.loss_d = loss_d;
+    t->stats.loss_g = loss_g;
+    t->stats.d_real = gan__mean_sigmoid(real, rows);
+    t->stats.d_fake = gan__mean_sigmoid(fake, rows);
+    return GAN_OK;
+}
+
+/* ------------------------------------------------------------- step */
+
+static int ready(gan_trainer *t, const char *fn)
+{
+    GAN_CHECK_ARG(t, fn);
+    if (!t->data_fn) return gan__fail(GAN_ESTATE, "%s: no data callback (gan_trainer_set_data)", fn);
+    int rc = check_dims(t, t->cond_dim, fn);
+    if (rc) return rc == GAN_EINVAL ? gan__fail(GAN_ESTATE, "%s", gan_error_last()) : rc;
+    return reserve(t, t->batch, fn);
+}
+
+static void copy_stats(gan_step_stats *dst, const gan_step_stats *src)
+{
+    uint32_t size = dst->size;
+    memcpy(dst, src, size < sizeof *src ? size : sizeof *src);
+    dst->size = size;
+}
+
+int gan_trainer_step(gan_trainer *t, gan_step_stats *stats)
+{
+    int rc = ready(t, "gan_trainer_step");
+    if (rc) return rc;
+    if (stats && stats->size < sizeof(uint64_t) * 2)
+        return gan__fail(GAN_EINVAL, "gan_trainer_step: stats->size is %u; set it to sizeof(gan_step_stats)",
+                         (unsigned)stats->size);
+    size_t rows = t->batch;
+    if (t->update == GAN_UPDATE_SIMULTANEOUS) {
+        rc = joint_update(t, rows);
+    } else {
+        for (unsigned i = 0; i < t->d_steps && !rc; i++) rc = d_update(t, rows);
+        for (unsigned i = 0; i < t->g_steps && !rc; i++) rc = g_update(t, rows);
+    }
+    if (rc) return rc;
+    t->steps++;
+    t->stats.size = sizeof t->stats;
+    t->stats.step = t->steps;
+    t->stats.lr_d = gan_optim_get_lr(t->opt_d);
+    t->stats.lr_g = gan_optim_get_lr(t->opt_g);
+    if (stats) copy_stats(stats, &t->stats);
+    return GAN_OK;
+}
+
+int gan_trainer_run(gan_trainer *t, uint64_t steps, gan_step_fn on_step, void *payload)
+{
+    GAN_CHECK_ARG(t, "gan_trainer_run");
+    for (uint64_t i = 0; i < steps; i++) {
+        int rc = gan_trainer_step(t, NULL);
+        if (rc) return rc;
+        if (on_step) {
+            int stop = on_step(payload, &t->stats);
+            if (stop)
+                return gan__fail(GAN_EUSER, "gan_trainer_run: the on_step callback returned %d at step %llu", stop,
+                                 (unsigned long long)t->steps);
+        }
+    }
+    return GAN_OK;
+}
+
+int gan_trainer_generate(gan_trainer *t, const float *z, const float *cond, size_t n, float *out)
+{
+    GAN_CHECK_ARG(t, "gan_trainer_generate");
+    GAN_CHECK_ARG(out, "gan_trainer_generate");
+    if (n == 0) return gan__fail(GAN_EINVAL, "gan_trainer_generate: n must be positive");
+    if (t->cond_dim && !cond)
+        return gan__fail(GAN_EINVAL, "gan_trainer_generate: 'cond' is NULL but the condition size is %zu", t->cond_dim);
+    int rc = check_dims(t, t->cond_dim, "gan_trainer_generate");
+    if (!rc) rc = reserve(t, t->batch, "gan_trainer_generate");
+    if (rc) return rc;
+    size_t nz = gan_trainer_noise_dim(t), c = t->cond_dim, data = data_dim(t);
+    if (t->ema) gan__net_swap_params(t->g, &t->ema);
+    for (size_t done = 0; done < n && !rc;) {
+        size_t rows = n - done < t->batch ? n - done : t->batch;
+        if (z) memcpy(t->z, z + done * nz, rows * nz * sizeof *z);
+        else rc = call_noise(t, rows);
+        if (rc) break;
+        concat_rows(t->g_in, t->z, nz, c ? cond + done * c : NULL, c, rows);
+        rc = gan_net_forward(t->g, t->g_in, rows, out + done * data, 0);
+        done += rows;
+    }
+    if (t->ema) gan__net_swap_params(t->g, &t->ema);
+    return rc;
+}
