@@ -390,9 +390,10 @@ GAN_API uint64_t gan_trainer_steps(const gan_trainer *t);
 
 /**
  * One step: k D updates then g G updates (alternating), or one joint update
- * (simultaneous). Each update is checked before it is applied: a non-finite loss or
- * gradient returns GAN_EDIVERGED and leaves that net, its optimizer and the step count
- * as they were. In steady state a step allocates nothing.
+ * (simultaneous). A step is all or nothing: when it fails (a non-finite loss or
+ * gradient gives GAN_EDIVERGED, a callback GAN_EUSER) G, D, their optimizers, the EMA
+ * and the rng streams are left bit-identical to their state before the step.
+ * In steady state a step allocates nothing.
  * @param[out] stats may be NULL; see gan_step_stats for its size field.
  */
 GAN_API int gan_trainer_step(gan_trainer *t, gan_step_stats *stats);

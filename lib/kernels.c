@@ -116,6 +116,34 @@ double gan__sum_squares(const float *x, size_t n)
     return s;
 }
 
+/* Both dry runs sum the new values times zero: the sum is NaN exactly when a value is
+ * infinite or NaN, and the loop has no branch, so it vectorises. */
+int gan__sgd_finite(const float *restrict p, const float *restrict v, const float *restrict g, size_t n, float lr,
+                    float momentum, int nesterov)
+{
+    float acc = 0.0f;
+    for (size_t i = 0; i < n; i++) {
+        float vi = momentum * v[i] - lr * g[i];
+        float pi = p[i] + (nesterov ? momentum * vi - lr * g[i] : vi);
+        acc += 0.0f * (vi + pi);
+    }
+    return acc == 0.0f;
+}
+
+int gan__adam_finite(const float *restrict p, const float *restrict m, const float *restrict v,
+                     const float *restrict g, size_t n, float lr, float beta1, float beta2, float eps, float c1,
+                     float c2)
+{
+    float acc = 0.0f;
+    for (size_t i = 0; i < n; i++) {
+        float mi = beta1 * m[i] + (1.0f - beta1) * g[i];
+        float vi = beta2 * v[i] + (1.0f - beta2) * g[i] * g[i];
+        float pi = p[i] - lr * (mi / c1) / (sqrtf(vi / c2) + eps);
+        acc += 0.0f * (mi + vi + pi);
+    }
+    return acc == 0.0f;
+}
+
 void gan__sgd_update(float *restrict p, float *restrict v, const float *restrict g, size_t n,
                      float lr, float momentum, int nesterov)
 {

@@ -30,6 +30,12 @@ void gan__vmul(const float *x, const float *m, float *y, size_t n);
 /* Sum of squares accumulated in double: NaN or Inf anywhere makes it non-finite. */
 double gan__sum_squares(const float *x, size_t n);
 
+/* Dry runs of the two updates: 1 if every new value would be finite, 0 otherwise.
+ * They let a step refuse an update that would overflow, before writing anything. */
+int gan__sgd_finite(const float *p, const float *v, const float *g, size_t n, float lr, float momentum, int nesterov);
+int gan__adam_finite(const float *p, const float *m, const float *v, const float *g, size_t n, float lr,
+                     float beta1, float beta2, float eps, float c1, float c2);
+
 /* SGD with classical or Nesterov momentum; v is the velocity. */
 void gan__sgd_update(float *p, float *v, const float *g, size_t n, float lr, float momentum, int nesterov);
 /* Adam; c1, c2 are the bias corrections 1 - beta^t. */

@@ -5,7 +5,6 @@
 #include "kernels_impl.h"
 
 #include <math.h>
-#include <string.h>
 
 static int valid_lr(float lr) { return lr >= 0.0f && lr <= 1e30f; }
 static int valid_fraction(float f) { return f >= 0.0f && f < 1.0f; }
@@ -54,7 +53,17 @@ void gan_optim_free(gan_optim *opt)
     gan__free(opt);
 }
 
-int gan__optim_step_norm(gan_optim *opt, gan_net *net, double *grad_norm)
+size_t gan__optim_slots(const gan_optim *opt) { return opt->kind == GAN_OPTIM_ADAM ? 2 : 1; }
+
+/* Adam's bias corrections 1 - beta^t for the coming step. */
+static void adam_corrections(const gan_optim *opt, float *c1, float *c2)
+{
+    double t = (double)(opt->steps + 1);
+    *c1 = (float)(1.0 - pow(opt->momentum, t));
+    *c2 = (float)(1.0 - pow(opt->beta2, t));
+}
+
+int gan__optim_prepare(gan_optim *opt, gan_net *net, double *grad_norm)
 {
     GAN_CHECK_ARG(opt, "gan_optim_step");
     GAN_CHECK_ARG(net, "gan_optim_step");
@@ -63,31 +72,49 @@ int gan__optim_step_norm(gan_optim *opt, gan_net *net, double *grad_norm)
     if (opt->n && opt->n != n)
         return gan__fail(GAN_EINVAL, "gan_optim_step: the optimizer's state is for %zu parameters, the net has %zu "
                                      "(gan_optim_reset to reuse it)", opt->n, n);
-    const float *g = gan_net_grads(net);
+    const float *g = gan_net_grads(net), *p = gan_net_params(net);
     double ss = gan__sum_squares(g, n);
     if (!isfinite(ss)) return gan__fail(GAN_EDIVERGED, "gan_optim_step: the gradient is not finite");
     if (!opt->state) {
-        size_t slots = opt->kind == GAN_OPTIM_ADAM ? 2 : 1;
+        size_t slots = gan__optim_slots(opt);
         if (n > SIZE_MAX / slots || !(opt->state = gan__calloc(n * slots, sizeof(float))))
             return gan__fail(GAN_ENOMEM, "gan_optim_step: out of memory for the state of %zu parameters", n);
         opt->n = n;
     }
-    float *p = gan_net_params(net);
-    opt->steps++;
+    int finite;
     if (opt->kind == GAN_OPTIM_SGD) {
-        gan__sgd_update(p, opt->state, g, n, opt->lr, opt->momentum, opt->nesterov);
+        finite = gan__sgd_finite(p, opt->state, g, n, opt->lr, opt->momentum, opt->nesterov);
     } else {
-        double t = (double)opt->steps;
-        float c1 = (float)(1.0 - pow(opt->momentum, t)), c2 = (float)(1.0 - pow(opt->beta2, t));
-        gan__adam_update(p, opt->state, opt->state + n, g, n, opt->lr, opt->momentum, opt->beta2, opt->eps, c1, c2);
+        float c1, c2;
+        adam_corrections(opt, &c1, &c2);
+        finite = gan__adam_finite(p, opt->state, opt->state + n, g, n, opt->lr, opt->momentum, opt->beta2, opt->eps,
+                                  c1, c2);
     }
+    if (!finite) return gan__fail(GAN_EDIVERGED, "gan_optim_step: the update would overflow; nothing was changed");
     if (grad_norm) *grad_norm = sqrt(ss);
     return GAN_OK;
 }
 
+void gan__optim_apply(gan_optim *opt, gan_net *net)
+{
+    size_t n = opt->n;
+    float *p = gan_net_params(net);
+    const float *g = gan_net_grads(net);
+    if (opt->kind == GAN_OPTIM_SGD) {
+        gan__sgd_update(p, opt->state, g, n, opt->lr, opt->momentum, opt->nesterov);
+    } else {
+        float c1, c2;
+        adam_corrections(opt, &c1, &c2);
+        gan__adam_update(p, opt->state, opt->state + n, g, n, opt->lr, opt->momentum, opt->beta2, opt->eps, c1, c2);
+    }
+    opt->steps++;
+}
+
 int gan_optim_step(gan_optim *opt, gan_net *net)
 {
-    return gan__optim_step_norm(opt, net, NULL);
+    int rc = gan__optim_prepare(opt, net, NULL);
+    if (!rc) gan__optim_apply(opt, net);
+    return rc;
 }
 
 int gan_optim_reset(gan_optim *opt)

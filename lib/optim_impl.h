@@ -16,8 +16,13 @@ struct gan_optim {
     uint64_t steps;
 };
 
-/* One step that also reports the gradient's L2 norm. A non-finite gradient
- * returns GAN_EDIVERGED before anything changes. */
-int gan__optim_step_norm(gan_optim *opt, gan_net *net, double *grad_norm);
+/* A step in two halves, so a caller can check several updates before applying any.
+ * prepare sizes the state and refuses (GAN_EDIVERGED) a non-finite gradient or an
+ * update that would overflow; it reports the gradient's L2 norm. apply cannot fail. */
+int gan__optim_prepare(gan_optim *opt, gan_net *net, double *grad_norm);
+void gan__optim_apply(gan_optim *opt, gan_net *net);
+
+/* Floats of state per parameter. */
+size_t gan__optim_slots(const gan_optim *opt);
 
 #endif

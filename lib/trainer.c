@@ -14,6 +14,13 @@
 
 enum { NOISE_CUSTOM, NOISE_UNIFORM, NOISE_NORMAL };
 
+/* What a failed step puts back: a net's parameters and its optimizer's state. */
+typedef struct {
+    float *params, *state;
+    uint64_t steps;
+    int had_state;
+} snapshot;
+
 struct gan_trainer {
     gan_net *g, *d;
     gan_optim *opt_g, *opt_d;
@@ -31,6 +38,10 @@ struct gan_trainer {
     float *ema; /* G's averaged weights, when ema_decay > 0 */
     uint64_t steps;
     gan_step_stats stats; /* the last step's, in full */
+    /* A step of several updates is all or nothing: the state before it, to restore. */
+    snapshot snap_d, snap_g;
+    float *snap_ema;
+    gan_rng snap_rng[4];
     /* Workspaces for `cap` rows, carved from one block. */
     float *block;
     size_t cap;
@@ -123,6 +134,11 @@ void gan_trainer_free(gan_trainer *t)
     for (int i = 0; i < 4; i++) gan_rng_free(t->rng[i]);
     gan__free(t->ema);
     gan__free(t->block);
+    gan__free(t->snap_d.params);
+    gan__free(t->snap_d.state);
+    gan__free(t->snap_g.params);
+    gan__free(t->snap_g.state);
+    gan__free(t->snap_ema);
     gan__free(t);
 }
 
@@ -390,8 +406,9 @@ static int d_update(gan_trainer *t, size_t rows)
     if (!isfinite(loss)) return diverged("D's loss", loss);
     gan_net_zero_grads(t->d);
     gan_net_backward(t->d, t->dlogits, NULL);
-    rc = gan__optim_step_norm(t->opt_d, t->d, &t->stats.grad_norm_d);
+    rc = gan__optim_prepare(t->opt_d, t->d, &t->stats.grad_norm_d);
     if (rc) return rc;
+    gan__optim_apply(t->opt_d, t->d);
     if (t->loss == GAN_LOSS_WASSERSTEIN) clip_weights(t);
     t->stats.loss_d = loss;
     t->stats.d_real = gan__mean_sigmoid(t->logits, rows);
@@ -427,14 +444,15 @@ static int g_update(gan_trainer *t, size_t rows)
     g_grad_from_d(t, 0, rows);
     gan_net_zero_grads(t->g);
     gan_net_backward(t->g, t->g_dy, NULL);
-    rc = gan__optim_step_norm(t->opt_g, t->g, &t->stats.grad_norm_g);
+    rc = gan__optim_prepare(t->opt_g, t->g, &t->stats.grad_norm_g);
     if (rc) return rc;
+    gan__optim_apply(t->opt_g, t->g);
     ema_update(t);
     t->stats.loss_g = loss;
     return GAN_OK;
 }
 
-/* D and G from one batch: both gradients are computed before either net moves. */
+/* D and G from one batch: both updates are computed and checked before either net moves. */
 static int joint_update(gan_trainer *t, size_t rows)
 {
     int rc = call_data(t, rows);
@@ -453,12 +471,12 @@ static int joint_update(gan_trainer *t, size_t rows)
     if (!isfinite(loss_d)) return diverged("D's loss", loss_d);
     gan_net_zero_grads(t->d);
     gan_net_backward(t->d, t->dlogits, NULL);
-    double gg = gan__sum_squares(gan_net_grads(t->g), gan_net_num_params(t->g));
-    if (!isfinite(gg)) return diverged("G's gradient", gg);
-    rc = gan__optim_step_norm(t->opt_d, t->d, &t->stats.grad_norm_d);
+    rc = gan__optim_prepare(t->opt_d, t->d, &t->stats.grad_norm_d);
+    if (!rc) rc = gan__optim_prepare(t->opt_g, t->g, &t->stats.grad_norm_g);
     if (rc) return rc;
+    gan__optim_apply(t->opt_d, t->d);
     if (t->loss == GAN_LOSS_WASSERSTEIN) clip_weights(t);
-    gan__optim_step_norm(t->opt_g, t->g, &t->stats.grad_norm_g); /* checked above: cannot fail */
+    gan__optim_apply(t->opt_g, t->g);
     ema_update(t);
     t->stats.loss_d = loss_d;
     t->stats.loss_g = loss_g;
@@ -469,13 +487,65 @@ static int joint_update(gan_trainer *t, size_t rows)
 
 /* ------------------------------------------------------------- step */
 
+static int snapshot_reserve(snapshot *s, const gan_net *net, const gan_optim *opt, const char *fn)
+{
+    size_t n = gan_net_num_params(net);
+    if (!s->params) s->params = gan__calloc(n, sizeof(float));
+    if (s->params && !s->state) s->state = gan__calloc(n, gan__optim_slots(opt) * sizeof(float));
+    return s->state ? GAN_OK : gan__fail(GAN_ENOMEM, "%s: out of memory for the step's snapshot", fn);
+}
+
+static void snapshot_save(snapshot *s, gan_net *net, const gan_optim *opt)
+{
+    memcpy(s->params, gan_net_params(net), gan_net_num_params(net) * sizeof(float));
+    s->had_state = opt->state != NULL;
+    if (s->had_state) memcpy(s->state, opt->state, opt->n * gan__optim_slots(opt) * sizeof(float));
+    s->steps = opt->steps;
+}
+
+static void snapshot_restore(const snapshot *s, gan_net *net, gan_optim *opt)
+{
+    memcpy(gan_net_params(net), s->params, gan_net_num_params(net) * sizeof(float));
+    size_t state_n = opt->n * gan__optim_slots(opt);
+    if (s->had_state) memcpy(opt->state, s->state, state_n * sizeof(float));
+    else if (opt->state) memset(opt->state, 0, state_n * sizeof(float)); /* as fresh as calloc made it */
+    opt->steps = s->steps;
+}
+
+/* Alternating steps apply D's updates before G's can be checked, so they keep a
+ * snapshot; a simultaneous step checks both before applying either and needs none. */
+static int needs_snapshot_d(const gan_trainer *t) { return t->update == GAN_UPDATE_ALTERNATING; }
+static int needs_snapshot_g(const gan_trainer *t) { return needs_snapshot_d(t) && t->g_steps > 1; }
+
 static int ready(gan_trainer *t, const char *fn)
 {
     GAN_CHECK_ARG(t, fn);
     if (!t->data_fn) return gan__fail(GAN_ESTATE, "%s: no data callback (gan_trainer_set_data)", fn);
     int rc = check_dims(t, t->cond_dim, fn);
     if (rc) return rc == GAN_EINVAL ? gan__fail(GAN_ESTATE, "%s", gan_error_last()) : rc;
-    return reserve(t, t->batch, fn);
+    rc = reserve(t, t->batch, fn);
+    if (!rc && needs_snapshot_d(t)) rc = snapshot_reserve(&t->snap_d, t->d, t->opt_d, fn);
+    if (!rc && needs_snapshot_g(t)) rc = snapshot_reserve(&t->snap_g, t->g, t->opt_g, fn);
+    if (!rc && needs_snapshot_g(t) && t->ema && !t->snap_ema &&
+        !(t->snap_ema = gan__calloc(gan_net_num_params(t->g), sizeof(float))))
+        rc = gan__fail(GAN_ENOMEM, "%s: out of memory for the step's snapshot", fn);
+    return rc;
+}
+
+static void save_state(gan_trainer *t)
+{
+    for (int i = 0; i < 4; i++) t->snap_rng[i] = *t->rng[i];
+    if (needs_snapshot_d(t)) snapshot_save(&t->snap_d, t->d, t->opt_d);
+    if (needs_snapshot_g(t)) snapshot_save(&t->snap_g, t->g, t->opt_g);
+    if (needs_snapshot_g(t) && t->ema) memcpy(t->snap_ema, t->ema, gan_net_num_params(t->g) * sizeof(float));
+}
+
+static void restore_state(gan_trainer *t)
+{
+    for (int i = 0; i < 4; i++) *t->rng[i] = t->snap_rng[i];
+    if (needs_snapshot_d(t)) snapshot_restore(&t->snap_d, t->d, t->opt_d);
+    if (needs_snapshot_g(t)) snapshot_restore(&t->snap_g, t->g, t->opt_g);
+    if (needs_snapshot_g(t) && t->ema) memcpy(t->ema, t->snap_ema, gan_net_num_params(t->g) * sizeof(float));
 }
 
 static void copy_stats(gan_step_stats *dst, const gan_step_stats *src)
@@ -493,13 +563,17 @@ int gan_trainer_step(gan_trainer *t, gan_step_stats *stats)
         return gan__fail(GAN_EINVAL, "gan_trainer_step: stats->size is %u; set it to sizeof(gan_step_stats)",
                          (unsigned)stats->size);
     size_t rows = t->batch;
+    save_state(t);
     if (t->update == GAN_UPDATE_SIMULTANEOUS) {
         rc = joint_update(t, rows);
     } else {
         for (unsigned i = 0; i < t->d_steps && !rc; i++) rc = d_update(t, rows);
         for (unsigned i = 0; i < t->g_steps && !rc; i++) rc = g_update(t, rows);
     }
-    if (rc) return rc;
+    if (rc) {
+        restore_state(t);
+        return rc;
+    }
     t->steps++;
     t->stats.size = sizeof t->stats;
     t->stats.step = t->steps;

@@ -761,18 +761,20 @@ static void check_zero_biases(affine_view v)
         if (v.b[j] != 0.0f) fail_msg("bias %zu is %g after init", j, (double)v.b[j]);
 }
 
-/* Weights within +-bound (up to float rounding of the bound) and reaching most of
- * that range, so it is not narrower than documented either; biases zero. */
+/* Weights within +-bound (up to float rounding of the bound) and reaching close
+ * to both ends, so the range is neither narrower nor one-sided; biases zero. */
 static void check_uniform_layer(gan_net *net, size_t index, double bound)
 {
     affine_view v = layer_view(net, index);
-    double top = 0.0;
+    double lo = 0.0, hi = 0.0;
     for (size_t i = 0; i < v.n_w; i++) {
-        double a = fabs(v.w[i]);
-        if (a > bound * (1 + 1e-6)) fail_msg("layer %zu weight %zu is %g, outside +-%g", index, i, (double)v.w[i], bound);
-        top = fmax(top, a);
+        if (fabs(v.w[i]) > bound * (1 + 1e-6))
+            fail_msg("layer %zu weight %zu is %g, outside +-%g", index, i, (double)v.w[i], bound);
+        lo = fmin(lo, v.w[i]);
+        hi = fmax(hi, v.w[i]);
     }
-    if (top < 0.9 * bound) fail_msg("layer %zu: largest |weight| %g of a +-%g range", index, top, bound);
+    if (lo > -0.9 * bound || hi < 0.9 * bound)
+        fail_msg("layer %zu: weights span [%g, %g] of a +-%g range", index, lo, hi, bound);
     check_zero_biases(v);
 }
 

@@ -1,0 +1,54 @@
+/* Helpers shared by the example programs: argument parsing, a progress line, a small
+ * RGB canvas for plots, and PNG output. Not part of libgan. */
+#ifndef EX_COMMON_H
+#define EX_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ------------------------------------------------------------ arguments */
+/* "--name value" lookups; `def` when absent. A malformed value prints a message and exits 2. */
+long ex_arg_long(int argc, char **argv, const char *name, long def);
+double ex_arg_double(int argc, char **argv, const char *name, double def);
+const char *ex_arg_str(int argc, char **argv, const char *name, const char *def);
+int ex_arg_flag(int argc, char **argv, const char *name); /* present or not */
+
+/* ------------------------------------------------------------- progress */
+/* A live line on stderr: step, losses, samples/s, ETA. Redrawn at most 10 times a second. */
+typedef struct ex_progress {
+    double start, last_draw;
+    uint64_t total;
+    int tty;
+} ex_progress;
+
+void ex_progress_start(ex_progress *p, uint64_t total_steps);
+void ex_progress_update(ex_progress *p, uint64_t step, double loss_d, double loss_g, size_t samples_per_step);
+void ex_progress_end(ex_progress *p); /* final line and newline */
+double ex_now(void);                  /* monotonic seconds */
+
+/* ---------------------------------------------------------------- canvas */
+typedef struct ex_canvas {
+    int w, h;
+    uint8_t *rgb; /* w * h * 3 */
+} ex_canvas;
+
+typedef struct ex_color { uint8_t r, g, b; } ex_color;
+
+int ex_canvas_init(ex_canvas *c, int w, int h, ex_color background); /* 0 or -1 */
+void ex_canvas_free(ex_canvas *c);
+void ex_canvas_dot(ex_canvas *c, double x, double y, double radius, ex_color col, double alpha);
+void ex_canvas_line(ex_canvas *c, double x0, double y0, double x1, double y1, ex_color col);
+void ex_canvas_rect(ex_canvas *c, int x0, int y0, int x1, int y1, ex_color col, double alpha); /* filled */
+/* Paste an 8-bit grayscale image at (x, y). */
+void ex_canvas_gray(ex_canvas *c, int x, int y, const uint8_t *gray, int w, int h);
+
+/* -------------------------------------------------------------------- PNG */
+/* Write atomically (temporary file, then rename). Return 0, or -1 with a message on stderr. */
+int ex_png_write_rgb(const char *path, const uint8_t *rgb, int w, int h);
+int ex_png_write_gray(const char *path, const uint8_t *gray, int w, int h);
+int ex_canvas_save(const ex_canvas *c, const char *path);
+
+/* Create a directory (and parents) if missing; 0 or -1. */
+int ex_mkdir_p(const char *path);
+
+#endif
