@@ -89,11 +89,14 @@ static void dense_forward(gan_layer *l, const float *x, size_t batch, float *y, 
     gan__gemm(0, 0, batch, l->out_dim, l->in_dim, 1.0f, x, l->in_dim, l->w, l->out_dim, 1.0f, y, l->out_dim);
 }
 
-static void dense_backward(gan_layer *l, const float *x, const float *y, const float *dy, size_t batch, float *dx)
+static void dense_backward(gan_layer *l, const float *x, const float *y, const float *dy, size_t batch, float *dx,
+                           int param_grads)
 {
     (void)y;
-    gan__gemm(1, 0, l->in_dim, l->out_dim, batch, 1.0f, x, l->in_dim, dy, l->out_dim, 1.0f, l->dw, l->out_dim);
-    gan__col_sums_add(l->db, dy, batch, l->out_dim);
+    if (param_grads) {
+        gan__gemm(1, 0, l->in_dim, l->out_dim, batch, 1.0f, x, l->in_dim, dy, l->out_dim, 1.0f, l->dw, l->out_dim);
+        gan__col_sums_add(l->db, dy, batch, l->out_dim);
+    }
     if (dx) gan__gemm(0, 1, batch, l->in_dim, l->out_dim, 1.0f, dy, l->out_dim, l->w, l->out_dim, 0.0f, dx, l->in_dim);
 }
 
@@ -143,14 +146,17 @@ static void maxout_forward(gan_layer *l, const float *x, size_t batch, float *y,
     gan__maxout_forward(z, batch, l->units, l->pieces, y, l->argmax);
 }
 
-static void maxout_backward(gan_layer *l, const float *x, const float *y, const float *dy, size_t batch, float *dx)
+static void maxout_backward(gan_layer *l, const float *x, const float *y, const float *dy, size_t batch, float *dx,
+                            int param_grads)
 {
     (void)y;
     size_t width = maxout_width(l);
     float *dz = l->work; /* the pre-activations are spent: reuse their space */
     gan__maxout_backward(dy, l->argmax, batch, l->units, l->pieces, dz);
-    gan__gemm(1, 0, l->in_dim, width, batch, 1.0f, x, l->in_dim, dz, width, 1.0f, l->dw, width);
-    gan__col_sums_add(l->db, dz, batch, width);
+    if (param_grads) {
+        gan__gemm(1, 0, l->in_dim, width, batch, 1.0f, x, l->in_dim, dz, width, 1.0f, l->dw, width);
+        gan__col_sums_add(l->db, dz, batch, width);
+    }
     if (dx) gan__gemm(0, 1, batch, l->in_dim, width, 1.0f, dz, width, l->w, width, 0.0f, dx, l->in_dim);
 }
 
@@ -204,9 +210,10 @@ static void act_forward(gan_layer *l, const float *x, size_t batch, float *y, in
     gan__act_forward(l->act, l->slope, x, y, batch * l->out_dim);
 }
 
-static void act_backward(gan_layer *l, const float *x, const float *y, const float *dy, size_t batch, float *dx)
+static void act_backward(gan_layer *l, const float *x, const float *y, const float *dy, size_t batch, float *dx,
+                         int param_grads)
 {
-    (void)x;
+    (void)x; (void)param_grads;
     if (dx) gan__act_backward(l->act, l->slope, y, dy, dx, batch * l->out_dim);
 }
 
@@ -260,9 +267,10 @@ static void dropout_forward(gan_layer *l, const float *x, size_t batch, float *y
     gan__vmul(x, mask, y, n);
 }
 
-static void dropout_backward(gan_layer *l, const float *x, const float *y, const float *dy, size_t batch, float *dx)
+static void dropout_backward(gan_layer *l, const float *x, const float *y, const float *dy, size_t batch, float *dx,
+                             int param_grads)
 {
-    (void)x; (void)y;
+    (void)x; (void)y; (void)param_grads;
     if (!dx) return;
     size_t n = batch * l->out_dim;
     if (l->trained) gan__vmul(dy, l->work, dx, n);

@@ -12,8 +12,9 @@ struct gan_layer_ops {
     /* Grow per-layer workspaces to hold `batch` rows. */
     int (*reserve)(gan_layer *l, size_t batch);
     void (*forward)(gan_layer *l, const float *x, size_t batch, float *y, int train, gan_rng *rng);
-    /* Parameter gradients are added; dx (may be NULL) is overwritten. */
-    void (*backward)(gan_layer *l, const float *x, const float *y, const float *dy, size_t batch, float *dx);
+    /* Parameter gradients are added when param_grads is set; dx (may be NULL) is overwritten. */
+    void (*backward)(gan_layer *l, const float *x, const float *y, const float *dy, size_t batch, float *dx,
+                     int param_grads);
     void (*init)(gan_layer *l, gan_rng *rng, gan_init scheme, float scale);
 };
 

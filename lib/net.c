@@ -210,6 +210,11 @@ int gan_net_forward(gan_net *net, const float *x, size_t batch, float *y, int tr
 
 int gan_net_backward(gan_net *net, const float *dy, float *dx)
 {
+    return gan__net_backward_ex(net, dy, dx, 1);
+}
+
+int gan__net_backward_ex(gan_net *net, const float *dy, float *dx, int param_grads)
+{
     GAN_CHECK_ARG(net, "gan_net_backward");
     GAN_CHECK_ARG(dy, "gan_net_backward");
     size_t batch = net->batch, depth = net->depth;
@@ -227,7 +232,7 @@ int gan_net_backward(gan_net *net, const float *dy, float *dx)
         gan_layer *l = net->layers[i];
         float *y = out - batch * l->out_dim, *x = y - batch * l->in_dim;
         float *gx = i == 0 ? dx : halves[i & 1];
-        l->ops->backward(l, x, y, g, batch, gx);
+        l->ops->backward(l, x, y, g, batch, gx, param_grads);
         g = gx;
         out = y;
     }

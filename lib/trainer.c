@@ -440,7 +440,7 @@ static int g_update(gan_trainer *t, size_t rows)
     if (rc) return rc;
     double loss = gan__loss_g(t->loss, t->logits, rows, t->dlogits);
     if (!isfinite(loss)) return diverged("G's loss", loss);
-    gan_net_backward(t->d, t->dlogits, t->d_dx); /* D's parameter gradients are scratch here */
+    gan__net_backward_ex(t->d, t->dlogits, t->d_dx, 0); /* only the input gradient, for G */
     g_grad_from_d(t, 0, rows);
     gan_net_zero_grads(t->g);
     gan_net_backward(t->g, t->g_dy, NULL);
@@ -463,7 +463,7 @@ static int joint_update(gan_trainer *t, size_t rows)
     double loss_g = gan__loss_g(t->loss, fake, rows, dfake);
     if (!isfinite(loss_g)) return diverged("G's loss", loss_g);
     memset(dreal, 0, rows * sizeof *dreal);
-    gan_net_backward(t->d, t->dlogits, t->d_dx);
+    gan__net_backward_ex(t->d, t->dlogits, t->d_dx, 0);
     g_grad_from_d(t, rows, rows);
     gan_net_zero_grads(t->g);
     gan_net_backward(t->g, t->g_dy, NULL);
