@@ -1,0 +1,23 @@
+#!/bin/sh
+# libgan against its PyTorch peer, side by side, at the same thread count.
+#   sh bench/run.sh [THREADS] [SECONDS]
+set -eu
+cd "$(dirname "$0")/.."
+threads=${1:-1}
+seconds=${2:-5}
+sh .ci/install-deps.sh
+dpkg-query -W -f='${Status}' python3-torch 2>/dev/null | grep -q "install ok installed" || {
+    [ "$(id -u)" -eq 0 ] && sudo="" || sudo=sudo
+    $sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q python3-torch
+}
+[ -d build-bench ] || meson setup build-bench -Dbuildtype=release -Dtests=disabled -Dexamples=disabled >/dev/null
+meson compile -C build-bench bench >/dev/null
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+OPENBLAS_NUM_THREADS=$threads ./build-bench/bench --seconds "$seconds" | tee "$out/libgan"
+OMP_NUM_THREADS=$threads /usr/bin/python3 bench/peer.py --threads "$threads" --seconds "$seconds" | tee "$out/peer"
+echo "--- libgan / pytorch (steps/s ratio; peak RSS)"
+awk 'FNR == 1 { f++ } /^[0-9]+ / { s[f, $1] = $2; b[$1] = 1 } /peak_rss_mb=/ { split($0, kv, "="); r[f] = kv[2] }
+     END { for (k in b) printf "batch %-4s libgan %8.2f  pytorch %8.2f  ratio %.2fx\n", k, s[1, k], s[2, k], s[1, k] / s[2, k];
+           printf "peak RSS: libgan %.1f MB, pytorch %.1f MB (%.2f of pytorch)\n", r[1], r[2], r[1] / r[2] }' \
+    "$out/libgan" "$out/peer"
