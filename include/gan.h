@@ -294,7 +294,7 @@ typedef int (*gan_noise_fn)(void *payload, gan_rng *rng, float *z, size_t batch,
 typedef enum gan_loss {
     GAN_LOSS_MINIMAX = 1,         /**< the paper's game; G minimises log(1 - D(G(z))) */
     GAN_LOSS_NON_SATURATING = 2,  /**< G maximises log D(G(z)) (default) */
-    GAN_LOSS_LEAST_SQUARES = 3,   /**< LSGAN: D(x) -> 1, D(G(z)) -> 0 in squares */
+    GAN_LOSS_LEAST_SQUARES = 3,   /**< LSGAN on the logit: l_real -> 1, l_fake -> 0 in squares */
     GAN_LOSS_HINGE = 4,           /**< D: relu(1 - l_real) + relu(1 + l_fake); G: -l_fake */
     GAN_LOSS_WASSERSTEIN = 5      /**< critic l_fake - l_real with weight clipping */
 } gan_loss;
@@ -378,7 +378,8 @@ GAN_API int gan_trainer_set_label_smoothing(gan_trainer *t, float real_target);
 GAN_API int gan_trainer_set_clip(gan_trainer *t, float c);
 /**
  * Exponential moving average of G's weights with the given decay in [0, 1); 0 turns
- * it off. When on, gan_trainer_generate() uses the averaged weights.
+ * it off. When on, gan_trainer_generate() uses the averaged weights. The average
+ * starts at G's weights as they are at this call: call it after initialising G.
  */
 GAN_API int gan_trainer_set_ema(gan_trainer *t, float decay);
 /** @return the trainer's rng stream @p which (borrowed), or NULL. */
@@ -405,6 +406,105 @@ GAN_API int gan_trainer_run(gan_trainer *t, uint64_t steps, gan_step_fn on_step,
  * is n x c (required when c > 0, else ignored).
  */
 GAN_API int gan_trainer_generate(gan_trainer *t, const float *z, const float *cond, size_t n, float *out);
+
+/* ------------------------------------------------------------------ dataset */
+
+/** An in-memory data set: n rows of dim floats in [0, 1], with optional labels. */
+typedef struct gan_dataset gan_dataset;
+
+/**
+ * Load an IDX image file (MNIST / Fashion-MNIST format: unsigned bytes, 1 or more
+ * dimensions after the count), raw or gzip-compressed, scaling pixels to [0, 1].
+ * @p labels_path (may be NULL) is an IDX label file whose count must match.
+ * Every header field is validated: a bad file is GAN_EFORMAT with a message, a missing
+ * one GAN_EIO; nothing is allocated beyond what the file's real size supports.
+ */
+GAN_API int gan_dataset_load_idx(gan_dataset **out, const char *images_path, const char *labels_path);
+/** Like gan_dataset_load_idx() from memory (raw or gzip bytes); @p labels may be NULL. */
+GAN_API int gan_dataset_load_idx_mem(gan_dataset **out, const void *images, size_t images_size,
+                                     const void *labels, size_t labels_size);
+/** Free a data set. NULL-safe. */
+GAN_API void gan_dataset_free(gan_dataset *ds);
+/** @return the number of rows, or 0 for NULL. */
+GAN_API size_t gan_dataset_size(const gan_dataset *ds);
+/** @return the row width (e.g. 784 for 28 x 28 images), or 0 for NULL. */
+GAN_API size_t gan_dataset_dim(const gan_dataset *ds);
+/** @return row @p i (borrowed, valid until the data set is freed), or NULL when out of range. */
+GAN_API const float *gan_dataset_row(const gan_dataset *ds, size_t i);
+/** @return the label of row @p i, or -1 without labels or out of range. */
+GAN_API int gan_dataset_label(const gan_dataset *ds, size_t i);
+/** @return the number of classes (largest label + 1), or 0 without labels. */
+GAN_API size_t gan_dataset_num_classes(const gan_dataset *ds);
+/**
+ * Split into two new data sets: @p n_first rows and the rest (copies; @p ds is
+ * unchanged). With @p shuffle (may be NULL) the rows are drawn in a random order.
+ */
+GAN_API int gan_dataset_split(gan_dataset **first, gan_dataset **second, const gan_dataset *ds, size_t n_first,
+                              gan_rng *shuffle);
+
+/** How a sampler draws rows. */
+typedef enum gan_sample_mode {
+    GAN_SAMPLE_UNIFORM = 1, /**< uniformly with replacement */
+    GAN_SAMPLE_EPOCHS = 2   /**< every row once per epoch, in a fresh shuffled order */
+} gan_sample_mode;
+
+/** Draws batches from a data set for the trainer. Borrows the data set. */
+typedef struct gan_sampler gan_sampler;
+
+/**
+ * Create a sampler over @p ds. With @p one_hot_labels the condition rows are the
+ * one-hot labels (condition size gan_dataset_num_classes()); the data set must have labels.
+ */
+GAN_API int gan_sampler_create(gan_sampler **out, const gan_dataset *ds, gan_sample_mode mode, int one_hot_labels);
+/** Free a sampler (not its data set). NULL-safe. */
+GAN_API void gan_sampler_free(gan_sampler *s);
+/** @return epochs completed (GAN_SAMPLE_EPOCHS), or 0. */
+GAN_API uint64_t gan_sampler_epoch(const gan_sampler *s);
+/**
+ * A ready gan_data_fn: pass it with a gan_sampler as payload to gan_trainer_set_data().
+ * Fills @p x (and @p cond with one-hot labels when the sampler was made so) from @p rng.
+ */
+GAN_API int gan_dataset_sampler(void *payload, gan_rng *rng, float *x, float *cond, size_t batch);
+
+/* --------------------------------------------------------------- evaluation */
+
+/**
+ * Parzen-window log-likelihood, as the paper's released code computed it: an
+ * isotropic Gaussian kernel of width @p sigma on @p n samples (n x dim), evaluated at
+ * @p m test points (m x dim): ll(x) = log mean_i exp(-|x - s_i|^2 / (2 sigma^2))
+ * - dim * log(sigma * sqrt(2 pi)). Distances are computed blockwise with sgemm in
+ * bounded memory; the log-mean-exp is stable.
+ * @param[out] mean     mean log-likelihood over the test points
+ * @param[out] std_err  its standard error (may be NULL)
+ */
+GAN_API int gan_parzen_log_likelihood(double *mean, double *std_err, const float *samples, size_t n,
+                                      const float *test, size_t m, size_t dim, float sigma);
+/**
+ * Choose sigma from @p sigmas (or, when NULL, the paper's grid logspace(-1, 0, 10))
+ * by the mean log-likelihood of the validation points (m x dim). One pass over the
+ * distances serves every candidate.
+ * @param[out] best_sigma the chosen sigma
+ * @param[out] best_ll    its mean validation log-likelihood (may be NULL)
+ */
+GAN_API int gan_parzen_select_sigma(float *best_sigma, double *best_ll, const float *samples, size_t n,
+                                    const float *valid, size_t m, size_t dim, const float *sigmas,
+                                    size_t n_sigmas);
+/**
+ * For each of @p nq queries (nq x dim), the index of its nearest reference row
+ * (nr x dim, Euclidean) and the squared distance (@p dist2 may be NULL).
+ */
+GAN_API int gan_nearest_neighbors(size_t *index, float *dist2, const float *queries, size_t nq,
+                                  const float *refs, size_t nr, size_t dim);
+/** Size in pixels of the grid gan_image_grid() draws. */
+GAN_API int gan_image_grid_size(size_t *width, size_t *height, size_t n, size_t img_w, size_t img_h, size_t cols,
+                                size_t pad);
+/**
+ * Tile @p n images (each img_h x img_w floats in [0, 1], row-major; values outside
+ * are clamped) into an 8-bit grayscale buffer of gan_image_grid_size(), @p cols per
+ * row, with @p pad pixels of black between and around them. Does no I/O.
+ */
+GAN_API int gan_image_grid(uint8_t *pixels, const float *images, size_t n, size_t img_w, size_t img_h,
+                           size_t cols, size_t pad);
 
 #ifdef __cplusplus
 }

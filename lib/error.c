@@ -27,6 +27,11 @@ const char *gan_error_last(void)
     return last_message;
 }
 
+void gan__clear_error(void)
+{
+    last_message[0] = '\0';
+}
+
 int gan__fail(int code, const char *fmt, ...)
 {
     va_list ap;

@@ -116,6 +116,83 @@ double gan__sum_squares(const float *x, size_t n)
     return s;
 }
 
+/* The distance loops run in chunks of a constant length: -O2's cheap cost model vectorises
+ * a loop only when no scalar remainder is needed. Branches on floats also stop it, so clamps
+ * compare bit patterns, which order like the values for floats >= 0. */
+#define CHUNK 64
+
+static inline int32_t float_bits(float x)
+{
+    int32_t b;
+    memcpy(&b, &x, sizeof b);
+    return b;
+}
+
+static inline float bits_float(int32_t b)
+{
+    float x;
+    memcpy(&x, &b, sizeof x);
+    return x;
+}
+
+/* max(d2 + xn + sn, 0) in place; a negative float has negative bits. Returns the minimum bits. */
+static inline int32_t dist_chunk(float *restrict d2, float xn, const float *restrict sn, size_t len, int32_t lo)
+{
+    for (size_t j = 0; j < len; j++) {
+        int32_t b = float_bits(d2[j] + xn + sn[j]);
+        b = b > 0 ? b : 0;
+        d2[j] = bits_float(b);
+        lo = b < lo ? b : lo;
+    }
+    return lo;
+}
+
+float gan__sq_dist_finish(float *restrict d2, float xn, const float *restrict sn, size_t n)
+{
+    int32_t lo = float_bits(INFINITY);
+    size_t j = 0;
+    for (; j + CHUNK <= n; j += CHUNK) lo = dist_chunk(d2 + j, xn, sn + j, CHUNK, lo);
+    return bits_float(dist_chunk(d2 + j, xn, sn + j, n - j, lo));
+}
+
+void gan__sq_norms(float *restrict out, const float *restrict x, size_t rows, size_t dim)
+{
+    for (size_t r = 0; r < rows; r++, x += dim) {
+        double s[4] = {0.0, 0.0, 0.0, 0.0}; /* four chains: the adds overlap */
+        size_t i = 0;
+        for (; i + 4 <= dim; i += 4)
+            for (size_t l = 0; l < 4; l++) s[l] += (double)x[i + l] * x[i + l];
+        for (; i < dim; i++) s[0] += (double)x[i] * x[i];
+        out[r] = (float)((s[0] + s[1]) + (s[2] + s[3]));
+    }
+}
+
+/* exp(-t) for t >= 0 with Cephes' expf polynomial (relative error < 1e-7) and no branch.
+ * t is clamped at 87 (exp(-87) = 1.6e-38), which also keeps 2^n a normal float. */
+static inline float exp_neg(float t)
+{
+    int32_t b = float_bits(t), cap = 0x42ae0000; /* 87.0f */
+    float x = -bits_float(b < cap ? b : cap);
+    float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f; /* round to nearest */
+    float r = x - n * 0.693359375f + n * 2.12194440e-4f;               /* x - n ln 2 in two parts */
+    float p = ((((1.9875691500e-4f * r + 1.3981999507e-3f) * r + 8.3334519073e-3f) * r + 4.1665795894e-2f) * r +
+               1.6666665459e-1f) * r + 5.0000001201e-1f;
+    return (p * (r * r) + r + 1.0f) * bits_float(((int32_t)n + 127) * (1 << 23));
+}
+
+double gan__exp_sum(const float *restrict d2, size_t n, float shift, float scale)
+{
+    float e[CHUNK];
+    double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0; /* four chains: the adds overlap */
+    size_t j = 0;
+    for (; j + CHUNK <= n; j += CHUNK) {
+        for (size_t i = 0; i < CHUNK; i++) e[i] = exp_neg((d2[j + i] - shift) * scale);
+        for (size_t i = 0; i < CHUNK; i += 4) s0 += e[i], s1 += e[i + 1], s2 += e[i + 2], s3 += e[i + 3];
+    }
+    for (; j < n; j++) s0 += exp_neg((d2[j] - shift) * scale);
+    return (s0 + s1) + (s2 + s3);
+}
+
 /* Both dry runs sum the new values times zero: the sum is NaN exactly when a value is
  * infinite or NaN, and the loop has no branch, so it vectorises. */
 int gan__sgd_finite(const float *restrict p, const float *restrict v, const float *restrict g, size_t n, float lr,

@@ -30,6 +30,16 @@ void gan__vmul(const float *x, const float *m, float *y, size_t n);
 /* Sum of squares accumulated in double: NaN or Inf anywhere makes it non-finite. */
 double gan__sum_squares(const float *x, size_t n);
 
+/* out[r] = squared norm of row r of x (rows x dim), accumulated in double. */
+void gan__sq_norms(float *out, const float *x, size_t rows, size_t dim);
+/* Finish one row of squared distances from d2[j] = -2 x.s_j: d2[j] += xn + sn[j],
+ * clamped at 0 (cancellation can make a tiny distance negative). Returns the row's minimum. */
+float gan__sq_dist_finish(float *d2, float xn, const float *sn, size_t n);
+/* sum_j exp((shift - d2[j]) * scale), accumulated in double, for d2[j] >= shift and
+ * 0 <= scale < inf. Each term is within 1e-7 relative; terms under e^-87 count as e^-87,
+ * negligible next to the sums of the callers, which hold a term exp(0) = 1. */
+double gan__exp_sum(const float *d2, size_t n, float shift, float scale);
+
 /* Dry runs of the two updates: 1 if every new value would be finite, 0 otherwise.
  * They let a step refuse an update that would overflow, before writing anything. */
 int gan__sgd_finite(const float *p, const float *v, const float *g, size_t n, float lr, float momentum, int nesterov);

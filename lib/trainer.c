@@ -10,6 +10,7 @@
 #include "rng_impl.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 enum { NOISE_CUSTOM, NOISE_UNIFORM, NOISE_NORMAL };
@@ -351,16 +352,27 @@ static void concat_rows(float *dst, const float *a, size_t wa, const float *b, s
     }
 }
 
+/* A failing callback's own message (a libgan call it made, like gan_dataset_sampler)
+ * is kept after ours. */
+static int callback_failed(const char *which, int rc)
+{
+    char detail[256];
+    snprintf(detail, sizeof detail, "%s", gan_error_last());
+    return gan__fail(GAN_EUSER, "the %s callback returned %d%s%s", which, rc, detail[0] ? ": " : "", detail);
+}
+
 static int call_data(gan_trainer *t, size_t rows)
 {
+    gan__clear_error();
     int rc = t->data_fn(t->data_payload, t->rng[GAN_STREAM_DATA], t->x_real, t->cond_dim ? t->cond : NULL, rows);
-    return rc ? gan__fail(GAN_EUSER, "the data callback returned %d", rc) : GAN_OK;
+    return rc ? callback_failed("data", rc) : GAN_OK;
 }
 
 static int call_noise(gan_trainer *t, size_t rows)
 {
+    gan__clear_error();
     int rc = t->noise_fn(t->noise_payload, t->rng[GAN_STREAM_NOISE], t->z, rows, gan_trainer_noise_dim(t));
-    return rc ? gan__fail(GAN_EUSER, "the noise callback returned %d", rc) : GAN_OK;
+    return rc ? callback_failed("noise", rc) : GAN_OK;
 }
 
 /* Noise (and the batch's conditions) through G in training mode into x_fake. */

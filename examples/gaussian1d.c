@@ -1,0 +1,470 @@
+/* Figure 1 of Goodfellow et al. (2014), from real training: a generator learns the 1-D
+ * Gaussian p_data = N(mu, sigma) from uniform noise. At four stages of training the
+ * program records p_g (a histogram of G's samples) and the discriminator D(x), and draws
+ * them beside p_data: black dotted p_data, green p_g, blue dashed D(x).
+ *
+ *   gaussian1d [--steps N] [--seed S] [--out DIR] [--batch B] [--lr LR] [--mu M] [--sigma S]
+ *
+ * Writes DIR/gaussian1d.png; the last stdout line is the final Jensen-Shannon divergence
+ * between histograms of data and G samples: "jsd=<value>" (natural log, in [0, ln 2]). */
+#include "common.h"
+
+#include <gan.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+    HIDDEN = 32,        /* units per hidden layer of G and D */
+    N_PANELS = 4,       /* stages of training drawn, like the paper's (a)-(d) */
+    N_SAMPLES = 20000,  /* G and data samples per histogram */
+    JSD_BINS = 50,      /* bins over mu +- 4 sigma for the JSD, plus two for the tails */
+    PLOT_BINS = 80,     /* bins of the plotted p_g curve */
+    PANEL_W = 360,
+    PANEL_H = 240,
+    MARGIN = 16,
+    LEGEND_H = 28
+};
+
+#define EX_FAIL (-100) /* a non-libgan failure, already reported */
+#define NOISE_DIM 1    /* the paper's figure maps a 1-D z to x */
+
+/* Where the panels sit in training, as fractions of the run. */
+static const double panel_at[N_PANELS] = {0.0, 0.02, 0.1, 1.0};
+
+typedef struct options {
+    long steps, batch;
+    unsigned long long seed;
+    double lr, mu, sigma;
+    const char *out;
+    double shift, scale; /* the nets see (x - shift) / scale: data standardised from a sample */
+} options;
+
+typedef struct models {
+    gan_net *g, *d;
+    gan_optim *opt_g, *opt_d;
+    gan_trainer *t;
+} models;
+
+/* One stage of training: G's samples (sorted) and a copy of D's parameters. */
+typedef struct panel {
+    unsigned long long step;
+    float *x;
+    float *d_params;
+} panel;
+
+/* ------------------------------------------------------------ options */
+
+static void usage_error(const char *prog, const char *msg)
+{
+    fprintf(stderr, "%s: %s\n", prog, msg);
+    exit(2);
+}
+
+static options parse_options(int argc, char **argv)
+{
+    options o;
+    o.steps = ex_arg_long(argc, argv, "--steps", 10000);
+    o.batch = ex_arg_long(argc, argv, "--batch", 128);
+    o.seed = (unsigned long long)ex_arg_long(argc, argv, "--seed", 1);
+    o.lr = ex_arg_double(argc, argv, "--lr", 1e-3);
+    o.mu = ex_arg_double(argc, argv, "--mu", 4.0);
+    o.sigma = ex_arg_double(argc, argv, "--sigma", 0.5);
+    o.out = ex_arg_str(argc, argv, "--out", "out");
+    if (o.steps < 1) usage_error(argv[0], "--steps must be at least 1");
+    if (o.batch < 1) usage_error(argv[0], "--batch must be at least 1");
+    if (!(o.lr > 0)) usage_error(argv[0], "--lr must be positive");
+    if (!(o.sigma > 0)) usage_error(argv[0], "--sigma must be positive");
+    return o;
+}
+
+/* ------------------------------------------------------------- models */
+
+/* Append a dense layer to out_dim units, then `act` unless it is 0. */
+static int add_dense(gan_net *net, size_t out_dim, gan_activation act)
+{
+    gan_layer *l;
+    int rc = gan_layer_dense(&l, gan_net_out_dim(net), out_dim);
+    if (rc) return rc;
+    if ((rc = gan_net_add(net, l))) {
+        gan_layer_free(l); /* a failed add leaves the layer with us */
+        return rc;
+    }
+    if (!act) return GAN_OK;
+    if ((rc = gan_layer_activation(&l, act))) return rc;
+    if ((rc = gan_net_add(net, l))) gan_layer_free(l);
+    return rc;
+}
+
+/* in -> HIDDEN -> HIDDEN -> out, leaky ReLU between, `last` at the end (0: none). */
+static int build_mlp(gan_net **out, size_t in, size_t n_out, gan_activation last)
+{
+    int rc = gan_net_create(out, in);
+    if (!rc) rc = add_dense(*out, HIDDEN, GAN_ACT_LEAKY_RELU);
+    if (!rc) rc = add_dense(*out, HIDDEN, GAN_ACT_LEAKY_RELU);
+    if (!rc) rc = add_dense(*out, n_out, last);
+    return rc;
+}
+
+static int sample_data(void *payload, gan_rng *rng, float *x, float *cond, size_t batch)
+{
+    const options *o = payload;
+    (void)cond;
+    int rc = gan_rng_fill_normal(rng, x, batch, (float)o->mu, (float)o->sigma);
+    for (size_t i = 0; i < batch; i++) x[i] = (float)((x[i] - o->shift) / o->scale);
+    return rc;
+}
+
+static int build_models(models *m, const options *o)
+{
+    int rc = build_mlp(&m->g, NOISE_DIM, 1, 0);
+    if (!rc) rc = build_mlp(&m->d, 1, 1, GAN_ACT_SIGMOID);
+    if (!rc) rc = gan_optim_adam(&m->opt_g, (float)o->lr, 0.5f, 0.999f, 1e-8f);
+    if (!rc) rc = gan_optim_adam(&m->opt_d, (float)o->lr, 0.5f, 0.999f, 1e-8f);
+    if (!rc) rc = gan_trainer_create(&m->t, m->g, m->d, m->opt_g, m->opt_d);
+    if (!rc) rc = gan_trainer_set_seed(m->t, o->seed);
+    if (!rc) rc = gan_trainer_set_batch_size(m->t, (size_t)o->batch);
+    if (!rc) rc = gan_trainer_set_data(m->t, sample_data, (void *)o);
+    /* The seed's init stream makes the starting weights, and so the run, reproducible. */
+    if (!rc) rc = gan_net_init(m->g, gan_trainer_rng(m->t, GAN_STREAM_INIT), GAN_INIT_HE, 1.0f);
+    if (!rc) rc = gan_net_init(m->d, gan_trainer_rng(m->t, GAN_STREAM_INIT), GAN_INIT_HE, 1.0f);
+    /* Averaging G's weights smooths the last wobbles of the game; set after the init, which
+     * the average starts from. */
+    if (!rc) rc = gan_trainer_set_ema(m->t, 0.999f);
+    return rc;
+}
+
+static void free_models(models *m)
+{
+    gan_trainer_free(m->t); /* before what it borrows */
+    gan_optim_free(m->opt_g);
+    gan_optim_free(m->opt_d);
+    gan_net_free(m->g);
+    gan_net_free(m->d);
+}
+
+/* ----------------------------------------------------------- training */
+
+typedef struct progress_ctx {
+    ex_progress bar;
+    size_t batch;
+} progress_ctx;
+
+static int on_step(void *payload, const gan_step_stats *s)
+{
+    progress_ctx *p = payload;
+    ex_progress_update(&p->bar, s->step, s->loss_d, s->loss_g, p->batch);
+    return 0;
+}
+
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+/* G's samples in data units from evenly spaced z (the same for every panel, so
+ * differences between panels are G's own). */
+static int generate_sorted(gan_trainer *t, const options *o, float *z, float *x)
+{
+    for (size_t i = 0; i < N_SAMPLES; i++) z[i] = -1.0f + (2.0f * (float)i + 1.0f) / N_SAMPLES;
+    int rc = gan_trainer_generate(t, z, NULL, N_SAMPLES, x);
+    if (rc) return rc;
+    for (size_t i = 0; i < N_SAMPLES; i++) x[i] = (float)(o->shift + o->scale * x[i]);
+    qsort(x, N_SAMPLES, sizeof *x, cmp_float);
+    return GAN_OK;
+}
+
+static int snapshot(models *m, const options *o, panel *p, float *z)
+{
+    size_t n = gan_net_num_params(m->d);
+    p->step = gan_trainer_steps(m->t);
+    p->x = malloc(N_SAMPLES * sizeof *p->x);
+    p->d_params = malloc(n * sizeof *p->d_params);
+    if (!p->x || !p->d_params) {
+        fprintf(stderr, "gaussian1d: out of memory\n");
+        return EX_FAIL;
+    }
+    memcpy(p->d_params, gan_net_params(m->d), n * sizeof *p->d_params);
+    return generate_sorted(m->t, o, z, p->x);
+}
+
+static int train(models *m, const options *o, panel *panels)
+{
+    float *z = malloc(N_SAMPLES * sizeof *z);
+    if (!z) {
+        fprintf(stderr, "gaussian1d: out of memory\n");
+        return EX_FAIL;
+    }
+    progress_ctx prog = {.batch = (size_t)o->batch};
+    ex_progress_start(&prog.bar, (uint64_t)o->steps);
+    int rc = GAN_OK;
+    for (int k = 0; k < N_PANELS && !rc; k++) {
+        uint64_t target = (uint64_t)llround(panel_at[k] * (double)o->steps);
+        uint64_t done = gan_trainer_steps(m->t);
+        if (target > done) rc = gan_trainer_run(m->t, target - done, on_step, &prog);
+        if (!rc) rc = snapshot(m, o, &panels[k], z);
+    }
+    if (!rc) ex_progress_end(&prog.bar);
+    free(z);
+    return rc;
+}
+
+/* -------------------------------------------------------------- stats */
+
+static double normal_pdf(double x, double mu, double sigma)
+{
+    double u = (x - mu) / sigma;
+    return exp(-0.5 * u * u) / (sigma * sqrt(2.0 * 3.14159265358979323846));
+}
+
+/* Bin of x among JSD_BINS over mu +- 4 sigma, with one bin for each tail. */
+static int jsd_bin(double x, const options *o)
+{
+    double u = (x - (o->mu - 4.0 * o->sigma)) / (8.0 * o->sigma);
+    if (!(u >= 0)) return 0; /* NaN too: a broken G still gets a score */
+    if (u >= 1) return JSD_BINS + 1;
+    return 1 + (int)(u * JSD_BINS);
+}
+
+static double kl_term(double p, double m) { return p > 0 ? p * log(p / m) : 0.0; }
+
+/* JSD between histograms of two equally sized samples. */
+static double jsd(const float *a, const float *b, size_t n, const options *o)
+{
+    double ca[JSD_BINS + 2] = {0}, cb[JSD_BINS + 2] = {0}, js = 0;
+    for (size_t i = 0; i < n; i++) {
+        ca[jsd_bin(a[i], o)] += 1.0 / (double)n;
+        cb[jsd_bin(b[i], o)] += 1.0 / (double)n;
+    }
+    for (int i = 0; i < JSD_BINS + 2; i++) {
+        double m = 0.5 * (ca[i] + cb[i]);
+        js += 0.5 * kl_term(ca[i], m) + 0.5 * kl_term(cb[i], m);
+    }
+    return js;
+}
+
+/* Real samples for the JSD, from their own stream so training is not disturbed. Their
+ * mean and deviation standardise what the nets see: ReLU nets start with zero biases,
+ * so all their kinks sit at 0, far from data around mu. */
+static int sample_reference(float *x, options *o)
+{
+    gan_rng *rng;
+    int rc = gan_rng_create(&rng, o->seed ^ 0x5eedda7aULL);
+    if (!rc) rc = gan_rng_fill_normal(rng, x, N_SAMPLES, (float)o->mu, (float)o->sigma);
+    gan_rng_free(rng);
+    if (rc) return rc;
+    double sum = 0, sq = 0;
+    for (size_t i = 0; i < N_SAMPLES; i++) sum += x[i];
+    o->shift = sum / N_SAMPLES;
+    for (size_t i = 0; i < N_SAMPLES; i++) sq += (x[i] - o->shift) * (x[i] - o->shift);
+    o->scale = sqrt(sq / (N_SAMPLES - 1));
+    return rc;
+}
+
+/* ------------------------------------------------------------ drawing */
+
+typedef struct pen {
+    ex_color col;
+    double on, off; /* dash pattern in pixels; off = 0 draws a solid line */
+    double radius;
+} pen;
+
+/* A polyline through n points, stroked with round dots every half pixel. */
+static void stroke(ex_canvas *c, const double *px, const double *py, int n, pen p)
+{
+    double s = 0;
+    for (int i = 1; i < n; i++) {
+        double dx = px[i] - px[i - 1], dy = py[i] - py[i - 1], len = hypot(dx, dy);
+        int steps = (int)ceil(len / 0.5);
+        for (int k = 0; k < steps; k++, s += len / steps) {
+            if (p.off > 0 && fmod(s, p.on + p.off) >= p.on) continue;
+            double f = (double)k / steps;
+            ex_canvas_dot(c, px[i - 1] + f * dx, py[i - 1] + f * dy, p.radius, p.col, 1.0);
+        }
+    }
+}
+
+static const pen PEN_DATA = {{0, 0, 0}, 2.0, 3.0, 1.2};
+static const pen PEN_G = {{0, 150, 0}, 1.0, 0.0, 1.2};
+static const pen PEN_D = {{30, 60, 230}, 8.0, 5.0, 1.2};
+
+/* Maps data coordinates to a panel's pixels. */
+typedef struct frame {
+    int x0, y0;        /* top-left pixel of the plotting area */
+    double lo, hi;     /* x range */
+    double ymax;       /* y range is [0, ymax] */
+} frame;
+
+static double fx(const frame *f, double x) { return f->x0 + (x - f->lo) / (f->hi - f->lo) * (PANEL_W - 1); }
+
+/* Values above the range are held at the top edge. */
+static double fy(const frame *f, double y)
+{
+    return f->y0 + (PANEL_H - 1) * (1.0 - fmin(y, f->ymax) / f->ymax);
+}
+
+static void draw_axes(ex_canvas *c, const frame *f)
+{
+    const ex_color black = {0, 0, 0}, grey = {200, 200, 200};
+    int x1 = f->x0 + PANEL_W - 1, base = (int)lround(fy(f, 0));
+    ex_canvas_rect(c, f->x0, f->y0, x1, f->y0, grey, 1.0);
+    ex_canvas_rect(c, f->x0, f->y0, f->x0, base, grey, 1.0);
+    ex_canvas_rect(c, x1, f->y0, x1, base, grey, 1.0);
+    ex_canvas_rect(c, f->x0, base, x1, base + 1, black, 1.0);
+    int y_one = (int)lround(fy(f, 1.0)); /* D = 1, where a perfect D sits on real data */
+    for (int x = f->x0; x <= x1; x += 6) ex_canvas_rect(c, x, y_one, x + 1, y_one, grey, 1.0);
+    double step = pow(10.0, ceil(log10((f->hi - f->lo) / 20.0))); /* at most 20 ticks */
+    for (double t = ceil(f->lo / step) * step; t <= f->hi; t += step) {
+        int px = (int)lround(fx(f, t));
+        ex_canvas_rect(c, px, base + 2, px, base + 6, black, 1.0);
+    }
+}
+
+static void draw_data(ex_canvas *c, const frame *f, const options *o, double *px, double *py)
+{
+    for (int i = 0; i < PANEL_W; i++) {
+        double x = f->lo + (f->hi - f->lo) * i / (PANEL_W - 1);
+        px[i] = fx(f, x);
+        py[i] = fy(f, normal_pdf(x, o->mu, o->sigma));
+    }
+    stroke(c, px, py, PANEL_W, PEN_DATA);
+}
+
+/* p_g as a density: a histogram of the panel's samples, drawn through bin centres. */
+static void draw_pg(ex_canvas *c, const frame *f, const float *x, double *px, double *py)
+{
+    double count[PLOT_BINS] = {0}, w = (f->hi - f->lo) / PLOT_BINS;
+    for (size_t i = 0; i < N_SAMPLES; i++) {
+        double b = floor((x[i] - f->lo) / w); /* tested before the cast: x may be far out */
+        if (b >= 0 && b < PLOT_BINS) count[(int)b] += 1.0;
+    }
+    for (int b = 0; b < PLOT_BINS; b++) {
+        px[b] = fx(f, f->lo + (b + 0.5) * w);
+        py[b] = fy(f, count[b] / (N_SAMPLES * w));
+    }
+    stroke(c, px, py, PLOT_BINS, PEN_G);
+}
+
+/* D(x) on one grid point per pixel column, with the panel's parameters loaded into D. */
+static int draw_d(ex_canvas *c, const frame *f, gan_net *d, const panel *p, const options *o, double *px,
+                  double *py)
+{
+    float grid[PANEL_W], out[PANEL_W];
+    memcpy(gan_net_params(d), p->d_params, gan_net_num_params(d) * sizeof *p->d_params);
+    for (int i = 0; i < PANEL_W; i++) {
+        px[i] = f->lo + (f->hi - f->lo) * i / (PANEL_W - 1);
+        grid[i] = (float)((px[i] - o->shift) / o->scale);
+    }
+    int rc = gan_net_forward(d, grid, PANEL_W, out, 0); /* evaluation mode: D's sigmoid output */
+    if (rc) return rc;
+    for (int i = 0; i < PANEL_W; i++) {
+        px[i] = fx(f, px[i]);
+        py[i] = fy(f, out[i]);
+    }
+    stroke(c, px, py, PANEL_W, PEN_D);
+    return GAN_OK;
+}
+
+/* A short sample of each curve above the panels, in the order data, p_g, D. */
+static void draw_legend(ex_canvas *c)
+{
+    const pen *pens[3] = {&PEN_DATA, &PEN_G, &PEN_D};
+    for (int k = 0; k < 3; k++) {
+        double x0 = MARGIN + k * 70.0, y = LEGEND_H / 2.0 + 4, px[2] = {x0, x0 + 50}, py[2] = {y, y};
+        stroke(c, px, py, 2, *pens[k]);
+    }
+}
+
+/* One x range for every panel: the data's +- 4 sigma and the bulk of each p_g, within
+ * +- 12 sigma so a wild early G does not squash the data out of sight. */
+static void x_range(const panel *panels, const options *o, double *lo, double *hi)
+{
+    *lo = o->mu - 4.0 * o->sigma;
+    *hi = o->mu + 4.0 * o->sigma;
+    for (int k = 0; k < N_PANELS; k++) {
+        *lo = fmin(*lo, panels[k].x[N_SAMPLES / 200]);
+        *hi = fmax(*hi, panels[k].x[N_SAMPLES - 1 - N_SAMPLES / 200]);
+    }
+    *lo = fmax(*lo, o->mu - 12.0 * o->sigma);
+    *hi = fmin(*hi, o->mu + 12.0 * o->sigma);
+    double pad = 0.05 * (*hi - *lo);
+    *lo -= pad;
+    *hi += pad;
+}
+
+static int draw_figure(const panel *panels, gan_net *d, const options *o, const char *path)
+{
+    ex_canvas c;
+    int w = N_PANELS * (PANEL_W + MARGIN) + MARGIN, h = LEGEND_H + PANEL_H + 2 * MARGIN;
+    if (ex_canvas_init(&c, w, h, (ex_color){255, 255, 255})) {
+        fprintf(stderr, "gaussian1d: out of memory for the figure\n");
+        return EX_FAIL;
+    }
+    frame f = {.y0 = LEGEND_H + MARGIN, .ymax = 1.15 * fmax(1.0, normal_pdf(o->mu, o->mu, o->sigma))};
+    x_range(panels, o, &f.lo, &f.hi);
+    double px[PANEL_W], py[PANEL_W];
+    int rc = GAN_OK;
+    draw_legend(&c);
+    for (int k = 0; k < N_PANELS && !rc; k++) {
+        f.x0 = MARGIN + k * (PANEL_W + MARGIN);
+        draw_axes(&c, &f);
+        draw_data(&c, &f, o, px, py);
+        draw_pg(&c, &f, panels[k].x, px, py);
+        rc = draw_d(&c, &f, d, &panels[k], o, px, py);
+    }
+    if (!rc && ex_canvas_save(&c, path)) rc = EX_FAIL;
+    ex_canvas_free(&c);
+    return rc;
+}
+
+/* --------------------------------------------------------------- main */
+
+/* The output path, its directory made before training so a bad --out fails fast. */
+static int prepare_output(const options *o, char *path, size_t size)
+{
+    if (snprintf(path, size, "%s/gaussian1d.png", o->out) >= (int)size || ex_mkdir_p(o->out)) {
+        fprintf(stderr, "gaussian1d: cannot create the directory %s\n", o->out);
+        return EX_FAIL;
+    }
+    return 0;
+}
+
+static int report(const panel *panels, models *m, const options *o, const float *data, const char *path)
+{
+    for (int k = 0; k < N_PANELS; k++)
+        printf("panel %c  step %6llu  jsd %.4f\n", 'a' + k, panels[k].step, jsd(data, panels[k].x, N_SAMPLES, o));
+    int rc = draw_figure(panels, m->d, o, path); /* it overwrites D's weights: nothing trains after it */
+    if (rc) return rc;
+    printf("wrote %s\n", path);
+    printf("jsd=%.4f\n", jsd(data, panels[N_PANELS - 1].x, N_SAMPLES, o));
+    return GAN_OK;
+}
+
+int main(int argc, char **argv)
+{
+    options o = parse_options(argc, argv);
+    models m = {0};
+    panel panels[N_PANELS] = {{0}};
+    char path[4096];
+    if (prepare_output(&o, path, sizeof path)) return 1;
+    float *data = malloc(N_SAMPLES * sizeof *data);
+    if (!data) {
+        fprintf(stderr, "gaussian1d: out of memory\n");
+        return 1;
+    }
+    int rc = sample_reference(data, &o);
+    if (!rc) rc = build_models(&m, &o);
+    if (!rc) rc = train(&m, &o, panels);
+    if (!rc) rc = report(panels, &m, &o, data, path);
+    if (rc && rc != EX_FAIL) fprintf(stderr, "gaussian1d: %s: %s\n", gan_strerror(rc), gan_error_last());
+    for (int k = 0; k < N_PANELS; k++) {
+        free(panels[k].x);
+        free(panels[k].d_params);
+    }
+    free_models(&m);
+    free(data);
+    return rc ? 1 : 0;
+}

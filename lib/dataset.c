@@ -1,0 +1,653 @@
+/* Data sets: the IDX reader (raw or gzip, file or memory), splits and the trainer's sampler.
+ * Every header field is checked before use and buffers grow only as real bytes arrive,
+ * so a lying header or a gzip bomb fails cleanly without a large allocation (docs/data.md). */
+#include "alloc_impl.h"
+#include "error_impl.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#ifdef GAN_HAVE_ZLIB
+#include <zlib.h>
+#endif
+
+struct gan_dataset {
+    size_t n, dim;      /* rows and row width */
+    float *x;           /* n x dim, row-major, in [0, 1] */
+    uint8_t *labels;    /* n labels, or NULL */
+    size_t num_classes; /* largest label + 1 (inherited by splits), 0 without labels */
+};
+
+struct gan_sampler {
+    const gan_dataset *ds; /* borrowed */
+    gan_sample_mode mode;
+    int one_hot;
+    size_t *perm;          /* GAN_SAMPLE_EPOCHS: this epoch's order */
+    size_t pos;            /* next position in perm; n means "start a new epoch" */
+    uint64_t epochs;       /* epochs completed */
+};
+
+/* ------------------------------------------------------------ byte streams */
+
+enum {
+    CHUNK = 4096,         /* bytes moved per read; small enough for the stack */
+    FIRST_CAP = 4096,     /* first buffer size (elements) when the stream's length is unknown */
+    IDX_UBYTE = 0x08,     /* the only IDX element type we read */
+    MAX_IMAGE_DIMS = 8,   /* count plus up to 7 image dimensions */
+    IN_CHUNK = 16384      /* compressed bytes per refill */
+};
+
+/* A source of bytes: memory or a FILE, optionally gunzipped on the fly. */
+typedef struct idx_stream {
+    const char *fn;       /* public function, for messages */
+    const char *name;     /* path, or "images"/"labels" */
+    const uint8_t *mem;   /* memory source, or NULL */
+    size_t mem_len;
+    FILE *fp;             /* file source, or NULL */
+    uint64_t size;        /* raw length when known */
+    int size_known;       /* memory and seekable files: yes; pipes: no */
+    uint64_t raw_pos;     /* raw bytes pulled from the source */
+    uint8_t peek[2];      /* bytes pushed back after sniffing the gzip magic */
+    size_t npeek;
+    int gzip;
+#ifdef GAN_HAVE_ZLIB
+    z_stream zs;
+    int z_ready, z_done;
+    uint8_t *in;          /* compressed input buffer (IN_CHUNK bytes) */
+#endif
+} idx_stream;
+
+static int fail_fmt(const idx_stream *s, const char *what)
+{
+    return gan__fail(GAN_EFORMAT, "%s: %s: %s", s->fn, s->name, what);
+}
+
+/* Up to `want` raw bytes; *got < want only at the end of the source. */
+static int raw_read(idx_stream *s, uint8_t *dst, size_t want, size_t *got)
+{
+    size_t n = 0;
+    while (s->npeek && n < want) {
+        dst[n++] = s->peek[0];
+        s->peek[0] = s->peek[1];
+        s->npeek--;
+    }
+    if (s->mem) {
+        size_t left = s->mem_len - (size_t)s->raw_pos, k = want - n < left ? want - n : left;
+        if (k) memcpy(dst + n, s->mem + s->raw_pos, k);
+        n += k;
+        s->raw_pos += k;
+    } else if (n < want) {
+        size_t k = fread(dst + n, 1, want - n, s->fp);
+        n += k;
+        s->raw_pos += k;
+    }
+    *got = n;
+    if (s->fp && n < want && ferror(s->fp))
+        return gan__fail(GAN_EIO, "%s: %s: read error: %s", s->fn, s->name, strerror(errno));
+    return GAN_OK;
+}
+
+#ifdef GAN_HAVE_ZLIB
+/* zlib's allocations go through the library's allocator too. */
+static voidpf z_alloc(voidpf opaque, uInt items, uInt size)
+{
+    (void)opaque;
+    return gan__calloc(items, size);
+}
+
+static void z_free(voidpf opaque, voidpf p)
+{
+    (void)opaque;
+    gan__free(p);
+}
+
+static int gz_start(idx_stream *s)
+{
+    s->in = gan__malloc(IN_CHUNK);
+    if (!s->in) return gan__fail(GAN_ENOMEM, "%s: out of memory", s->fn);
+    s->zs.zalloc = z_alloc;
+    s->zs.zfree = z_free;
+    s->zs.opaque = Z_NULL;
+    int zr = inflateInit2(&s->zs, 16 + MAX_WBITS); /* 16: gzip wrapper only */
+    if (zr == Z_MEM_ERROR) return gan__fail(GAN_ENOMEM, "%s: out of memory", s->fn);
+    if (zr != Z_OK) return gan__fail(GAN_EFORMAT, "%s: %s: cannot start zlib (%d)", s->fn, s->name, zr);
+    s->z_ready = 1;
+    return GAN_OK;
+}
+
+/* Refill the compressed input; *eof set when the source is exhausted. */
+static int gz_refill(idx_stream *s, int *eof)
+{
+    size_t got;
+    int rc = raw_read(s, s->in, IN_CHUNK, &got);
+    s->zs.next_in = s->in;
+    s->zs.avail_in = (uInt)got;
+    *eof = got == 0;
+    return rc;
+}
+
+/* After one gzip member ends, another may follow (RFC 1952 allows concatenation). */
+static int gz_member_end(idx_stream *s)
+{
+    int eof = 0, rc = s->zs.avail_in ? GAN_OK : gz_refill(s, &eof);
+    if (rc) return rc;
+    if (eof) s->z_done = 1;
+    else if (inflateReset(&s->zs) != Z_OK) return fail_fmt(s, "cannot restart the gzip stream");
+    return GAN_OK;
+}
+
+static int gz_read(idx_stream *s, uint8_t *dst, size_t want, size_t *got)
+{
+    s->zs.next_out = dst;
+    s->zs.avail_out = (uInt)want;
+    int rc = GAN_OK;
+    while (!rc && s->zs.avail_out && !s->z_done) {
+        int eof = 0;
+        if (!s->zs.avail_in && (rc = gz_refill(s, &eof)) != GAN_OK) break;
+        if (eof) {
+            rc = fail_fmt(s, "truncated gzip stream");
+            break;
+        }
+        int zr = inflate(&s->zs, Z_NO_FLUSH);
+        if (zr == Z_STREAM_END) rc = gz_member_end(s);
+        else if (zr == Z_MEM_ERROR) rc = gan__fail(GAN_ENOMEM, "%s: out of memory", s->fn);
+        else if (zr != Z_OK && zr != Z_BUF_ERROR)
+            rc = gan__fail(GAN_EFORMAT, "%s: %s: corrupt gzip stream (%s)", s->fn, s->name,
+                           s->zs.msg ? s->zs.msg : "inflate failed");
+    }
+    *got = want - s->zs.avail_out;
+    s->zs.next_out = NULL; /* dst is the caller's; keep no pointer to it */
+    s->zs.avail_out = 0;
+    return rc;
+}
+#endif
+
+/* Sniff the gzip magic (1f 8b) and push the bytes back. */
+static int stream_start(idx_stream *s)
+{
+    int rc = raw_read(s, s->peek, 2, &s->npeek);
+    if (rc) return rc;
+    if (s->npeek < 2 || s->peek[0] != 0x1f || s->peek[1] != 0x8b) return GAN_OK;
+#ifdef GAN_HAVE_ZLIB
+    s->gzip = 1;
+    return gz_start(s);
+#else
+    return fail_fmt(s, "gzip input, but libgan was built without zlib");
+#endif
+}
+
+static void stream_close(idx_stream *s)
+{
+#ifdef GAN_HAVE_ZLIB
+    if (s->z_ready) inflateEnd(&s->zs);
+    gan__free(s->in);
+#endif
+    if (s->fp) fclose(s->fp);
+    s->fp = NULL;
+}
+
+static int stream_read(idx_stream *s, uint8_t *dst, size_t want, size_t *got)
+{
+#ifdef GAN_HAVE_ZLIB
+    if (s->gzip) return gz_read(s, dst, want, got);
+#endif
+    return raw_read(s, dst, want, got);
+}
+
+/* Bytes left in an uncompressed source of known size. */
+static int stream_left(const idx_stream *s, uint64_t *left)
+{
+    if (s->gzip || !s->size_known) return 0;
+    *left = s->size - s->raw_pos + s->npeek;
+    return 1;
+}
+
+static int stream_read_exact(idx_stream *s, uint8_t *dst, size_t want, const char *what)
+{
+    size_t got = 0;
+    int rc = stream_read(s, dst, want, &got);
+    if (!rc && got < want) rc = fail_fmt(s, what);
+    return rc;
+}
+
+static int open_mem(idx_stream *s, const char *fn, const char *name, const void *p, size_t len)
+{
+    memset(s, 0, sizeof *s);
+    s->fn = fn;
+    s->name = name;
+    s->mem = p;
+    s->mem_len = len;
+    s->size = len;
+    s->size_known = 1;
+    return stream_start(s);
+}
+
+/* The file's length when it is seekable; pipes are read with an unknown length. */
+static int open_file(idx_stream *s, const char *fn, const char *path)
+{
+    memset(s, 0, sizeof *s);
+    s->fn = fn;
+    s->name = path;
+    s->fp = fopen(path, "rb");
+    if (!s->fp) return gan__fail(GAN_EIO, "%s: cannot open '%s': %s", fn, path, strerror(errno));
+    if (fseek(s->fp, 0, SEEK_END) == 0) {
+        long end = ftell(s->fp);
+        if (end < 0 || fseek(s->fp, 0, SEEK_SET) != 0)
+            return gan__fail(GAN_EIO, "%s: %s: cannot seek: %s", fn, path, strerror(errno));
+        s->size = (uint64_t)end;
+        s->size_known = 1;
+    }
+    clearerr(s->fp);
+    return stream_start(s);
+}
+
+/* ------------------------------------------------------------------- IDX */
+
+typedef struct idx_header {
+    size_t n;     /* first dimension: items */
+    size_t dim;   /* product of the other dimensions */
+    size_t bytes; /* n * dim: the data that must follow */
+} idx_header;
+
+static uint32_t be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
+}
+
+static int check_magic(idx_stream *s, const uint8_t m[4], int labels)
+{
+    char msg[128];
+    if (m[0] || m[1]) {
+        snprintf(msg, sizeof msg, "not an IDX file (magic %02x %02x %02x %02x)", m[0], m[1], m[2], m[3]);
+        return fail_fmt(s, msg);
+    }
+    if (m[2] != IDX_UBYTE) {
+        snprintf(msg, sizeof msg, "IDX element type 0x%02x is not supported (only 0x08, unsigned byte)", m[2]);
+        return fail_fmt(s, msg);
+    }
+    if (labels && m[3] != 1) {
+        snprintf(msg, sizeof msg, "%u dimensions; a label file has exactly 1", (unsigned)m[3]);
+        return fail_fmt(s, msg);
+    }
+    if (!labels && (m[3] < 2 || m[3] > MAX_IMAGE_DIMS)) {
+        snprintf(msg, sizeof msg, "%u dimensions; an image file has 2 to %d (count, then the image's)",
+                 (unsigned)m[3], MAX_IMAGE_DIMS);
+        return fail_fmt(s, msg);
+    }
+    return GAN_OK;
+}
+
+/* Dimensions: none zero, and n * dim * sizeof(float) fits a size_t. */
+static int check_dims(idx_stream *s, const uint8_t *p, unsigned ndims, idx_header *h)
+{
+    char msg[128];
+    size_t dim = 1;
+    for (unsigned i = 0; i < ndims; i++) {
+        uint32_t d = be32(p + 4 * i);
+        if (d == 0) {
+            snprintf(msg, sizeof msg, "dimension %u is zero", i);
+            return fail_fmt(s, msg);
+        }
+        if (i > 0 && gan__size_mul(dim, d, &dim)) return fail_fmt(s, "the dimensions' product overflows");
+    }
+    h->n = be32(p);
+    if (dim > INT_MAX) return fail_fmt(s, "a row is wider than INT_MAX values");
+    size_t floats;
+    if (gan__size_mul(h->n, dim, &h->bytes) || gan__size_mul(h->bytes, sizeof(float), &floats))
+        return fail_fmt(s, "the dimensions' product overflows");
+    h->dim = dim;
+    return GAN_OK;
+}
+
+/* A raw source must hold exactly the data the header announces: checked before allocating. */
+static int check_length(idx_stream *s, const idx_header *h)
+{
+    uint64_t left;
+    if (!stream_left(s, &left) || left == h->bytes) return GAN_OK;
+    char msg[160];
+    snprintf(msg, sizeof msg, "the header announces %zu data bytes but %llu %s", h->bytes,
+             (unsigned long long)left, left < h->bytes ? "are present (truncated)" : "follow (trailing bytes)");
+    return fail_fmt(s, msg);
+}
+
+static int read_header(idx_stream *s, int labels, idx_header *h)
+{
+    uint8_t m[4], dims[4 * MAX_IMAGE_DIMS];
+    memset(h, 0, sizeof *h);
+    int rc = stream_read_exact(s, m, 4, "truncated IDX header");
+    if (!rc) rc = check_magic(s, m, labels);
+    if (!rc) rc = stream_read_exact(s, dims, 4u * m[3], "truncated IDX header");
+    if (!rc) rc = check_dims(s, dims, m[3], h);
+    if (!rc) rc = check_length(s, h);
+    return rc;
+}
+
+/* Store n bytes at element offset `at`. */
+typedef void (*put_fn)(void *dst, size_t at, const uint8_t *src, size_t n);
+
+static void put_pixels(void *dst, size_t at, const uint8_t *src, size_t n)
+{
+    float *x = (float *)dst + at;
+    for (size_t i = 0; i < n; i++) x[i] = (float)src[i] / 255.0f;
+}
+
+static void put_bytes(void *dst, size_t at, const uint8_t *src, size_t n)
+{
+    memcpy((uint8_t *)dst + at, src, n);
+}
+
+/* Grow *buf from cap to new_cap elements, keeping the first `used`. */
+static int grow(const idx_stream *s, void **buf, size_t *cap, size_t new_cap, size_t used, size_t elem)
+{
+    void *p = gan__malloc(new_cap * elem); /* new_cap <= the header's total: no overflow */
+    if (!p) return gan__fail(GAN_ENOMEM, "%s: out of memory", s->fn);
+    if (used) memcpy(p, *buf, used * elem);
+    gan__free(*buf);
+    *buf = p;
+    *cap = new_cap;
+    return GAN_OK;
+}
+
+/* Read the `total` data bytes. Of unknown length (gzip, pipes), the buffer grows only as
+ * bytes arrive, so a header that lies costs at most twice the real data. */
+static int read_body(idx_stream *s, size_t total, size_t elem, put_fn put, void **out)
+{
+    uint64_t left;
+    size_t cap = 0, done = 0, first = stream_left(s, &left) || total < FIRST_CAP ? total : FIRST_CAP;
+    void *buf = NULL;
+    int rc = grow(s, &buf, &cap, first, 0, elem);
+    while (!rc && done < total) {
+        if (done == cap) rc = grow(s, &buf, &cap, cap > total - cap ? total : 2 * cap, done, elem);
+        uint8_t chunk[CHUNK];
+        size_t want = cap - done < CHUNK ? cap - done : CHUNK, got = 0;
+        if (!rc) rc = stream_read(s, chunk, want, &got);
+        if (!rc && got == 0) rc = fail_fmt(s, "truncated IDX data");
+        if (!rc) put(buf, done, chunk, got);
+        done += got;
+    }
+    if (rc) gan__free(buf);
+    else *out = buf;
+    return rc;
+}
+
+/* Nothing may follow the data; for gzip this also checks the stream's CRC. */
+static int expect_end(idx_stream *s)
+{
+    uint8_t extra;
+    size_t got = 0;
+    int rc = stream_read(s, &extra, 1, &got);
+    if (!rc && got) rc = fail_fmt(s, "trailing bytes after the IDX data");
+    return rc;
+}
+
+static size_t max_label_plus_one(const uint8_t *labels, size_t n)
+{
+    uint8_t max = 0;
+    for (size_t i = 0; i < n; i++) max = labels[i] > max ? labels[i] : max;
+    return (size_t)max + 1;
+}
+
+/* Both headers first, so a count mismatch fails before any data is read. */
+static int load_streams(gan_dataset **out, idx_stream *img, idx_stream *lbl)
+{
+    idx_header hi, hl = {0, 0, 0};
+    int rc = read_header(img, 0, &hi);
+    if (!rc && lbl) rc = read_header(lbl, 1, &hl);
+    if (!rc && lbl && hl.n != hi.n)
+        rc = gan__fail(GAN_EFORMAT, "%s: %s has %zu labels but %s has %zu images", img->fn, lbl->name, hl.n,
+                       img->name, hi.n);
+    if (rc) return rc;
+    gan_dataset *ds = gan__calloc(1, sizeof *ds);
+    if (!ds) return gan__fail(GAN_ENOMEM, "%s: out of memory", img->fn);
+    void *x = NULL, *labels = NULL;
+    rc = read_body(img, hi.bytes, sizeof(float), put_pixels, &x);
+    ds->x = x;
+    if (!rc) rc = expect_end(img);
+    if (!rc && lbl) rc = read_body(lbl, hl.bytes, 1, put_bytes, &labels);
+    ds->labels = labels;
+    if (!rc && lbl) rc = expect_end(lbl);
+    if (rc) {
+        gan_dataset_free(ds);
+        return rc;
+    }
+    ds->n = hi.n;
+    ds->dim = hi.dim;
+    ds->num_classes = lbl ? max_label_plus_one(ds->labels, ds->n) : 0;
+    *out = ds;
+    return GAN_OK;
+}
+
+int gan_dataset_load_idx(gan_dataset **out, const char *images_path, const char *labels_path)
+{
+    static const char fn[] = "gan_dataset_load_idx";
+    GAN_CHECK_ARG(out, fn);
+    *out = NULL;
+    GAN_CHECK_ARG(images_path, fn);
+    idx_stream img, lbl;
+    memset(&lbl, 0, sizeof lbl); /* closing a stream that was never opened is a no-op */
+    int rc = open_file(&img, fn, images_path);
+    if (!rc && labels_path) rc = open_file(&lbl, fn, labels_path);
+    if (!rc) rc = load_streams(out, &img, labels_path ? &lbl : NULL);
+    stream_close(&img);
+    stream_close(&lbl);
+    return rc;
+}
+
+int gan_dataset_load_idx_mem(gan_dataset **out, const void *images, size_t images_size, const void *labels,
+                             size_t labels_size)
+{
+    static const char fn[] = "gan_dataset_load_idx_mem";
+    GAN_CHECK_ARG(out, fn);
+    *out = NULL;
+    GAN_CHECK_ARG(images, fn);
+    idx_stream img, lbl;
+    memset(&lbl, 0, sizeof lbl);
+    int rc = open_mem(&img, fn, "images", images, images_size);
+    if (!rc && labels) rc = open_mem(&lbl, fn, "labels", labels, labels_size);
+    if (!rc) rc = load_streams(out, &img, labels ? &lbl : NULL);
+    stream_close(&img);
+    stream_close(&lbl);
+    return rc;
+}
+
+void gan_dataset_free(gan_dataset *ds)
+{
+    if (!ds) return;
+    gan__free(ds->x);
+    gan__free(ds->labels);
+    gan__free(ds);
+}
+
+size_t gan_dataset_size(const gan_dataset *ds) { return ds ? ds->n : 0; }
+size_t gan_dataset_dim(const gan_dataset *ds) { return ds ? ds->dim : 0; }
+size_t gan_dataset_num_classes(const gan_dataset *ds) { return ds ? ds->num_classes : 0; }
+
+const float *gan_dataset_row(const gan_dataset *ds, size_t i)
+{
+    return ds && i < ds->n ? ds->x + i * ds->dim : NULL;
+}
+
+int gan_dataset_label(const gan_dataset *ds, size_t i)
+{
+    return ds && ds->labels && i < ds->n ? ds->labels[i] : -1;
+}
+
+/* ------------------------------------------------------- random integers */
+
+/* 24 uniform bits: gan_rng_uniform() returns k / 2^24, so the product is exactly k. */
+static uint64_t bits24(gan_rng *rng)
+{
+    return (uint64_t)(gan_rng_uniform(rng) * 16777216.0f);
+}
+
+/* An unbiased integer in [0, n), 0 < n <= 2^48, by rejection (n never exceeds 2^32 here). */
+static size_t draw_below(gan_rng *rng, size_t n)
+{
+    uint64_t span = (uint64_t)1 << 24, u;
+    if (n > span) span <<= 24;
+    uint64_t limit = span - span % n; /* largest multiple of n within span */
+    do {
+        u = bits24(rng);
+        if (span > (uint64_t)1 << 24) u = u << 24 | bits24(rng);
+    } while (u >= limit);
+    return (size_t)(u % n);
+}
+
+/* Fisher-Yates: every permutation equally likely, whatever the starting order. */
+static void shuffle(size_t *perm, size_t n, gan_rng *rng)
+{
+    for (size_t i = n; i > 1; i--) {
+        size_t j = draw_below(rng, i), t = perm[i - 1];
+        perm[i - 1] = perm[j];
+        perm[j] = t;
+    }
+}
+
+/* ------------------------------------------------------------------ split */
+
+static gan_dataset *new_dataset(size_t n, size_t dim, int labelled)
+{
+    gan_dataset *ds = gan__calloc(1, sizeof *ds);
+    if (!ds) return NULL;
+    ds->x = gan__malloc(n * dim * sizeof(float)); /* fits: the parent holds more rows */
+    ds->labels = labelled ? gan__malloc(n) : NULL;
+    if (!ds->x || (labelled && !ds->labels)) {
+        gan_dataset_free(ds);
+        return NULL;
+    }
+    ds->n = n;
+    ds->dim = dim;
+    return ds;
+}
+
+/* Copy rows order[from .. from + dst->n) of src (identity order when NULL). */
+static void copy_rows(gan_dataset *dst, const gan_dataset *src, const size_t *order, size_t from)
+{
+    for (size_t i = 0; i < dst->n; i++) {
+        size_t r = order ? order[from + i] : from + i;
+        memcpy(dst->x + i * dst->dim, src->x + r * src->dim, src->dim * sizeof(float));
+        if (src->labels) dst->labels[i] = src->labels[r];
+    }
+    dst->num_classes = src->num_classes; /* both halves keep the parent's condition width */
+}
+
+int gan_dataset_split(gan_dataset **first, gan_dataset **second, const gan_dataset *ds, size_t n_first,
+                      gan_rng *rng)
+{
+    static const char fn[] = "gan_dataset_split";
+    if (first) *first = NULL;
+    if (second) *second = NULL;
+    GAN_CHECK_ARG(first, fn);
+    GAN_CHECK_ARG(second, fn);
+    GAN_CHECK_ARG(ds, fn);
+    if (ds->n < 2 || n_first == 0 || n_first >= ds->n)
+        return gan__fail(GAN_EINVAL, "%s: n_first must be in [1, %zu] for %zu rows, got %zu", fn,
+                         ds->n > 1 ? ds->n - 1 : 0, ds->n, n_first);
+    /* Allocate everything before drawing, so a failure leaves the rng untouched. */
+    size_t *order = rng ? gan__calloc(ds->n, sizeof *order) : NULL;
+    gan_dataset *a = new_dataset(n_first, ds->dim, ds->labels != NULL);
+    gan_dataset *b = new_dataset(ds->n - n_first, ds->dim, ds->labels != NULL);
+    if (!a || !b || (rng && !order)) {
+        gan__free(order);
+        gan_dataset_free(a);
+        gan_dataset_free(b);
+        return gan__fail(GAN_ENOMEM, "%s: out of memory", fn);
+    }
+    if (order) {
+        for (size_t i = 0; i < ds->n; i++) order[i] = i;
+        shuffle(order, ds->n, rng);
+    }
+    copy_rows(a, ds, order, 0);
+    copy_rows(b, ds, order, n_first);
+    gan__free(order);
+    *first = a;
+    *second = b;
+    return GAN_OK;
+}
+
+/* ---------------------------------------------------------------- sampler */
+
+int gan_sampler_create(gan_sampler **out, const gan_dataset *ds, gan_sample_mode mode, int one_hot_labels)
+{
+    static const char fn[] = "gan_sampler_create";
+    GAN_CHECK_ARG(out, fn);
+    *out = NULL;
+    GAN_CHECK_ARG(ds, fn);
+    if (mode != GAN_SAMPLE_UNIFORM && mode != GAN_SAMPLE_EPOCHS)
+        return gan__fail(GAN_EINVAL, "%s: unknown sample mode %d", fn, (int)mode);
+    if (one_hot_labels && !ds->labels)
+        return gan__fail(GAN_EINVAL, "%s: one-hot labels asked for, but the data set has no labels", fn);
+    gan_sampler *s = gan__calloc(1, sizeof *s);
+    if (s && mode == GAN_SAMPLE_EPOCHS) s->perm = gan__calloc(ds->n, sizeof *s->perm);
+    if (!s || (mode == GAN_SAMPLE_EPOCHS && !s->perm)) {
+        gan_sampler_free(s);
+        return gan__fail(GAN_ENOMEM, "%s: out of memory", fn);
+    }
+    for (size_t i = 0; s->perm && i < ds->n; i++) s->perm[i] = i;
+    s->ds = ds;
+    s->mode = mode;
+    s->one_hot = one_hot_labels != 0;
+    s->pos = ds->n; /* the first draw starts (and shuffles) epoch 1 */
+    *out = s;
+    return GAN_OK;
+}
+
+void gan_sampler_free(gan_sampler *s)
+{
+    if (!s) return;
+    gan__free(s->perm);
+    gan__free(s);
+}
+
+uint64_t gan_sampler_epoch(const gan_sampler *s)
+{
+    return s ? s->epochs : 0;
+}
+
+static size_t next_row(gan_sampler *s, gan_rng *rng)
+{
+    size_t n = s->ds->n;
+    if (s->mode == GAN_SAMPLE_UNIFORM) return draw_below(rng, n);
+    if (s->pos == n) {
+        shuffle(s->perm, n, rng);
+        s->pos = 0;
+    }
+    size_t r = s->perm[s->pos++];
+    if (s->pos == n) s->epochs++;
+    return r;
+}
+
+/* The trainer passes cond exactly when its condition size is non-zero. */
+static int check_call(const gan_sampler *s, const gan_rng *rng, const float *x, const float *cond, size_t batch)
+{
+    static const char fn[] = "gan_dataset_sampler";
+    GAN_CHECK_ARG(s, fn);
+    GAN_CHECK_ARG(rng, fn);
+    if (batch && !x) return gan__fail(GAN_EINVAL, "%s: 'x' is NULL", fn);
+    if (s->one_hot && !cond)
+        return gan__fail(GAN_EINVAL, "%s: the sampler gives one-hot labels but 'cond' is NULL "
+                         "(set the trainer's condition size to %zu)", fn, s->ds->num_classes);
+    if (!s->one_hot && cond)
+        return gan__fail(GAN_EINVAL, "%s: 'cond' was passed but the sampler has no labels "
+                         "(create it with one_hot_labels, or set the condition size to 0)", fn);
+    return GAN_OK;
+}
+
+int gan_dataset_sampler(void *payload, gan_rng *rng, float *x, float *cond, size_t batch)
+{
+    gan_sampler *s = payload;
+    int rc = check_call(s, rng, x, cond, batch);
+    if (rc) return rc;
+    const gan_dataset *ds = s->ds;
+    for (size_t i = 0; i < batch; i++) {
+        size_t r = next_row(s, rng);
+        memcpy(x + i * ds->dim, ds->x + r * ds->dim, ds->dim * sizeof(float));
+        if (!s->one_hot) continue;
+        float *c = cond + i * ds->num_classes;
+        memset(c, 0, ds->num_classes * sizeof *c);
+        c[ds->labels[r]] = 1.0f;
+    }
+    return GAN_OK;
+}

@@ -1,0 +1,24 @@
+#!/bin/sh
+# Usage: tests/fuzz/run_fuzzer.sh NAME SECONDS
+# Build tests/fuzz/fuzz_NAME.c with libFuzzer + ASan + UBSan straight from the library
+# sources and fuzz for SECONDS, starting from (and adding to) tests/fuzz/corpus_NAME/.
+# Crashes are written to build-fuzz/crash-*; reproduce with: build-fuzz/fuzz_NAME FILE
+set -eu
+name=${1:?usage: run_fuzzer.sh NAME SECONDS}
+seconds=${2:?usage: run_fuzzer.sh NAME SECONDS}
+root=$(cd "$(dirname "$0")/../.." && pwd)
+out="$root/build-fuzz"
+mkdir -p "$out"
+cc=${CC_FUZZ:-clang}
+# shellcheck disable=SC2046
+"$cc" -g -O1 -std=c11 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+    -DGAN_BUILDING -DGAN_BLAS_OPENBLAS -DGAN_HAVE_ZLIB -I"$root/include" -I"$root/lib" \
+    $(pkg-config --cflags openblas zlib) \
+    "$root/tests/fuzz/fuzz_$name.c" "$root"/lib/*.c \
+    $(pkg-config --libs openblas zlib) -lm -o "$out/fuzz_$name"
+corpus="$root/tests/fuzz/corpus_$name"
+work="$out/corpus_$name"  # new inputs go here, so the checked-in seeds stay small
+mkdir -p "$work"
+cd "$out"
+exec "./fuzz_$name" -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=2048 -malloc_limit_mb=512 \
+    -print_final_stats=1 "$work" "$corpus"
