@@ -1,0 +1,410 @@
+/* mixture2d: a GAN on the 2-D Gaussian mixtures of the mode-collapse literature
+ * (8 modes on a ring, 25 on a grid), scored by modes covered, high-quality samples
+ * and the reverse KL of the mode histogram, over one or more seeds. */
+#include "common.h"
+#include "gan.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_MODES 25
+#define N_EVAL 2500
+#define PI 3.14159265358979323846
+
+typedef struct mixture {
+    const char *name;
+    int k;                       /* number of modes */
+    double mode[MAX_MODES][2];   /* centres */
+    double sigma;                /* per-axis standard deviation */
+    double scale;                /* the nets see data / scale */
+    double view;                 /* the plot shows [-view, view]^2 */
+    long steps;                  /* default training length */
+} mixture;
+
+typedef struct options {
+    long steps, batch, seeds, hidden, layers, zdim, d_steps;
+    long seed;
+    double lr, lr_d, beta1, beta2, ema, decay;
+    int uniform_noise;
+    const char *out;
+} options;
+
+typedef struct score {
+    int covered;
+    double hq_percent, rkl;
+} score;
+
+/* The nets, optimizers and trainer of one run; everything NULL-safe to free. */
+typedef struct run {
+    gan_net *g, *d;
+    gan_optim *opt_g, *opt_d;
+    gan_trainer *t;
+} run;
+
+/* ------------------------------------------------------------ errors */
+
+static int report(int rc, const char *what)
+{
+    if (rc) fprintf(stderr, "mixture2d: %s: %s (%s)\n", what, gan_strerror(rc), gan_error_last());
+    return rc;
+}
+
+#define TRY(call)                                 \
+    do {                                          \
+        int rc_ = (call);                         \
+        if (rc_) return report(rc_, #call);       \
+    } while (0)
+
+/* ----------------------------------------------------------- mixtures */
+
+static int mixture_make(mixture *m, const char *name)
+{
+    memset(m, 0, sizeof *m);
+    m->name = name;
+    if (strcmp(name, "ring") == 0) {
+        m->k = 8;
+        for (int i = 0; i < 8; i++) {
+            m->mode[i][0] = cos(2 * PI * i / 8);
+            m->mode[i][1] = sin(2 * PI * i / 8);
+        }
+        m->sigma = 0.01;
+        m->scale = 1.0;
+        m->view = 1.5;
+        m->steps = 5000;
+        return 0;
+    }
+    if (strcmp(name, "grid") == 0) {
+        m->k = 25;
+        for (int i = 0; i < 25; i++) {
+            m->mode[i][0] = -4.0 + 2.0 * (i % 5);
+            m->mode[i][1] = -4.0 + 2.0 * (i / 5);
+        }
+        m->sigma = 0.05;
+        m->scale = 4.0; /* keeps the nets' inputs and outputs near unit size */
+        m->view = 6.0;
+        m->steps = 12000; /* 25 modes take longer to separate */
+        return 0;
+    }
+    return -1;
+}
+
+/* gan_data_fn: a uniform mode plus Gaussian noise, from the trainer's data stream only. */
+static int sample_mixture(void *payload, gan_rng *rng, float *x, float *cond, size_t batch)
+{
+    const mixture *m = payload;
+    (void)cond;
+    for (size_t i = 0; i < batch; i++) {
+        int k = (int)(gan_rng_uniform(rng) * (float)m->k);
+        if (k >= m->k) k = m->k - 1; /* float rounding */
+        for (int j = 0; j < 2; j++)
+            x[2 * i + j] = (float)((m->mode[k][j] + m->sigma * gan_rng_normal(rng)) / m->scale);
+    }
+    return 0;
+}
+
+static int nearest_mode(const mixture *m, double x, double y, double *dist)
+{
+    int best = 0;
+    double best_d2 = INFINITY;
+    for (int k = 0; k < m->k; k++) {
+        double dx = x - m->mode[k][0], dy = y - m->mode[k][1], d2 = dx * dx + dy * dy;
+        if (d2 < best_d2) {
+            best_d2 = d2;
+            best = k;
+        }
+    }
+    *dist = sqrt(best_d2);
+    return best;
+}
+
+/* Samples (already in data units) -> modes covered, % high quality, KL(q || uniform). */
+static score score_samples(const mixture *m, const float *xy, size_t n)
+{
+    int count[MAX_MODES] = {0};
+    size_t hq = 0;
+    for (size_t i = 0; i < n; i++) {
+        double dist;
+        int k = nearest_mode(m, xy[2 * i], xy[2 * i + 1], &dist);
+        if (dist <= 3.0 * m->sigma) {
+            count[k]++;
+            hq++;
+        }
+    }
+    score s = {0, 100.0 * (double)hq / (double)n, 0.0};
+    if (!hq) s.rkl = log(m->k); /* q is undefined: count it as the worst single-mode histogram */
+    for (int k = 0; k < m->k; k++) {
+        if (!count[k]) continue;
+        double q = (double)count[k] / (double)hq;
+        s.covered++;
+        s.rkl += q * log(q * m->k);
+    }
+    return s;
+}
+
+/* --------------------------------------------------------------- plot */
+
+static void to_pixel(const mixture *m, const ex_canvas *c, double x, double y, double *px, double *py)
+{
+    *px = (x + m->view) / (2 * m->view) * c->w;
+    *py = (m->view - y) / (2 * m->view) * c->h; /* y grows upwards */
+}
+
+static void circle(ex_canvas *c, double cx, double cy, double r, ex_color col)
+{
+    const int n = 48;
+    for (int i = 0; i < n; i++) {
+        double a0 = 2 * PI * i / n, a1 = 2 * PI * (i + 1) / n;
+        ex_canvas_line(c, cx + r * cos(a0), cy + r * sin(a0), cx + r * cos(a1), cy + r * sin(a1), col);
+    }
+}
+
+/* Samples as faint blue dots over red 3-sigma circles at the modes. */
+static int plot(const mixture *m, const float *xy, size_t n, const char *path)
+{
+    const int size = 600;
+    ex_canvas c;
+    if (ex_canvas_init(&c, size, size, (ex_color){255, 255, 255}) != 0) {
+        fprintf(stderr, "mixture2d: out of memory for the plot\n");
+        return -1;
+    }
+    double px, py, r = 3.0 * m->sigma / (2 * m->view) * size;
+    to_pixel(m, &c, 0, 0, &px, &py);
+    ex_canvas_line(&c, 0, py, size - 1, py, (ex_color){225, 225, 225});
+    ex_canvas_line(&c, px, 0, px, size - 1, (ex_color){225, 225, 225});
+    for (size_t i = 0; i < n; i++) {
+        to_pixel(m, &c, xy[2 * i], xy[2 * i + 1], &px, &py);
+        ex_canvas_dot(&c, px, py, 1.5, (ex_color){30, 80, 200}, 0.25);
+    }
+    for (int k = 0; k < m->k; k++) {
+        to_pixel(m, &c, m->mode[k][0], m->mode[k][1], &px, &py);
+        circle(&c, px, py, r < 4 ? 4 : r, (ex_color){220, 30, 30});
+    }
+    int rc = ex_canvas_save(&c, path);
+    ex_canvas_free(&c);
+    return rc;
+}
+
+/* ------------------------------------------------------------ training */
+
+static int add_layer(gan_net *net, gan_layer *layer)
+{
+    int rc = gan_net_add(net, layer);
+    if (rc) gan_layer_free(layer); /* on failure the layer is still ours */
+    return rc;
+}
+
+/* in -> (dense, act) x layers -> dense out. */
+static int mlp(gan_net **out, size_t in, size_t hidden, long layers, size_t outw, int leaky)
+{
+    gan_layer *l;
+    TRY(gan_net_create(out, in));
+    for (long i = 0; i < layers; i++) {
+        TRY(gan_layer_dense(&l, i ? hidden : in, hidden));
+        TRY(add_layer(*out, l));
+        TRY(leaky ? gan_layer_leaky_relu(&l, 0.2f) : gan_layer_activation(&l, GAN_ACT_RELU));
+        TRY(add_layer(*out, l));
+    }
+    TRY(gan_layer_dense(&l, layers ? hidden : in, outw));
+    TRY(add_layer(*out, l));
+    return GAN_OK;
+}
+
+static void run_free(run *r)
+{
+    gan_trainer_free(r->t);
+    gan_optim_free(r->opt_g);
+    gan_optim_free(r->opt_d);
+    gan_net_free(r->g);
+    gan_net_free(r->d);
+    memset(r, 0, sizeof *r);
+}
+
+static int run_setup(run *r, const options *o, mixture *m, uint64_t seed)
+{
+    TRY(mlp(&r->g, (size_t)o->zdim, (size_t)o->hidden, o->layers, 2, 0));
+    TRY(mlp(&r->d, 2, (size_t)o->hidden, o->layers, 1, 1));
+    TRY(gan_optim_adam(&r->opt_g, (float)o->lr, (float)o->beta1, (float)o->beta2, 1e-8f));
+    TRY(gan_optim_adam(&r->opt_d, (float)o->lr_d, (float)o->beta1, (float)o->beta2, 1e-8f));
+    TRY(gan_trainer_create(&r->t, r->g, r->d, r->opt_g, r->opt_d));
+    TRY(gan_trainer_set_seed(r->t, seed));
+    /* Initialise from the trainer's init stream so the seed decides everything. */
+    gan_rng *init = gan_trainer_rng(r->t, GAN_STREAM_INIT);
+    TRY(gan_net_init(r->g, init, GAN_INIT_HE, 1.0f));
+    TRY(gan_net_init(r->d, init, GAN_INIT_HE, 1.0f));
+    TRY(gan_trainer_set_data(r->t, sample_mixture, m));
+    TRY(o->uniform_noise ? gan_trainer_set_noise_uniform(r->t, 1.0f) : gan_trainer_set_noise_normal(r->t, 1.0f));
+    TRY(gan_trainer_set_batch_size(r->t, (size_t)o->batch));
+    TRY(gan_trainer_set_d_steps(r->t, (unsigned)o->d_steps));
+    TRY(gan_trainer_set_loss(r->t, GAN_LOSS_NON_SATURATING));
+    TRY(gan_trainer_set_ema(r->t, (float)o->ema)); /* after init: the average starts there */
+    return GAN_OK;
+}
+
+typedef struct progress {
+    ex_progress bar;
+    const options *o;
+    run *r;
+} progress;
+
+/* Learning-rate factor after `step`: 1, then a linear fall to 0 over the last `decay` of the run.
+ * Adam's steps do not shrink on their own, and sigma 0.01 needs G to come to rest. */
+static double lr_factor(const options *o, uint64_t step)
+{
+    double start = (1.0 - o->decay) * (double)o->steps;
+    if ((double)step <= start) return 1.0;
+    return ((double)o->steps - (double)step) / ((double)o->steps - start);
+}
+
+static int on_step(void *payload, const gan_step_stats *s)
+{
+    progress *p = payload;
+    double f = lr_factor(p->o, s->step);
+    ex_progress_update(&p->bar, s->step, s->loss_d, s->loss_g, (size_t)p->o->batch);
+    int rc = gan_optim_set_lr(p->r->opt_g, (float)(f * p->o->lr));
+    if (!rc) rc = gan_optim_set_lr(p->r->opt_d, (float)(f * p->o->lr_d));
+    return report(rc, "gan_optim_set_lr");
+}
+
+/* One fresh training from `seed`; fills xy (N_EVAL x 2, data units). */
+static int train_and_sample(const options *o, mixture *m, uint64_t seed, float *xy)
+{
+    run r = {0};
+    progress p = {.o = o, .r = &r};
+    int rc = run_setup(&r, o, m, seed);
+    if (!rc) {
+        ex_progress_start(&p.bar, (uint64_t)o->steps);
+        rc = report(gan_trainer_run(r.t, (uint64_t)o->steps, on_step, &p), "gan_trainer_run");
+        ex_progress_end(&p.bar);
+    }
+    if (!rc) rc = report(gan_trainer_generate(r.t, NULL, NULL, N_EVAL, xy), "gan_trainer_generate");
+    for (size_t i = 0; !rc && i < 2 * N_EVAL; i++) xy[i] = (float)(xy[i] * m->scale);
+    run_free(&r);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- main */
+
+static double mean_of(const double *v, long n)
+{
+    double s = 0;
+    for (long i = 0; i < n; i++) s += v[i];
+    return s / (double)n;
+}
+
+/* Standard error of the mean (0 for a single value). */
+static double se_of(const double *v, long n)
+{
+    if (n < 2) return 0;
+    double mu = mean_of(v, n), ss = 0;
+    for (long i = 0; i < n; i++) ss += (v[i] - mu) * (v[i] - mu);
+    return sqrt(ss / (double)(n - 1) / (double)n);
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: mixture2d [--mixture ring|grid] [--seeds N] [--seed S] [--out DIR]\n"
+            "  training: [--steps N (ring 5000, grid 12000)] [--batch 256] [--lr 1e-3] [--lr-d X (= lr)]\n"
+            "            [--beta1 0.5] [--beta2 0.999] [--decay 0.5 (last fraction of steps where lr falls to 0)]\n"
+            "            [--ema 0 (G weight averaging decay; 0 = off)] [--d-steps 1]\n"
+            "  nets:     [--layers 3] [--hidden 128] [--zdim 2] [--noise normal|uniform]\n"
+            "            [--scale X (nets see data / X; ring 1, grid 4)]\n");
+}
+
+static int parse(int argc, char **argv, options *o, mixture *m)
+{
+    const char *name = ex_arg_str(argc, argv, "--mixture", "ring");
+    if (mixture_make(m, name) != 0) {
+        fprintf(stderr, "mixture2d: unknown mixture '%s'\n", name);
+        return -1;
+    }
+    m->scale = ex_arg_double(argc, argv, "--scale", m->scale);
+    o->steps = ex_arg_long(argc, argv, "--steps", m->steps);
+    o->batch = ex_arg_long(argc, argv, "--batch", 256);
+    o->seeds = ex_arg_long(argc, argv, "--seeds", 1);
+    o->seed = ex_arg_long(argc, argv, "--seed", 1);
+    o->hidden = ex_arg_long(argc, argv, "--hidden", 128);
+    o->layers = ex_arg_long(argc, argv, "--layers", 3);
+    o->zdim = ex_arg_long(argc, argv, "--zdim", 2);
+    o->d_steps = ex_arg_long(argc, argv, "--d-steps", 1);
+    o->lr = ex_arg_double(argc, argv, "--lr", 1e-3);
+    o->lr_d = ex_arg_double(argc, argv, "--lr-d", o->lr);
+    o->beta1 = ex_arg_double(argc, argv, "--beta1", 0.5);
+    o->beta2 = ex_arg_double(argc, argv, "--beta2", 0.999);
+    o->ema = ex_arg_double(argc, argv, "--ema", 0.0);
+    o->decay = ex_arg_double(argc, argv, "--decay", 0.5);
+    const char *noise = ex_arg_str(argc, argv, "--noise", "normal");
+    o->uniform_noise = strcmp(noise, "uniform") == 0;
+    if (!o->uniform_noise && strcmp(noise, "normal") != 0) {
+        fprintf(stderr, "mixture2d: unknown noise '%s'\n", noise);
+        return -1;
+    }
+    o->out = ex_arg_str(argc, argv, "--out", "out");
+    /* Range checks the library would not make (it takes size_t and unsigned). */
+    if (o->steps < 1 || o->batch < 1 || o->seeds < 1 || o->hidden < 1 || o->layers < 0 || o->zdim < 1 ||
+        o->d_steps < 1 || o->seed < 0 || o->decay < 0 || o->decay > 1 || !(m->scale > 0)) {
+        fprintf(stderr, "mixture2d: an option is out of range\n");
+        return -1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    options o;
+    mixture m;
+    if (ex_arg_flag(argc, argv, "--help") || ex_arg_flag(argc, argv, "-h")) {
+        usage(stdout);
+        return 0;
+    }
+    if (parse(argc, argv, &o, &m) != 0) {
+        usage(stderr);
+        return 2;
+    }
+    char path[4096];
+    snprintf(path, sizeof path, "%s/mixture2d_%s.png", o.out, m.name);
+    float *xy = malloc(2 * N_EVAL * sizeof *xy);
+    double *modes = malloc((size_t)o.seeds * sizeof *modes), *hq = malloc((size_t)o.seeds * sizeof *hq),
+           *rkl = malloc((size_t)o.seeds * sizeof *rkl);
+    int status = 1;
+    if (!xy || !modes || !hq || !rkl) {
+        fprintf(stderr, "mixture2d: out of memory\n");
+        goto done;
+    }
+    printf("mixture %s: %d modes, sigma %g | G, D: %ld x %ld, z %ld %s | batch %ld, %ld steps, lr %g/%g "
+           "(decay %g), ema %g\n",
+           m.name, m.k, m.sigma, o.layers, o.hidden, o.zdim, o.uniform_noise ? "uniform" : "normal", o.batch,
+           o.steps, o.lr, o.lr_d, o.decay, o.ema);
+    fflush(stdout);
+    for (long i = 0; i < o.seeds; i++) {
+        uint64_t seed = (uint64_t)(o.seed + i);
+        double t0 = ex_now();
+        if (train_and_sample(&o, &m, seed, xy) != 0) goto done;
+        score s = score_samples(&m, xy, N_EVAL);
+        modes[i] = s.covered;
+        hq[i] = s.hq_percent;
+        rkl[i] = s.rkl;
+        printf("seed %llu: modes %d/%d  hq %.1f%%  rkl %.3f  (%.1f s)\n", (unsigned long long)seed, s.covered, m.k,
+               s.hq_percent, s.rkl, ex_now() - t0);
+        fflush(stdout);
+        if (i == 0 && (ex_mkdir_p(o.out) != 0 || plot(&m, xy, N_EVAL, path) != 0)) {
+            fprintf(stderr, "mixture2d: cannot write %s\n", path);
+            goto done;
+        }
+    }
+    printf("mean ± se over %ld seeds: modes %.1f ± %.1f / %d  hq %.1f ± %.1f %%  rkl %.3f ± %.3f\n", o.seeds,
+           mean_of(modes, o.seeds), se_of(modes, o.seeds), m.k, mean_of(hq, o.seeds), se_of(hq, o.seeds),
+           mean_of(rkl, o.seeds), se_of(rkl, o.seeds));
+    printf("picture: %s\n", path);
+    printf("modes=%.1f/%d hq=%.1f rkl=%.3f seeds=%ld\n", mean_of(modes, o.seeds), m.k, mean_of(hq, o.seeds),
+           mean_of(rkl, o.seeds), o.seeds);
+    status = 0;
+done:
+    free(xy);
+    free(modes);
+    free(hq);
+    free(rkl);
+    return status;
+}
