@@ -473,7 +473,7 @@ GAN_API int gan_dataset_sampler(void *payload, gan_rng *rng, float *x, float *co
  * isotropic Gaussian kernel of width @p sigma on @p n samples (n x dim), evaluated at
  * @p m test points (m x dim): ll(x) = log mean_i exp(-|x - s_i|^2 / (2 sigma^2))
  * - dim * log(sigma * sqrt(2 pi)). Distances are computed blockwise with sgemm in
- * bounded memory; the log-mean-exp is stable.
+ * bounded memory; the log-mean-exp is stable. A row with NaN or Inf is GAN_EINVAL.
  * @param[out] mean     mean log-likelihood over the test points
  * @param[out] std_err  its standard error (may be NULL)
  */
@@ -482,7 +482,7 @@ GAN_API int gan_parzen_log_likelihood(double *mean, double *std_err, const float
 /**
  * Choose sigma from @p sigmas (or, when NULL, the paper's grid logspace(-1, 0, 10))
  * by the mean log-likelihood of the validation points (m x dim). One pass over the
- * distances serves every candidate.
+ * distances serves every candidate; at most 1024 candidates; ties go to the first.
  * @param[out] best_sigma the chosen sigma
  * @param[out] best_ll    its mean validation log-likelihood (may be NULL)
  */
@@ -491,7 +491,8 @@ GAN_API int gan_parzen_select_sigma(float *best_sigma, double *best_ll, const fl
                                     size_t n_sigmas);
 /**
  * For each of @p nq queries (nq x dim), the index of its nearest reference row
- * (nr x dim, Euclidean) and the squared distance (@p dist2 may be NULL).
+ * (nr x dim, Euclidean) and the squared distance (@p dist2 may be NULL). Ties go
+ * to the lowest reference index.
  */
 GAN_API int gan_nearest_neighbors(size_t *index, float *dist2, const float *queries, size_t nq,
                                   const float *refs, size_t nr, size_t dim);
