@@ -98,7 +98,7 @@ static int sample_mixture(void *payload, gan_rng *rng, float *x, float *cond, si
     for (size_t i = 0; i < batch; i++) {
         int k = (int)(gan_rng_uniform(rng) * (float)m->k);
         if (k >= m->k) k = m->k - 1; /* float rounding */
-        for (int j = 0; j < 2; j++)
+        for (size_t j = 0; j < 2; j++)
             x[2 * i + j] = (float)((m->mode[k][j] + m->sigma * gan_rng_normal(rng)) / m->scale);
     }
     return 0;
@@ -181,7 +181,7 @@ static int plot(const mixture *m, const float *xy, size_t n, const char *path)
         to_pixel(m, &c, m->mode[k][0], m->mode[k][1], &px, &py);
         circle(&c, px, py, r < 4 ? 4 : r, (ex_color){220, 30, 30});
     }
-    int rc = ex_canvas_save(&c, path);
+    int rc = ex_canvas_save(&c, path); /* prints why on failure */
     ex_canvas_free(&c);
     return rc;
 }
@@ -373,6 +373,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "mixture2d: out of memory\n");
         goto done;
     }
+    if (ex_mkdir_p(o.out) != 0) { /* fail before training, not after */
+        fprintf(stderr, "mixture2d: cannot create %s\n", o.out);
+        goto done;
+    }
     printf("mixture %s: %d modes, sigma %g | G, D: %ld x %ld, z %ld %s | batch %ld, %ld steps, lr %g/%g "
            "(decay %g), ema %g\n",
            m.name, m.k, m.sigma, o.layers, o.hidden, o.zdim, o.uniform_noise ? "uniform" : "normal", o.batch,
@@ -389,10 +393,7 @@ int main(int argc, char **argv)
         printf("seed %llu: modes %d/%d  hq %.1f%%  rkl %.3f  (%.1f s)\n", (unsigned long long)seed, s.covered, m.k,
                s.hq_percent, s.rkl, ex_now() - t0);
         fflush(stdout);
-        if (i == 0 && (ex_mkdir_p(o.out) != 0 || plot(&m, xy, N_EVAL, path) != 0)) {
-            fprintf(stderr, "mixture2d: cannot write %s\n", path);
-            goto done;
-        }
+        if (i == 0 && plot(&m, xy, N_EVAL, path) != 0) goto done; /* plot() said why */
     }
     printf("mean ± se over %ld seeds: modes %.1f ± %.1f / %d  hq %.1f ± %.1f %%  rkl %.3f ± %.3f\n", o.seeds,
            mean_of(modes, o.seeds), se_of(modes, o.seeds), m.k, mean_of(hq, o.seeds), se_of(hq, o.seeds),

@@ -120,7 +120,7 @@ static int gz_start(idx_stream *s)
 /* Refill the compressed input; *eof set when the source is exhausted. */
 static int gz_refill(idx_stream *s, int *eof)
 {
-    size_t got;
+    size_t got = 0;
     int rc = raw_read(s, s->in, IN_CHUNK, &got);
     s->zs.next_in = s->in;
     s->zs.avail_in = (uInt)got;

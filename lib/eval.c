@@ -394,7 +394,7 @@ int gan_image_grid(uint8_t *pixels, const float *images, size_t n, size_t img_w,
     static const char fn[] = "gan_image_grid";
     GAN_CHECK_ARG(pixels, fn);
     GAN_CHECK_ARG(images, fn);
-    size_t width, height, area, count;
+    size_t width = 0, height = 0, area, count;
     int rc = grid_dims(fn, &width, &height, n, img_w, img_h, cols, pad);
     if (rc) return rc;
     if (gan__size_mul(img_w, img_h, &area) || gan__size_mul(n, area, &count) || count > SIZE_MAX / sizeof(float))
