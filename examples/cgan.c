@@ -39,12 +39,6 @@ typedef struct options {
     const char *out;
 } options;
 
-typedef struct models {
-    gan_net *g, *d;
-    gan_optim *opt_g, *opt_d;
-    gan_trainer *t;
-} models;
-
 /* ------------------------------------------------------------ options */
 
 static void usage_error(const char *prog, const char *msg)
@@ -104,36 +98,10 @@ static int sample_data(void *payload, gan_rng *rng, float *x, float *cond, size_
 
 /* ------------------------------------------------------------- models */
 
-/* Append a dense layer to out_dim units, then `act` unless it is 0. */
-static int add_dense(gan_net *net, size_t out_dim, gan_activation act)
+static int build_models(ex_gan *m, const options *o)
 {
-    gan_layer *l;
-    int rc = gan_layer_dense(&l, gan_net_out_dim(net), out_dim);
-    if (rc) return rc;
-    if ((rc = gan_net_add(net, l))) {
-        gan_layer_free(l); /* a failed add leaves the layer with us */
-        return rc;
-    }
-    if (!act) return GAN_OK;
-    if ((rc = gan_layer_activation(&l, act))) return rc;
-    if ((rc = gan_net_add(net, l))) gan_layer_free(l);
-    return rc;
-}
-
-/* in -> HIDDEN -> HIDDEN -> out, leaky ReLU between, `last` at the end (0: none). */
-static int build_mlp(gan_net **out, size_t in, size_t n_out, gan_activation last)
-{
-    int rc = gan_net_create(out, in);
-    if (!rc) rc = add_dense(*out, HIDDEN, GAN_ACT_LEAKY_RELU);
-    if (!rc) rc = add_dense(*out, HIDDEN, GAN_ACT_LEAKY_RELU);
-    if (!rc) rc = add_dense(*out, n_out, last);
-    return rc;
-}
-
-static int build_models(models *m, const options *o)
-{
-    int rc = build_mlp(&m->g, NOISE_DIM + N_MODES, DATA_DIM, 0);
-    if (!rc) rc = build_mlp(&m->d, DATA_DIM + N_MODES, 1, GAN_ACT_SIGMOID);
+    int rc = ex_mlp(&m->g, NOISE_DIM + N_MODES, HIDDEN, 2, DATA_DIM, GAN_ACT_LEAKY_RELU, 0);
+    if (!rc) rc = ex_mlp(&m->d, DATA_DIM + N_MODES, HIDDEN, 2, 1, GAN_ACT_LEAKY_RELU, GAN_ACT_SIGMOID);
     if (!rc) rc = gan_optim_adam(&m->opt_g, (float)o->lr, 0.5f, 0.999f, 1e-8f);
     if (!rc) rc = gan_optim_adam(&m->opt_d, (float)o->lr, 0.5f, 0.999f, 1e-8f);
     if (!rc) rc = gan_trainer_create(&m->t, m->g, m->d, m->opt_g, m->opt_d);
@@ -152,35 +120,14 @@ static int build_models(models *m, const options *o)
     return rc;
 }
 
-static void free_models(models *m)
-{
-    gan_trainer_free(m->t); /* before what it borrows */
-    gan_optim_free(m->opt_g);
-    gan_optim_free(m->opt_d);
-    gan_net_free(m->g);
-    gan_net_free(m->d);
-}
-
 /* ----------------------------------------------------------- training */
 
-typedef struct progress_ctx {
-    ex_progress bar;
-    size_t batch;
-} progress_ctx;
-
-static int on_step(void *payload, const gan_step_stats *s)
+static int train(ex_gan *m, const options *o)
 {
-    progress_ctx *p = payload;
-    ex_progress_update(&p->bar, s->step, s->loss_d, s->loss_g, p->batch);
-    return 0;
-}
-
-static int train(models *m, const options *o)
-{
-    progress_ctx prog = {.batch = (size_t)o->batch};
-    ex_progress_start(&prog.bar, (uint64_t)o->steps);
-    int rc = gan_trainer_run(m->t, (uint64_t)o->steps, on_step, &prog);
-    if (!rc) ex_progress_end(&prog.bar);
+    ex_progress prog;
+    ex_progress_start(&prog, (uint64_t)o->steps, (size_t)o->batch);
+    int rc = gan_trainer_run(m->t, (uint64_t)o->steps, ex_progress_on_step, &prog);
+    if (!rc) ex_progress_end(&prog);
     return rc;
 }
 
@@ -292,7 +239,7 @@ static int prepare_output(const options *o, char *path, size_t size)
     return 0;
 }
 
-static int report(models *m, const char *path)
+static int report(ex_gan *m, const char *path)
 {
     float *x = malloc((size_t)PER_MODE * N_MODES * DATA_DIM * sizeof *x);
     if (!x) {
@@ -319,13 +266,13 @@ static int report(models *m, const char *path)
 int main(int argc, char **argv)
 {
     options o = parse_options(argc, argv);
-    models m = {0};
+    ex_gan m = {0};
     char path[4096];
     if (prepare_output(&o, path, sizeof path)) return 1;
     int rc = build_models(&m, &o);
     if (!rc) rc = train(&m, &o);
     if (!rc) rc = report(&m, path);
     if (rc && rc != EX_FAIL) fprintf(stderr, "cgan: %s: %s\n", gan_strerror(rc), gan_error_last());
-    free_models(&m);
+    ex_gan_free(&m);
     return rc ? 1 : 0;
 }

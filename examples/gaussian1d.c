@@ -42,12 +42,6 @@ typedef struct options {
     double shift, scale; /* the nets see (x - shift) / scale: data standardised from a sample */
 } options;
 
-typedef struct models {
-    gan_net *g, *d;
-    gan_optim *opt_g, *opt_d;
-    gan_trainer *t;
-} models;
-
 /* One stage of training: G's samples (sorted) and a copy of D's parameters. */
 typedef struct panel {
     unsigned long long step;
@@ -82,32 +76,6 @@ static options parse_options(int argc, char **argv)
 
 /* ------------------------------------------------------------- models */
 
-/* Append a dense layer to out_dim units, then `act` unless it is 0. */
-static int add_dense(gan_net *net, size_t out_dim, gan_activation act)
-{
-    gan_layer *l;
-    int rc = gan_layer_dense(&l, gan_net_out_dim(net), out_dim);
-    if (rc) return rc;
-    if ((rc = gan_net_add(net, l))) {
-        gan_layer_free(l); /* a failed add leaves the layer with us */
-        return rc;
-    }
-    if (!act) return GAN_OK;
-    if ((rc = gan_layer_activation(&l, act))) return rc;
-    if ((rc = gan_net_add(net, l))) gan_layer_free(l);
-    return rc;
-}
-
-/* in -> HIDDEN -> HIDDEN -> out, leaky ReLU between, `last` at the end (0: none). */
-static int build_mlp(gan_net **out, size_t in, size_t n_out, gan_activation last)
-{
-    int rc = gan_net_create(out, in);
-    if (!rc) rc = add_dense(*out, HIDDEN, GAN_ACT_LEAKY_RELU);
-    if (!rc) rc = add_dense(*out, HIDDEN, GAN_ACT_LEAKY_RELU);
-    if (!rc) rc = add_dense(*out, n_out, last);
-    return rc;
-}
-
 static int sample_data(void *payload, gan_rng *rng, float *x, float *cond, size_t batch)
 {
     const options *o = payload;
@@ -117,10 +85,10 @@ static int sample_data(void *payload, gan_rng *rng, float *x, float *cond, size_
     return rc;
 }
 
-static int build_models(models *m, const options *o)
+static int build_models(ex_gan *m, const options *o)
 {
-    int rc = build_mlp(&m->g, NOISE_DIM, 1, 0);
-    if (!rc) rc = build_mlp(&m->d, 1, 1, GAN_ACT_SIGMOID);
+    int rc = ex_mlp(&m->g, NOISE_DIM, HIDDEN, 2, 1, GAN_ACT_LEAKY_RELU, 0);
+    if (!rc) rc = ex_mlp(&m->d, 1, HIDDEN, 2, 1, GAN_ACT_LEAKY_RELU, GAN_ACT_SIGMOID);
     if (!rc) rc = gan_optim_adam(&m->opt_g, (float)o->lr, 0.5f, 0.999f, 1e-8f);
     if (!rc) rc = gan_optim_adam(&m->opt_d, (float)o->lr, 0.5f, 0.999f, 1e-8f);
     if (!rc) rc = gan_trainer_create(&m->t, m->g, m->d, m->opt_g, m->opt_d);
@@ -134,29 +102,6 @@ static int build_models(models *m, const options *o)
      * the average starts from. */
     if (!rc) rc = gan_trainer_set_ema(m->t, 0.999f);
     return rc;
-}
-
-static void free_models(models *m)
-{
-    gan_trainer_free(m->t); /* before what it borrows */
-    gan_optim_free(m->opt_g);
-    gan_optim_free(m->opt_d);
-    gan_net_free(m->g);
-    gan_net_free(m->d);
-}
-
-/* ----------------------------------------------------------- training */
-
-typedef struct progress_ctx {
-    ex_progress bar;
-    size_t batch;
-} progress_ctx;
-
-static int on_step(void *payload, const gan_step_stats *s)
-{
-    progress_ctx *p = payload;
-    ex_progress_update(&p->bar, s->step, s->loss_d, s->loss_g, p->batch);
-    return 0;
 }
 
 static int cmp_float(const void *a, const void *b)
@@ -177,7 +122,7 @@ static int generate_sorted(gan_trainer *t, const options *o, float *z, float *x)
     return GAN_OK;
 }
 
-static int snapshot(models *m, const options *o, panel *p, float *z)
+static int snapshot(ex_gan *m, const options *o, panel *p, float *z)
 {
     size_t n = gan_net_num_params(m->d);
     p->step = gan_trainer_steps(m->t);
@@ -191,23 +136,25 @@ static int snapshot(models *m, const options *o, panel *p, float *z)
     return generate_sorted(m->t, o, z, p->x);
 }
 
-static int train(models *m, const options *o, panel *panels)
+/* ----------------------------------------------------------- training */
+
+static int train(ex_gan *m, const options *o, panel *panels)
 {
     float *z = malloc(N_SAMPLES * sizeof *z);
     if (!z) {
         fprintf(stderr, "gaussian1d: out of memory\n");
         return EX_FAIL;
     }
-    progress_ctx prog = {.batch = (size_t)o->batch};
-    ex_progress_start(&prog.bar, (uint64_t)o->steps);
+    ex_progress prog;
+    ex_progress_start(&prog, (uint64_t)o->steps, (size_t)o->batch);
     int rc = GAN_OK;
     for (int k = 0; k < N_PANELS && !rc; k++) {
         uint64_t target = (uint64_t)llround(panel_at[k] * (double)o->steps);
         uint64_t done = gan_trainer_steps(m->t);
-        if (target > done) rc = gan_trainer_run(m->t, target - done, on_step, &prog);
+        if (target > done) rc = gan_trainer_run(m->t, target - done, ex_progress_on_step, &prog);
         if (!rc) rc = snapshot(m, o, &panels[k], z);
     }
-    if (!rc) ex_progress_end(&prog.bar);
+    if (!rc) ex_progress_end(&prog);
     free(z);
     return rc;
 }
@@ -432,7 +379,7 @@ static int prepare_output(const options *o, char *path, size_t size)
     return 0;
 }
 
-static int report(const panel *panels, models *m, const options *o, const float *data, const char *path)
+static int report(const panel *panels, ex_gan *m, const options *o, const float *data, const char *path)
 {
     for (int k = 0; k < N_PANELS; k++)
         printf("panel %c  step %6llu  jsd %.4f\n", 'a' + k, panels[k].step, jsd(data, panels[k].x, N_SAMPLES, o));
@@ -446,7 +393,7 @@ static int report(const panel *panels, models *m, const options *o, const float 
 int main(int argc, char **argv)
 {
     options o = parse_options(argc, argv);
-    models m = {0};
+    ex_gan m = {0};
     panel panels[N_PANELS] = {{0}};
     char path[4096];
     if (prepare_output(&o, path, sizeof path)) return 1;
@@ -464,7 +411,7 @@ int main(int argc, char **argv)
         free(panels[k].x);
         free(panels[k].d_params);
     }
-    free_models(&m);
+    ex_gan_free(&m);
     free(data);
     return rc ? 1 : 0;
 }

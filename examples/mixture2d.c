@@ -36,13 +36,6 @@ typedef struct score {
     double hq_percent, rkl;
 } score;
 
-/* The nets, optimizers and trainer of one run; everything NULL-safe to free. */
-typedef struct run {
-    gan_net *g, *d;
-    gan_optim *opt_g, *opt_d;
-    gan_trainer *t;
-} run;
-
 /* ------------------------------------------------------------ errors */
 
 static int report(int rc, const char *what)
@@ -188,43 +181,10 @@ static int plot(const mixture *m, const float *xy, size_t n, const char *path)
 
 /* ------------------------------------------------------------ training */
 
-static int add_layer(gan_net *net, gan_layer *layer)
+static int run_setup(ex_gan *r, const options *o, mixture *m, uint64_t seed)
 {
-    int rc = gan_net_add(net, layer);
-    if (rc) gan_layer_free(layer); /* on failure the layer is still ours */
-    return rc;
-}
-
-/* in -> (dense, act) x layers -> dense out. */
-static int mlp(gan_net **out, size_t in, size_t hidden, long layers, size_t outw, int leaky)
-{
-    gan_layer *l;
-    TRY(gan_net_create(out, in));
-    for (long i = 0; i < layers; i++) {
-        TRY(gan_layer_dense(&l, i ? hidden : in, hidden));
-        TRY(add_layer(*out, l));
-        TRY(leaky ? gan_layer_leaky_relu(&l, 0.2f) : gan_layer_activation(&l, GAN_ACT_RELU));
-        TRY(add_layer(*out, l));
-    }
-    TRY(gan_layer_dense(&l, layers ? hidden : in, outw));
-    TRY(add_layer(*out, l));
-    return GAN_OK;
-}
-
-static void run_free(run *r)
-{
-    gan_trainer_free(r->t);
-    gan_optim_free(r->opt_g);
-    gan_optim_free(r->opt_d);
-    gan_net_free(r->g);
-    gan_net_free(r->d);
-    memset(r, 0, sizeof *r);
-}
-
-static int run_setup(run *r, const options *o, mixture *m, uint64_t seed)
-{
-    TRY(mlp(&r->g, (size_t)o->zdim, (size_t)o->hidden, o->layers, 2, 0));
-    TRY(mlp(&r->d, 2, (size_t)o->hidden, o->layers, 1, 1));
+    TRY(ex_mlp(&r->g, (size_t)o->zdim, (size_t)o->hidden, (int)o->layers, 2, GAN_ACT_RELU, 0));
+    TRY(ex_mlp(&r->d, 2, (size_t)o->hidden, (int)o->layers, 1, GAN_ACT_LEAKY_RELU, 0));
     TRY(gan_optim_adam(&r->opt_g, (float)o->lr, (float)o->beta1, (float)o->beta2, 1e-8f));
     TRY(gan_optim_adam(&r->opt_d, (float)o->lr_d, (float)o->beta1, (float)o->beta2, 1e-8f));
     TRY(gan_trainer_create(&r->t, r->g, r->d, r->opt_g, r->opt_d));
@@ -245,7 +205,7 @@ static int run_setup(run *r, const options *o, mixture *m, uint64_t seed)
 typedef struct progress {
     ex_progress bar;
     const options *o;
-    run *r;
+    ex_gan *r;
 } progress;
 
 /* Learning-rate factor after `step`: 1, then a linear fall to 0 over the last `decay` of the run.
@@ -261,7 +221,7 @@ static int on_step(void *payload, const gan_step_stats *s)
 {
     progress *p = payload;
     double f = lr_factor(p->o, s->step);
-    ex_progress_update(&p->bar, s->step, s->loss_d, s->loss_g, (size_t)p->o->batch);
+    ex_progress_update(&p->bar, s);
     int rc = gan_optim_set_lr(p->r->opt_g, (float)(f * p->o->lr));
     if (!rc) rc = gan_optim_set_lr(p->r->opt_d, (float)(f * p->o->lr_d));
     return report(rc, "gan_optim_set_lr");
@@ -270,17 +230,17 @@ static int on_step(void *payload, const gan_step_stats *s)
 /* One fresh training from `seed`; fills xy (N_EVAL x 2, data units). */
 static int train_and_sample(const options *o, mixture *m, uint64_t seed, float *xy)
 {
-    run r = {0};
+    ex_gan r = {0};
     progress p = {.o = o, .r = &r};
     int rc = run_setup(&r, o, m, seed);
     if (!rc) {
-        ex_progress_start(&p.bar, (uint64_t)o->steps);
+        ex_progress_start(&p.bar, (uint64_t)o->steps, (size_t)o->batch);
         rc = report(gan_trainer_run(r.t, (uint64_t)o->steps, on_step, &p), "gan_trainer_run");
         ex_progress_end(&p.bar);
     }
     if (!rc) rc = report(gan_trainer_generate(r.t, NULL, NULL, N_EVAL, xy), "gan_trainer_generate");
     for (size_t i = 0; !rc && i < 2 * N_EVAL; i++) xy[i] = (float)(xy[i] * m->scale);
-    run_free(&r);
+    ex_gan_free(&r);
     return rc;
 }
 

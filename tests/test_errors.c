@@ -53,24 +53,6 @@ static void allocator_hook_validates(void **state)
     assert_int_equal(gan_set_allocator(NULL), GAN_OK);
 }
 
-/* Fail allocation k of `call` for k = 1, 2, ... until it succeeds, counting the failures
- * in `failures`. `check` runs after every failure to prove the handles still work. */
-#define SWEEP(failures, call, check)                                        \
-    do {                                                                    \
-        failures = 0;                                                       \
-        for (size_t k = 1;; k++) {                                          \
-            size_t live_ = test_alloc_live();                               \
-            test_alloc.fail_at = test_alloc.allocs + k;                     \
-            int status_ = (call);                                           \
-            test_alloc.fail_at = 0;                                         \
-            if (status_ == GAN_OK) break;                                   \
-            assert_error(status_, GAN_ENOMEM, "out of memory");             \
-            assert_int_equal(test_alloc_live(), live_);                     \
-            check;                                                          \
-            failures++;                                                     \
-        }                                                                   \
-    } while (0)
-
 static void constructors_fail_cleanly(void **state)
 {
     (void)state;

@@ -50,6 +50,24 @@ static inline size_t test_alloc_live(void)
     return test_alloc.allocs - test_alloc.frees;
 }
 
+/* Fail allocation k of `call` for k = 1, 2, ... until it succeeds, counting the failures
+ * in `failures`. `check` runs after every failure to prove the handles still work. */
+#define SWEEP(failures, call, check)                                        \
+    do {                                                                    \
+        failures = 0;                                                       \
+        for (size_t k = 1;; k++) {                                          \
+            size_t live_ = test_alloc_live();                               \
+            test_alloc.fail_at = test_alloc.allocs + k;                     \
+            int status_ = (call);                                           \
+            test_alloc.fail_at = 0;                                         \
+            if (status_ == GAN_OK) break;                                   \
+            assert_error(status_, GAN_ENOMEM, "out of memory");             \
+            assert_int_equal(test_alloc_live(), live_);                     \
+            check;                                                          \
+            failures++;                                                     \
+        }                                                                   \
+    } while (0)
+
 /* Assert that rc is the expected code and that the message mentions `needle`. */
 #define assert_error(rc, code, needle)                                              \
     do {                                                                            \

@@ -77,24 +77,32 @@ double ex_now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-void ex_progress_start(ex_progress *p, uint64_t total_steps)
+void ex_progress_start(ex_progress *p, uint64_t total_steps, size_t samples_per_step)
 {
     p->start = ex_now();
     p->last_draw = 0;
     p->total = total_steps;
+    p->samples_per_step = samples_per_step;
     p->tty = isatty(fileno(stderr));
 }
 
-void ex_progress_update(ex_progress *p, uint64_t step, double loss_d, double loss_g, size_t samples_per_step)
+int ex_progress_on_step(void *payload, const gan_step_stats *s)
 {
+    ex_progress_update(payload, s);
+    return 0;
+}
+
+void ex_progress_update(ex_progress *p, const gan_step_stats *s)
+{
+    uint64_t step = s->step;
     double now = ex_now(), elapsed = now - p->start;
     /* On a terminal redraw 10 times a second; in a log, one line every 5 seconds. */
     if (step != p->total && now - p->last_draw < (p->tty ? 0.1 : 5.0)) return;
     p->last_draw = now;
-    double rate = elapsed > 0 ? (double)step * (double)samples_per_step / elapsed : 0;
+    double rate = elapsed > 0 ? (double)step * (double)p->samples_per_step / elapsed : 0;
     double eta = step ? elapsed * (double)(p->total - step) / (double)step : 0;
     fprintf(stderr, "%sstep %llu/%llu  loss_d %.4f  loss_g %.4f  %.0f samples/s  ETA %02d:%02d%s",
-            p->tty ? "\r" : "", (unsigned long long)step, (unsigned long long)p->total, loss_d, loss_g, rate,
+            p->tty ? "\r" : "", (unsigned long long)step, (unsigned long long)p->total, s->loss_d, s->loss_g, rate,
             (int)(eta / 60), (int)fmod(eta, 60), p->tty ? "\033[K" : "\n");
     fflush(stderr);
 }
@@ -103,6 +111,45 @@ void ex_progress_end(ex_progress *p)
 {
     if (p->tty) fputc('\n', stderr);
     fprintf(stderr, "done in %.1f s\n", ex_now() - p->start);
+}
+
+/* ------------------------------------------------------------------ nets */
+
+void ex_gan_free(ex_gan *m)
+{
+    gan_trainer_free(m->t);
+    gan_optim_free(m->opt_g);
+    gan_optim_free(m->opt_d);
+    gan_net_free(m->g);
+    gan_net_free(m->d);
+    memset(m, 0, sizeof *m);
+}
+
+/* Add the layer a constructor just made (status `made`); takes &l because the
+ * constructor fills it. A failed add leaves the layer with us, so free it. */
+static int add_layer(gan_net *net, int made, gan_layer **l)
+{
+    if (made) return made;
+    int rc = gan_net_add(net, *l);
+    if (rc) gan_layer_free(*l);
+    return rc;
+}
+
+static int add_dense(gan_net *net, size_t out_dim, gan_activation act)
+{
+    gan_layer *l = NULL;
+    int rc = add_layer(net, gan_layer_dense(&l, gan_net_out_dim(net), out_dim), &l);
+    if (!rc && act) rc = add_layer(net, gan_layer_activation(&l, act), &l);
+    return rc;
+}
+
+int ex_mlp(gan_net **out, size_t in, size_t hidden, int layers, size_t out_dim, gan_activation hidden_act,
+           gan_activation last)
+{
+    int rc = gan_net_create(out, in);
+    for (int i = 0; i < layers && !rc; i++) rc = add_dense(*out, hidden, hidden_act);
+    if (!rc) rc = add_dense(*out, out_dim, last);
+    return rc;
 }
 
 /* ---------------------------------------------------------------- canvas */

@@ -3,6 +3,7 @@
 #ifndef EX_COMMON_H
 #define EX_COMMON_H
 
+#include <gan.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -18,13 +19,31 @@ int ex_arg_flag(int argc, char **argv, const char *name); /* present or not */
 typedef struct ex_progress {
     double start, last_draw;
     uint64_t total;
+    size_t samples_per_step;
     int tty;
 } ex_progress;
 
-void ex_progress_start(ex_progress *p, uint64_t total_steps);
-void ex_progress_update(ex_progress *p, uint64_t step, double loss_d, double loss_g, size_t samples_per_step);
+void ex_progress_start(ex_progress *p, uint64_t total_steps, size_t samples_per_step);
+void ex_progress_update(ex_progress *p, const gan_step_stats *s);
+/* A gan_step_fn drawing the line: pass the ex_progress as payload to gan_trainer_run. */
+int ex_progress_on_step(void *payload, const gan_step_stats *s);
 void ex_progress_end(ex_progress *p); /* final line and newline */
 double ex_now(void);                  /* monotonic seconds */
+
+/* ------------------------------------------------------------------ nets */
+/* G, D, their optimizers and the trainer of one run. Zero-initialise; ex_gan_free frees
+ * whatever was made, the trainer first since it borrows the rest. */
+typedef struct ex_gan {
+    gan_net *g, *d;
+    gan_optim *opt_g, *opt_d;
+    gan_trainer *t;
+} ex_gan;
+
+void ex_gan_free(ex_gan *m);
+
+/* An MLP: in -> (dense, hidden_act) x layers -> dense out_dim -> last (0: none). */
+int ex_mlp(gan_net **out, size_t in, size_t hidden, int layers, size_t out_dim, gan_activation hidden_act,
+           gan_activation last);
 
 /* ---------------------------------------------------------------- canvas */
 typedef struct ex_canvas {
