@@ -21,8 +21,9 @@ void gan__rows_set(float *y, const float *b, size_t rows, size_t n)
     for (size_t r = 0; r < rows; r++) memcpy(y + r * n, b, n * sizeof *b);
 }
 
-void gan__col_sums_add(float *restrict db, const float *restrict dy, size_t rows, size_t n)
+void gan__col_sums(float *restrict db, const float *restrict dy, size_t rows, size_t n, int add)
 {
+    if (!add) memset(db, 0, n * sizeof *db);
     for (size_t r = 0; r < rows; r++) {
         const float *row = dy + r * n;
         for (size_t j = 0; j < n; j++) db[j] += row[j];
@@ -193,32 +194,88 @@ double gan__exp_sum(const float *restrict d2, size_t n, float shift, float scale
     return (s0 + s1) + (s2 + s3);
 }
 
-/* Both dry runs sum the new values times zero: the sum is NaN exactly when a value is
- * infinite or NaN, and the loop has no branch, so it vectorises. */
-int gan__sgd_finite(const float *restrict p, const float *restrict v, const float *restrict g, size_t n, float lr,
-                    float momentum, int nesterov)
+/* The dry runs sum every new value times zero: the sum is NaN exactly when a value is
+ * infinite or NaN, with no branch in the loop. They also sum the squared gradient, so
+ * one pass serves both checks and the norm. Sums run in LANES independent lanes, which
+ * the compiler vectorises without reassociating one float sum; the squares go to double
+ * every BLOCK elements to keep their precision. */
+enum { LANES = 8, BLOCK = 4096 };
+
+typedef struct {
+    float bad[LANES], sq[LANES];
+    double sq_total;
+} lanes;
+
+static void lanes_flush(lanes *a)
 {
-    float acc = 0.0f;
-    for (size_t i = 0; i < n; i++) {
-        float vi = momentum * v[i] - lr * g[i];
-        float pi = p[i] + (nesterov ? momentum * vi - lr * g[i] : vi);
-        acc += 0.0f * (vi + pi);
+    for (int j = 0; j < LANES; j++) {
+        a->sq_total += a->sq[j];
+        a->sq[j] = 0.0f;
     }
-    return acc == 0.0f;
+}
+
+static int lanes_finish(lanes *a, double *grad_sq)
+{
+    float bad = 0.0f;
+    lanes_flush(a);
+    for (int j = 0; j < LANES; j++) bad += a->bad[j];
+    *grad_sq = a->sq_total;
+    return bad == 0.0f && isfinite(a->sq_total);
+}
+
+static inline float sgd_new_zero(float p, float v, float g, float lr, float momentum, int nesterov)
+{
+    float vn = momentum * v - lr * g;
+    float pn = p + (nesterov ? momentum * vn - lr * g : vn);
+    return 0.0f * (vn + pn);
+}
+
+int gan__sgd_finite(const float *restrict p, const float *restrict v, const float *restrict g, size_t n, float lr,
+                    float momentum, int nesterov, double *grad_sq)
+{
+    lanes a = {{0}, {0}, 0.0};
+    size_t i = 0;
+    for (size_t done = 0; i + LANES <= n; i += LANES, done += LANES) {
+        for (int j = 0; j < LANES; j++) {
+            a.bad[j] += sgd_new_zero(p[i + j], v[i + j], g[i + j], lr, momentum, nesterov);
+            a.sq[j] += g[i + j] * g[i + j];
+        }
+        if (done % BLOCK == 0) lanes_flush(&a);
+    }
+    for (int j = 0; i < n; i++, j++) {
+        a.bad[j] += sgd_new_zero(p[i], v[i], g[i], lr, momentum, nesterov);
+        a.sq[j] += g[i] * g[i];
+    }
+    return lanes_finish(&a, grad_sq);
+}
+
+static inline float adam_new_zero(float p, float m, float v, float g, float lr, float beta1, float beta2, float eps,
+                                  float c1, float c2)
+{
+    float mn = beta1 * m + (1.0f - beta1) * g;
+    float vn = beta2 * v + (1.0f - beta2) * g * g;
+    float pn = p - lr * (mn / c1) / (sqrtf(vn / c2) + eps);
+    return 0.0f * (mn + vn + pn);
 }
 
 int gan__adam_finite(const float *restrict p, const float *restrict m, const float *restrict v,
                      const float *restrict g, size_t n, float lr, float beta1, float beta2, float eps, float c1,
-                     float c2)
+                     float c2, double *grad_sq)
 {
-    float acc = 0.0f;
-    for (size_t i = 0; i < n; i++) {
-        float mi = beta1 * m[i] + (1.0f - beta1) * g[i];
-        float vi = beta2 * v[i] + (1.0f - beta2) * g[i] * g[i];
-        float pi = p[i] - lr * (mi / c1) / (sqrtf(vi / c2) + eps);
-        acc += 0.0f * (mi + vi + pi);
+    lanes a = {{0}, {0}, 0.0};
+    size_t i = 0;
+    for (size_t done = 0; i + LANES <= n; i += LANES, done += LANES) {
+        for (int j = 0; j < LANES; j++) {
+            a.bad[j] += adam_new_zero(p[i + j], m[i + j], v[i + j], g[i + j], lr, beta1, beta2, eps, c1, c2);
+            a.sq[j] += g[i + j] * g[i + j];
+        }
+        if (done % BLOCK == 0) lanes_flush(&a);
     }
-    return acc == 0.0f;
+    for (int j = 0; i < n; i++, j++) {
+        a.bad[j] += adam_new_zero(p[i], m[i], v[i], g[i], lr, beta1, beta2, eps, c1, c2);
+        a.sq[j] += g[i] * g[i];
+    }
+    return lanes_finish(&a, grad_sq);
 }
 
 void gan__sgd_update(float *restrict p, float *restrict v, const float *restrict g, size_t n,

@@ -12,8 +12,8 @@ void gan__gemm(int trans_a, int trans_b, size_t m, size_t n, size_t k, float alp
 
 /* Every row of y (rows x n) becomes b. */
 void gan__rows_set(float *y, const float *b, size_t rows, size_t n);
-/* db += column sums of dy (rows x n). */
-void gan__col_sums_add(float *db, const float *dy, size_t rows, size_t n);
+/* db = (add ? db : 0) + column sums of dy (rows x n). */
+void gan__col_sums(float *db, const float *dy, size_t rows, size_t n, int add);
 
 /* Activations by gan_activation code; backward uses the forward output y. */
 void gan__act_forward(int act, float slope, const float *x, float *y, size_t n);
@@ -40,11 +40,13 @@ float gan__sq_dist_finish(float *d2, float xn, const float *sn, size_t n);
  * negligible next to the sums of the callers, which hold a term exp(0) = 1. */
 double gan__exp_sum(const float *d2, size_t n, float shift, float scale);
 
-/* Dry runs of the two updates: 1 if every new value would be finite, 0 otherwise.
- * They let a step refuse an update that would overflow, before writing anything. */
-int gan__sgd_finite(const float *p, const float *v, const float *g, size_t n, float lr, float momentum, int nesterov);
+/* Dry runs of the two updates: 1 if the gradient and every new value would be finite,
+ * 0 otherwise; *grad_sq receives the gradient's sum of squares either way. They let a
+ * step refuse an update that would overflow, before writing anything. */
+int gan__sgd_finite(const float *p, const float *v, const float *g, size_t n, float lr, float momentum, int nesterov,
+                    double *grad_sq);
 int gan__adam_finite(const float *p, const float *m, const float *v, const float *g, size_t n, float lr,
-                     float beta1, float beta2, float eps, float c1, float c2);
+                     float beta1, float beta2, float eps, float c1, float c2, double *grad_sq);
 
 /* SGD with classical or Nesterov momentum; v is the velocity. */
 void gan__sgd_update(float *p, float *v, const float *g, size_t n, float lr, float momentum, int nesterov);

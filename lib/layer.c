@@ -90,12 +90,13 @@ static void dense_forward(gan_layer *l, const float *x, size_t batch, float *y, 
 }
 
 static void dense_backward(gan_layer *l, const float *x, const float *y, const float *dy, size_t batch, float *dx,
-                           int param_grads)
+                           int grads)
 {
     (void)y;
-    if (param_grads) {
-        gan__gemm(1, 0, l->in_dim, l->out_dim, batch, 1.0f, x, l->in_dim, dy, l->out_dim, 1.0f, l->dw, l->out_dim);
-        gan__col_sums_add(l->db, dy, batch, l->out_dim);
+    if (grads != GAN__GRADS_NONE) {
+        float beta = grads == GAN__GRADS_ADD ? 1.0f : 0.0f;
+        gan__gemm(1, 0, l->in_dim, l->out_dim, batch, 1.0f, x, l->in_dim, dy, l->out_dim, beta, l->dw, l->out_dim);
+        gan__col_sums(l->db, dy, batch, l->out_dim, grads == GAN__GRADS_ADD);
     }
     if (dx) gan__gemm(0, 1, batch, l->in_dim, l->out_dim, 1.0f, dy, l->out_dim, l->w, l->out_dim, 0.0f, dx, l->in_dim);
 }
@@ -147,15 +148,16 @@ static void maxout_forward(gan_layer *l, const float *x, size_t batch, float *y,
 }
 
 static void maxout_backward(gan_layer *l, const float *x, const float *y, const float *dy, size_t batch, float *dx,
-                            int param_grads)
+                            int grads)
 {
     (void)y;
     size_t width = maxout_width(l);
     float *dz = l->work; /* the pre-activations are spent: reuse their space */
     gan__maxout_backward(dy, l->argmax, batch, l->units, l->pieces, dz);
-    if (param_grads) {
-        gan__gemm(1, 0, l->in_dim, width, batch, 1.0f, x, l->in_dim, dz, width, 1.0f, l->dw, width);
-        gan__col_sums_add(l->db, dz, batch, width);
+    if (grads != GAN__GRADS_NONE) {
+        float beta = grads == GAN__GRADS_ADD ? 1.0f : 0.0f;
+        gan__gemm(1, 0, l->in_dim, width, batch, 1.0f, x, l->in_dim, dz, width, beta, l->dw, width);
+        gan__col_sums(l->db, dz, batch, width, grads == GAN__GRADS_ADD);
     }
     if (dx) gan__gemm(0, 1, batch, l->in_dim, width, 1.0f, dz, width, l->w, width, 0.0f, dx, l->in_dim);
 }
@@ -211,9 +213,9 @@ static void act_forward(gan_layer *l, const float *x, size_t batch, float *y, in
 }
 
 static void act_backward(gan_layer *l, const float *x, const float *y, const float *dy, size_t batch, float *dx,
-                         int param_grads)
+                         int grads)
 {
-    (void)x; (void)param_grads;
+    (void)x; (void)grads;
     if (dx) gan__act_backward(l->act, l->slope, y, dy, dx, batch * l->out_dim);
 }
 
@@ -268,9 +270,9 @@ static void dropout_forward(gan_layer *l, const float *x, size_t batch, float *y
 }
 
 static void dropout_backward(gan_layer *l, const float *x, const float *y, const float *dy, size_t batch, float *dx,
-                             int param_grads)
+                             int grads)
 {
-    (void)x; (void)y; (void)param_grads;
+    (void)x; (void)y; (void)grads;
     if (!dx) return;
     size_t n = batch * l->out_dim;
     if (l->trained) gan__vmul(dy, l->work, dx, n);

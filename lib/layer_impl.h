@@ -5,6 +5,13 @@
 
 #include "gan.h"
 
+/* What a backward pass does with parameter gradients. */
+enum {
+    GAN__GRADS_NONE = 0, /* skip them: only the input gradient is wanted */
+    GAN__GRADS_ADD = 1,  /* add to them (the public gan_net_backward) */
+    GAN__GRADS_SET = 2   /* overwrite them: no gan_net_zero_grads pass needed */
+};
+
 struct gan_layer_ops {
     const char *name;
     /* Fix the input width (activation and dropout adopt the net's); validate sizes. */
@@ -12,9 +19,9 @@ struct gan_layer_ops {
     /* Grow per-layer workspaces to hold `batch` rows. */
     int (*reserve)(gan_layer *l, size_t batch);
     void (*forward)(gan_layer *l, const float *x, size_t batch, float *y, int train, gan_rng *rng);
-    /* Parameter gradients are added when param_grads is set; dx (may be NULL) is overwritten. */
+    /* Parameter gradients as `grads` says (GAN__GRADS_*); dx (may be NULL) is overwritten. */
     void (*backward)(gan_layer *l, const float *x, const float *y, const float *dy, size_t batch, float *dx,
-                     int param_grads);
+                     int grads);
     void (*init)(gan_layer *l, gan_rng *rng, gan_init scheme, float scale);
 };
 

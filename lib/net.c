@@ -210,10 +210,10 @@ int gan_net_forward(gan_net *net, const float *x, size_t batch, float *y, int tr
 
 int gan_net_backward(gan_net *net, const float *dy, float *dx)
 {
-    return gan__net_backward_ex(net, dy, dx, 1);
+    return gan__net_backward_ex(net, dy, dx, GAN__GRADS_ADD);
 }
 
-int gan__net_backward_ex(gan_net *net, const float *dy, float *dx, int param_grads)
+int gan__net_backward_ex(gan_net *net, const float *dy, float *dx, int grads)
 {
     GAN_CHECK_ARG(net, "gan_net_backward");
     GAN_CHECK_ARG(dy, "gan_net_backward");
@@ -232,7 +232,7 @@ int gan__net_backward_ex(gan_net *net, const float *dy, float *dx, int param_gra
         gan_layer *l = net->layers[i];
         float *y = out - batch * l->out_dim, *x = y - batch * l->in_dim;
         float *gx = i == 0 ? dx : halves[i & 1];
-        l->ops->backward(l, x, y, g, batch, gx, param_grads);
+        l->ops->backward(l, x, y, g, batch, gx, grads);
         g = gx;
         out = y;
     }

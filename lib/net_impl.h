@@ -24,9 +24,10 @@ struct gan_net {
  * below a final sigmoid. */
 int gan__net_forward_depth(gan_net *net, const float *x, size_t batch, float *y, int train, size_t depth);
 
-/* gan_net_backward() that adds parameter gradients only when param_grads is set:
- * the trainer needs only D's input gradient when it trains G. */
-int gan__net_backward_ex(gan_net *net, const float *dy, float *dx, int param_grads);
+/* gan_net_backward() with a choice for the parameter gradients (GAN__GRADS_* in
+ * layer_impl.h): the trainer overwrites them, or skips them when it wants only D's
+ * input gradient to train G. */
+int gan__net_backward_ex(gan_net *net, const float *dy, float *dx, int grads);
 
 /* Exchange the parameter buffer with *other (same size), e.g. for EMA weights. */
 void gan__net_swap_params(gan_net *net, float **other);

@@ -73,23 +73,23 @@ int gan__optim_prepare(gan_optim *opt, gan_net *net, double *grad_norm)
         return gan__fail(GAN_EINVAL, "gan_optim_step: the optimizer's state is for %zu parameters, the net has %zu "
                                      "(gan_optim_reset to reuse it)", opt->n, n);
     const float *g = gan_net_grads(net), *p = gan_net_params(net);
-    double ss = gan__sum_squares(g, n);
-    if (!isfinite(ss)) return gan__fail(GAN_EDIVERGED, "gan_optim_step: the gradient is not finite");
     if (!opt->state) {
         size_t slots = gan__optim_slots(opt);
         if (n > SIZE_MAX / slots || !(opt->state = gan__calloc(n * slots, sizeof(float))))
             return gan__fail(GAN_ENOMEM, "gan_optim_step: out of memory for the state of %zu parameters", n);
         opt->n = n;
     }
+    double ss;
     int finite;
     if (opt->kind == GAN_OPTIM_SGD) {
-        finite = gan__sgd_finite(p, opt->state, g, n, opt->lr, opt->momentum, opt->nesterov);
+        finite = gan__sgd_finite(p, opt->state, g, n, opt->lr, opt->momentum, opt->nesterov, &ss);
     } else {
         float c1, c2;
         adam_corrections(opt, &c1, &c2);
         finite = gan__adam_finite(p, opt->state, opt->state + n, g, n, opt->lr, opt->momentum, opt->beta2, opt->eps,
-                                  c1, c2);
+                                  c1, c2, &ss);
     }
+    if (!isfinite(ss)) return gan__fail(GAN_EDIVERGED, "gan_optim_step: the gradient is not finite");
     if (!finite) return gan__fail(GAN_EDIVERGED, "gan_optim_step: the update would overflow; nothing was changed");
     if (grad_norm) *grad_norm = sqrt(ss);
     return GAN_OK;

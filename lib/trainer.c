@@ -416,8 +416,7 @@ static int d_update(gan_trainer *t, size_t rows)
     double loss = gan__loss_d(t->loss, t->logits, t->logits + rows, rows, t->real_target, t->dlogits,
                               t->dlogits + rows);
     if (!isfinite(loss)) return diverged("D's loss", loss);
-    gan_net_zero_grads(t->d);
-    gan_net_backward(t->d, t->dlogits, NULL);
+    gan__net_backward_ex(t->d, t->dlogits, NULL, GAN__GRADS_SET);
     rc = gan__optim_prepare(t->opt_d, t->d, &t->stats.grad_norm_d);
     if (rc) return rc;
     gan__optim_apply(t->opt_d, t->d);
@@ -452,10 +451,9 @@ static int g_update(gan_trainer *t, size_t rows)
     if (rc) return rc;
     double loss = gan__loss_g(t->loss, t->logits, rows, t->dlogits);
     if (!isfinite(loss)) return diverged("G's loss", loss);
-    gan__net_backward_ex(t->d, t->dlogits, t->d_dx, 0); /* only the input gradient, for G */
+    gan__net_backward_ex(t->d, t->dlogits, t->d_dx, GAN__GRADS_NONE); /* only the input gradient, for G */
     g_grad_from_d(t, 0, rows);
-    gan_net_zero_grads(t->g);
-    gan_net_backward(t->g, t->g_dy, NULL);
+    gan__net_backward_ex(t->g, t->g_dy, NULL, GAN__GRADS_SET);
     rc = gan__optim_prepare(t->opt_g, t->g, &t->stats.grad_norm_g);
     if (rc) return rc;
     gan__optim_apply(t->opt_g, t->g);
@@ -475,14 +473,12 @@ static int joint_update(gan_trainer *t, size_t rows)
     double loss_g = gan__loss_g(t->loss, fake, rows, dfake);
     if (!isfinite(loss_g)) return diverged("G's loss", loss_g);
     memset(dreal, 0, rows * sizeof *dreal);
-    gan__net_backward_ex(t->d, t->dlogits, t->d_dx, 0);
+    gan__net_backward_ex(t->d, t->dlogits, t->d_dx, GAN__GRADS_NONE);
     g_grad_from_d(t, rows, rows);
-    gan_net_zero_grads(t->g);
-    gan_net_backward(t->g, t->g_dy, NULL);
+    gan__net_backward_ex(t->g, t->g_dy, NULL, GAN__GRADS_SET);
     double loss_d = gan__loss_d(t->loss, real, fake, rows, t->real_target, dreal, dfake);
     if (!isfinite(loss_d)) return diverged("D's loss", loss_d);
-    gan_net_zero_grads(t->d);
-    gan_net_backward(t->d, t->dlogits, NULL);
+    gan__net_backward_ex(t->d, t->dlogits, NULL, GAN__GRADS_SET);
     rc = gan__optim_prepare(t->opt_d, t->d, &t->stats.grad_norm_d);
     if (!rc) rc = gan__optim_prepare(t->opt_g, t->g, &t->stats.grad_norm_g);
     if (rc) return rc;
