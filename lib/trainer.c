@@ -314,20 +314,23 @@ uint64_t gan_trainer_steps(const gan_trainer *t) { return t ? t->steps : 0; }
 
 /* ------------------------------------------------------- workspaces */
 
+/* Workspaces for `rows` rows: the block grows when needed, the carving is redone on
+ * every call (it is a few pointer sums). */
 static int reserve(gan_trainer *t, size_t rows, const char *fn)
 {
-    if (rows <= t->cap) return GAN_OK;
     size_t data = data_dim(t), c = t->cond_dim, nz = gan_trainer_noise_dim(t), din = d_in_dim(t);
     /* Per row: x_real, cond, z, g_in, x_fake, g_dy; twice for D: d_in, d_dx, logits, dlogits. */
     size_t per_row = data + c + nz + (nz + c) + data + data + 2 * (din + din + 2), total;
-    if (gan__size_mul(rows, per_row, &total))
-        return gan__fail(GAN_EINVAL, "%s: %zu rows of workspace overflow", fn, rows);
-    float *block = gan__calloc(total, sizeof *block);
-    if (!block) return gan__fail(GAN_ENOMEM, "%s: out of memory for a batch of %zu", fn, rows);
-    gan__free(t->block);
-    t->block = block;
-    t->cap = rows;
-    float *p = block;
+    if (rows > t->cap) {
+        if (gan__size_mul(rows, per_row, &total))
+            return gan__fail(GAN_EINVAL, "%s: %zu rows of workspace overflow", fn, rows);
+        float *block = gan__calloc(total, sizeof *block);
+        if (!block) return gan__fail(GAN_ENOMEM, "%s: out of memory for a batch of %zu", fn, rows);
+        gan__free(t->block);
+        t->block = block;
+        t->cap = rows;
+    }
+    float *p = t->block;
 #define CARVE(name, width) (t->name = p, p += rows * (width))
     CARVE(x_real, data);
     CARVE(cond, c);
@@ -340,12 +343,20 @@ static int reserve(gan_trainer *t, size_t rows, const char *fn)
     CARVE(logits, 2);
     CARVE(dlogits, 2);
 #undef CARVE
+    if (c == 0) {
+        /* Without conditions, D's input rows are the data rows and G's input rows the
+         * noise rows: the callbacks and G write in place and nothing is copied. */
+        t->x_real = t->d_in;
+        t->x_fake = t->d_in + rows * din;
+        t->z = t->g_in;
+    }
     return GAN_OK;
 }
 
-/* dst rows = [a row | b row]; b may be empty. */
+/* dst rows = [a row | b row]; b may be empty, and then a may already be dst. */
 static void concat_rows(float *dst, const float *a, size_t wa, const float *b, size_t wb, size_t rows)
 {
+    if (dst == a && wb == 0) return;
     for (size_t i = 0; i < rows; i++) {
         memcpy(dst + i * (wa + wb), a + i * wa, wa * sizeof *a);
         if (wb) memcpy(dst + i * (wa + wb) + wa, b + i * wb, wb * sizeof *b);
@@ -389,16 +400,16 @@ static int diverged(const char *what, double value)
     return gan__fail(GAN_EDIVERGED, "%s is not finite (%g); nothing was updated", what, value);
 }
 
-/* Logits of D on [real; fake] rows (fake only when real is NULL), training mode. */
-static int d_logits(gan_trainer *t, const float *real, size_t rows)
+/* D's logits, training mode, on the batch's real rows followed by its fake rows, or on
+ * the fake rows alone. Fake rows always sit in the second half of d_in. */
+static int d_logits(gan_trainer *t, int with_real, size_t rows)
 {
-    size_t data = data_dim(t), c = t->cond_dim, n = 0;
-    if (real) {
-        concat_rows(t->d_in, real, data, t->cond, c, rows);
-        n = rows;
-    }
-    concat_rows(t->d_in + n * (data + c), t->x_fake, data, t->cond, c, rows);
-    return gan__net_forward_depth(t->d, t->d_in, n + rows, t->logits, 1, logit_depth(t->d));
+    size_t data = data_dim(t), c = t->cond_dim;
+    float *fake_in = t->d_in + rows * (data + c);
+    if (with_real) concat_rows(t->d_in, t->x_real, data, t->cond, c, rows);
+    concat_rows(fake_in, t->x_fake, data, t->cond, c, rows);
+    return gan__net_forward_depth(t->d, with_real ? t->d_in : fake_in, with_real ? 2 * rows : rows, t->logits, 1,
+                                  logit_depth(t->d));
 }
 
 static void clip_weights(gan_trainer *t)
@@ -411,7 +422,7 @@ static int d_update(gan_trainer *t, size_t rows)
 {
     int rc = call_data(t, rows);
     if (!rc) rc = generate_fakes(t, rows);
-    if (!rc) rc = d_logits(t, t->x_real, rows);
+    if (!rc) rc = d_logits(t, 1, rows);
     if (rc) return rc;
     double loss = gan__loss_d(t->loss, t->logits, t->logits + rows, rows, t->real_target, t->dlogits,
                               t->dlogits + rows);
@@ -427,12 +438,15 @@ static int d_update(gan_trainer *t, size_t rows)
     return GAN_OK;
 }
 
-/* G's gradient through D: the data columns of D's input gradient, rows from `first`. */
-static void g_grad_from_d(gan_trainer *t, size_t first, size_t rows)
+/* G's gradient through D: the data columns of D's input gradient, rows from `first`.
+ * Without condition columns those rows are the gradient already. */
+static const float *g_grad_from_d(gan_trainer *t, size_t first, size_t rows)
 {
     size_t data = data_dim(t), din = d_in_dim(t);
-    for (size_t i = 0; i < rows; i++)
-        memcpy(t->g_dy + i * data, t->d_dx + (first + i) * din, data * sizeof *t->g_dy);
+    const float *src = t->d_dx + first * din;
+    if (din == data) return src;
+    for (size_t i = 0; i < rows; i++) memcpy(t->g_dy + i * data, src + i * din, data * sizeof *t->g_dy);
+    return t->g_dy;
 }
 
 static void ema_update(gan_trainer *t)
@@ -447,13 +461,12 @@ static int g_update(gan_trainer *t, size_t rows)
 {
     int rc = t->cond_dim ? call_data(t, rows) : GAN_OK; /* conditions as the data has them */
     if (!rc) rc = generate_fakes(t, rows);
-    if (!rc) rc = d_logits(t, NULL, rows);
+    if (!rc) rc = d_logits(t, 0, rows);
     if (rc) return rc;
     double loss = gan__loss_g(t->loss, t->logits, rows, t->dlogits);
     if (!isfinite(loss)) return diverged("G's loss", loss);
     gan__net_backward_ex(t->d, t->dlogits, t->d_dx, GAN__GRADS_NONE); /* only the input gradient, for G */
-    g_grad_from_d(t, 0, rows);
-    gan__net_backward_ex(t->g, t->g_dy, NULL, GAN__GRADS_SET);
+    gan__net_backward_ex(t->g, g_grad_from_d(t, 0, rows), NULL, GAN__GRADS_SET);
     rc = gan__optim_prepare(t->opt_g, t->g, &t->stats.grad_norm_g);
     if (rc) return rc;
     gan__optim_apply(t->opt_g, t->g);
@@ -467,15 +480,14 @@ static int joint_update(gan_trainer *t, size_t rows)
 {
     int rc = call_data(t, rows);
     if (!rc) rc = generate_fakes(t, rows);
-    if (!rc) rc = d_logits(t, t->x_real, rows);
+    if (!rc) rc = d_logits(t, 1, rows);
     if (rc) return rc;
     float *real = t->logits, *fake = t->logits + rows, *dreal = t->dlogits, *dfake = t->dlogits + rows;
     double loss_g = gan__loss_g(t->loss, fake, rows, dfake);
     if (!isfinite(loss_g)) return diverged("G's loss", loss_g);
     memset(dreal, 0, rows * sizeof *dreal);
     gan__net_backward_ex(t->d, t->dlogits, t->d_dx, GAN__GRADS_NONE);
-    g_grad_from_d(t, rows, rows);
-    gan__net_backward_ex(t->g, t->g_dy, NULL, GAN__GRADS_SET);
+    gan__net_backward_ex(t->g, g_grad_from_d(t, rows, rows), NULL, GAN__GRADS_SET);
     double loss_d = gan__loss_d(t->loss, real, fake, rows, t->real_target, dreal, dfake);
     if (!isfinite(loss_d)) return diverged("D's loss", loss_d);
     gan__net_backward_ex(t->d, t->dlogits, NULL, GAN__GRADS_SET);
