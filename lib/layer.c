@@ -10,12 +10,11 @@
 /* BLAS takes int dimensions: every width and batch must fit one. */
 #define GAN_MAX_DIM ((size_t)INT_MAX)
 
-static int new_layer(gan_layer **out, const struct gan_layer_ops *ops, int kind)
+static int new_layer(gan_layer **out, const struct gan_layer_ops *ops)
 {
     gan_layer *l = gan__calloc(1, sizeof *l);
     if (!l) return gan__fail(GAN_ENOMEM, "gan_layer_%s: out of memory", ops->name);
     l->ops = ops;
-    l->kind = kind;
     *out = l;
     return GAN_OK;
 }
@@ -108,7 +107,7 @@ static void dense_init(gan_layer *l, gan_rng *rng, gan_init scheme, float scale)
 }
 
 static const struct gan_layer_ops dense_ops = {
-    "dense", place_affine, no_reserve, dense_forward, dense_backward, dense_init,
+    "dense", GAN_LAYER_DENSE, place_affine, no_reserve, dense_forward, dense_backward, dense_init,
 };
 
 int gan_layer_dense(gan_layer **out, size_t in_dim, size_t out_dim)
@@ -117,7 +116,7 @@ int gan_layer_dense(gan_layer **out, size_t in_dim, size_t out_dim)
     *out = NULL;
     int rc = check_affine("gan_layer_dense", in_dim, out_dim, out_dim);
     if (rc) return rc;
-    rc = new_layer(out, &dense_ops, GAN_LAYER_DENSE);
+    rc = new_layer(out, &dense_ops);
     if (rc) return rc;
     (*out)->in_dim = in_dim;
     (*out)->out_dim = out_dim;
@@ -170,7 +169,7 @@ static void maxout_init(gan_layer *l, gan_rng *rng, gan_init scheme, float scale
 }
 
 static const struct gan_layer_ops maxout_ops = {
-    "maxout", place_affine, maxout_reserve, maxout_forward, maxout_backward, maxout_init,
+    "maxout", GAN_LAYER_MAXOUT, place_affine, maxout_reserve, maxout_forward, maxout_backward, maxout_init,
 };
 
 int gan_layer_maxout(gan_layer **out, size_t in_dim, size_t units, size_t pieces)
@@ -185,7 +184,7 @@ int gan_layer_maxout(gan_layer **out, size_t in_dim, size_t units, size_t pieces
         return gan__fail(GAN_EINVAL, "gan_layer_maxout: %zu units x %zu pieces overflow", units, pieces);
     int rc = check_affine("gan_layer_maxout", in_dim, width, units);
     if (rc) return rc;
-    rc = new_layer(out, &maxout_ops, GAN_LAYER_MAXOUT);
+    rc = new_layer(out, &maxout_ops);
     if (rc) return rc;
     (*out)->in_dim = in_dim;
     (*out)->out_dim = units;
@@ -220,7 +219,7 @@ static void act_backward(gan_layer *l, const float *x, const float *y, const flo
 }
 
 static const struct gan_layer_ops act_ops = {
-    "activation", place_elementwise, no_reserve, act_forward, act_backward, no_init,
+    "activation", GAN_LAYER_ACTIVATION, place_elementwise, no_reserve, act_forward, act_backward, no_init,
 };
 
 int gan_layer_leaky_relu(gan_layer **out, float slope)
@@ -229,7 +228,7 @@ int gan_layer_leaky_relu(gan_layer **out, float slope)
     *out = NULL;
     if (!(slope >= 0.0f && slope < 1.0f))
         return gan__fail(GAN_EINVAL, "gan_layer_leaky_relu: slope must be in [0, 1), got %g", slope);
-    int rc = new_layer(out, &act_ops, GAN_LAYER_ACTIVATION);
+    int rc = new_layer(out, &act_ops);
     if (rc) return rc;
     (*out)->act = GAN_ACT_LEAKY_RELU;
     (*out)->slope = slope;
@@ -242,7 +241,7 @@ int gan_layer_activation(gan_layer **out, gan_activation act)
     *out = NULL;
     if (act < GAN_ACT_RELU || act > GAN_ACT_IDENTITY)
         return gan__fail(GAN_EINVAL, "gan_layer_activation: unknown activation %d", (int)act);
-    int rc = new_layer(out, &act_ops, GAN_LAYER_ACTIVATION);
+    int rc = new_layer(out, &act_ops);
     if (rc) return rc;
     (*out)->act = act;
     (*out)->slope = 0.2f;
@@ -280,7 +279,7 @@ static void dropout_backward(gan_layer *l, const float *x, const float *y, const
 }
 
 static const struct gan_layer_ops dropout_ops = {
-    "dropout", place_elementwise, dropout_reserve, dropout_forward, dropout_backward, no_init,
+    "dropout", GAN_LAYER_DROPOUT, place_elementwise, dropout_reserve, dropout_forward, dropout_backward, no_init,
 };
 
 int gan_layer_dropout(gan_layer **out, float keep_prob)
@@ -289,7 +288,7 @@ int gan_layer_dropout(gan_layer **out, float keep_prob)
     *out = NULL;
     if (!(keep_prob > 0.0f && keep_prob <= 1.0f))
         return gan__fail(GAN_EINVAL, "gan_layer_dropout: keep_prob must be in (0, 1], got %g", keep_prob);
-    int rc = new_layer(out, &dropout_ops, GAN_LAYER_DROPOUT);
+    int rc = new_layer(out, &dropout_ops);
     if (rc) return rc;
     (*out)->keep_prob = keep_prob;
     return GAN_OK;
@@ -305,7 +304,7 @@ void gan_layer_free(gan_layer *layer)
     gan__free(layer);
 }
 
-int gan_layer_kind(const gan_layer *layer) { return layer ? layer->kind : 0; }
+int gan_layer_kind(const gan_layer *layer) { return layer ? layer->ops->kind : 0; }
 size_t gan_layer_in_dim(const gan_layer *layer) { return layer ? layer->in_dim : 0; }
 size_t gan_layer_out_dim(const gan_layer *layer) { return layer ? layer->out_dim : 0; }
 size_t gan_layer_num_params(const gan_layer *layer) { return layer ? layer->n_weights + layer->n_biases : 0; }

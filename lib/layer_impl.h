@@ -14,6 +14,7 @@ enum {
 
 struct gan_layer_ops {
     const char *name;
+    int kind; /* GAN_LAYER_* */
     /* Fix the input width (activation and dropout adopt the net's); validate sizes. */
     int (*place)(gan_layer *l, size_t in_dim, size_t index);
     /* Grow per-layer workspaces to hold `batch` rows. */
@@ -27,7 +28,6 @@ struct gan_layer_ops {
 
 struct gan_layer {
     const struct gan_layer_ops *ops;
-    int kind;
     size_t in_dim, out_dim;
     size_t n_weights, n_biases; /* parameters: weights first, then biases */
     size_t units, pieces; /* maxout */

@@ -182,7 +182,7 @@ int gan__net_forward_depth(gan_net *net, const float *x, size_t batch, float *y,
         return gan__fail(GAN_EINVAL, "gan_net_forward: batch must be in [1, %d], got %zu", INT_MAX, batch);
     if (train && !net->rng)
         for (size_t i = 0; i < depth; i++)
-            if (net->layers[i]->kind == GAN_LAYER_DROPOUT && net->layers[i]->keep_prob < 1.0f)
+            if (net->layers[i]->ops->kind == GAN_LAYER_DROPOUT && net->layers[i]->keep_prob < 1.0f)
                 return gan__fail(GAN_ESTATE, "gan_net_forward: dropout layer %zu needs an rng in training mode "
                                              "(gan_net_set_rng)", i);
     int rc = reserve(net, batch);

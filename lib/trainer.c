@@ -75,7 +75,7 @@ static size_t d_in_dim(const gan_trainer *t) { return gan_net_in_dim(t->d); }
 static size_t logit_depth(const gan_net *d)
 {
     size_t n = d->n_layers;
-    if (n && d->layers[n - 1]->kind == GAN_LAYER_ACTIVATION && d->layers[n - 1]->act == GAN_ACT_SIGMOID) return n - 1;
+    if (n && d->layers[n - 1]->ops->kind == GAN_LAYER_ACTIVATION && d->layers[n - 1]->act == GAN_ACT_SIGMOID) return n - 1;
     return n;
 }
 
