@@ -223,27 +223,31 @@ static int lanes_finish(lanes *a, double *grad_sq)
     return bad == 0.0f && isfinite(a->sq_total);
 }
 
-static inline float sgd_new_zero(float p, float v, float g, float lr, float momentum, int nesterov)
+/* Classical momentum: p + v'; Nesterov: p + momentum v' - lr g. Written as
+ * p + a v' - b g so that the loop has no branch. */
+static inline float sgd_new_zero(float p, float v, float g, float lr, float momentum, float a, float b)
 {
     float vn = momentum * v - lr * g;
-    float pn = p + (nesterov ? momentum * vn - lr * g : vn);
+    float pn = p + a * vn - b * g;
     return 0.0f * (vn + pn);
 }
 
 int gan__sgd_finite(const float *restrict p, const float *restrict v, const float *restrict g, size_t n, float lr,
                     float momentum, int nesterov, double *grad_sq)
 {
+    float a_ = nesterov ? momentum : 1.0f, b_ = nesterov ? lr : 0.0f;
     lanes a = {{0}, {0}, 0.0};
     size_t i = 0;
-    for (size_t done = 0; i + LANES <= n; i += LANES, done += LANES) {
-        for (int j = 0; j < LANES; j++) {
-            a.bad[j] += sgd_new_zero(p[i + j], v[i + j], g[i + j], lr, momentum, nesterov);
-            a.sq[j] += g[i + j] * g[i + j];
-        }
-        if (done % BLOCK == 0) lanes_flush(&a);
+    for (; i + BLOCK <= n; i += BLOCK) {
+        for (size_t k = i; k < i + BLOCK; k += LANES)
+            for (int j = 0; j < LANES; j++) {
+                a.bad[j] += sgd_new_zero(p[k + j], v[k + j], g[k + j], lr, momentum, a_, b_);
+                a.sq[j] += g[k + j] * g[k + j];
+            }
+        lanes_flush(&a);
     }
-    for (int j = 0; i < n; i++, j++) {
-        a.bad[j] += sgd_new_zero(p[i], v[i], g[i], lr, momentum, nesterov);
+    for (int j = 0; i < n; i++, j = (j + 1) % LANES) {
+        a.bad[j] += sgd_new_zero(p[i], v[i], g[i], lr, momentum, a_, b_);
         a.sq[j] += g[i] * g[i];
     }
     return lanes_finish(&a, grad_sq);
@@ -264,14 +268,15 @@ int gan__adam_finite(const float *restrict p, const float *restrict m, const flo
 {
     lanes a = {{0}, {0}, 0.0};
     size_t i = 0;
-    for (size_t done = 0; i + LANES <= n; i += LANES, done += LANES) {
-        for (int j = 0; j < LANES; j++) {
-            a.bad[j] += adam_new_zero(p[i + j], m[i + j], v[i + j], g[i + j], lr, beta1, beta2, eps, c1, c2);
-            a.sq[j] += g[i + j] * g[i + j];
-        }
-        if (done % BLOCK == 0) lanes_flush(&a);
+    for (; i + BLOCK <= n; i += BLOCK) {
+        for (size_t k = i; k < i + BLOCK; k += LANES)
+            for (int j = 0; j < LANES; j++) {
+                a.bad[j] += adam_new_zero(p[k + j], m[k + j], v[k + j], g[k + j], lr, beta1, beta2, eps, c1, c2);
+                a.sq[j] += g[k + j] * g[k + j];
+            }
+        lanes_flush(&a);
     }
-    for (int j = 0; i < n; i++, j++) {
+    for (int j = 0; i < n; i++, j = (j + 1) % LANES) {
         a.bad[j] += adam_new_zero(p[i], m[i], v[i], g[i], lr, beta1, beta2, eps, c1, c2);
         a.sq[j] += g[i] * g[i];
     }
