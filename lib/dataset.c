@@ -585,7 +585,6 @@ int gan_sampler_create(gan_sampler **out, const gan_dataset *ds, gan_sample_mode
         gan_sampler_free(s);
         return gan__fail(GAN_ENOMEM, "%s: out of memory", fn);
     }
-    for (size_t i = 0; s->perm && i < ds->n; i++) s->perm[i] = i;
     s->ds = ds;
     s->mode = mode;
     s->one_hot = one_hot_labels != 0;
@@ -611,6 +610,9 @@ static size_t next_row(gan_sampler *s, gan_rng *rng)
     size_t n = s->ds->n;
     if (s->mode == GAN_SAMPLE_UNIFORM) return draw_below(rng, n);
     if (s->pos == n) {
+        /* Each epoch's order depends on the rng alone, not on the last epoch's: a run
+         * resumed from a checkpoint at an epoch boundary draws the same rows. */
+        for (size_t i = 0; i < n; i++) s->perm[i] = i;
         shuffle(s->perm, n, rng);
         s->pos = 0;
     }

@@ -830,6 +830,36 @@ static void epoch_sampler_visits_each_row_once(void **state)
     gan_dataset_free(ds);
 }
 
+/* An epoch's order depends only on the rng state at its start: a fresh sampler handed
+ * the same state draws what a long-running one draws (what resuming a checkpoint needs). */
+static void epoch_order_depends_on_rng_alone(void **state)
+{
+    (void)state;
+    enum { N = 9 };
+    gan_dataset *ds = indexed_set(N, 3);
+    gan_sampler *old, *fresh;
+    gan_rng *a, *b;
+    assert_int_equal(gan_sampler_create(&old, ds, GAN_SAMPLE_EPOCHS, 0), GAN_OK);
+    assert_int_equal(gan_sampler_create(&fresh, ds, GAN_SAMPLE_EPOCHS, 0), GAN_OK);
+    assert_int_equal(gan_rng_create(&a, 8), GAN_OK);
+    assert_int_equal(gan_rng_create(&b, 0), GAN_OK);
+    float x[N * 3], y[N * 3];
+    for (int e = 0; e < 3; e++) assert_int_equal(gan_dataset_sampler(old, a, x, NULL, N), 0);
+    /* Equal rng states from here on, as a restored checkpoint gives; old's order is not the identity. */
+    assert_int_equal(gan_rng_seed(a, 99), GAN_OK);
+    assert_int_equal(gan_rng_seed(b, 99), GAN_OK);
+    for (int e = 0; e < 2; e++) {
+        assert_int_equal(gan_dataset_sampler(old, a, x, NULL, N), 0);
+        assert_int_equal(gan_dataset_sampler(fresh, b, y, NULL, N), 0);
+        assert_memory_equal(x, y, sizeof x);
+    }
+    gan_sampler_free(old);
+    gan_sampler_free(fresh);
+    gan_rng_free(a);
+    gan_rng_free(b);
+    gan_dataset_free(ds);
+}
+
 /* Each epoch's order is a uniformly random permutation, independent of the previous one:
  * all 3! orders equally often, and the same order twice in a row one time in six. */
 static void epoch_orders_are_uniform(void **state)
@@ -1067,6 +1097,7 @@ int main(void)
         cmocka_unit_test(uniform_sampler_large_set),
         cmocka_unit_test(epoch_sampler_visits_each_row_once),
         cmocka_unit_test(epoch_orders_are_uniform),
+        cmocka_unit_test(epoch_order_depends_on_rng_alone),
         cmocka_unit_test(one_hot_conditions_match_labels),
         cmocka_unit_test(sampling_allocates_nothing),
         cmocka_unit_test(sampler_errors),

@@ -81,6 +81,7 @@ void ex_progress_start(ex_progress *p, uint64_t total_steps, size_t samples_per_
 {
     p->start = ex_now();
     p->last_draw = 0;
+    p->first = 0;
     p->total = total_steps;
     p->samples_per_step = samples_per_step;
     p->tty = isatty(fileno(stderr));
@@ -99,8 +100,9 @@ void ex_progress_update(ex_progress *p, const gan_step_stats *s)
     /* On a terminal redraw 10 times a second; in a log, one line every 5 seconds. */
     if (step != p->total && now - p->last_draw < (p->tty ? 0.1 : 5.0)) return;
     p->last_draw = now;
-    double rate = elapsed > 0 ? (double)step * (double)p->samples_per_step / elapsed : 0;
-    double eta = step ? elapsed * (double)(p->total - step) / (double)step : 0;
+    uint64_t done = step > p->first ? step - p->first : 0;
+    double rate = elapsed > 0 ? (double)done * (double)p->samples_per_step / elapsed : 0;
+    double eta = done ? elapsed * (double)(p->total - step) / (double)done : 0;
     fprintf(stderr, "%sstep %llu/%llu  loss_d %.4f  loss_g %.4f  %.0f samples/s  ETA %02d:%02d%s",
             p->tty ? "\r" : "", (unsigned long long)step, (unsigned long long)p->total, s->loss_d, s->loss_g, rate,
             (int)(eta / 60), (int)fmod(eta, 60), p->tty ? "\033[K" : "\n");

@@ -18,11 +18,12 @@ int ex_arg_flag(int argc, char **argv, const char *name); /* present or not */
 /* A live line on stderr: step, losses, samples/s, ETA. Redrawn at most 10 times a second. */
 typedef struct ex_progress {
     double start, last_draw;
-    uint64_t total;
+    uint64_t first, total; /* steps done before this run (0, or where a resume starts), and at its end */
     size_t samples_per_step;
     int tty;
 } ex_progress;
 
+/* Start timing a run that ends at step `total_steps`; set p->first after this when it resumes. */
 void ex_progress_start(ex_progress *p, uint64_t total_steps, size_t samples_per_step);
 void ex_progress_update(ex_progress *p, const gan_step_stats *s);
 /* A gan_step_fn drawing the line: pass the ex_progress as payload to gan_trainer_run. */

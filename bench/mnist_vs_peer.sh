@@ -1,0 +1,27 @@
+#!/bin/sh
+# The paper's MNIST experiment, libgan against its PyTorch peer: the same recipe for the
+# same epochs, both scored by mnist_gan's Parzen protocol.
+#   sh bench/mnist_vs_peer.sh [EPOCHS] [SEED] [THREADS] [DATA_DIR]
+set -eu
+cd "$(dirname "$0")/.."
+epochs=${1:-25}
+seed=${2:-1}
+threads=${3:-1}
+data=${4:-/usr/share/datasets/fashion-mnist}
+sh .ci/install-deps.sh
+dpkg-query -W -f='${Status}' python3-torch 2>/dev/null | grep -q "install ok installed" || {
+    [ "$(id -u)" -eq 0 ] && sudo="" || sudo=sudo
+    $sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q python3-torch
+}
+[ -d build-mnist ] || meson setup build-mnist -Dbuildtype=release -Dtests=disabled >/dev/null
+meson compile -C build-mnist examples/mnist_gan >/dev/null
+out=out/mnist-vs-peer-e$epochs-s$seed
+mkdir -p "$out"
+./build-mnist/examples/mnist_gan --epochs "$epochs" --seed "$seed" --threads "$threads" --data "$data" \
+    --out "$out/libgan" | tee "$out/libgan.log"
+OMP_NUM_THREADS=$threads /usr/bin/python3 bench/peer_mnist.py --epochs "$epochs" --seed "$seed" \
+    --threads "$threads" --data "$data" --out "$out/pytorch.f32"
+./build-mnist/examples/mnist_gan --score "$out/pytorch.f32" --data "$data" | tee "$out/pytorch.log"
+echo "--- Parzen log-likelihood on the test set, $epochs epochs, seed $seed (higher is better)"
+echo "libgan:  $(tail -n 1 "$out/libgan.log")"
+echo "pytorch: $(tail -n 1 "$out/pytorch.log")"

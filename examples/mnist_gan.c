@@ -1,0 +1,429 @@
+/* mnist_gan: the MNIST experiment of Goodfellow et al. (2014), on any IDX data set
+ * (default Fashion-MNIST from Debian's dataset-fashion-mnist).
+ *
+ *   G: 100 -> 1200 ReLU -> 1200 ReLU -> 784 sigmoid, weights uniform in +-0.05,
+ *      output bias set to the logit of the data's pixel means.
+ *   D: dropout keep 0.8 -> maxout 240x5 -> dropout 0.5 -> maxout 240x5 -> dropout 0.5
+ *      -> dense 1 -> sigmoid, weights uniform in +-0.005.
+ *   SGD lr 0.1 divided by 1.000004 every step (floor 1e-6), momentum 0.5 rising to 0.7
+ *   over the epochs, batch 100, k = 1, uniform noise, non-saturating G loss.
+ *
+ * Writes a sample grid from a fixed z every epoch, the paper's Figure 2 (samples beside
+ * their nearest training image) and Figure 3 (latent interpolations), then scores the
+ * model by the paper's Parzen-window protocol. The last line is
+ *   parzen_ll=<mean> se=<se> sigma=<sigma>
+ * `--score FILE` skips training and scores 10,000 samples stored as raw little-endian
+ * float32 rows (how bench/peer_mnist.py hands over the PyTorch peer's samples). */
+#include "common.h"
+#include "gan.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SIDE 28
+#define DIM (SIDE * SIDE)
+#define ZDIM 100
+#define N_VALID 1000    /* held out from the end of the training file, for choosing sigma */
+#define N_PARZEN 10000  /* generated samples in the Parzen estimate */
+
+typedef struct options {
+    long epochs, seed, threads, test_rows, steps;
+    const char *data, *out, *score, *save, *resume;
+} options;
+
+typedef struct data {
+    gan_dataset *all, *train, *valid, *test;
+    gan_sampler *sampler;
+} data;
+
+static int report(int rc, const char *what)
+{
+    if (rc) fprintf(stderr, "mnist_gan: %s: %s (%s)\n", what, gan_strerror(rc), gan_error_last());
+    return rc;
+}
+
+#define TRY(call)                           \
+    do {                                    \
+        int rc_ = (call);                   \
+        if (rc_) return report(rc_, #call); \
+    } while (0)
+
+/* OpenBLAS's thread count, when OpenBLAS is the BLAS libgan was linked with (a weak
+ * reference: with the reference BLAS it is absent and there is one thread anyway). */
+extern void openblas_set_num_threads(int n) __attribute__((weak));
+
+static void set_threads(long n)
+{
+    if (n > 0 && openblas_set_num_threads) openblas_set_num_threads((int)n);
+}
+
+/* ---------------------------------------------------------------- data */
+
+/* dir/name, or dir/name.gz when only that exists. */
+static void data_path(char *buf, size_t size, const char *dir, const char *name)
+{
+    snprintf(buf, size, "%s/%s", dir, name);
+    FILE *f = fopen(buf, "rb");
+    if (f) {
+        fclose(f);
+        return;
+    }
+    snprintf(buf, size, "%s/%s.gz", dir, name);
+}
+
+static void data_free(data *d)
+{
+    gan_sampler_free(d->sampler);
+    gan_dataset_free(d->all);
+    gan_dataset_free(d->train);
+    gan_dataset_free(d->valid);
+    gan_dataset_free(d->test);
+    memset(d, 0, sizeof *d);
+}
+
+/* Training rows, the last N_VALID of them held out for sigma, and the test set. */
+static int data_load(data *d, const options *o)
+{
+    char images[4096], labels[4096];
+    data_path(images, sizeof images, o->data, "train-images-idx3-ubyte");
+    data_path(labels, sizeof labels, o->data, "train-labels-idx1-ubyte");
+    TRY(gan_dataset_load_idx(&d->all, images, labels));
+    if (gan_dataset_dim(d->all) != DIM) {
+        fprintf(stderr, "mnist_gan: %s has %zu pixels per image, this model takes 28 x 28\n", images,
+                gan_dataset_dim(d->all));
+        return GAN_EFORMAT;
+    }
+    size_t n = gan_dataset_size(d->all);
+    if (n <= N_VALID) {
+        fprintf(stderr, "mnist_gan: %s has %zu images, need more than %d\n", images, n, N_VALID);
+        return GAN_EFORMAT;
+    }
+    TRY(gan_dataset_split(&d->train, &d->valid, d->all, n - N_VALID, NULL));
+    gan_dataset_free(d->all);
+    d->all = NULL;
+    data_path(images, sizeof images, o->data, "t10k-images-idx3-ubyte");
+    data_path(labels, sizeof labels, o->data, "t10k-labels-idx1-ubyte");
+    TRY(gan_dataset_load_idx(&d->test, images, labels));
+    if (gan_dataset_dim(d->test) != DIM) {
+        fprintf(stderr, "mnist_gan: %s is not 28 x 28\n", images);
+        return GAN_EFORMAT;
+    }
+    TRY(gan_sampler_create(&d->sampler, d->train, GAN_SAMPLE_EPOCHS, 0));
+    return GAN_OK;
+}
+
+/* Rows of a data set are contiguous: row 0 is the whole matrix. */
+static const float *rows(const gan_dataset *ds) { return gan_dataset_row(ds, 0); }
+
+/* ---------------------------------------------------------------- model */
+
+/* Add the layer a constructor just made (status `made`). Takes &l: the constructor
+ * fills l, and argument order is unspecified. A failed add leaves the layer with us. */
+static int add(gan_net *net, int made, gan_layer **l)
+{
+    if (made) return made;
+    int rc = gan_net_add(net, *l);
+    if (rc) gan_layer_free(*l);
+    return rc;
+}
+
+static int paper_generator(gan_net **g)
+{
+    gan_layer *l = NULL;
+    TRY(gan_net_create(g, ZDIM));
+    TRY(add(*g, gan_layer_dense(&l, ZDIM, 1200), &l));
+    TRY(add(*g, gan_layer_activation(&l, GAN_ACT_RELU), &l));
+    TRY(add(*g, gan_layer_dense(&l, 1200, 1200), &l));
+    TRY(add(*g, gan_layer_activation(&l, GAN_ACT_RELU), &l));
+    TRY(add(*g, gan_layer_dense(&l, 1200, DIM), &l));
+    TRY(add(*g, gan_layer_activation(&l, GAN_ACT_SIGMOID), &l));
+    return GAN_OK;
+}
+
+static int paper_discriminator(gan_net **d)
+{
+    gan_layer *l = NULL;
+    TRY(gan_net_create(d, DIM));
+    TRY(add(*d, gan_layer_dropout(&l, 0.8f), &l));
+    TRY(add(*d, gan_layer_maxout(&l, DIM, 240, 5), &l));
+    TRY(add(*d, gan_layer_dropout(&l, 0.5f), &l));
+    TRY(add(*d, gan_layer_maxout(&l, 240, 240, 5), &l));
+    TRY(add(*d, gan_layer_dropout(&l, 0.5f), &l));
+    TRY(add(*d, gan_layer_dense(&l, 240, 1), &l));
+    TRY(add(*d, gan_layer_activation(&l, GAN_ACT_SIGMOID), &l));
+    return GAN_OK;
+}
+
+/* G's output bias: the logit of each pixel's mean, so G starts at the average image
+ * (the paper's init_bias_from_marginals). */
+static void bias_from_marginals(gan_net *g, const gan_dataset *ds)
+{
+    size_t offset, count, n = gan_dataset_size(ds);
+    gan_net_layer_params(g, 4, &offset, &count); /* layer 4: the 1200 -> 784 dense */
+    float *b = gan_net_params(g) + offset + (count - DIM);
+    const float *x = rows(ds);
+    for (size_t j = 0; j < DIM; j++) {
+        double mean = 0;
+        for (size_t i = 0; i < n; i++) mean += x[i * DIM + j];
+        mean = fmin(fmax(mean / (double)n, 1e-4), 1 - 1e-4);
+        b[j] = (float)log(mean / (1 - mean));
+    }
+}
+
+static int model_setup(ex_gan *m, data *d, const options *o)
+{
+    TRY(paper_generator(&m->g));
+    TRY(paper_discriminator(&m->d));
+    TRY(gan_optim_sgd(&m->opt_g, 0.1f, 0.5f, 0));
+    TRY(gan_optim_sgd(&m->opt_d, 0.1f, 0.5f, 0));
+    TRY(gan_trainer_create(&m->t, m->g, m->d, m->opt_g, m->opt_d));
+    TRY(gan_trainer_set_seed(m->t, (uint64_t)o->seed));
+    gan_rng *init = gan_trainer_rng(m->t, GAN_STREAM_INIT);
+    TRY(gan_net_init(m->g, init, GAN_INIT_UNIFORM, 0.05f));
+    TRY(gan_net_init(m->d, init, GAN_INIT_UNIFORM, 0.005f));
+    bias_from_marginals(m->g, d->train);
+    TRY(gan_trainer_set_data(m->t, gan_dataset_sampler, d->sampler));
+    TRY(gan_trainer_set_noise_uniform(m->t, sqrtf(3.0f))); /* unit variance, as the paper's code */
+    TRY(gan_trainer_set_batch_size(m->t, 100));
+    TRY(gan_trainer_set_d_steps(m->t, 1));
+    TRY(gan_trainer_set_loss(m->t, GAN_LOSS_NON_SATURATING));
+    return GAN_OK;
+}
+
+/* ---------------------------------------------------------------- schedules */
+
+typedef struct progress {
+    ex_progress bar;
+    ex_gan *m;
+    gan_step_stats last;
+} progress;
+
+/* lr after `step` steps: 0.1 / 1.000004^step, floored at 1e-6 (pylearn2's ExponentialDecay). */
+static float lr_at(uint64_t step) { return (float)fmax(0.1 * pow(1.000004, -(double)step), 1e-6); }
+
+/* Momentum for epoch `e` (0-based) of `epochs`: 0.5 rising linearly to 0.7 at the last. */
+static float momentum_at(long e, long epochs)
+{
+    return (float)(0.5 + 0.2 * (epochs > 1 ? (double)e / (double)(epochs - 1) : 0.0));
+}
+
+static int on_step(void *payload, const gan_step_stats *s)
+{
+    progress *p = payload;
+    p->last = *s;
+    ex_progress_update(&p->bar, s);
+    float lr = lr_at(s->step);
+    int rc = gan_optim_set_lr(p->m->opt_g, lr);
+    if (!rc) rc = gan_optim_set_lr(p->m->opt_d, lr);
+    return report(rc, "gan_optim_set_lr");
+}
+
+/* ---------------------------------------------------------------- pictures */
+
+/* n images of 28 x 28 in a grid of `cols` columns, as a grayscale PNG. */
+static int save_grid(const char *path, const float *images, size_t n, size_t cols)
+{
+    size_t w, h;
+    TRY(gan_image_grid_size(&w, &h, n, SIDE, SIDE, cols, 2));
+    uint8_t *pixels = malloc(w * h);
+    if (!pixels) return report(GAN_ENOMEM, "save_grid");
+    int rc = report(gan_image_grid(pixels, images, n, SIDE, SIDE, cols, 2), "gan_image_grid");
+    if (!rc && ex_png_write_gray(path, pixels, (int)w, (int)h) != 0) rc = GAN_EIO;
+    free(pixels);
+    return rc;
+}
+
+/* Figure 2: samples, each followed by its nearest training image framed in yellow,
+ * to show G does not memorise. `pairs` samples, `per_row` pairs to a row. */
+static int figure_neighbours(const char *path, gan_trainer *t, const gan_dataset *train, size_t pairs,
+                             size_t per_row)
+{
+    float *x = malloc(pairs * DIM * sizeof *x);
+    size_t *nn = malloc(pairs * sizeof *nn);
+    uint8_t gray[DIM];
+    ex_canvas c = {0};
+    const int cell = SIDE + 4, cols = (int)(2 * per_row), rws = (int)((pairs + per_row - 1) / per_row);
+    int rc = x && nn ? 0 : GAN_ENOMEM;
+    if (!rc) rc = report(gan_trainer_generate(t, NULL, NULL, pairs, x), "gan_trainer_generate");
+    if (!rc)
+        rc = report(gan_nearest_neighbors(nn, NULL, x, pairs, rows(train), gan_dataset_size(train), DIM),
+                    "gan_nearest_neighbors");
+    if (!rc && ex_canvas_init(&c, cols * cell + 4, rws * cell + 4, (ex_color){0, 0, 0}) != 0) rc = GAN_ENOMEM;
+    for (size_t i = 0; !rc && i < pairs; i++) {
+        int x0 = 4 + (int)(2 * (i % per_row)) * cell, y0 = 4 + (int)(i / per_row) * cell;
+        for (int k = 0; k < 2; k++) {
+            const float *img = k ? gan_dataset_row(train, nn[i]) : x + i * DIM;
+            for (size_t j = 0; j < DIM; j++) gray[j] = (uint8_t)lrintf(255.0f * fminf(fmaxf(img[j], 0), 1));
+            if (k) ex_canvas_rect(&c, x0 + cell - 2, y0 - 2, x0 + cell + SIDE + 1, y0 + SIDE + 1, (ex_color){230, 190, 0}, 1);
+            ex_canvas_gray(&c, x0 + k * cell, y0, gray, SIDE, SIDE);
+        }
+    }
+    if (!rc && ex_canvas_save(&c, path) != 0) rc = GAN_EIO;
+    if (rc == GAN_ENOMEM) fprintf(stderr, "mnist_gan: out of memory for %s\n", path);
+    ex_canvas_free(&c);
+    free(nn);
+    free(x);
+    return rc;
+}
+
+/* Figure 3: `n_rows` rows, each walking a straight line in z between two random points. */
+static int figure_interpolation(const char *path, gan_trainer *t, size_t n_rows, size_t steps)
+{
+    float *z = malloc(n_rows * steps * ZDIM * sizeof *z), *x = malloc(n_rows * steps * DIM * sizeof *x);
+    float ends[2][ZDIM];
+    int rc = z && x ? 0 : report(GAN_ENOMEM, "figure_interpolation");
+    gan_rng *rng = gan_trainer_rng(t, GAN_STREAM_NOISE);
+    for (size_t r = 0; !rc && r < n_rows; r++) {
+        rc = gan_rng_fill_uniform(rng, &ends[0][0], 2 * ZDIM, -sqrtf(3.0f), sqrtf(3.0f));
+        for (size_t s = 0; s < steps; s++) {
+            float a = (float)s / (float)(steps - 1);
+            for (size_t j = 0; j < ZDIM; j++) z[(r * steps + s) * ZDIM + j] = (1 - a) * ends[0][j] + a * ends[1][j];
+        }
+    }
+    if (!rc) rc = report(gan_trainer_generate(t, z, NULL, n_rows * steps, x), "gan_trainer_generate");
+    if (!rc) rc = save_grid(path, x, n_rows * steps, steps);
+    free(z);
+    free(x);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- Parzen */
+
+/* The paper's protocol: sigma from the paper's grid by the validation rows' likelihood,
+ * then the mean log-likelihood of the test rows and its standard error. */
+static int parzen_protocol(const float *samples, size_t n, const data *d, size_t test_rows)
+{
+    float sigma;
+    double ll, se;
+    double t0 = ex_now();
+    TRY(gan_parzen_select_sigma(&sigma, NULL, samples, n, rows(d->valid), gan_dataset_size(d->valid), DIM, NULL, 0));
+    size_t m = gan_dataset_size(d->test);
+    if (test_rows > 0 && test_rows < m) m = test_rows;
+    TRY(gan_parzen_log_likelihood(&ll, &se, samples, n, rows(d->test), m, DIM, sigma));
+    fprintf(stderr, "parzen: %zu samples, sigma from %zu validation rows, %zu test rows (%.1f s)\n", n,
+            gan_dataset_size(d->valid), m, ex_now() - t0);
+    printf("parzen_ll=%.2f se=%.2f sigma=%.4f\n", ll, se, sigma);
+    return GAN_OK;
+}
+
+/* Score samples from a raw float32 file (rows of 784). */
+static int score_file(const options *o, const data *d)
+{
+    FILE *f = fopen(o->score, "rb");
+    if (!f) {
+        fprintf(stderr, "mnist_gan: cannot open %s\n", o->score);
+        return GAN_EIO;
+    }
+    float *x = malloc((size_t)N_PARZEN * DIM * sizeof *x);
+    size_t got = x ? fread(x, sizeof(float) * DIM, N_PARZEN + 1, f) : 0;
+    fclose(f);
+    int rc = GAN_OK;
+    if (!x) rc = report(GAN_ENOMEM, "score_file");
+    else if (got != N_PARZEN) {
+        fprintf(stderr, "mnist_gan: %s must hold exactly %d rows of %d floats\n", o->score, N_PARZEN, DIM);
+        rc = GAN_EFORMAT;
+    } else
+        rc = parzen_protocol(x, N_PARZEN, d, (size_t)o->test_rows);
+    free(x);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- training */
+
+static int train(const options *o, data *d)
+{
+    ex_gan m = {0};
+    progress p = {.m = &m};
+    char path[4096];
+    float *z_fixed = malloc(100 * ZDIM * sizeof *z_fixed), *x = malloc((size_t)N_PARZEN * DIM * sizeof *x);
+    int rc = z_fixed && x ? model_setup(&m, d, o) : report(GAN_ENOMEM, "train");
+    /* The fixed z comes from its own stream, so the per-epoch grids show one set of samples. */
+    gan_rng *zrng = NULL;
+    if (!rc) rc = report(gan_rng_create(&zrng, (uint64_t)o->seed ^ 0x5EED), "gan_rng_create");
+    if (!rc) rc = gan_rng_fill_uniform(zrng, z_fixed, 100 * ZDIM, -sqrtf(3.0f), sqrtf(3.0f));
+    gan_rng_free(zrng);
+
+    uint64_t per_epoch = gan_dataset_size(d->train) / 100;
+    if (o->steps > 0 && (uint64_t)o->steps < per_epoch) per_epoch = (uint64_t)o->steps;
+    uint64_t total = (uint64_t)o->epochs * per_epoch;
+    if (!rc) {
+        printf("data %s: %zu training rows, %zu validation, %zu test | %ld epochs of %llu steps, seed %ld\n", o->data,
+               gan_dataset_size(d->train), gan_dataset_size(d->valid), gan_dataset_size(d->test), o->epochs,
+               (unsigned long long)per_epoch, o->seed);
+        fflush(stdout);
+        ex_progress_start(&p.bar, total, 100);
+    }
+    for (long e = 0; !rc && e < o->epochs; e++) {
+        float mom = momentum_at(e, o->epochs);
+        rc = report(gan_optim_set_momentum(m.opt_g, mom), "gan_optim_set_momentum");
+        if (!rc) rc = report(gan_optim_set_momentum(m.opt_d, mom), "gan_optim_set_momentum");
+        if (!rc) rc = report(gan_trainer_run(m.t, per_epoch, on_step, &p), "gan_trainer_run");
+        if (!rc) rc = report(gan_trainer_generate(m.t, z_fixed, NULL, 100, x), "gan_trainer_generate");
+        snprintf(path, sizeof path, "%s/epoch_%03ld.png", o->out, e + 1);
+        if (!rc) rc = save_grid(path, x, 100, 10);
+        if (!rc) {
+            const gan_step_stats *s = &p.last;
+            fprintf(stderr, "%sepoch %ld/%ld: loss_d %.4f loss_g %.4f D(x) %.3f D(G(z)) %.3f lr %.5f momentum %.3f -> %s\n",
+                    p.bar.tty ? "\r\033[K" : "", e + 1, o->epochs, s->loss_d, s->loss_g, s->d_real, s->d_fake, s->lr_d,
+                    mom, path);
+        }
+    }
+    if (!rc) ex_progress_end(&p.bar);
+    snprintf(path, sizeof path, "%s/samples.png", o->out);
+    if (!rc) rc = save_grid(path, x, 100, 10);
+    if (!rc) printf("samples: %s\n", path);
+    snprintf(path, sizeof path, "%s/neighbours.png", o->out);
+    if (!rc) rc = figure_neighbours(path, m.t, d->train, 40, 5);
+    snprintf(path, sizeof path, "%s/interpolation.png", o->out);
+    if (!rc) rc = figure_interpolation(path, m.t, 8, 10);
+    if (!rc) rc = report(gan_trainer_generate(m.t, NULL, NULL, N_PARZEN, x), "gan_trainer_generate");
+    if (!rc) rc = parzen_protocol(x, N_PARZEN, d, (size_t)o->test_rows);
+    ex_gan_free(&m);
+    free(z_fixed);
+    free(x);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- main */
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: mnist_gan [--epochs 25] [--seed 1] [--threads 1 (0: BLAS default)]\n"
+               "                 [--data /usr/share/datasets/fashion-mnist] [--out out/mnist]\n"
+               "                 [--steps N (cap on steps per epoch; 0: a full pass)]\n"
+               "                 [--test-rows N (0: the whole test set)] [--score SAMPLES.f32]\n");
+}
+
+int main(int argc, char **argv)
+{
+    options o = {0};
+    if (ex_arg_flag(argc, argv, "--help") || ex_arg_flag(argc, argv, "-h")) {
+        usage(stdout);
+        return 0;
+    }
+    o.epochs = ex_arg_long(argc, argv, "--epochs", 25);
+    o.seed = ex_arg_long(argc, argv, "--seed", 1);
+    o.threads = ex_arg_long(argc, argv, "--threads", 1);
+    o.test_rows = ex_arg_long(argc, argv, "--test-rows", 0);
+    o.steps = ex_arg_long(argc, argv, "--steps", 0);
+    o.data = ex_arg_str(argc, argv, "--data", "/usr/share/datasets/fashion-mnist");
+    o.out = ex_arg_str(argc, argv, "--out", "out/mnist");
+    o.score = ex_arg_str(argc, argv, "--score", NULL);
+    if (o.epochs < 1 || o.seed < 0 || o.threads < 0 || o.test_rows < 0 || o.steps < 0) {
+        fprintf(stderr, "mnist_gan: an option is out of range\n");
+        usage(stderr);
+        return 2;
+    }
+    set_threads(o.threads);
+    if (!o.score && ex_mkdir_p(o.out) != 0) {
+        fprintf(stderr, "mnist_gan: cannot create %s\n", o.out);
+        return 1;
+    }
+    data d = {0};
+    int rc = data_load(&d, &o);
+    if (!rc) rc = o.score ? score_file(&o, &d) : train(&o, &d);
+    data_free(&d);
+    return rc ? 1 : 0;
+}
