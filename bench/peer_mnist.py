@@ -44,6 +44,7 @@ def main():
     ap.add_argument("--epochs", type=int, default=25)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--momentum-saturate", type=int, default=250)
     ap.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
@@ -66,7 +67,7 @@ def main():
 
     step, start = 0, time.monotonic()
     for epoch in range(args.epochs):
-        momentum = 0.5 + 0.2 * (epoch / (args.epochs - 1) if args.epochs > 1 else 0.0)
+        momentum = 0.5 + 0.2 * min(1.0, epoch / (args.momentum_saturate - 1))
         order = torch.randperm(n)
         for i in range(per_epoch):
             lr = max(0.1 * 1.000004 ** -step, 1e-6)

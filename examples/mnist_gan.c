@@ -5,8 +5,8 @@
  *      output bias set to the logit of the data's pixel means.
  *   D: dropout keep 0.8 -> maxout 240x5 -> dropout 0.5 -> maxout 240x5 -> dropout 0.5
  *      -> dense 1 -> sigmoid, weights uniform in +-0.005.
- *   SGD lr 0.1 divided by 1.000004 every step (floor 1e-6), momentum 0.5 rising to 0.7
- *   over the epochs, batch 100, k = 1, uniform noise, non-saturating G loss.
+ *   SGD lr 0.1 divided by 1.000004 every step (floor 1e-6), momentum 0.5 rising linearly
+ *   to 0.7 at epoch 250 (the paper's code), batch 100, k = 1, uniform noise, non-saturating G loss.
  *
  * Writes a sample grid from a fixed z every epoch, the paper's Figure 2 (samples beside
  * their nearest training image) and Figure 3 (latent interpolations), then scores the
@@ -29,7 +29,7 @@
 #define N_PARZEN 10000  /* generated samples in the Parzen estimate */
 
 typedef struct options {
-    long epochs, seed, threads, test_rows, steps;
+    long epochs, seed, threads, test_rows, steps, saturate;
     const char *data, *out, *score, *save, *resume;
 } options;
 
@@ -203,10 +203,11 @@ typedef struct progress {
 /* lr after `step` steps: 0.1 / 1.000004^step, floored at 1e-6 (pylearn2's ExponentialDecay). */
 static float lr_at(uint64_t step) { return (float)fmax(0.1 * pow(1.000004, -(double)step), 1e-6); }
 
-/* Momentum for epoch `e` (0-based) of `epochs`: 0.5 rising linearly to 0.7 at the last. */
-static float momentum_at(long e, long epochs)
+/* Momentum for epoch `e` (0-based): 0.5 rising linearly to 0.7 at epoch `saturate`, as the
+ * paper's MomentumAdjustor(start 1, saturate 250). A short run stays near 0.5. */
+static float momentum_at(long e, long saturate)
 {
-    return (float)(0.5 + 0.2 * (epochs > 1 ? (double)e / (double)(epochs - 1) : 0.0));
+    return (float)(0.5 + 0.2 * fmin(1.0, (double)e / (double)(saturate > 1 ? saturate - 1 : 1)));
 }
 
 static int on_step(void *payload, const gan_step_stats *s)
@@ -356,7 +357,7 @@ static int train(const options *o, data *d)
         ex_progress_start(&p.bar, total, 100);
     }
     for (long e = 0; !rc && e < o->epochs; e++) {
-        float mom = momentum_at(e, o->epochs);
+        float mom = momentum_at(e, o->saturate);
         rc = report(gan_optim_set_momentum(m.opt_g, mom), "gan_optim_set_momentum");
         if (!rc) rc = report(gan_optim_set_momentum(m.opt_d, mom), "gan_optim_set_momentum");
         if (!rc) rc = report(gan_trainer_run(m.t, per_epoch, on_step, &p), "gan_trainer_run");
@@ -392,6 +393,7 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: mnist_gan [--epochs 25] [--seed 1] [--threads 1 (0: BLAS default)]\n"
                "                 [--data /usr/share/datasets/fashion-mnist] [--out out/mnist]\n"
+               "                 [--momentum-saturate 250 (epoch where momentum reaches 0.7)]\n"
                "                 [--steps N (cap on steps per epoch; 0: a full pass)]\n"
                "                 [--test-rows N (0: the whole test set)] [--score SAMPLES.f32]\n");
 }
@@ -408,10 +410,11 @@ int main(int argc, char **argv)
     o.threads = ex_arg_long(argc, argv, "--threads", 1);
     o.test_rows = ex_arg_long(argc, argv, "--test-rows", 0);
     o.steps = ex_arg_long(argc, argv, "--steps", 0);
+    o.saturate = ex_arg_long(argc, argv, "--momentum-saturate", 250);
     o.data = ex_arg_str(argc, argv, "--data", "/usr/share/datasets/fashion-mnist");
     o.out = ex_arg_str(argc, argv, "--out", "out/mnist");
     o.score = ex_arg_str(argc, argv, "--score", NULL);
-    if (o.epochs < 1 || o.seed < 0 || o.threads < 0 || o.test_rows < 0 || o.steps < 0) {
+    if (o.epochs < 1 || o.seed < 0 || o.threads < 0 || o.test_rows < 0 || o.steps < 0 || o.saturate < 1) {
         fprintf(stderr, "mnist_gan: an option is out of range\n");
         usage(stderr);
         return 2;
