@@ -24,11 +24,11 @@ typedef struct mixture {
 } mixture;
 
 typedef struct options {
-    long steps, batch, seeds, hidden, layers, zdim, d_steps;
+    long steps, batch, seeds, hidden, layers, zdim, d_steps, stop_at;
     long seed;
     double lr, lr_d, beta1, beta2, ema, decay;
     int uniform_noise;
-    const char *out;
+    const char *out, *save, *resume; /* checkpoint paths, or NULL */
 } options;
 
 typedef struct score {
@@ -233,11 +233,23 @@ static int train_and_sample(const options *o, mixture *m, uint64_t seed, float *
     ex_gan r = {0};
     progress p = {.o = o, .r = &r};
     int rc = run_setup(&r, o, m, seed);
+    /* A checkpoint replaces the fresh nets, optimizers, rngs and step count. */
+    if (!rc && o->resume) rc = report(gan_trainer_load(r.t, o->resume), "gan_trainer_load");
+    uint64_t done = rc ? 0 : gan_trainer_steps(r.t);
+    if (!rc && done > (uint64_t)o->steps) {
+        fprintf(stderr, "mixture2d: %s has %llu steps, more than --steps %ld\n", o->resume, (unsigned long long)done,
+                o->steps);
+        rc = GAN_EINVAL;
+    }
+    /* --stop-at pauses a run of --steps (whose schedule it keeps) for a later --resume. */
+    uint64_t end = o->stop_at && (uint64_t)o->stop_at < (uint64_t)o->steps ? (uint64_t)o->stop_at : (uint64_t)o->steps;
     if (!rc) {
-        ex_progress_start(&p.bar, (uint64_t)o->steps, (size_t)o->batch);
-        rc = report(gan_trainer_run(r.t, (uint64_t)o->steps, on_step, &p), "gan_trainer_run");
+        ex_progress_start(&p.bar, end, (size_t)o->batch);
+        p.bar.first = done;
+        rc = report(gan_trainer_run(r.t, end > done ? end - done : 0, on_step, &p), "gan_trainer_run");
         ex_progress_end(&p.bar);
     }
+    if (!rc && o->save) rc = report(gan_trainer_save(r.t, o->save), "gan_trainer_save");
     if (!rc) rc = report(gan_trainer_generate(r.t, NULL, NULL, N_EVAL, xy), "gan_trainer_generate");
     for (size_t i = 0; !rc && i < 2 * N_EVAL; i++) xy[i] = (float)(xy[i] * m->scale);
     ex_gan_free(&r);
@@ -269,6 +281,8 @@ static void usage(FILE *f)
             "  training: [--steps N (ring 5000, grid 12000)] [--batch 256] [--lr 1e-3] [--lr-d X (= lr)]\n"
             "            [--beta1 0.5] [--beta2 0.999] [--decay 0.5 (last fraction of steps where lr falls to 0)]\n"
             "            [--ema 0 (G weight averaging decay; 0 = off)] [--d-steps 1]\n"
+            "  files:    [--save CHECKPOINT (when training ends)] [--resume CHECKPOINT]\n"
+            "            [--stop-at N (end training at step N of --steps, e.g. to --save and --resume later)]\n"
             "  nets:     [--layers 3] [--hidden 128] [--zdim 2] [--noise normal|uniform]\n"
             "            [--scale X (nets see data / X; ring 1, grid 4)]\n");
 }
@@ -302,9 +316,16 @@ static int parse(int argc, char **argv, options *o, mixture *m)
         return -1;
     }
     o->out = ex_arg_str(argc, argv, "--out", "out");
+    o->save = ex_arg_str(argc, argv, "--save", NULL);
+    o->resume = ex_arg_str(argc, argv, "--resume", NULL);
+    o->stop_at = ex_arg_long(argc, argv, "--stop-at", 0);
+    if ((o->save || o->resume) && o->seeds != 1) {
+        fprintf(stderr, "mixture2d: --save and --resume take one seed (--seeds 1)\n");
+        return -1;
+    }
     /* Range checks the library would not make (it takes size_t and unsigned). */
     if (o->steps < 1 || o->batch < 1 || o->seeds < 1 || o->hidden < 1 || o->layers < 0 || o->zdim < 1 ||
-        o->d_steps < 1 || o->seed < 0 || o->decay < 0 || o->decay > 1 || !(m->scale > 0)) {
+        o->d_steps < 1 || o->seed < 0 || o->stop_at < 0 || o->decay < 0 || o->decay > 1 || !(m->scale > 0)) {
         fprintf(stderr, "mixture2d: an option is out of range\n");
         return -1;
     }

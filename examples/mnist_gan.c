@@ -29,7 +29,7 @@
 #define N_PARZEN 10000  /* generated samples in the Parzen estimate */
 
 typedef struct options {
-    long epochs, seed, threads, test_rows, steps, saturate;
+    long epochs, seed, threads, test_rows, train_rows, saturate;
     const char *data, *out, *score, *save, *resume;
 } options;
 
@@ -103,6 +103,15 @@ static int data_load(data *d, const options *o)
     TRY(gan_dataset_split(&d->train, &d->valid, d->all, n - N_VALID, NULL));
     gan_dataset_free(d->all);
     d->all = NULL;
+    if (o->train_rows > 0 && (size_t)o->train_rows < n - N_VALID) { /* a quick run on a subset */
+        gan_dataset *rest = NULL;
+        int rc = report(gan_dataset_split(&d->all, &rest, d->train, (size_t)o->train_rows, NULL), "gan_dataset_split");
+        gan_dataset_free(rest);
+        if (rc) return rc;
+        gan_dataset_free(d->train);
+        d->train = d->all;
+        d->all = NULL;
+    }
     data_path(images, sizeof images, o->data, "t10k-images-idx3-ubyte");
     data_path(labels, sizeof labels, o->data, "t10k-labels-idx1-ubyte");
     TRY(gan_dataset_load_idx(&d->test, images, labels));
@@ -347,16 +356,28 @@ static int train(const options *o, data *d)
     gan_rng_free(zrng);
 
     uint64_t per_epoch = gan_dataset_size(d->train) / 100;
-    if (o->steps > 0 && (uint64_t)o->steps < per_epoch) per_epoch = (uint64_t)o->steps;
     uint64_t total = (uint64_t)o->epochs * per_epoch;
+    /* A checkpoint (saved at an epoch's end) replaces the fresh model, rngs and step count. */
+    long first_epoch = 0;
+    if (!rc && o->resume) {
+        rc = report(gan_trainer_load(m.t, o->resume), "gan_trainer_load");
+        uint64_t done = rc ? 0 : gan_trainer_steps(m.t);
+        if (!rc && (done % per_epoch || done > total)) {
+            fprintf(stderr, "mnist_gan: %s stopped at step %llu, not at the end of one of %ld epochs of %llu steps\n",
+                    o->resume, (unsigned long long)done, o->epochs, (unsigned long long)per_epoch);
+            rc = GAN_EINVAL;
+        }
+        first_epoch = (long)(done / per_epoch);
+    }
     if (!rc) {
         printf("data %s: %zu training rows, %zu validation, %zu test | %ld epochs of %llu steps, seed %ld\n", o->data,
                gan_dataset_size(d->train), gan_dataset_size(d->valid), gan_dataset_size(d->test), o->epochs,
                (unsigned long long)per_epoch, o->seed);
         fflush(stdout);
         ex_progress_start(&p.bar, total, 100);
+        p.bar.first = (uint64_t)first_epoch * per_epoch;
     }
-    for (long e = 0; !rc && e < o->epochs; e++) {
+    for (long e = first_epoch; !rc && e < o->epochs; e++) {
         float mom = momentum_at(e, o->saturate);
         rc = report(gan_optim_set_momentum(m.opt_g, mom), "gan_optim_set_momentum");
         if (!rc) rc = report(gan_optim_set_momentum(m.opt_d, mom), "gan_optim_set_momentum");
@@ -364,6 +385,7 @@ static int train(const options *o, data *d)
         if (!rc) rc = report(gan_trainer_generate(m.t, z_fixed, NULL, 100, x), "gan_trainer_generate");
         snprintf(path, sizeof path, "%s/epoch_%03ld.png", o->out, e + 1);
         if (!rc) rc = save_grid(path, x, 100, 10);
+        if (!rc && o->save) rc = report(gan_trainer_save(m.t, o->save), "gan_trainer_save");
         if (!rc) {
             const gan_step_stats *s = &p.last;
             fprintf(stderr, "%sepoch %ld/%ld: loss_d %.4f loss_g %.4f D(x) %.3f D(G(z)) %.3f lr %.5f momentum %.3f -> %s\n",
@@ -373,6 +395,7 @@ static int train(const options *o, data *d)
     }
     if (!rc) ex_progress_end(&p.bar);
     snprintf(path, sizeof path, "%s/samples.png", o->out);
+    if (!rc) rc = report(gan_trainer_generate(m.t, z_fixed, NULL, 100, x), "gan_trainer_generate");
     if (!rc) rc = save_grid(path, x, 100, 10);
     if (!rc) printf("samples: %s\n", path);
     snprintf(path, sizeof path, "%s/neighbours.png", o->out);
@@ -394,8 +417,9 @@ static void usage(FILE *f)
     fprintf(f, "usage: mnist_gan [--epochs 25] [--seed 1] [--threads 1 (0: BLAS default)]\n"
                "                 [--data /usr/share/datasets/fashion-mnist] [--out out/mnist]\n"
                "                 [--momentum-saturate 250 (epoch where momentum reaches 0.7)]\n"
-               "                 [--steps N (cap on steps per epoch; 0: a full pass)]\n"
-               "                 [--test-rows N (0: the whole test set)] [--score SAMPLES.f32]\n");
+               "                 [--train-rows N (train on the first N rows, a multiple of 100; 0: all)]\n"
+               "                 [--test-rows N (0: the whole test set)] [--score SAMPLES.f32]\n"
+               "                 [--save CHECKPOINT (after every epoch)] [--resume CHECKPOINT]\n");
 }
 
 int main(int argc, char **argv)
@@ -409,12 +433,14 @@ int main(int argc, char **argv)
     o.seed = ex_arg_long(argc, argv, "--seed", 1);
     o.threads = ex_arg_long(argc, argv, "--threads", 1);
     o.test_rows = ex_arg_long(argc, argv, "--test-rows", 0);
-    o.steps = ex_arg_long(argc, argv, "--steps", 0);
+    o.train_rows = ex_arg_long(argc, argv, "--train-rows", 0);
     o.saturate = ex_arg_long(argc, argv, "--momentum-saturate", 250);
     o.data = ex_arg_str(argc, argv, "--data", "/usr/share/datasets/fashion-mnist");
     o.out = ex_arg_str(argc, argv, "--out", "out/mnist");
     o.score = ex_arg_str(argc, argv, "--score", NULL);
-    if (o.epochs < 1 || o.seed < 0 || o.threads < 0 || o.test_rows < 0 || o.steps < 0 || o.saturate < 1) {
+    o.save = ex_arg_str(argc, argv, "--save", NULL);
+    o.resume = ex_arg_str(argc, argv, "--resume", NULL);
+    if (o.epochs < 1 || o.seed < 0 || o.threads < 0 || o.test_rows < 0 || o.train_rows < 0 || o.train_rows % 100 || o.saturate < 1) {
         fprintf(stderr, "mnist_gan: an option is out of range\n");
         usage(stderr);
         return 2;

@@ -7,7 +7,9 @@
  *    with detail in gan_error_last();
  *  - constructors take their output pointer first and hand ownership to the caller;
  *  - destructors are NULL-safe;
- *  - data is float32, row-major [batch x features].
+ *  - data is float32, row-major [batch x features];
+ *  - a handle is used by one thread at a time; distinct handles may be used on
+ *    distinct threads at once (docs/threading.md). Borrowing counts as use.
  */
 #ifndef GAN_H
 #define GAN_H
@@ -19,6 +21,14 @@
 extern "C" {
 #endif
 
+/**
+ * @def GAN_API
+ * @brief Marks every exported declaration of the library.
+ *
+ * Expands to the export attribute (dllexport on Windows, default visibility with GCC
+ * and Clang) while libgan itself is built (GAN_BUILDING defined), and to nothing for
+ * programs that include the header.
+ */
 #if defined(_WIN32) && defined(GAN_BUILDING)
 #define GAN_API __declspec(dllexport)
 #elif defined(__GNUC__) && defined(GAN_BUILDING)
@@ -41,9 +51,17 @@ extern "C" {
 #define GAN_VERSION_NUMBER \
     (GAN_VERSION_MAJOR * 10000 + GAN_VERSION_MINOR * 100 + GAN_VERSION_PATCH)
 
-/** @return the runtime library's GAN_VERSION_NUMBER. Thread-safe. */
+/**
+ * The version of the library linked at run time, which may differ from the header's.
+ * Thread-safe.
+ * @return the runtime library's GAN_VERSION_NUMBER.
+ */
 GAN_API unsigned gan_version_number(void);
-/** @return the runtime library's version string (static storage). Thread-safe. */
+/**
+ * The version of the library linked at run time, as a string. Thread-safe.
+ * @return the runtime library's GAN_VERSION_STRING (static storage: never freed,
+ * never NULL).
+ */
 GAN_API const char *gan_version_string(void);
 
 /** Feature bits returned by gan_features(). */
@@ -53,7 +71,11 @@ enum {
     GAN_FEATURE_BLIS = 1u << 2,     /**< dense kernels run on BLIS */
     GAN_FEATURE_ZLIB = 1u << 3      /**< gzip-compressed inputs can be read */
 };
-/** @return a bitwise OR of GAN_FEATURE_* flags of this build. Thread-safe. */
+/**
+ * The optional features the runtime library was built with. Thread-safe.
+ * @return a bitwise OR of GAN_FEATURE_* flags: exactly one BLAS flag, plus
+ * GAN_FEATURE_ZLIB when gzip input is supported.
+ */
 GAN_API unsigned gan_features(void);
 
 /* ------------------------------------------------------------------- errors */
@@ -72,59 +94,125 @@ enum {
 };
 
 /**
- * @param code a GAN_* status code.
- * @return a static, human-readable description of @p code; never NULL.
+ * Describe a status code. Thread-safe.
+ * @param code a GAN_OK or GAN_E* status code.
+ * @return a static, human-readable description of @p code ("unknown error code" for
+ * a value that is not a status code); never NULL, never to be freed.
  */
 GAN_API const char *gan_strerror(int code);
 
 /**
- * @return the detailed message of the last failure on the calling thread
- * (e.g. "dense layer 2 expects 1200 inputs, got 784"); "" when none.
- * Never NULL. Valid until the next libgan call on this thread.
+ * The detail of the last failure on the calling thread. Thread-safe: each thread
+ * has its own message.
+ *
+ * Successful calls need not clear it, so read it right after the call that failed.
+ * @return the message (e.g. "dense layer 2 expects 1200 inputs, got 784"), or ""
+ * when none was recorded. Never NULL; owned by the library (do not free it); its
+ * contents are valid until the next libgan call on this thread.
  */
 GAN_API const char *gan_error_last(void);
 
 /* ---------------------------------------------------------------- allocator */
 
-/** A custom allocator. Every allocation of the library goes through it. */
+/**
+ * A custom allocator. Every allocation of the library (zlib's included) goes through
+ * it; a multithreaded BLAS may still allocate its own buffers. Its functions are called
+ * from whichever threads use libgan, so they must be thread-safe when libgan is used
+ * from several threads.
+ */
 typedef struct gan_allocator {
-    void *(*malloc_fn)(void *ctx, size_t size); /**< like malloc; size is never 0 */
-    void (*free_fn)(void *ctx, void *ptr);      /**< like free; never given NULL */
-    void *ctx;                                  /**< passed to each function */
+    /** Like malloc: returns suitably aligned memory, or NULL on failure (the call then
+     *  fails with GAN_ENOMEM). @p size is never 0. */
+    void *(*malloc_fn)(void *ctx, size_t size);
+    /** Like free: releases memory from malloc_fn. Never given NULL. */
+    void (*free_fn)(void *ctx, void *ptr);
+    /** Passed as the first argument of each function; may be NULL. */
+    void *ctx;
 } gan_allocator;
 
 /**
- * Install an allocator, or restore the C library's with NULL. The struct is
- * copied. Call it before any other libgan call, or when no libgan object is
- * alive: memory must be freed by the allocator that allocated it.
- * Not thread-safe: this is the library's one piece of global state.
- * @return GAN_OK, or GAN_EINVAL if malloc_fn or free_fn is missing.
+ * Install an allocator, or restore the C library's malloc and free with NULL.
+ * The struct is copied. Call it before any other libgan call, or when no libgan
+ * object is alive: memory must be freed by the allocator that allocated it.
+ * Not thread-safe: this is the library's one piece of global state; no other
+ * libgan call may run on any thread meanwhile.
+ * @param allocator the allocator to install (copied; @p allocator itself is not kept),
+ *                  or NULL for the default.
+ * @return GAN_OK, or GAN_EINVAL if malloc_fn or free_fn is NULL (the current
+ * allocator is then kept).
  */
 GAN_API int gan_set_allocator(const gan_allocator *allocator);
 
 /* ---------------------------------------------------------------------- rng */
 
-/** A seeded pseudo-random stream (PCG32). One thread at a time. */
+/**
+ * A seeded pseudo-random stream (PCG32). Every draw changes its state, so a stream is
+ * used by one thread at a time, including while a net or trainer borrows it.
+ */
 typedef struct gan_rng gan_rng;
 
-/** Create a stream from @p seed; equal seeds give equal streams on every platform. */
+/**
+ * Create a stream from @p seed; equal seeds give equal streams on every platform.
+ * @param[out] out  the new stream, owned by the caller (free it with gan_rng_free());
+ *                  NULL on failure
+ * @param seed      any value
+ * @return GAN_OK; GAN_EINVAL if @p out is NULL; GAN_ENOMEM.
+ */
 GAN_API int gan_rng_create(gan_rng **out, uint64_t seed);
-/** Free a stream. NULL-safe. */
+/**
+ * Free a stream. NULL-safe. It must no longer be lent to a net (gan_net_set_rng()).
+ * @param rng the stream, or NULL
+ */
 GAN_API void gan_rng_free(gan_rng *rng);
-/** Reset a stream to the state gan_rng_create(seed) gives. */
+/**
+ * Reset a stream to the state gan_rng_create() gives for @p seed.
+ * @param rng  the stream
+ * @param seed any value
+ * @return GAN_OK; GAN_EINVAL if @p rng is NULL.
+ */
 GAN_API int gan_rng_seed(gan_rng *rng, uint64_t seed);
-/** @return a uniform float in [0, 1). @p rng must not be NULL. */
+/**
+ * Draw a uniform float in [0, 1) (a multiple of 2^-24).
+ * @param rng the stream; must not be NULL (not checked)
+ * @return the value.
+ */
 GAN_API float gan_rng_uniform(gan_rng *rng);
-/** @return a standard normal float. @p rng must not be NULL. */
+/**
+ * Draw a standard normal float (Box-Muller; values come in pairs, the second kept
+ * in the stream for the next call).
+ * @param rng the stream; must not be NULL (not checked)
+ * @return the value.
+ */
 GAN_API float gan_rng_normal(gan_rng *rng);
-/** Fill @p dst[0..n) with uniform floats in [lo, hi). */
+/**
+ * Fill @p dst[0..n) with uniform floats in [lo, hi).
+ * @param rng      the stream
+ * @param[out] dst n floats; may be NULL when @p n is 0
+ * @param n        number of values
+ * @param lo       lower bound (finite)
+ * @param hi       upper bound (finite, >= @p lo)
+ * @return GAN_OK; GAN_EINVAL for a NULL @p rng or @p dst, or bounds that are not
+ * finite or not ordered (nothing is drawn).
+ */
 GAN_API int gan_rng_fill_uniform(gan_rng *rng, float *dst, size_t n, float lo, float hi);
-/** Fill @p dst[0..n) with normal floats of the given mean and standard deviation. */
+/**
+ * Fill @p dst[0..n) with normal floats of the given mean and standard deviation.
+ * @param rng      the stream
+ * @param[out] dst n floats; may be NULL when @p n is 0
+ * @param n        number of values
+ * @param mean     mean (finite)
+ * @param std      standard deviation (finite, >= 0)
+ * @return GAN_OK; GAN_EINVAL for a NULL @p rng or @p dst, or a non-finite @p mean or
+ * an invalid @p std (nothing is drawn).
+ */
 GAN_API int gan_rng_fill_normal(gan_rng *rng, float *dst, size_t n, float mean, float std);
 
 /* ------------------------------------------------------------------- layers */
 
-/** A layer. Owned by the caller until gan_net_add() succeeds, then by the net. */
+/**
+ * A layer. Owned by the caller until gan_net_add() succeeds, then by the net, which
+ * frees it. Once in a net it is used through the net (one thread at a time).
+ */
 typedef struct gan_layer gan_layer;
 
 /** Activation kinds for gan_layer_activation(). */
@@ -138,32 +226,74 @@ typedef enum gan_activation {
 
 /** Layer kinds, as reported by gan_layer_kind(). */
 enum {
-    GAN_LAYER_DENSE = 1,
-    GAN_LAYER_MAXOUT = 2,
-    GAN_LAYER_ACTIVATION = 3,
-    GAN_LAYER_DROPOUT = 4
+    GAN_LAYER_DENSE = 1,      /**< made by gan_layer_dense() */
+    GAN_LAYER_MAXOUT = 2,     /**< made by gan_layer_maxout() */
+    GAN_LAYER_ACTIVATION = 3, /**< made by gan_layer_activation() or gan_layer_leaky_relu() */
+    GAN_LAYER_DROPOUT = 4     /**< made by gan_layer_dropout() */
 };
 
-/** Fully connected layer: y = x W + b, W is in_dim x out_dim. */
+/**
+ * Fully connected layer: y = x W + b, W is in_dim x out_dim (in_dim * out_dim weights,
+ * then out_dim biases).
+ * @param[out] out the new layer, owned by the caller until gan_net_add(); NULL on failure
+ * @param in_dim   input width, in [1, INT_MAX]
+ * @param out_dim  output width, in [1, INT_MAX]
+ * @return GAN_OK; GAN_EINVAL for a NULL @p out, a zero or too large width, or a
+ * parameter count that overflows; GAN_ENOMEM.
+ */
 GAN_API int gan_layer_dense(gan_layer **out, size_t in_dim, size_t out_dim);
-/** Maxout: units outputs, each the max of @p pieces affine pieces of the input. */
+/**
+ * Maxout: units outputs, each the max of @p pieces affine pieces of the input
+ * (in_dim * units * pieces weights, then units * pieces biases).
+ * @param[out] out the new layer, owned by the caller until gan_net_add(); NULL on failure
+ * @param in_dim   input width, in [1, INT_MAX]
+ * @param units    output width (> 0)
+ * @param pieces   affine pieces per unit (> 0; units * pieces at most INT_MAX)
+ * @return GAN_OK; GAN_EINVAL for a NULL @p out, a zero or too large size, or a
+ * parameter count that overflows; GAN_ENOMEM.
+ */
 GAN_API int gan_layer_maxout(gan_layer **out, size_t in_dim, size_t units, size_t pieces);
-/** Elementwise activation; its width is the net's width where it is added. */
+/**
+ * Elementwise activation, without parameters; its width is the net's width where it
+ * is added.
+ * @param[out] out the new layer, owned by the caller until gan_net_add(); NULL on failure
+ * @param act      the function (GAN_ACT_LEAKY_RELU uses slope 0.2; see
+ *                 gan_layer_leaky_relu() for another)
+ * @return GAN_OK; GAN_EINVAL for a NULL @p out or an unknown @p act; GAN_ENOMEM.
+ */
 GAN_API int gan_layer_activation(gan_layer **out, gan_activation act);
-/** Leaky ReLU with a given negative slope (finite, 0 <= slope < 1). */
+/**
+ * Leaky ReLU with a given negative slope (a GAN_LAYER_ACTIVATION layer).
+ * @param[out] out the new layer, owned by the caller until gan_net_add(); NULL on failure
+ * @param slope    the slope for x < 0, in [0, 1)
+ * @return GAN_OK; GAN_EINVAL for a NULL @p out or a slope outside [0, 1) (NaN
+ * included); GAN_ENOMEM.
+ */
 GAN_API int gan_layer_leaky_relu(gan_layer **out, float slope);
 /**
  * Inverted dropout: in training mode keeps each unit with probability
  * @p keep_prob (0 < keep_prob <= 1) and scales kept units by 1 / keep_prob;
- * identity in evaluation mode. Draws from the net's rng (gan_net_set_rng).
+ * identity in evaluation mode. Draws from the net's rng (gan_net_set_rng): a
+ * training-mode gan_net_forward() with keep_prob < 1 and no rng is GAN_ESTATE.
+ * @param[out] out the new layer, owned by the caller until gan_net_add(); NULL on failure
+ * @param keep_prob probability of keeping a unit, in (0, 1] (1: identity)
+ * @return GAN_OK; GAN_EINVAL for a NULL @p out or @p keep_prob outside (0, 1];
+ * GAN_ENOMEM.
  */
 GAN_API int gan_layer_dropout(gan_layer **out, float keep_prob);
-/** Free a layer the caller owns. NULL-safe. Never call it on a layer a net owns. */
+/**
+ * Free a layer the caller owns. NULL-safe. Never call it on a layer a net owns.
+ * @param layer the layer, or NULL
+ */
 GAN_API void gan_layer_free(gan_layer *layer);
 
 /* --------------------------------------------------------------------- nets */
 
-/** A feed-forward network: a stack of layers with one flat parameter buffer. */
+/**
+ * A feed-forward network: a stack of layers with one flat parameter buffer and one
+ * gradient buffer of the same layout. One thread at a time; a trainer or optimizer
+ * that uses the net counts as a user.
+ */
 typedef struct gan_net gan_net;
 
 /** Parameter initialisation schemes for gan_net_init(). Biases start at zero. */
@@ -173,126 +303,304 @@ typedef enum gan_init {
     GAN_INIT_HE = 3       /**< normal with std scale * sqrt(2 / fan_in) */
 } gan_init;
 
-/** Create an empty net taking inputs of width @p in_dim (> 0). */
+/**
+ * Create an empty net taking inputs of width @p in_dim.
+ * @param[out] out the new net, owned by the caller (free it with gan_net_free()); NULL
+ *                 on failure
+ * @param in_dim   input width, in [1, INT_MAX]
+ * @return GAN_OK; GAN_EINVAL for a NULL @p out or an @p in_dim out of range; GAN_ENOMEM.
+ */
 GAN_API int gan_net_create(gan_net **out, size_t in_dim);
-/** Free a net and the layers it owns. NULL-safe. */
+/**
+ * Free a net and the layers it owns (not the rng lent with gan_net_set_rng()).
+ * NULL-safe. A trainer that borrows the net must be freed first.
+ * @param net the net, or NULL
+ */
 GAN_API void gan_net_free(gan_net *net);
 /**
- * Append @p layer. On success the net owns it; on failure the caller still does.
- * Parameters are zero until gan_net_init(). Invalidates pointers from
- * gan_net_params() and gan_net_grads().
+ * Append @p layer. On success the net owns it; on failure the caller still does, and
+ * the net and the layer are unchanged. The new layer's parameters are zero until
+ * gan_net_init(); those of the layers before it are kept. Invalidates pointers from
+ * gan_net_params() and gan_net_grads(), and the last forward pass (the next
+ * gan_net_backward() needs a new gan_net_forward()).
+ * @param net   the net
+ * @param layer a layer the caller owns (never one that a net already owns)
+ * @return GAN_OK; GAN_EINVAL for a NULL argument, a layer already in this net, a dense
+ * or maxout layer whose input width is not the net's output width, or a net size that
+ * overflows; GAN_ENOMEM.
  */
 GAN_API int gan_net_add(gan_net *net, gan_layer *layer);
-/** @return the input width, or 0 for NULL. */
+/**
+ * The width of the net's input rows.
+ * @param net the net, or NULL
+ * @return the input width, or 0 for NULL.
+ */
 GAN_API size_t gan_net_in_dim(const gan_net *net);
-/** @return the output width (the input width while empty), or 0 for NULL. */
+/**
+ * The width of the net's output rows.
+ * @param net the net, or NULL
+ * @return the output width (the input width while empty), or 0 for NULL.
+ */
 GAN_API size_t gan_net_out_dim(const gan_net *net);
-/** @return the number of float parameters, or 0 for NULL. */
+/**
+ * The size of the parameter (and gradient) buffer.
+ * @param net the net, or NULL
+ * @return the number of float parameters, or 0 for NULL.
+ */
 GAN_API size_t gan_net_num_params(const gan_net *net);
-/** @return the number of layers, or 0 for NULL. */
+/**
+ * The number of layers added so far.
+ * @param net the net, or NULL
+ * @return the number of layers, or 0 for NULL.
+ */
 GAN_API size_t gan_net_num_layers(const gan_net *net);
-/** @return the layer at @p index (borrowed), or NULL when out of range. */
+/**
+ * A layer of the net, for inspection.
+ * @param net   the net, or NULL
+ * @param index the layer's position, from 0
+ * @return the layer at @p index, borrowed (owned by the net: never free it; valid until
+ * the net changes shape or is freed), or NULL for a NULL @p net or an @p index out of
+ * range.
+ */
 GAN_API const gan_layer *gan_net_layer(const gan_net *net, size_t index);
-/** @return the layer's kind, or 0 for NULL. */
+/**
+ * The kind of a layer.
+ * @param layer the layer, or NULL
+ * @return one of GAN_LAYER_DENSE, GAN_LAYER_MAXOUT, GAN_LAYER_ACTIVATION,
+ * GAN_LAYER_DROPOUT; 0 for NULL.
+ */
 GAN_API int gan_layer_kind(const gan_layer *layer);
-/** @return the layer's input width (0 for an unplaced activation or dropout). */
+/**
+ * The width of a layer's input rows.
+ * @param layer the layer, or NULL
+ * @return the layer's input width (0 for NULL, or for an activation or dropout layer
+ * not yet added to a net).
+ */
 GAN_API size_t gan_layer_in_dim(const gan_layer *layer);
-/** @return the layer's output width (0 for an unplaced activation or dropout). */
+/**
+ * The width of a layer's output rows (for maxout, the number of units).
+ * @param layer the layer, or NULL
+ * @return the layer's output width (0 for NULL, or for an activation or dropout layer
+ * not yet added to a net).
+ */
 GAN_API size_t gan_layer_out_dim(const gan_layer *layer);
-/** @return the layer's number of parameters. */
+/**
+ * The number of parameters a layer takes in its net's buffer.
+ * @param layer the layer, or NULL
+ * @return the layer's number of parameters (weights and biases; 0 for activation and
+ * dropout layers and for NULL).
+ */
 GAN_API size_t gan_layer_num_params(const gan_layer *layer);
 /**
- * Where layer @p index's parameters sit in gan_net_params(): weights first
- * (row-major in_dim x out_dim; maxout: in_dim x (units*pieces), piece-major
- * within a unit), then biases.
- * @param[out] offset first float of the layer's parameters
- * @param[out] count  number of floats
+ * Where layer @p index's parameters sit in gan_net_params() (and its gradients in
+ * gan_net_grads()): weights first (row-major in_dim x out_dim; maxout: in_dim x
+ * (units * pieces), where column u * pieces + k is piece k of unit u), then biases.
+ * @param net         the net
+ * @param index       the layer's position, from 0
+ * @param[out] offset first float of the layer's parameters (may be NULL)
+ * @param[out] count  number of floats, 0 for a layer without parameters (may be NULL)
+ * @return GAN_OK; GAN_EINVAL for a NULL @p net or an @p index out of range.
  */
 GAN_API int gan_net_layer_params(const gan_net *net, size_t index, size_t *offset, size_t *count);
 
-/** Initialise all parameters from @p rng (borrowed for the call). */
+/**
+ * Initialise every dense and maxout layer's parameters: weights drawn from @p rng,
+ * layer by layer, biases zero.
+ * @param net    the net
+ * @param rng    the stream to draw from (borrowed for the call only)
+ * @param scheme the initialisation scheme
+ * @param scale  its scale (finite, >= 0)
+ * @return GAN_OK; GAN_EINVAL for a NULL @p net or @p rng, an unknown @p scheme or an
+ * invalid @p scale (nothing is drawn or written).
+ */
 GAN_API int gan_net_init(gan_net *net, gan_rng *rng, gan_init scheme, float scale);
 /**
- * Lend the net an rng for dropout in training mode. Borrowed: it must outlive
- * its use; NULL detaches it. Needed only by nets with dropout.
+ * Lend the net an rng for dropout in training mode. Needed only by nets with dropout.
+ * A trainer lends its own dropout stream to G and D, replacing any set before.
+ * @param net the net
+ * @param rng the stream, borrowed: it must outlive its use and is drawn from during
+ *            gan_net_forward(), so it counts as used by the net's thread; NULL detaches it
+ * @return GAN_OK; GAN_EINVAL if @p net is NULL.
  */
 GAN_API int gan_net_set_rng(gan_net *net, gan_rng *rng);
 
 /**
  * Forward pass. @p x is batch x in_dim, @p y is batch x out_dim (row-major);
  * @p train selects training mode (dropout active). Activations are kept for
- * gan_net_backward(). Workspaces grow on the first call at a larger batch
+ * gan_net_backward(); @p x is not. Workspaces grow on the first call at a larger batch
  * and are reused afterwards: no allocation in steady state.
+ * @param net      the net
+ * @param x        batch x in_dim input rows
+ * @param batch    number of rows, in [1, INT_MAX]
+ * @param[out] y   batch x out_dim output rows
+ * @param train    non-zero for training mode, 0 for evaluation mode
+ * @return GAN_OK; GAN_EINVAL for a NULL argument, a @p batch out of range or
+ * workspaces whose size overflows; GAN_ESTATE in training mode when a dropout layer
+ * (keep_prob < 1) has no rng (gan_net_set_rng()); GAN_ENOMEM.
  */
 GAN_API int gan_net_forward(gan_net *net, const float *x, size_t batch, float *y, int train);
 /**
  * Backward pass for the last forward: @p dy is batch x out_dim, @p dx
  * (batch x in_dim) receives the input gradient and may be NULL. Parameter
- * gradients are added to gan_net_grads().
+ * gradients are added to gan_net_grads() (call gan_net_zero_grads() first to start
+ * afresh); @p dx is overwritten.
+ * @param net     the net
+ * @param dy      batch x out_dim gradient of the loss with respect to the last output
+ * @param[out] dx batch x in_dim gradient with respect to the input, or NULL
+ * @return GAN_OK; GAN_EINVAL for a NULL @p net or @p dy; GAN_ESTATE when there was no
+ * forward pass since the net was created or last changed shape.
  */
 GAN_API int gan_net_backward(gan_net *net, const float *dy, float *dx);
-/** @return the flat parameter buffer (borrowed; valid until the net changes shape or is freed). */
+/**
+ * The flat parameter buffer, writable (e.g. to load weights); layout in
+ * gan_net_layer_params().
+ * @param net the net, or NULL
+ * @return gan_net_num_params() floats, borrowed (owned by the net; valid until the net
+ * changes shape or is freed), or NULL for NULL or a net without parameters.
+ */
 GAN_API float *gan_net_params(gan_net *net);
-/** @return the flat gradient buffer, same layout as gan_net_params(). */
+/**
+ * The flat gradient buffer, same layout as gan_net_params().
+ * @param net the net, or NULL
+ * @return gan_net_num_params() floats, borrowed (owned by the net; valid until the net
+ * changes shape or is freed), or NULL for NULL or a net without parameters.
+ */
 GAN_API float *gan_net_grads(gan_net *net);
-/** Set every gradient to zero. */
+/**
+ * Set every gradient to zero.
+ * @param net the net
+ * @return GAN_OK; GAN_EINVAL if @p net is NULL.
+ */
 GAN_API int gan_net_zero_grads(gan_net *net);
 
 /* --------------------------------------------------------------- optimizers */
 
-/** An optimizer. Its state is sized for the first net it steps. */
+/**
+ * An optimizer. Its state is sized for the first net it steps. One thread at a time;
+ * a trainer that borrows it counts as a user.
+ */
 typedef struct gan_optim gan_optim;
 
 /**
  * SGD with classical momentum: v = momentum * v - lr * g; p += v.
  * With @p nesterov: p += momentum * v - lr * g (after updating v).
+ * @param[out] out the new optimizer, owned by the caller (free it with
+ *                 gan_optim_free()); NULL on failure
+ * @param lr       learning rate (finite, >= 0)
+ * @param momentum momentum, in [0, 1) (0: plain SGD)
+ * @param nesterov non-zero for Nesterov momentum
+ * @return GAN_OK; GAN_EINVAL for a NULL @p out or an invalid @p lr or @p momentum;
+ * GAN_ENOMEM.
  */
 GAN_API int gan_optim_sgd(gan_optim **out, float lr, float momentum, int nesterov);
-/** Adam (Kingma & Ba) with bias correction. */
+/**
+ * Adam (Kingma & Ba) with bias correction.
+ * @param[out] out the new optimizer, owned by the caller (free it with
+ *                 gan_optim_free()); NULL on failure
+ * @param lr       learning rate (finite, >= 0)
+ * @param beta1    decay of the first moment, in [0, 1)
+ * @param beta2    decay of the second moment, in [0, 1)
+ * @param eps      added to the denominator, in (0, 1]
+ * @return GAN_OK; GAN_EINVAL for a NULL @p out or a hyperparameter out of range;
+ * GAN_ENOMEM.
+ */
 GAN_API int gan_optim_adam(gan_optim **out, float lr, float beta1, float beta2, float eps);
-/** Free an optimizer. NULL-safe. */
+/**
+ * Free an optimizer. NULL-safe. A trainer that borrows it must be freed first.
+ * @param opt the optimizer, or NULL
+ */
 GAN_API void gan_optim_free(gan_optim *opt);
 /**
  * Apply one update to @p net from its gradients. The first step allocates the
  * state for the net's parameter count; a net of another size is GAN_EINVAL
- * until gan_optim_reset().
+ * until gan_optim_reset(). The gradients are read, not cleared. The update is checked
+ * before it is written: on failure the parameters and the state are unchanged.
+ * @param opt the optimizer
+ * @param net the net whose parameters are updated (only used for the call)
+ * @return GAN_OK; GAN_EINVAL for a NULL argument, a net without parameters, or a net
+ * of another size than the state; GAN_ENOMEM (first step); GAN_EDIVERGED when the
+ * gradient is not finite or the update would overflow.
  */
 GAN_API int gan_optim_step(gan_optim *opt, gan_net *net);
-/** Forget all state (momentum, moments, step count). */
+/**
+ * Forget all state (momentum, moments, step count) and free it; the hyperparameters
+ * stay. The next step may then be for a net of another size.
+ * @param opt the optimizer
+ * @return GAN_OK; GAN_EINVAL if @p opt is NULL.
+ */
 GAN_API int gan_optim_reset(gan_optim *opt);
-/** Set the learning rate (finite, >= 0). */
+/**
+ * Set the learning rate, used from the next step on.
+ * @param opt the optimizer
+ * @param lr  the learning rate (finite, >= 0)
+ * @return GAN_OK; GAN_EINVAL for a NULL @p opt or an invalid @p lr.
+ */
 GAN_API int gan_optim_set_lr(gan_optim *opt, float lr);
-/** @return the learning rate, or 0 for NULL. */
+/**
+ * The current learning rate.
+ * @param opt the optimizer, or NULL
+ * @return the learning rate, or 0 for NULL.
+ */
 GAN_API float gan_optim_get_lr(const gan_optim *opt);
-/** Set the momentum (SGD) or beta1 (Adam), in [0, 1). */
+/**
+ * Set the momentum (SGD) or beta1 (Adam), used from the next step on.
+ * @param opt      the optimizer
+ * @param momentum the value, in [0, 1)
+ * @return GAN_OK; GAN_EINVAL for a NULL @p opt or a value outside [0, 1).
+ */
 GAN_API int gan_optim_set_momentum(gan_optim *opt, float momentum);
-/** @return the momentum (SGD) or beta1 (Adam), or 0 for NULL. */
+/**
+ * The current momentum (SGD) or beta1 (Adam).
+ * @param opt the optimizer, or NULL
+ * @return the momentum (SGD) or beta1 (Adam), or 0 for NULL.
+ */
 GAN_API float gan_optim_get_momentum(const gan_optim *opt);
-/** @return the number of steps taken since creation or reset. */
+/**
+ * The number of updates applied.
+ * @param opt the optimizer, or NULL
+ * @return the number of steps taken since creation or reset, or 0 for NULL.
+ */
 GAN_API uint64_t gan_optim_steps(const gan_optim *opt);
 
 /* ------------------------------------------------------------------ trainer */
 
-/** The minimax trainer. Borrows G, D and their optimizers: they must outlive it. */
+/**
+ * The minimax trainer. Borrows G, D and their optimizers: they must outlive it. One
+ * thread at a time, and while it trains, G, D, their optimizers and its callbacks'
+ * payloads are used by that thread too.
+ */
 typedef struct gan_trainer gan_trainer;
 
 /**
  * Data callback: fill @p x (batch x data_dim, data_dim = G's output width) with real
  * samples and, when the condition size c > 0, @p cond (batch x c) with their
  * conditions (@p cond is NULL when c = 0). Draw randomness only from @p rng, the
- * trainer's data stream, so a run is reproducible from its seed.
+ * trainer's data stream, so a run is reproducible from its seed. Called on the thread
+ * that called the trainer, during gan_trainer_step() or gan_trainer_run().
+ * @param payload   the pointer given to gan_trainer_set_data()
+ * @param rng       the trainer's data stream (borrowed for the call)
+ * @param[out] x    batch x data_dim floats to fill (the trainer's; valid for the call)
+ * @param[out] cond batch x c floats to fill, or NULL when c = 0
+ * @param batch     number of rows
  * @return 0 to go on; anything else stops the call with GAN_EUSER.
  */
 typedef int (*gan_data_fn)(void *payload, gan_rng *rng, float *x, float *cond, size_t batch);
 /**
  * Noise callback: fill @p z (batch x dim) from @p rng, the trainer's noise stream.
+ * Called on the thread that called the trainer, during gan_trainer_step(),
+ * gan_trainer_run() or gan_trainer_generate().
+ * @param payload the pointer given to gan_trainer_set_noise()
+ * @param rng     the trainer's noise stream (borrowed for the call)
+ * @param[out] z  batch x dim floats to fill (the trainer's; valid for the call)
+ * @param batch   number of rows
+ * @param dim     the noise width, gan_trainer_noise_dim()
  * @return 0 to go on; anything else stops the call with GAN_EUSER.
  */
 typedef int (*gan_noise_fn)(void *payload, gan_rng *rng, float *z, size_t batch, size_t dim);
 
 /** Losses, all computed from D's logit in a numerically stable form. */
 typedef enum gan_loss {
-    GAN_LOSS_MINIMAX = 1,         /**< the paper's game; G minimises log(1 - D(G(z))) */
+    GAN_LOSS_MINIMAX = 1,         /**< the paper's game: G minimises log(1 - D(G(z))) */
     GAN_LOSS_NON_SATURATING = 2,  /**< G maximises log D(G(z)) (default) */
     GAN_LOSS_LEAST_SQUARES = 3,   /**< LSGAN on the logit: l_real -> 1, l_fake -> 0 in squares */
     GAN_LOSS_HINGE = 4,           /**< D: relu(1 - l_real) + relu(1 + l_fake); G: -l_fake */
@@ -319,9 +627,9 @@ typedef enum gan_stream {
  * grow at its end without breaking old callers.
  */
 typedef struct gan_step_stats {
-    uint32_t size;       /**< set by the caller: sizeof(gan_step_stats) */
+    uint32_t size;       /**< set by the caller: sizeof(gan_step_stats); left unchanged */
     uint32_t reserved;   /**< zero */
-    uint64_t step;       /**< steps completed, this one included */
+    uint64_t step;       /**< steps completed, this one included (gan_trainer_steps()) */
     double loss_d;       /**< D's loss on its last update */
     double loss_g;       /**< G's loss on its last update */
     double d_real;       /**< mean sigmoid(D logit) on real data */
@@ -332,7 +640,14 @@ typedef struct gan_step_stats {
     double lr_g;         /**< G's learning rate */
 } gan_step_stats;
 
-/** Called after every step of gan_trainer_run(); non-zero stops the run with GAN_EUSER. */
+/**
+ * Step callback of gan_trainer_run(), called after every completed step on the thread
+ * that called gan_trainer_run().
+ * @param payload the pointer given to gan_trainer_run()
+ * @param stats   the step's statistics, all fields filled (borrowed: valid during
+ *                the call only)
+ * @return 0 to go on; non-zero stops the run with GAN_EUSER (the step stays done).
+ */
 typedef int (*gan_step_fn)(void *payload, const gan_step_stats *stats);
 
 /**
@@ -342,51 +657,163 @@ typedef int (*gan_step_fn)(void *payload, const gan_step_stats *stats);
  * G and D (gan_net_set_rng) and takes it back when freed.
  * Defaults: batch 100, k = 1 D step and 1 G step, alternating, non-saturating loss,
  * seed 0, no condition, noise uniform in [-1, 1], no label smoothing, no EMA.
+ * @param[out] out the new trainer, owned by the caller (free it with
+ *                 gan_trainer_free()); NULL on failure
+ * @param g        the generator: input width = noise width + condition size, output
+ *                 width = data width (borrowed: must outlive the trainer)
+ * @param d        the discriminator, with one output (borrowed: must outlive the trainer)
+ * @param opt_g    G's optimizer (borrowed: must outlive the trainer)
+ * @param opt_d    D's optimizer, distinct from @p opt_g (borrowed: must outlive the
+ *                 trainer)
+ * @return GAN_OK; GAN_EINVAL for a NULL argument, the same net or optimizer given
+ * twice, a D without exactly one output or with fewer inputs than G's outputs, or a net
+ * without parameters; GAN_ENOMEM.
  */
 GAN_API int gan_trainer_create(gan_trainer **out, gan_net *g, gan_net *d, gan_optim *opt_g, gan_optim *opt_d);
-/** Free a trainer (not the nets or optimizers it borrows). NULL-safe. */
+/**
+ * Free a trainer (not the nets or optimizers it borrows, which must still be alive),
+ * detaching its dropout stream from G and D. NULL-safe. Streams from gan_trainer_rng()
+ * are freed with it.
+ * @param t the trainer, or NULL
+ */
 GAN_API void gan_trainer_free(gan_trainer *t);
-/** Set the data callback (required before training). */
+/**
+ * Set the data callback (required before training).
+ * @param t       the trainer
+ * @param fn      the callback
+ * @param payload passed to @p fn as is (borrowed: must stay valid while the trainer
+ *                may call @p fn; may be NULL)
+ * @return GAN_OK; GAN_EINVAL for a NULL @p t or @p fn.
+ */
 GAN_API int gan_trainer_set_data(gan_trainer *t, gan_data_fn fn, void *payload);
-/** Set a custom noise callback. */
+/**
+ * Set a custom noise callback, replacing the built-in noise. Checkpoints do not save
+ * it (see gan_trainer_load()).
+ * @param t       the trainer
+ * @param fn      the callback
+ * @param payload passed to @p fn as is (borrowed: must stay valid while the trainer
+ *                may call @p fn; may be NULL)
+ * @return GAN_OK; GAN_EINVAL for a NULL @p t or @p fn.
+ */
 GAN_API int gan_trainer_set_noise(gan_trainer *t, gan_noise_fn fn, void *payload);
-/** Built-in noise: uniform in [-a, a] (a > 0). */
+/**
+ * Built-in noise: uniform in [-a, a], replacing any custom callback.
+ * @param t the trainer
+ * @param a the half-width (finite, > 0)
+ * @return GAN_OK; GAN_EINVAL for a NULL @p t or an invalid @p a.
+ */
 GAN_API int gan_trainer_set_noise_uniform(gan_trainer *t, float a);
-/** Built-in noise: normal with mean 0 and standard deviation @p std (> 0). */
+/**
+ * Built-in noise: normal with mean 0 and standard deviation @p std, replacing any
+ * custom callback.
+ * @param t   the trainer
+ * @param std the standard deviation (finite, > 0)
+ * @return GAN_OK; GAN_EINVAL for a NULL @p t or an invalid @p std.
+ */
 GAN_API int gan_trainer_set_noise_normal(gan_trainer *t, float std);
-/** Samples per batch (> 0). */
+/**
+ * Samples per batch (default 100); D sees twice as many rows. Workspaces grow at the
+ * next step.
+ * @param t     the trainer
+ * @param batch the batch size, in [1, 2^28]
+ * @return GAN_OK; GAN_EINVAL for a NULL @p t or a @p batch out of range.
+ */
 GAN_API int gan_trainer_set_batch_size(gan_trainer *t, size_t batch);
-/** D updates per step (k >= 1). */
+/**
+ * D updates per step (alternating mode; default 1).
+ * @param t the trainer
+ * @param k the count (>= 1)
+ * @return GAN_OK; GAN_EINVAL for a NULL @p t or @p k = 0.
+ */
 GAN_API int gan_trainer_set_d_steps(gan_trainer *t, unsigned k);
-/** G updates per step (>= 1). */
+/**
+ * G updates per step (alternating mode; default 1).
+ * @param t the trainer
+ * @param g the count (>= 1)
+ * @return GAN_OK; GAN_EINVAL for a NULL @p t or @p g = 0.
+ */
 GAN_API int gan_trainer_set_g_steps(gan_trainer *t, unsigned g);
-/** Alternating (default) or simultaneous updates. */
+/**
+ * Alternating (default) or simultaneous updates.
+ * @param t    the trainer
+ * @param mode the update mode
+ * @return GAN_OK; GAN_EINVAL for a NULL @p t or an unknown @p mode.
+ */
 GAN_API int gan_trainer_set_update(gan_trainer *t, gan_update mode);
-/** Choose the loss. */
+/**
+ * Choose the loss (default GAN_LOSS_NON_SATURATING).
+ * @param t    the trainer
+ * @param loss the loss
+ * @return GAN_OK; GAN_EINVAL for a NULL @p t or an unknown @p loss.
+ */
 GAN_API int gan_trainer_set_loss(gan_trainer *t, gan_loss loss);
-/** Reseed every stream from @p seed and restart the step count. */
+/**
+ * Reseed every stream from @p seed and restart the step count at 0. The nets, the
+ * optimizers and the EMA are not touched.
+ * @param t    the trainer
+ * @param seed any value (default 0)
+ * @return GAN_OK; GAN_EINVAL if @p t is NULL.
+ */
 GAN_API int gan_trainer_set_seed(gan_trainer *t, uint64_t seed);
 /**
  * Condition size c (0 disables): the data callback fills one condition row per sample,
  * and the trainer appends it to G's noise and to D's input. Needs
  * D's input width = G's output width + c and G's input width > c.
+ * @param t the trainer
+ * @param c the condition size (default 0)
+ * @return GAN_OK; GAN_EINVAL for a NULL @p t or widths that do not fit @p c (the old
+ * size is kept).
  */
 GAN_API int gan_trainer_set_cond_dim(gan_trainer *t, size_t c);
-/** One-sided label smoothing: D's target for real data (in (0, 1]; 1 disables). */
+/**
+ * One-sided label smoothing: D's target for real data (in (0, 1]; 1 disables).
+ * Used by the cross-entropy and least-squares losses only.
+ * @param t           the trainer
+ * @param real_target the target, in (0, 1] (default 1)
+ * @return GAN_OK; GAN_EINVAL for a NULL @p t or a target outside (0, 1].
+ */
 GAN_API int gan_trainer_set_label_smoothing(gan_trainer *t, float real_target);
-/** Weight clipping range for the Wasserstein loss (> 0; default 0.01). */
+/**
+ * Weight clipping range for the Wasserstein loss: after each D update every D
+ * parameter is clipped to [-c, c].
+ * @param t the trainer
+ * @param c the range (finite, > 0; default 0.01)
+ * @return GAN_OK; GAN_EINVAL for a NULL @p t or an invalid @p c.
+ */
 GAN_API int gan_trainer_set_clip(gan_trainer *t, float c);
 /**
  * Exponential moving average of G's weights with the given decay in [0, 1); 0 turns
  * it off. When on, gan_trainer_generate() uses the averaged weights. The average
  * starts at G's weights as they are at this call: call it after initialising G.
+ * Changing a non-zero decay keeps the running average.
+ * @param t     the trainer
+ * @param decay the decay, in [0, 1) (default 0: off)
+ * @return GAN_OK; GAN_EINVAL for a NULL @p t or a decay outside [0, 1); GAN_ENOMEM when
+ * turning it on (the setting is then unchanged).
  */
 GAN_API int gan_trainer_set_ema(gan_trainer *t, float decay);
-/** @return the trainer's rng stream @p which (borrowed), or NULL. */
+/**
+ * One of the trainer's rng streams, e.g. GAN_STREAM_INIT for gan_net_init().
+ * Drawing from it changes the trainer's run; it is used under the trainer's
+ * threading rule (one thread at a time with the trainer).
+ * @param t     the trainer, or NULL
+ * @param which the stream
+ * @return the stream, borrowed (owned by the trainer: never free it; valid until the
+ * trainer is freed), or NULL for a NULL @p t or an unknown @p which.
+ */
 GAN_API gan_rng *gan_trainer_rng(gan_trainer *t, gan_stream which);
-/** @return the noise width (G's input width minus the condition size), or 0. */
+/**
+ * The width of a noise row.
+ * @param t the trainer, or NULL
+ * @return the noise width (G's input width minus the condition size), or 0 for NULL.
+ */
 GAN_API size_t gan_trainer_noise_dim(const gan_trainer *t);
-/** @return the steps completed. */
+/**
+ * The number of steps completed.
+ * @param t the trainer, or NULL
+ * @return the steps completed since creation or the last gan_trainer_set_seed() (a
+ * restored checkpoint sets its own count), or 0 for NULL.
+ */
 GAN_API uint64_t gan_trainer_steps(const gan_trainer *t);
 
 /**
@@ -395,49 +822,133 @@ GAN_API uint64_t gan_trainer_steps(const gan_trainer *t);
  * gradient gives GAN_EDIVERGED, a callback GAN_EUSER) G, D, their optimizers, the EMA
  * and the rng streams are left bit-identical to their state before the step.
  * In steady state a step allocates nothing.
- * @param[out] stats may be NULL; see gan_step_stats for its size field.
+ * @param t              the trainer
+ * @param[in,out] stats  may be NULL; else its size field (at least 16: size, reserved
+ *                       and step) is read and the fields that fit are filled on success
+ * @return GAN_OK; GAN_EINVAL for a NULL @p t, a @p stats size below 16, an optimizer
+ * whose state is for a net of another size, or workspaces whose size overflows;
+ * GAN_ESTATE when no data callback is set, the nets' widths no longer fit the
+ * condition size, or a net with dropout has lost its rng; GAN_ENOMEM (first step at a
+ * batch size); GAN_EUSER when a callback returns non-zero; GAN_EDIVERGED for a
+ * non-finite loss or gradient or an update that would overflow.
  */
 GAN_API int gan_trainer_step(gan_trainer *t, gan_step_stats *stats);
-/** Run @p steps steps, calling @p on_step (may be NULL) after each. */
+/**
+ * Run @p steps steps, calling @p on_step (may be NULL) after each. Stops at the first
+ * failure: steps completed before it stay done, the failed one is undone as in
+ * gan_trainer_step().
+ * @param t       the trainer
+ * @param steps   number of steps (0 does nothing)
+ * @param on_step called after each step, or NULL
+ * @param payload passed to @p on_step as is (may be NULL)
+ * @return GAN_OK; GAN_EINVAL if @p t is NULL; any code of gan_trainer_step(); GAN_EUSER
+ * when @p on_step returns non-zero.
+ */
 GAN_API int gan_trainer_run(gan_trainer *t, uint64_t steps, gan_step_fn on_step, void *payload);
 /**
  * Generate @p n samples into @p out (n x data_dim) in evaluation mode. @p z is n x
  * noise_dim, or NULL to draw it from the noise callback with the noise stream; @p cond
- * is n x c (required when c > 0, else ignored).
+ * is n x c (required when c > 0, else ignored). Uses the EMA weights when the EMA is
+ * on (G's own weights are left as they were) and works in chunks of the batch size.
+ * @param t        the trainer
+ * @param z        n x gan_trainer_noise_dim() noise rows, or NULL
+ * @param cond     n x c condition rows, or NULL when c = 0
+ * @param n        number of samples (> 0)
+ * @param[out] out n x data_dim floats (data_dim = G's output width)
+ * @return GAN_OK; GAN_EINVAL for a NULL @p t or @p out, @p n = 0, a NULL @p cond when
+ * c > 0, or widths that do not fit the condition size; GAN_ENOMEM; GAN_EUSER when the
+ * noise callback returns non-zero (@p out is then partly written).
  */
 GAN_API int gan_trainer_generate(gan_trainer *t, const float *z, const float *cond, size_t n, float *out);
 
 /* ------------------------------------------------------------------ dataset */
 
-/** An in-memory data set: n rows of dim floats in [0, 1], with optional labels. */
+/**
+ * An in-memory data set: n rows of dim floats in [0, 1], with optional labels. Its
+ * contents never change after loading.
+ */
 typedef struct gan_dataset gan_dataset;
 
 /**
- * Load an IDX image file (MNIST / Fashion-MNIST format: unsigned bytes, 1 or more
+ * Load an IDX image file (MNIST / Fashion-MNIST format: unsigned bytes, 1 to 7
  * dimensions after the count), raw or gzip-compressed, scaling pixels to [0, 1].
  * @p labels_path (may be NULL) is an IDX label file whose count must match.
  * Every header field is validated: a bad file is GAN_EFORMAT with a message, a missing
  * one GAN_EIO; nothing is allocated beyond what the file's real size supports.
+ * @param[out] out     the new data set, owned by the caller (free it with
+ *                     gan_dataset_free()); NULL on failure
+ * @param images_path  the IDX image file
+ * @param labels_path  the IDX label file (one dimension), or NULL for no labels
+ * @return GAN_OK; GAN_EINVAL for a NULL @p out or @p images_path; GAN_EIO when a file
+ * cannot be opened or read; GAN_EFORMAT for a malformed file, counts that differ, a
+ * corrupt gzip stream or gzip input in a build without zlib; GAN_ENOMEM.
  */
 GAN_API int gan_dataset_load_idx(gan_dataset **out, const char *images_path, const char *labels_path);
-/** Like gan_dataset_load_idx() from memory (raw or gzip bytes); @p labels may be NULL. */
+/**
+ * Like gan_dataset_load_idx() from memory (raw or gzip bytes); @p labels may be NULL.
+ * The bytes are copied: they need to live only for the call.
+ * @param[out] out    the new data set, owned by the caller (free it with
+ *                    gan_dataset_free()); NULL on failure
+ * @param images      the image file's bytes
+ * @param images_size their number
+ * @param labels      the label file's bytes, or NULL for no labels
+ * @param labels_size their number (ignored when @p labels is NULL)
+ * @return GAN_OK; GAN_EINVAL for a NULL @p out or @p images; GAN_EFORMAT as
+ * gan_dataset_load_idx(); GAN_ENOMEM.
+ */
 GAN_API int gan_dataset_load_idx_mem(gan_dataset **out, const void *images, size_t images_size,
                                      const void *labels, size_t labels_size);
-/** Free a data set. NULL-safe. */
+/**
+ * Free a data set. NULL-safe. Samplers over it must be freed first, and its rows
+ * (gan_dataset_row()) are no longer valid.
+ * @param ds the data set, or NULL
+ */
 GAN_API void gan_dataset_free(gan_dataset *ds);
-/** @return the number of rows, or 0 for NULL. */
+/**
+ * The number of rows.
+ * @param ds the data set, or NULL
+ * @return the number of rows, or 0 for NULL.
+ */
 GAN_API size_t gan_dataset_size(const gan_dataset *ds);
-/** @return the row width (e.g. 784 for 28 x 28 images), or 0 for NULL. */
+/**
+ * The width of a row: the product of the image dimensions.
+ * @param ds the data set, or NULL
+ * @return the row width (e.g. 784 for 28 x 28 images), or 0 for NULL.
+ */
 GAN_API size_t gan_dataset_dim(const gan_dataset *ds);
-/** @return row @p i (borrowed, valid until the data set is freed), or NULL when out of range. */
+/**
+ * One row of the data set.
+ * @param ds the data set, or NULL
+ * @param i  the row's index, from 0
+ * @return gan_dataset_dim() floats, borrowed (owned by the data set; valid until it is
+ * freed), or NULL for a NULL @p ds or an @p i out of range.
+ */
 GAN_API const float *gan_dataset_row(const gan_dataset *ds, size_t i);
-/** @return the label of row @p i, or -1 without labels or out of range. */
+/**
+ * The label of one row.
+ * @param ds the data set, or NULL
+ * @param i  the row's index, from 0
+ * @return the label of row @p i (0 to 255), or -1 for NULL, without labels or out of
+ * range.
+ */
 GAN_API int gan_dataset_label(const gan_dataset *ds, size_t i);
-/** @return the number of classes (largest label + 1), or 0 without labels. */
+/**
+ * The number of classes, the width of one-hot condition rows.
+ * @param ds the data set, or NULL
+ * @return the number of classes (largest label + 1, inherited by splits), or 0 for
+ * NULL or without labels.
+ */
 GAN_API size_t gan_dataset_num_classes(const gan_dataset *ds);
 /**
  * Split into two new data sets: @p n_first rows and the rest (copies; @p ds is
  * unchanged). With @p shuffle (may be NULL) the rows are drawn in a random order.
+ * @param[out] first  the first @p n_first rows, owned by the caller; NULL on failure
+ * @param[out] second the remaining rows, owned by the caller; NULL on failure
+ * @param ds          the data set to split (at least 2 rows)
+ * @param n_first     rows in @p first, in [1, gan_dataset_size(ds) - 1]
+ * @param shuffle     a stream to draw the order from, or NULL to keep the order
+ * @return GAN_OK; GAN_EINVAL for a NULL @p first, @p second or @p ds, or an
+ * @p n_first out of range; GAN_ENOMEM (@p shuffle is then not drawn from).
  */
 GAN_API int gan_dataset_split(gan_dataset **first, gan_dataset **second, const gan_dataset *ds, size_t n_first,
                               gan_rng *shuffle);
@@ -445,24 +956,56 @@ GAN_API int gan_dataset_split(gan_dataset **first, gan_dataset **second, const g
 /** How a sampler draws rows. */
 typedef enum gan_sample_mode {
     GAN_SAMPLE_UNIFORM = 1, /**< uniformly with replacement */
-    GAN_SAMPLE_EPOCHS = 2   /**< every row once per epoch, in a fresh shuffled order */
+    GAN_SAMPLE_EPOCHS = 2   /**< every row once per epoch, in an order drawn afresh from the rng
+                                 at the epoch's first row (a function of the rng state alone) */
 } gan_sample_mode;
 
-/** Draws batches from a data set for the trainer. Borrows the data set. */
+/**
+ * Draws batches from a data set for the trainer. Borrows the data set. Its position
+ * in the epoch changes with every draw: one thread at a time (the trainer's, once it
+ * is a trainer's data payload).
+ */
 typedef struct gan_sampler gan_sampler;
 
 /**
  * Create a sampler over @p ds. With @p one_hot_labels the condition rows are the
  * one-hot labels (condition size gan_dataset_num_classes()); the data set must have labels.
+ * @param[out] out      the new sampler, owned by the caller (free it with
+ *                      gan_sampler_free()); NULL on failure
+ * @param ds            the data set, borrowed: it must outlive the sampler
+ * @param mode          how rows are drawn
+ * @param one_hot_labels non-zero to fill condition rows with one-hot labels
+ * @return GAN_OK; GAN_EINVAL for a NULL @p out or @p ds, an unknown @p mode, or
+ * one-hot labels over a data set without labels; GAN_ENOMEM.
  */
 GAN_API int gan_sampler_create(gan_sampler **out, const gan_dataset *ds, gan_sample_mode mode, int one_hot_labels);
-/** Free a sampler (not its data set). NULL-safe. */
+/**
+ * Free a sampler (not its data set). NULL-safe. A trainer given it as data payload
+ * must not step or run afterwards until another data callback is set.
+ * @param s the sampler, or NULL
+ */
 GAN_API void gan_sampler_free(gan_sampler *s);
-/** @return epochs completed (GAN_SAMPLE_EPOCHS), or 0. */
+/**
+ * The number of epochs completed.
+ * @param s the sampler, or NULL
+ * @return epochs completed (GAN_SAMPLE_EPOCHS), or 0 (uniform mode, or NULL).
+ */
 GAN_API uint64_t gan_sampler_epoch(const gan_sampler *s);
 /**
  * A ready gan_data_fn: pass it with a gan_sampler as payload to gan_trainer_set_data().
  * Fills @p x (and @p cond with one-hot labels when the sampler was made so) from @p rng.
+ * The widths are not checked: G's output width must be gan_dataset_dim() and the
+ * trainer's condition size gan_dataset_num_classes() (with one-hot labels) or 0.
+ * Allocates nothing.
+ * @param payload   the gan_sampler
+ * @param rng       the stream to draw rows from
+ * @param[out] x    batch x gan_dataset_dim() floats; may be NULL when @p batch is 0
+ * @param[out] cond batch x gan_dataset_num_classes() floats for a one-hot sampler, else
+ *                  NULL
+ * @param batch     number of rows
+ * @return GAN_OK; GAN_EINVAL for a NULL sampler, @p rng or @p x, or a @p cond that
+ * does not match the sampler (given to a sampler without labels, missing for a one-hot
+ * one). The trainer reports a failure as GAN_EUSER.
  */
 GAN_API int gan_dataset_sampler(void *payload, gan_rng *rng, float *x, float *cond, size_t batch);
 
@@ -471,11 +1014,22 @@ GAN_API int gan_dataset_sampler(void *payload, gan_rng *rng, float *x, float *co
 /**
  * Parzen-window log-likelihood, as the paper's released code computed it: an
  * isotropic Gaussian kernel of width @p sigma on @p n samples (n x dim), evaluated at
- * @p m test points (m x dim): ll(x) = log mean_i exp(-|x - s_i|^2 / (2 sigma^2))
- * - dim * log(sigma * sqrt(2 pi)). Distances are computed blockwise with sgemm in
- * bounded memory; the log-mean-exp is stable. A row with NaN or Inf is GAN_EINVAL.
+ * @p m test points (m x dim):
+ * ll(x) = log mean_i exp(-|x - s_i|^2 / (2 sigma^2)) - dim * log(sigma * sqrt(2 pi)).
+ * Distances are computed blockwise with sgemm in bounded memory; the log-mean-exp is
+ * stable. A row with NaN or Inf is GAN_EINVAL. Thread-safe: uses no handle.
  * @param[out] mean     mean log-likelihood over the test points
- * @param[out] std_err  its standard error (may be NULL)
+ * @param[out] std_err  its standard error (0 when m = 1; may be NULL)
+ * @param samples       n x dim kernel centres (e.g. generated samples)
+ * @param n             number of samples (> 0)
+ * @param test          m x dim points to evaluate
+ * @param m             number of test points (> 0)
+ * @param dim           row width, in [1, INT_MAX]
+ * @param sigma         kernel width (finite, > 0)
+ * @return GAN_OK; GAN_EINVAL for a NULL @p mean, @p samples or @p test, a zero or
+ * overflowing size, a non-finite (or too large) row, or an invalid @p sigma;
+ * GAN_ENOMEM; GAN_EDIVERGED if the result is not finite (not expected with valid
+ * input). On failure the outputs are not written.
  */
 GAN_API int gan_parzen_log_likelihood(double *mean, double *std_err, const float *samples, size_t n,
                                       const float *test, size_t m, size_t dim, float sigma);
@@ -483,8 +1037,21 @@ GAN_API int gan_parzen_log_likelihood(double *mean, double *std_err, const float
  * Choose sigma from @p sigmas (or, when NULL, the paper's grid logspace(-1, 0, 10))
  * by the mean log-likelihood of the validation points (m x dim). One pass over the
  * distances serves every candidate; at most 1024 candidates; ties go to the first.
+ * Thread-safe: uses no handle.
  * @param[out] best_sigma the chosen sigma
  * @param[out] best_ll    its mean validation log-likelihood (may be NULL)
+ * @param samples         n x dim kernel centres
+ * @param n               number of samples (> 0)
+ * @param valid           m x dim validation points
+ * @param m               number of validation points (> 0)
+ * @param dim             row width, in [1, INT_MAX]
+ * @param sigmas          n_sigmas candidates (each finite, > 0), or NULL for the grid
+ * @param n_sigmas        number of candidates, in [1, 1024] (ignored when @p sigmas
+ *                        is NULL)
+ * @return GAN_OK; GAN_EINVAL for a NULL @p best_sigma, @p samples or @p valid, a
+ * zero or overflowing size, a non-finite (or too large) row, or an invalid candidate
+ * or count; GAN_ENOMEM; GAN_EDIVERGED if the best log-likelihood is not finite (not
+ * expected with valid input). On failure the outputs are not written.
  */
 GAN_API int gan_parzen_select_sigma(float *best_sigma, double *best_ll, const float *samples, size_t n,
                                     const float *valid, size_t m, size_t dim, const float *sigmas,
@@ -492,11 +1059,33 @@ GAN_API int gan_parzen_select_sigma(float *best_sigma, double *best_ll, const fl
 /**
  * For each of @p nq queries (nq x dim), the index of its nearest reference row
  * (nr x dim, Euclidean) and the squared distance (@p dist2 may be NULL). Ties go
- * to the lowest reference index.
+ * to the lowest reference index. Thread-safe: uses no handle.
+ * @param[out] index nq indices into @p refs
+ * @param[out] dist2 nq squared distances, computed directly from the two rows (0 for
+ *                   a duplicate), or NULL
+ * @param queries    nq x dim query rows
+ * @param nq         number of queries (> 0)
+ * @param refs       nr x dim reference rows
+ * @param nr         number of references (> 0)
+ * @param dim        row width, in [1, INT_MAX]
+ * @return GAN_OK; GAN_EINVAL for a NULL @p index, @p queries or @p refs, a zero or
+ * overflowing size, or a non-finite (or too large) row; GAN_ENOMEM.
  */
 GAN_API int gan_nearest_neighbors(size_t *index, float *dist2, const float *queries, size_t nq,
                                   const float *refs, size_t nr, size_t dim);
-/** Size in pixels of the grid gan_image_grid() draws. */
+/**
+ * Size in pixels of the grid gan_image_grid() draws: @p cols cells per row,
+ * ceil(n / cols) rows, with @p pad pixels between and around them.
+ * @param[out] width  pixels per row: cols * img_w + (cols + 1) * pad
+ * @param[out] height rows of pixels: rows * img_h + (rows + 1) * pad
+ * @param n           number of images (> 0)
+ * @param img_w       image width (> 0)
+ * @param img_h       image height (> 0)
+ * @param cols        images per grid row (> 0)
+ * @param pad         padding in pixels (may be 0)
+ * @return GAN_OK; GAN_EINVAL for a NULL output, a zero size, or a grid whose size
+ * overflows.
+ */
 GAN_API int gan_image_grid_size(size_t *width, size_t *height, size_t n, size_t img_w, size_t img_h, size_t cols,
                                 size_t pad);
 /**
@@ -506,6 +1095,98 @@ GAN_API int gan_image_grid_size(size_t *width, size_t *height, size_t n, size_t 
  */
 GAN_API int gan_image_grid(uint8_t *pixels, const float *images, size_t n, size_t img_w, size_t img_h,
                            size_t cols, size_t pad);
+
+/* ------------------------------------------------------------------- serial */
+
+/*
+ * Model files and trainer checkpoints (docs/file-format.md): a versioned, little-endian
+ * chunk format with a CRC-32 per chunk. Readers check every length and CRC and refuse a
+ * bad file with GAN_EFORMAT and a message (GAN_EVERSION for a newer format version);
+ * they never allocate more than the bytes present justify. Saves to a path are atomic:
+ * a temporary file beside it is written, flushed, fsync'ed and renamed over the path, so
+ * a failed or interrupted save leaves the old file intact. Loads are all or nothing.
+ */
+
+/**
+ * Save a net (its layers and parameters) to a file, atomically.
+ * @param n    the net
+ * @param path the file to write (replaced if it exists)
+ * @return GAN_OK; GAN_EIO when it cannot be written (missing or read-only directory, full
+ * disk...: the old file is unchanged and no temporary file is left); GAN_ENOMEM; GAN_EINVAL.
+ */
+GAN_API int gan_net_save(const gan_net *n, const char *path);
+/**
+ * Save a net to memory, or ask for the size that takes.
+ * @param n          the net
+ * @param buf        where to write, or NULL to only query the size
+ * @param cap        bytes available at @p buf
+ * @param[out] size  the file's size in bytes, set whenever the arguments are valid
+ * @return GAN_OK (also for a size query); GAN_EINVAL when @p cap is too small for a
+ * non-NULL @p buf (nothing is written; @p *size tells the size needed).
+ */
+GAN_API int gan_net_save_mem(const gan_net *n, void *buf, size_t cap, size_t *size);
+/**
+ * Load a net saved by gan_net_save(): its layers and parameters. Its gradients are zero
+ * and it has no rng bound, as after gan_net_create().
+ * @param[out] out the new net, or NULL on failure
+ * @param path     the file to read
+ * @return GAN_OK; GAN_EIO when the file cannot be read; GAN_EFORMAT when it is not a net
+ * file or is damaged; GAN_EVERSION when a newer format version wrote it; GAN_ENOMEM.
+ */
+GAN_API int gan_net_load(gan_net **out, const char *path);
+/**
+ * Load a net from memory, as gan_net_load() does from a file.
+ * @param[out] out the new net, or NULL on failure
+ * @param buf      the file's bytes (borrowed for the call)
+ * @param size     their number
+ * @return as gan_net_load(), without GAN_EIO.
+ */
+GAN_API int gan_net_load_mem(gan_net **out, const void *buf, size_t size);
+
+/**
+ * Save a full checkpoint of a trainer to a file, atomically: G and D (layers and
+ * parameters), both optimizers (hyperparameters, step counts, momentum or Adam moments),
+ * every setting, the four rng streams, the EMA weights and the step count. Callbacks and
+ * their payloads are not saved; the built-in noise kind and scale are.
+ * @param t    the trainer
+ * @param path the file to write (replaced if it exists)
+ * @return as gan_net_save(); GAN_ESTATE when an optimizer holds state for a net of
+ * another size.
+ */
+GAN_API int gan_trainer_save(const gan_trainer *t, const char *path);
+/**
+ * Save a checkpoint to memory, with the size rules of gan_net_save_mem().
+ * @param t          the trainer
+ * @param buf        where to write, or NULL to only query the size
+ * @param cap        bytes available at @p buf
+ * @param[out] size  the checkpoint's size in bytes
+ * @return as gan_net_save_mem(); GAN_ESTATE as gan_trainer_save().
+ */
+GAN_API int gan_trainer_save_mem(const gan_trainer *t, void *buf, size_t cap, size_t *size);
+/**
+ * Restore a checkpoint into a trainer built like the one that saved it: its G and D
+ * must have the file's architecture and its optimizers the file's kinds. Parameters,
+ * optimizer state and hyperparameters, settings, rng streams, EMA and step count are
+ * replaced; callbacks stay. Training then continues bit for bit as the saved run would
+ * have. A checkpoint saved with built-in noise sets that noise (replacing a custom
+ * callback); one saved with a custom callback needs one set before the load. All or
+ * nothing: on any failure the trainer, its nets and its optimizers are unchanged.
+ * @param t    the trainer to restore into
+ * @param path the checkpoint
+ * @return GAN_OK; GAN_EIO; GAN_EFORMAT when the file is damaged or does not match the
+ * trainer (the message names the difference, e.g. "D layer 2: dropout(0.8) of 16 in the
+ * file, maxout 16->1x3 in the trainer"); GAN_EVERSION; GAN_ESTATE when a custom noise
+ * callback is needed; GAN_ENOMEM.
+ */
+GAN_API int gan_trainer_load(gan_trainer *t, const char *path);
+/**
+ * Restore a checkpoint from memory, as gan_trainer_load() does from a file.
+ * @param t    the trainer to restore into
+ * @param buf  the checkpoint's bytes (borrowed for the call)
+ * @param size their number
+ * @return as gan_trainer_load(), without GAN_EIO.
+ */
+GAN_API int gan_trainer_load_mem(gan_trainer *t, const void *buf, size_t size);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,1235 @@
+/* Model files and trainer checkpoints (docs/file-format.md).
+ *
+ * A file is a 20-byte header (magic, format version, file kind, CRC-32 of those) and a
+ * sequence of chunks, each a 16-byte head (type, flags, payload length), the payload
+ * and a CRC-32 of head and payload, ending with an empty END chunk. Every field is
+ * little-endian and fixed-width. Readers check every CRC and every length before
+ * looking at a payload, skip chunk types they do not know unless the writer marked
+ * them critical, and refuse sizes the bytes present cannot back.
+ *
+ * Loading is all or nothing: the whole input is framed and validated, everything the
+ * commit needs is allocated, and only then is anything written into the caller's
+ * objects (a step that cannot fail). Saving to a path is atomic: a temporary file
+ * beside the target, written, flushed, fsync'ed, closed and renamed over it. */
+#define _POSIX_C_SOURCE 200809L
+
+#include "alloc_impl.h"
+#include "error_impl.h"
+#include "layer_impl.h"
+#include "net_impl.h"
+#include "optim_impl.h"
+#include "rng_impl.h"
+#include "trainer_impl.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+/* ------------------------------------------------------------------ format */
+
+static const uint8_t MAGIC[8] = {0x89, 'G', 'A', 'N', '\r', '\n', 0x1a, '\n'};
+
+enum {
+    FORMAT_VERSION = 1,
+    HEADER_SIZE = 20, /* magic, version, kind, CRC */
+    CHUNK_HEAD = 16,  /* type, flags, length */
+    CHUNK_CRC = 4,
+    FLAG_CRITICAL = 1, /* a reader that does not know the type must refuse the file */
+    KIND_NET = 1,
+    KIND_TRAINER = 2,
+    ROLE_NET = 0, /* the net of a net file */
+    ROLE_G = 1,
+    ROLE_D = 2,
+    LAYER_RECORD = 40,
+    NET_HEAD = 16,
+    PARM_HEAD = 16,
+    OPTM_HEAD = 48,
+    TRNR_SIZE = 64,
+    RNG_STREAM = 24,
+    RNG_SIZE = 8 + 4 * RNG_STREAM,
+    EMA_HEAD = 8,
+    MAX_LAYERS = 1 << 16, /* far beyond any real net; refuses absurd counts early */
+    /* Values of the file's fields, pinned by the format (not the library's enums). */
+    FILE_OPTIM_SGD = 1,
+    FILE_OPTIM_ADAM = 2,
+    FILE_NOISE_CUSTOM = 0,
+    FILE_NOISE_UNIFORM = 1,
+    FILE_NOISE_NORMAL = 2
+};
+
+#define FOURCC(a, b, c, d) ((uint32_t)(a) | (uint32_t)(b) << 8 | (uint32_t)(c) << 16 | (uint32_t)(d) << 24)
+#define CH_NET FOURCC('N', 'E', 'T', ' ')
+#define CH_PARM FOURCC('P', 'A', 'R', 'M')
+#define CH_OPTM FOURCC('O', 'P', 'T', 'M')
+#define CH_TRNR FOURCC('T', 'R', 'N', 'R')
+#define CH_RNG FOURCC('R', 'N', 'G', ' ')
+#define CH_EMA FOURCC('E', 'M', 'A', ' ')
+#define CH_END FOURCC('E', 'N', 'D', ' ')
+
+/* The trainer's settings are checked as its setters check them. */
+#define MAX_BATCH ((uint64_t)1 << 28)
+#define MAX_SCALE 1e30f
+
+static const char *const ROLE_NAMES[3] = {"net", "G", "D"};
+
+/* zlib's crc32 takes uInt lengths: feed it at most 1 GiB at a time. */
+static uint32_t crc_update(uint32_t crc, const uint8_t *p, size_t n)
+{
+    while (n) {
+        uInt k = n > (1u << 30) ? (1u << 30) : (uInt)n;
+        crc = (uint32_t)crc32(crc, p, k);
+        p += k;
+        n -= k;
+    }
+    return crc;
+}
+
+/* libFuzzer cannot forge CRCs; fuzzing builds (tests/fuzz/run_fuzzer.sh) skip the
+ * comparison so the fuzzer reaches the payload parsers. Never defined otherwise. */
+#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+#define CRC_MISMATCH(computed, stored) ((void)(computed), (void)(stored), 0)
+#else
+#define CRC_MISMATCH(computed, stored) ((computed) != (stored))
+#endif
+
+static uint32_t get_u32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t get_u64(const uint8_t *p) { return (uint64_t)get_u32(p) | (uint64_t)get_u32(p + 4) << 32; }
+
+static float get_f32(const uint8_t *p)
+{
+    uint32_t u = get_u32(p);
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+static void get_floats(float *dst, const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) dst[i] = get_f32(p + 4 * i);
+}
+
+static void put_u32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+}
+
+static uint32_t f32_bits(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return u;
+}
+
+/* A chunk type for messages: its four characters when printable. */
+static void type_name(char out[12], uint32_t type)
+{
+    int printable = 1;
+    for (int i = 0; i < 4; i++) {
+        unsigned ch = (type >> (8 * i)) & 0xFF;
+        if (ch < 0x20 || ch > 0x7E || ch == '\'') printable = 0;
+    }
+    if (printable)
+        snprintf(out, 12, "'%c%c%c%c'", (char)(type & 0xFF), (char)((type >> 8) & 0xFF), (char)((type >> 16) & 0xFF),
+                 (char)(type >> 24));
+    else
+        snprintf(out, 12, "0x%08lx", (unsigned long)type);
+}
+
+/* ---------------------------------------------------------------- messages */
+
+typedef struct {
+    const char *fn;   /* public function */
+    const char *path; /* file, or NULL for memory */
+} ctx;
+
+static int perr(const ctx *c, int code, const char *fmt, ...) GAN_PRINTF(3, 4);
+static int perr(const ctx *c, int code, const char *fmt, ...)
+{
+    char detail[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof detail, fmt, ap); /* may read gan_error_last(): copy first */
+    va_end(ap);
+    if (c->path) return gan__fail(code, "%s: '%s': %s", c->fn, c->path, detail);
+    return gan__fail(code, "%s: %s", c->fn, detail);
+}
+
+/* ------------------------------------------------------------ layer records */
+
+/* One layer as the file describes it (and as a live layer is compared with it). */
+typedef struct {
+    uint32_t kind, act, reserved;
+    uint64_t in, out, pieces;
+    uint32_t fbits; /* leaky ReLU slope or dropout keep probability, as float bits */
+} lspec;
+
+static void get_layer(lspec *s, const uint8_t *p)
+{
+    s->kind = get_u32(p);
+    s->act = get_u32(p + 4);
+    s->in = get_u64(p + 8);
+    s->out = get_u64(p + 16);
+    s->pieces = get_u64(p + 24);
+    s->fbits = get_u32(p + 32);
+    s->reserved = get_u32(p + 36);
+}
+
+static float spec_f(const lspec *s)
+{
+    float f;
+    memcpy(&f, &s->fbits, sizeof f);
+    return f;
+}
+
+static lspec spec_of(const gan_layer *l)
+{
+    lspec s = {0};
+    s.kind = (uint32_t)l->ops->kind;
+    s.in = l->in_dim;
+    s.out = l->out_dim;
+    if (s.kind == GAN_LAYER_MAXOUT) s.pieces = l->pieces;
+    if (s.kind == GAN_LAYER_ACTIVATION) {
+        s.act = (uint32_t)l->act;
+        if (l->act == GAN_ACT_LEAKY_RELU) s.fbits = f32_bits(l->slope);
+    }
+    if (s.kind == GAN_LAYER_DROPOUT) s.fbits = f32_bits(l->keep_prob);
+    return s;
+}
+
+static void describe(char *out, size_t cap, const lspec *s)
+{
+    static const char *const acts[] = {"?", "relu", "leaky_relu", "sigmoid", "tanh", "identity"};
+    unsigned long long in = s->in, o = s->out, pc = s->pieces;
+    switch (s->kind) {
+    case GAN_LAYER_DENSE: snprintf(out, cap, "dense %llu->%llu", in, o); break;
+    case GAN_LAYER_MAXOUT: snprintf(out, cap, "maxout %llu->%llux%llu", in, o, pc); break;
+    case GAN_LAYER_ACTIVATION:
+        if (s->act == GAN_ACT_LEAKY_RELU) snprintf(out, cap, "leaky_relu(%g) of %llu", (double)spec_f(s), in);
+        else snprintf(out, cap, "%s of %llu", s->act <= GAN_ACT_IDENTITY ? acts[s->act] : "?", in);
+        break;
+    case GAN_LAYER_DROPOUT: snprintf(out, cap, "dropout(%g) of %llu", (double)spec_f(s), in); break;
+    default: snprintf(out, cap, "layer kind %lu", (unsigned long)s->kind); break;
+    }
+}
+
+static int same_spec(const lspec *a, const lspec *b)
+{
+    return a->kind == b->kind && a->act == b->act && a->in == b->in && a->out == b->out && a->pieces == b->pieces &&
+           a->fbits == b->fbits && a->reserved == b->reserved;
+}
+
+/* ------------------------------------------------------------------ writer */
+
+/* Bytes go to memory (sized beforehand) or, through a small stage, to a file. */
+typedef struct {
+    uint8_t *mem;
+    int fd;
+    size_t pos;          /* bytes emitted */
+    uint32_t crc;        /* of the current chunk (or header) so far */
+    size_t chunk_end;    /* where the current chunk's payload must end */
+    int err;             /* errno of a failed write, or 0 */
+    int bug;             /* a payload did not match its announced length */
+    size_t staged;
+    uint8_t stage[4096];
+} writer;
+
+static void w_flush(writer *w)
+{
+    size_t off = 0;
+    while (off < w->staged && !w->err) {
+        ssize_t k = write(w->fd, w->stage + off, w->staged - off);
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) {
+            w->err = k < 0 ? errno : EIO;
+            break;
+        }
+        off += (size_t)k;
+    }
+    w->staged = 0;
+}
+
+static void w_bytes(writer *w, const void *p, size_t n)
+{
+    const uint8_t *s = p;
+    w->crc = crc_update(w->crc, s, n);
+    if (w->mem) {
+        memcpy(w->mem + w->pos, s, n);
+        w->pos += n;
+        return;
+    }
+    w->pos += n;
+    while (n && !w->err) {
+        size_t k = sizeof w->stage - w->staged;
+        if (k > n) k = n;
+        memcpy(w->stage + w->staged, s, k);
+        w->staged += k;
+        s += k;
+        n -= k;
+        if (w->staged == sizeof w->stage) w_flush(w);
+    }
+}
+
+static void w_u32(writer *w, uint32_t v)
+{
+    uint8_t b[4];
+    put_u32(b, v);
+    w_bytes(w, b, 4);
+}
+
+static void w_u64(writer *w, uint64_t v)
+{
+    w_u32(w, (uint32_t)v);
+    w_u32(w, (uint32_t)(v >> 32));
+}
+
+static void w_f32(writer *w, float f) { w_u32(w, f32_bits(f)); }
+
+static void w_floats(writer *w, const float *x, size_t n)
+{
+    uint8_t b[1024];
+    while (n) {
+        size_t k = n < sizeof b / 4 ? n : sizeof b / 4;
+        for (size_t i = 0; i < k; i++) put_u32(b + 4 * i, f32_bits(x[i]));
+        w_bytes(w, b, 4 * k);
+        x += k;
+        n -= k;
+    }
+}
+
+static void w_header(writer *w, uint32_t kind)
+{
+    w->crc = 0;
+    w_bytes(w, MAGIC, sizeof MAGIC);
+    w_u32(w, FORMAT_VERSION);
+    w_u32(w, kind);
+    w_u32(w, w->crc);
+}
+
+static void w_chunk_begin(writer *w, uint32_t type, size_t len)
+{
+    w->crc = 0;
+    w_u32(w, type);
+    w_u32(w, FLAG_CRITICAL);
+    w_u64(w, len);
+    w->chunk_end = w->pos + len;
+}
+
+static void w_chunk_end(writer *w)
+{
+    if (w->pos != w->chunk_end) w->bug = 1;
+    w_u32(w, w->crc);
+}
+
+/* Payload sizes, shared by the size computation and the writers. */
+static size_t net_payload(const gan_net *n) { return NET_HEAD + LAYER_RECORD * n->n_layers; }
+static size_t parm_payload(const gan_net *n) { return PARM_HEAD + 4 * n->n_params; }
+static size_t optm_payload(const gan_optim *o) { return OPTM_HEAD + 4 * o->n * gan__optim_slots(o); }
+#define CHUNK(payload) (CHUNK_HEAD + (payload) + CHUNK_CRC)
+
+static void w_net(writer *w, const gan_net *n, uint32_t role)
+{
+    w_chunk_begin(w, CH_NET, net_payload(n));
+    w_u32(w, role);
+    w_u32(w, (uint32_t)n->n_layers);
+    w_u64(w, n->in_dim);
+    for (size_t i = 0; i < n->n_layers; i++) {
+        lspec s = spec_of(n->layers[i]);
+        w_u32(w, s.kind);
+        w_u32(w, s.act);
+        w_u64(w, s.in);
+        w_u64(w, s.out);
+        w_u64(w, s.pieces);
+        w_u32(w, s.fbits);
+        w_u32(w, 0);
+    }
+    w_chunk_end(w);
+    w_chunk_begin(w, CH_PARM, parm_payload(n));
+    w_u32(w, role);
+    w_u32(w, 0);
+    w_u64(w, n->n_params);
+    w_floats(w, n->params, n->n_params);
+    w_chunk_end(w);
+}
+
+static void w_optim(writer *w, const gan_optim *o, uint32_t role)
+{
+    int adam = o->kind == GAN_OPTIM_ADAM;
+    w_chunk_begin(w, CH_OPTM, optm_payload(o));
+    w_u32(w, role);
+    w_u32(w, adam ? FILE_OPTIM_ADAM : FILE_OPTIM_SGD);
+    w_u32(w, adam ? 0 : (uint32_t)(o->nesterov != 0));
+    w_u32(w, 0);
+    w_f32(w, o->lr);
+    w_f32(w, o->momentum);
+    w_f32(w, adam ? o->beta2 : 0.0f);
+    w_f32(w, adam ? o->eps : 0.0f);
+    w_u64(w, o->steps);
+    w_u64(w, o->n);
+    if (o->n) w_floats(w, o->state, o->n * gan__optim_slots(o));
+    w_chunk_end(w);
+}
+
+static void w_end(writer *w)
+{
+    w_chunk_begin(w, CH_END, 0);
+    w_chunk_end(w);
+}
+
+/* -------------------------------------------------------- what gets saved */
+
+/* A net file: header, NET, PARM, END. */
+static size_t net_file_size(const gan_net *n)
+{
+    return HEADER_SIZE + CHUNK(net_payload(n)) + CHUNK(parm_payload(n)) + CHUNK(0);
+}
+
+static void emit_net_file(writer *w, const void *obj)
+{
+    const gan_net *n = obj;
+    w_header(w, KIND_NET);
+    w_net(w, n, ROLE_NET);
+    w_end(w);
+}
+
+static size_t trainer_file_size(const gan_trainer *t)
+{
+    size_t s = HEADER_SIZE;
+    s += CHUNK(net_payload(t->g)) + CHUNK(parm_payload(t->g)) + CHUNK(optm_payload(t->opt_g));
+    s += CHUNK(net_payload(t->d)) + CHUNK(parm_payload(t->d)) + CHUNK(optm_payload(t->opt_d));
+    s += CHUNK(TRNR_SIZE) + CHUNK(RNG_SIZE);
+    if (t->ema) s += CHUNK(EMA_HEAD + 4 * t->g->n_params);
+    return s + CHUNK(0);
+}
+
+static void emit_trainer_file(writer *w, const void *obj)
+{
+    const gan_trainer *t = obj;
+    w_header(w, KIND_TRAINER);
+    w_net(w, t->g, ROLE_G);
+    w_optim(w, t->opt_g, ROLE_G);
+    w_net(w, t->d, ROLE_D);
+    w_optim(w, t->opt_d, ROLE_D);
+
+    w_chunk_begin(w, CH_TRNR, TRNR_SIZE);
+    w_u64(w, t->batch);
+    w_u64(w, t->cond_dim);
+    w_u64(w, t->steps);
+    w_u32(w, t->d_steps);
+    w_u32(w, t->g_steps);
+    w_u32(w, (uint32_t)t->update);
+    w_u32(w, (uint32_t)t->loss);
+    w_f32(w, t->real_target);
+    w_f32(w, t->clip);
+    w_f32(w, t->ema ? t->ema_decay : 0.0f);
+    w_u32(w, t->noise_kind == NOISE_UNIFORM  ? FILE_NOISE_UNIFORM
+             : t->noise_kind == NOISE_NORMAL ? FILE_NOISE_NORMAL
+                                             : FILE_NOISE_CUSTOM);
+    w_f32(w, t->noise_scale);
+    w_u32(w, 0);
+    w_chunk_end(w);
+
+    w_chunk_begin(w, CH_RNG, RNG_SIZE);
+    w_u32(w, 4);
+    w_u32(w, 0);
+    for (int i = 0; i < 4; i++) {
+        const gan_rng *r = t->rng[i];
+        w_u64(w, r->state);
+        w_u64(w, r->inc);
+        w_u32(w, (uint32_t)(r->has_spare != 0));
+        w_f32(w, r->spare);
+    }
+    w_chunk_end(w);
+
+    if (t->ema) {
+        w_chunk_begin(w, CH_EMA, EMA_HEAD + 4 * t->g->n_params);
+        w_u64(w, t->g->n_params);
+        w_floats(w, t->ema, t->g->n_params);
+        w_chunk_end(w);
+    }
+    w_end(w);
+}
+
+/* A trainer whose optimizer state is sized for another net cannot be restored
+ * faithfully; refuse it rather than write a file no reader accepts. */
+static int trainer_savable(const ctx *c, const gan_trainer *t)
+{
+    const gan_optim *opts[2] = {t->opt_g, t->opt_d};
+    const gan_net *nets[2] = {t->g, t->d};
+    for (int i = 0; i < 2; i++)
+        if (opts[i]->n && opts[i]->n != nets[i]->n_params)
+            return perr(c, GAN_ESTATE, "%s's optimizer holds state for %zu parameters but %s has %zu",
+                        ROLE_NAMES[i + 1], opts[i]->n, ROLE_NAMES[i + 1], nets[i]->n_params);
+    return GAN_OK;
+}
+
+typedef void (*emit_fn)(writer *w, const void *obj);
+
+static int save_mem(const ctx *c, emit_fn emit, size_t need, const void *obj, void *buf, size_t cap, size_t *size)
+{
+    *size = need;
+    if (!buf) return GAN_OK;
+    if (cap < need) return perr(c, GAN_EINVAL, "the buffer holds %zu bytes, %zu are needed", cap, need);
+    writer w;
+    w.mem = buf;
+    w.fd = -1;
+    w.pos = w.staged = w.chunk_end = 0;
+    w.crc = 0;
+    w.err = w.bug = 0;
+    emit(&w, obj);
+    if (w.bug || w.pos != need) return perr(c, GAN_ESTATE, "internal error: the file's size changed while writing");
+    return GAN_OK;
+}
+
+/* Six characters for a temporary name, from whatever differs between calls. */
+static void temp_suffix(char *dst, unsigned attempt)
+{
+    static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+    struct timespec ts = {0, 0};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t x = (uint64_t)ts.tv_nsec ^ (uint64_t)ts.tv_sec << 30 ^ (uint64_t)getpid() << 20 ^
+                 (uint64_t)(uintptr_t)&ts ^ (uint64_t)attempt * 0x9E3779B97F4A7C15ULL;
+    x += 0x9E3779B97F4A7C15ULL; /* splitmix64 finaliser */
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+    x ^= x >> 31;
+    for (int i = 0; i < 6; i++, x /= 36) dst[i] = alphabet[x % 36];
+    dst[6] = '\0';
+}
+
+/* Make the rename itself durable; best effort (some file systems refuse). */
+static void sync_dir(char *tmp_path)
+{
+    char *slash = strrchr(tmp_path, '/');
+    const char *dir = ".";
+    if (slash == tmp_path) dir = "/";
+    else if (slash) {
+        *slash = '\0';
+        dir = tmp_path;
+    }
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        (void)fsync(fd);
+        close(fd);
+    }
+}
+
+static int save_path(const ctx *c, emit_fn emit, size_t need, const void *obj, const char *path)
+{
+    static const char infix[] = ".tmp.";
+    size_t len = strlen(path);
+    if (len == 0) return perr(c, GAN_EINVAL, "the path is empty");
+    if (len > SIZE_MAX - sizeof infix - 7) return perr(c, GAN_EINVAL, "the path is too long");
+    char *tmp = gan__malloc(len + sizeof infix + 6);
+    if (!tmp) return perr(c, GAN_ENOMEM, "out of memory");
+    memcpy(tmp, path, len);
+    memcpy(tmp + len, infix, sizeof infix - 1);
+    int fd = -1;
+    for (unsigned attempt = 0; fd < 0 && attempt < 100; attempt++) {
+        temp_suffix(tmp + len + sizeof infix - 1, attempt);
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd < 0 && errno != EEXIST && errno != EINTR) break;
+    }
+    if (fd < 0) {
+        int e = errno;
+        gan__free(tmp);
+        return perr(c, GAN_EIO, "cannot create a temporary file beside it: %s", strerror(e));
+    }
+    writer *w = gan__malloc(sizeof *w);
+    if (!w) {
+        close(fd);
+        unlink(tmp);
+        gan__free(tmp);
+        return perr(c, GAN_ENOMEM, "out of memory");
+    }
+    w->mem = NULL;
+    w->fd = fd;
+    w->pos = w->staged = w->chunk_end = 0;
+    w->crc = 0;
+    w->err = w->bug = 0;
+    emit(w, obj);
+    w_flush(w);
+    const char *what = "writing";
+    int e = w->err;
+    if (!e && (w->bug || w->pos != need)) {
+        what = "internal error while writing";
+        e = EIO;
+    }
+    gan__free(w);
+    if (!e && fsync(fd) != 0) {
+        what = "fsync";
+        e = errno;
+    }
+    if (close(fd) != 0 && !e) {
+        what = "closing";
+        e = errno;
+    }
+    if (!e && rename(tmp, path) != 0) {
+        what = "renaming the temporary file over it";
+        e = errno;
+    }
+    if (e) {
+        unlink(tmp);
+        gan__free(tmp);
+        return perr(c, GAN_EIO, "%s failed: %s; the old file, if any, is unchanged", what, strerror(e));
+    }
+    sync_dir(tmp);
+    gan__free(tmp);
+    return GAN_OK;
+}
+
+/* ------------------------------------------------------------------- reader */
+
+typedef struct {
+    const uint8_t *p; /* payload, NULL when the chunk is absent */
+    size_t len;       /* payload bytes */
+    size_t off;       /* file offset of the chunk, for messages */
+} span;
+
+typedef struct {
+    span net[3], parm[3], optm[3], trnr, rng, ema;
+} chunks;
+
+static const char *kind_name(uint32_t kind)
+{
+    return kind == KIND_NET ? "a net file" : kind == KIND_TRAINER ? "a trainer checkpoint" : "an unknown kind of file";
+}
+
+/* Check the header and every chunk's framing and CRC; record the known chunks. */
+static int frame(const ctx *c, const uint8_t *b, size_t size, uint32_t want_kind, chunks *out)
+{
+    memset(out, 0, sizeof *out);
+    if (size < sizeof MAGIC) {
+        if (memcmp(b, MAGIC, size) == 0) return perr(c, GAN_EFORMAT, "truncated: %zu bytes, not even a header", size);
+        return perr(c, GAN_EFORMAT, "not a libgan file (bad magic)");
+    }
+    if (memcmp(b, MAGIC, sizeof MAGIC) != 0) return perr(c, GAN_EFORMAT, "not a libgan file (bad magic)");
+    if (size < HEADER_SIZE) return perr(c, GAN_EFORMAT, "truncated: %zu bytes, not even a header", size);
+    if (CRC_MISMATCH(crc_update(0, b, 16), get_u32(b + 16)))
+        return perr(c, GAN_EFORMAT, "the header is damaged (CRC mismatch)");
+    uint32_t version = get_u32(b + 8), kind = get_u32(b + 12);
+    if (version == 0) return perr(c, GAN_EFORMAT, "format version 0 is invalid");
+    if (version > FORMAT_VERSION)
+        return perr(c, GAN_EVERSION, "format version %lu is newer than this library reads (%d)",
+                    (unsigned long)version, FORMAT_VERSION);
+    if (kind != want_kind)
+        return perr(c, GAN_EFORMAT, "this is %s (kind %lu), not %s", kind_name(kind), (unsigned long)kind,
+                    kind_name(want_kind));
+
+    size_t pos = HEADER_SIZE;
+    for (;;) {
+        char tn[12];
+        if (size - pos < CHUNK_HEAD + CHUNK_CRC)
+            return perr(c, GAN_EFORMAT, "truncated at byte %zu: %s", pos,
+                        pos == size ? "no END chunk" : "a chunk is cut off");
+        uint32_t type = get_u32(b + pos), flags = get_u32(b + pos + 4);
+        uint64_t len64 = get_u64(b + pos + 8);
+        type_name(tn, type);
+        size_t room = size - pos - CHUNK_HEAD - CHUNK_CRC;
+        if (len64 > room)
+            return perr(c, GAN_EFORMAT, "chunk %s at byte %zu announces %llu bytes but %zu remain (truncated)", tn,
+                        pos, (unsigned long long)len64, room);
+        size_t len = (size_t)len64;
+        const uint8_t *payload = b + pos + CHUNK_HEAD;
+        if (CRC_MISMATCH(crc_update(0, b + pos, CHUNK_HEAD + len), get_u32(payload + len)))
+            return perr(c, GAN_EFORMAT, "chunk %s at byte %zu is damaged (CRC mismatch)", tn, pos);
+        if (flags & ~(uint32_t)FLAG_CRITICAL)
+            return perr(c, GAN_EVERSION, "chunk %s at byte %zu has flags 0x%lx, unknown to this version", tn, pos,
+                        (unsigned long)flags);
+        span s = {payload, len, pos};
+        pos += CHUNK_HEAD + len + CHUNK_CRC;
+        if (type == CH_END) {
+            if (len != 0) return perr(c, GAN_EFORMAT, "the END chunk at byte %zu is not empty", s.off);
+            if (pos != size)
+                return perr(c, GAN_EFORMAT, "%zu bytes follow the END chunk at byte %zu", size - pos, s.off);
+            return GAN_OK;
+        }
+        span *slot = NULL;
+        int trainer = want_kind == KIND_TRAINER;
+        if (type == CH_NET || type == CH_PARM || type == CH_OPTM) {
+            if (len < 4) return perr(c, GAN_EFORMAT, "chunk %s at byte %zu is %zu bytes, too short", tn, s.off, len);
+            uint32_t role = get_u32(payload);
+            if (trainer ? role != ROLE_G && role != ROLE_D : role != ROLE_NET)
+                return perr(c, GAN_EFORMAT, "chunk %s at byte %zu is for role %lu, which %s does not have", tn,
+                            s.off, (unsigned long)role, kind_name(want_kind));
+            if (type == CH_OPTM && !trainer)
+                return perr(c, GAN_EFORMAT, "chunk %s at byte %zu does not belong in a net file", tn, s.off);
+            slot = type == CH_NET ? &out->net[role] : type == CH_PARM ? &out->parm[role] : &out->optm[role];
+        } else if (type == CH_TRNR || type == CH_RNG || type == CH_EMA) {
+            if (!trainer) return perr(c, GAN_EFORMAT, "chunk %s at byte %zu does not belong in a net file", tn, s.off);
+            slot = type == CH_TRNR ? &out->trnr : type == CH_RNG ? &out->rng : &out->ema;
+        } else if (flags & FLAG_CRITICAL) {
+            return perr(c, GAN_EVERSION, "chunk %s at byte %zu is marked critical but unknown to this version", tn,
+                        s.off);
+        } else {
+            continue; /* an optional chunk of a later version: skipped */
+        }
+        if (slot->p) return perr(c, GAN_EFORMAT, "chunk %s at byte %zu repeats the one at byte %zu", tn, s.off,
+                                 slot->off);
+        *slot = s;
+    }
+}
+
+/* A NET chunk, checked against the rules of the layer constructors. */
+typedef struct {
+    size_t in_dim, n_layers, n_params;
+    const uint8_t *records;
+} netspec;
+
+static int check_layer(const ctx *c, const char *who, size_t i, const lspec *s, uint64_t width, uint64_t *params)
+{
+    char d[96];
+    describe(d, sizeof d, s);
+    if (s->in != width)
+        return perr(c, GAN_EFORMAT, "%s layer %zu (%s) takes %llu inputs but the layer before gives %llu", who, i, d,
+                    (unsigned long long)s->in, (unsigned long long)width);
+    if (s->reserved) return perr(c, GAN_EFORMAT, "%s layer %zu: a reserved field is not zero", who, i);
+    *params = 0;
+    switch (s->kind) {
+    case GAN_LAYER_DENSE:
+        if (s->act || s->pieces || s->fbits)
+            return perr(c, GAN_EFORMAT, "%s layer %zu (dense): unused fields are not zero", who, i);
+        if (s->out == 0 || s->out > INT_MAX)
+            return perr(c, GAN_EFORMAT, "%s layer %zu: dense width %llu is not in [1, %d]", who, i,
+                        (unsigned long long)s->out, INT_MAX);
+        *params = s->in * s->out + s->out; /* both <= INT_MAX: no overflow in 64 bits */
+        return GAN_OK;
+    case GAN_LAYER_MAXOUT: {
+        if (s->act || s->fbits)
+            return perr(c, GAN_EFORMAT, "%s layer %zu (maxout): unused fields are not zero", who, i);
+        if (s->out == 0 || s->pieces == 0 || s->out > INT_MAX || s->pieces > INT_MAX ||
+            s->out * s->pieces > INT_MAX)
+            return perr(c, GAN_EFORMAT, "%s layer %zu: maxout of %llu units x %llu pieces is not in [1, %d]", who, i,
+                        (unsigned long long)s->out, (unsigned long long)s->pieces, INT_MAX);
+        uint64_t w = s->out * s->pieces;
+        *params = s->in * w + w;
+        return GAN_OK;
+    }
+    case GAN_LAYER_ACTIVATION: {
+        if (s->out != s->in || s->pieces)
+            return perr(c, GAN_EFORMAT, "%s layer %zu (%s): an activation keeps its width", who, i, d);
+        if (s->act < GAN_ACT_RELU || s->act > GAN_ACT_IDENTITY)
+            return perr(c, GAN_EFORMAT, "%s layer %zu: unknown activation %lu", who, i, (unsigned long)s->act);
+        float slope = spec_f(s);
+        if (s->act == GAN_ACT_LEAKY_RELU ? !(slope >= 0.0f && slope < 1.0f) : s->fbits != 0)
+            return perr(c, GAN_EFORMAT, "%s layer %zu (%s): bad slope field", who, i, d);
+        return GAN_OK;
+    }
+    case GAN_LAYER_DROPOUT: {
+        float keep = spec_f(s);
+        if (s->out != s->in || s->pieces || s->act)
+            return perr(c, GAN_EFORMAT, "%s layer %zu (dropout): unused fields are not zero or width changes", who, i);
+        if (!(keep > 0.0f && keep <= 1.0f))
+            return perr(c, GAN_EFORMAT, "%s layer %zu: dropout keep probability %g is not in (0, 1]", who, i,
+                        (double)keep);
+        return GAN_OK;
+    }
+    default:
+        return perr(c, GAN_EFORMAT, "%s layer %zu: unknown layer kind %lu", who, i, (unsigned long)s->kind);
+    }
+}
+
+static int check_net(const ctx *c, const chunks *ch, uint32_t role, netspec *ns)
+{
+    const char *who = ROLE_NAMES[role];
+    const span *net = &ch->net[role], *parm = &ch->parm[role];
+    if (!net->p) return perr(c, GAN_EFORMAT, "no NET chunk for %s", who);
+    if (!parm->p) return perr(c, GAN_EFORMAT, "no PARM chunk for %s", who);
+    if (net->len < NET_HEAD) return perr(c, GAN_EFORMAT, "%s's NET chunk is %zu bytes, too short", who, net->len);
+    uint32_t n_layers = get_u32(net->p + 4);
+    uint64_t in_dim = get_u64(net->p + 8);
+    if (n_layers > MAX_LAYERS)
+        return perr(c, GAN_EFORMAT, "%s has %lu layers, more than the %d a file may hold", who,
+                    (unsigned long)n_layers, MAX_LAYERS);
+    if (net->len != NET_HEAD + (size_t)LAYER_RECORD * n_layers)
+        return perr(c, GAN_EFORMAT, "%s's NET chunk is %zu bytes but %lu layers need %zu", who, net->len,
+                    (unsigned long)n_layers, NET_HEAD + (size_t)LAYER_RECORD * n_layers);
+    if (in_dim == 0 || in_dim > INT_MAX)
+        return perr(c, GAN_EFORMAT, "%s's input width %llu is not in [1, %d]", who, (unsigned long long)in_dim,
+                    INT_MAX);
+    uint64_t width = in_dim, total = 0;
+    for (size_t i = 0; i < n_layers; i++) {
+        lspec s;
+        uint64_t p = 0;
+        get_layer(&s, net->p + NET_HEAD + LAYER_RECORD * i);
+        int rc = check_layer(c, who, i, &s, width, &p);
+        if (rc) return rc;
+        if (p > UINT64_MAX - total) total = UINT64_MAX;
+        else total += p;
+        width = s.out;
+    }
+    if (total > SIZE_MAX / sizeof(float) / 2)
+        return perr(c, GAN_EFORMAT, "%s's layers make %llu parameters, too many", who, (unsigned long long)total);
+    /* PARM: role, reserved, count, the floats. The count must be what the layers make,
+     * and the chunk exactly that long: the allocation a net costs is backed by bytes. */
+    if (parm->len < PARM_HEAD) return perr(c, GAN_EFORMAT, "%s's PARM chunk is %zu bytes, too short", who, parm->len);
+    uint64_t count = get_u64(parm->p + 8);
+    if (get_u32(parm->p + 4) != 0) return perr(c, GAN_EFORMAT, "%s's PARM chunk: a reserved field is not zero", who);
+    if (count != total)
+        return perr(c, GAN_EFORMAT, "%s's PARM chunk holds %llu parameters but its layers have %llu", who,
+                    (unsigned long long)count, (unsigned long long)total);
+    if (parm->len != PARM_HEAD + 4 * (size_t)total)
+        return perr(c, GAN_EFORMAT, "%s's PARM chunk is %zu bytes but %llu parameters need %zu", who, parm->len,
+                    (unsigned long long)total, PARM_HEAD + 4 * (size_t)total);
+    ns->in_dim = (size_t)in_dim;
+    ns->n_layers = n_layers;
+    ns->n_params = (size_t)total;
+    ns->records = net->p + NET_HEAD;
+    return GAN_OK;
+}
+
+/* The live net must be the file's architecture, layer by layer. */
+static int compare_net(const ctx *c, const char *who, const netspec *ns, const gan_net *live)
+{
+    if (ns->in_dim != live->in_dim)
+        return perr(c, GAN_EFORMAT, "%s takes %zu inputs in the file, %zu in the trainer", who, ns->in_dim,
+                    live->in_dim);
+    for (size_t i = 0; i < ns->n_layers || i < live->n_layers; i++) {
+        char a[96] = "nothing", b[96] = "nothing";
+        lspec s = {0}, l = {0};
+        if (i < ns->n_layers) {
+            get_layer(&s, ns->records + LAYER_RECORD * i);
+            describe(a, sizeof a, &s);
+        }
+        if (i < live->n_layers) {
+            l = spec_of(live->layers[i]);
+            describe(b, sizeof b, &l);
+        }
+        if (i >= ns->n_layers || i >= live->n_layers || !same_spec(&s, &l))
+            return perr(c, GAN_EFORMAT, "%s layer %zu: %s in the file, %s in the trainer (%zu layers vs %zu)", who, i,
+                        a, b, ns->n_layers, live->n_layers);
+    }
+    if (ns->n_params != live->n_params) /* implied by the layers; checked anyway */
+        return perr(c, GAN_EFORMAT, "%s has %zu parameters in the file, %zu in the trainer", who, ns->n_params,
+                    live->n_params);
+    return GAN_OK;
+}
+
+/* Build a net from a checked spec and fill its parameters. */
+static int build_net(const ctx *c, const netspec *ns, const uint8_t *params, gan_net **out)
+{
+    gan_net *n = NULL;
+    int rc = gan_net_create(&n, ns->in_dim);
+    for (size_t i = 0; !rc && i < ns->n_layers; i++) {
+        lspec s;
+        gan_layer *l = NULL;
+        get_layer(&s, ns->records + LAYER_RECORD * i);
+        switch (s.kind) {
+        case GAN_LAYER_DENSE: rc = gan_layer_dense(&l, (size_t)s.in, (size_t)s.out); break;
+        case GAN_LAYER_MAXOUT: rc = gan_layer_maxout(&l, (size_t)s.in, (size_t)s.out, (size_t)s.pieces); break;
+        case GAN_LAYER_ACTIVATION:
+            rc = s.act == GAN_ACT_LEAKY_RELU ? gan_layer_leaky_relu(&l, spec_f(&s))
+                                             : gan_layer_activation(&l, (gan_activation)s.act);
+            break;
+        default: rc = gan_layer_dropout(&l, spec_f(&s)); break;
+        }
+        if (!rc && (rc = gan_net_add(n, l)) != GAN_OK) gan_layer_free(l);
+    }
+    if (!rc && n->n_params != ns->n_params) rc = GAN_EFORMAT;
+    if (rc) {
+        gan_net_free(n);
+        if (rc == GAN_ENOMEM) return perr(c, GAN_ENOMEM, "out of memory");
+        return perr(c, GAN_EFORMAT, "the net cannot be built: %s", gan_error_last());
+    }
+    get_floats(n->params, params + PARM_HEAD, ns->n_params);
+    *out = n;
+    return GAN_OK;
+}
+
+/* OPTM: role, kind, nesterov, reserved, lr, momentum, beta2, eps, steps, n, state. */
+typedef struct {
+    int kind;
+    int nesterov;
+    float lr, momentum, beta2, eps;
+    uint64_t steps;
+    size_t n, slots;
+    const uint8_t *state;
+    float *fresh; /* allocated before the commit when the live state cannot take it */
+} optspec;
+
+static int check_optim(const ctx *c, const chunks *ch, uint32_t role, const gan_optim *live, size_t n_params,
+                       optspec *o)
+{
+    static const char *const names[] = {"?", "sgd", "adam"};
+    const char *who = ROLE_NAMES[role];
+    const span *s = &ch->optm[role];
+    if (!s->p) return perr(c, GAN_EFORMAT, "no OPTM chunk for %s", who);
+    if (s->len < OPTM_HEAD) return perr(c, GAN_EFORMAT, "%s's OPTM chunk is %zu bytes, too short", who, s->len);
+    uint32_t kind = get_u32(s->p + 4), nesterov = get_u32(s->p + 8);
+    if (get_u32(s->p + 12)) return perr(c, GAN_EFORMAT, "%s's OPTM chunk: a reserved field is not zero", who);
+    o->lr = get_f32(s->p + 16);
+    o->momentum = get_f32(s->p + 20);
+    o->beta2 = get_f32(s->p + 24);
+    o->eps = get_f32(s->p + 28);
+    o->steps = get_u64(s->p + 32);
+    uint64_t n = get_u64(s->p + 40);
+    if (kind != FILE_OPTIM_SGD && kind != FILE_OPTIM_ADAM)
+        return perr(c, GAN_EFORMAT, "%s's optimizer has unknown kind %lu", who, (unsigned long)kind);
+    int live_kind = live->kind == GAN_OPTIM_ADAM ? FILE_OPTIM_ADAM : FILE_OPTIM_SGD;
+    if ((int)kind != live_kind)
+        return perr(c, GAN_EFORMAT, "%s's optimizer: %s in the file, %s in the trainer", who, names[kind],
+                    names[live_kind]);
+    o->kind = live->kind;
+    if (!(o->lr >= 0.0f && o->lr <= MAX_SCALE))
+        return perr(c, GAN_EFORMAT, "%s's optimizer: lr %g is not finite and >= 0", who, (double)o->lr);
+    if (!(o->momentum >= 0.0f && o->momentum < 1.0f))
+        return perr(c, GAN_EFORMAT, "%s's optimizer: momentum %g is not in [0, 1)", who, (double)o->momentum);
+    if (kind == FILE_OPTIM_SGD) {
+        if (nesterov > 1 || f32_bits(o->beta2) || f32_bits(o->eps))
+            return perr(c, GAN_EFORMAT, "%s's optimizer (sgd): bad nesterov flag or unused fields not zero", who);
+    } else {
+        if (nesterov) return perr(c, GAN_EFORMAT, "%s's optimizer (adam): an unused field is not zero", who);
+        if (!(o->beta2 >= 0.0f && o->beta2 < 1.0f))
+            return perr(c, GAN_EFORMAT, "%s's optimizer: beta2 %g is not in [0, 1)", who, (double)o->beta2);
+        if (!(o->eps > 0.0f && o->eps <= 1.0f))
+            return perr(c, GAN_EFORMAT, "%s's optimizer: eps %g is not in (0, 1]", who, (double)o->eps);
+    }
+    o->nesterov = (int)nesterov;
+    o->slots = kind == FILE_OPTIM_ADAM ? 2 : 1;
+    if (n != 0 && n != n_params)
+        return perr(c, GAN_EFORMAT, "%s's optimizer holds state for %llu parameters but %s has %zu", who,
+                    (unsigned long long)n, who, n_params);
+    o->n = (size_t)n;
+    if (s->len != OPTM_HEAD + 4 * o->n * o->slots)
+        return perr(c, GAN_EFORMAT, "%s's OPTM chunk is %zu bytes but its state needs %zu", who, s->len,
+                    OPTM_HEAD + 4 * o->n * o->slots);
+    o->state = s->p + OPTM_HEAD;
+    o->fresh = NULL;
+    return GAN_OK;
+}
+
+/* TRNR: the trainer's settings and step count. */
+typedef struct {
+    size_t batch, cond_dim;
+    uint64_t steps;
+    unsigned d_steps, g_steps;
+    int update, loss, noise_kind;
+    float real_target, clip, ema_decay, noise_scale;
+} trnspec;
+
+static int check_settings(const ctx *c, const chunks *ch, const gan_trainer *t, trnspec *ts)
+{
+    const span *s = &ch->trnr;
+    if (!s->p) return perr(c, GAN_EFORMAT, "no TRNR chunk");
+    if (s->len != TRNR_SIZE) return perr(c, GAN_EFORMAT, "the TRNR chunk is %zu bytes, not %d", s->len, TRNR_SIZE);
+    const uint8_t *p = s->p;
+    uint64_t batch = get_u64(p), cond = get_u64(p + 8);
+    ts->steps = get_u64(p + 16);
+    uint32_t d_steps = get_u32(p + 24), g_steps = get_u32(p + 28), update = get_u32(p + 32), loss = get_u32(p + 36);
+    ts->real_target = get_f32(p + 40);
+    ts->clip = get_f32(p + 44);
+    ts->ema_decay = get_f32(p + 48);
+    uint32_t noise = get_u32(p + 52);
+    ts->noise_scale = get_f32(p + 56);
+    if (get_u32(p + 60)) return perr(c, GAN_EFORMAT, "the TRNR chunk: a reserved field is not zero");
+    if (batch == 0 || batch > MAX_BATCH)
+        return perr(c, GAN_EFORMAT, "batch size %llu is not in [1, 2^28]", (unsigned long long)batch);
+    if (d_steps == 0 || g_steps == 0)
+        return perr(c, GAN_EFORMAT, "D steps %lu and G steps %lu must be at least 1", (unsigned long)d_steps,
+                    (unsigned long)g_steps);
+    if (update != GAN_UPDATE_ALTERNATING && update != GAN_UPDATE_SIMULTANEOUS)
+        return perr(c, GAN_EFORMAT, "unknown update mode %lu", (unsigned long)update);
+    if (loss < GAN_LOSS_MINIMAX || loss > GAN_LOSS_WASSERSTEIN)
+        return perr(c, GAN_EFORMAT, "unknown loss %lu", (unsigned long)loss);
+    if (!(ts->real_target > 0.0f && ts->real_target <= 1.0f))
+        return perr(c, GAN_EFORMAT, "real target %g is not in (0, 1]", (double)ts->real_target);
+    if (!(ts->clip > 0.0f && ts->clip <= MAX_SCALE))
+        return perr(c, GAN_EFORMAT, "clip range %g is not finite and > 0", (double)ts->clip);
+    if (!(ts->ema_decay >= 0.0f && ts->ema_decay < 1.0f))
+        return perr(c, GAN_EFORMAT, "EMA decay %g is not in [0, 1)", (double)ts->ema_decay);
+    if (noise > FILE_NOISE_NORMAL) return perr(c, GAN_EFORMAT, "unknown noise kind %lu", (unsigned long)noise);
+    if (!(ts->noise_scale > 0.0f && ts->noise_scale <= MAX_SCALE))
+        return perr(c, GAN_EFORMAT, "noise scale %g is not finite and > 0", (double)ts->noise_scale);
+    /* A condition must fit the nets, as gan_trainer_set_cond_dim requires; 0 is what a
+     * trainer starts with, whatever its nets (it is checked when training starts). */
+    size_t g_in = t->g->in_dim, g_out = t->g->out_dim, d_in = t->d->in_dim;
+    if (cond != 0 && (cond >= g_in || d_in != g_out + cond))
+        return perr(c, GAN_EFORMAT, "condition size %llu does not fit G (%zu inputs, %zu outputs) and D (%zu inputs)",
+                    (unsigned long long)cond, g_in, g_out, d_in);
+    ts->batch = (size_t)batch;
+    ts->cond_dim = (size_t)cond;
+    ts->d_steps = (unsigned)d_steps;
+    ts->g_steps = (unsigned)g_steps;
+    ts->update = (int)update;
+    ts->loss = (int)loss;
+    ts->noise_kind = noise == FILE_NOISE_UNIFORM ? NOISE_UNIFORM : noise == FILE_NOISE_NORMAL ? NOISE_NORMAL
+                                                                                              : NOISE_CUSTOM;
+    if (ts->noise_kind == NOISE_CUSTOM && t->noise_kind != NOISE_CUSTOM)
+        return perr(c, GAN_ESTATE, "the checkpoint was trained with a custom noise callback: set it on the trainer "
+                                   "(gan_trainer_set_noise) before loading");
+    return GAN_OK;
+}
+
+static int check_rngs(const ctx *c, const chunks *ch, gan_rng rngs[4])
+{
+    const span *s = &ch->rng;
+    if (!s->p) return perr(c, GAN_EFORMAT, "no RNG chunk");
+    if (s->len != RNG_SIZE) return perr(c, GAN_EFORMAT, "the RNG chunk is %zu bytes, not %d", s->len, RNG_SIZE);
+    if (get_u32(s->p) != 4 || get_u32(s->p + 4) != 0)
+        return perr(c, GAN_EFORMAT, "the RNG chunk holds %lu streams, not 4, or a reserved field is not zero",
+                    (unsigned long)get_u32(s->p));
+    for (int i = 0; i < 4; i++) {
+        const uint8_t *p = s->p + 8 + RNG_STREAM * i;
+        rngs[i].state = get_u64(p);
+        rngs[i].inc = get_u64(p + 8);
+        uint32_t has_spare = get_u32(p + 16);
+        rngs[i].spare = get_f32(p + 20);
+        if (!(rngs[i].inc & 1) || has_spare > 1)
+            return perr(c, GAN_EFORMAT, "rng stream %d is invalid (even increment or bad spare flag)", i);
+        rngs[i].has_spare = (int)has_spare;
+    }
+    return GAN_OK;
+}
+
+static int check_ema(const ctx *c, const chunks *ch, const trnspec *ts, size_t n_params)
+{
+    const span *s = &ch->ema;
+    if (ts->ema_decay == 0.0f) {
+        if (s->p) return perr(c, GAN_EFORMAT, "an EMA chunk but the EMA decay is 0");
+        return GAN_OK;
+    }
+    if (!s->p) return perr(c, GAN_EFORMAT, "the EMA decay is %g but there is no EMA chunk", (double)ts->ema_decay);
+    if (s->len < EMA_HEAD) return perr(c, GAN_EFORMAT, "the EMA chunk is %zu bytes, too short", s->len);
+    uint64_t count = get_u64(s->p);
+    if (count != n_params || s->len != EMA_HEAD + 4 * n_params)
+        return perr(c, GAN_EFORMAT, "the EMA chunk holds %llu weights in %zu bytes; G has %zu parameters",
+                    (unsigned long long)count, s->len, n_params);
+    return GAN_OK;
+}
+
+/* Put a checked optimizer into place. Cannot fail. */
+static void commit_optim(gan_optim *live, optspec *o)
+{
+    if (o->n == 0) {
+        gan__free(live->state);
+        live->state = NULL;
+    } else if (o->fresh) {
+        gan__free(live->state);
+        live->state = o->fresh;
+        o->fresh = NULL;
+    }
+    if (o->n) get_floats(live->state, o->state, o->n * o->slots);
+    live->n = o->n;
+    live->lr = o->lr;
+    live->momentum = o->momentum;
+    live->beta2 = o->beta2;
+    live->eps = o->eps;
+    live->nesterov = o->nesterov;
+    live->steps = o->steps;
+}
+
+static int need_fresh_state(const gan_optim *live, const optspec *o)
+{
+    return o->n && !(live->state && live->n == o->n);
+}
+
+static int load_trainer(const ctx *c, gan_trainer *t, const uint8_t *b, size_t size)
+{
+    chunks ch;
+    netspec g = {0}, d = {0};
+    optspec og = {0}, od = {0};
+    trnspec ts = {0};
+    gan_rng rngs[4] = {{0}};
+    int rc = frame(c, b, size, KIND_TRAINER, &ch);
+    if (!rc) rc = check_net(c, &ch, ROLE_G, &g);
+    if (!rc) rc = compare_net(c, "G", &g, t->g);
+    if (!rc) rc = check_net(c, &ch, ROLE_D, &d);
+    if (!rc) rc = compare_net(c, "D", &d, t->d);
+    if (!rc) rc = check_optim(c, &ch, ROLE_G, t->opt_g, g.n_params, &og);
+    if (!rc) rc = check_optim(c, &ch, ROLE_D, t->opt_d, d.n_params, &od);
+    if (!rc) rc = check_settings(c, &ch, t, &ts);
+    if (!rc) rc = check_rngs(c, &ch, rngs);
+    if (!rc) rc = check_ema(c, &ch, &ts, g.n_params);
+    if (rc) return rc;
+
+    /* Everything checks out: allocate what the commit needs, then commit. */
+    float *ema = NULL;
+    if (need_fresh_state(t->opt_g, &og) && !(og.fresh = gan__calloc(og.n * og.slots, sizeof(float)))) goto oom;
+    if (need_fresh_state(t->opt_d, &od) && !(od.fresh = gan__calloc(od.n * od.slots, sizeof(float)))) goto oom;
+    if (ts.ema_decay > 0.0f && !t->ema && !(ema = gan__calloc(g.n_params, sizeof(float)))) goto oom;
+
+    get_floats(t->g->params, ch.parm[ROLE_G].p + PARM_HEAD, g.n_params);
+    get_floats(t->d->params, ch.parm[ROLE_D].p + PARM_HEAD, d.n_params);
+    commit_optim(t->opt_g, &og);
+    commit_optim(t->opt_d, &od);
+    if (ts.ema_decay > 0.0f) {
+        if (ema) t->ema = ema;
+        get_floats(t->ema, ch.ema.p + EMA_HEAD, g.n_params);
+    } else {
+        gan__free(t->ema);
+        t->ema = NULL;
+    }
+    t->ema_decay = ts.ema_decay;
+    if (ts.cond_dim != t->cond_dim) t->cap = 0; /* workspaces are re-carved for the new widths */
+    t->cond_dim = ts.cond_dim;
+    t->batch = ts.batch;
+    t->d_steps = ts.d_steps;
+    t->g_steps = ts.g_steps;
+    t->update = ts.update;
+    t->loss = ts.loss;
+    t->real_target = ts.real_target;
+    t->clip = ts.clip;
+    t->steps = ts.steps;
+    /* A built-in noise replaces whatever noise the trainer had; a custom one is kept. */
+    if (ts.noise_kind == NOISE_UNIFORM) gan_trainer_set_noise_uniform(t, ts.noise_scale);
+    else if (ts.noise_kind == NOISE_NORMAL) gan_trainer_set_noise_normal(t, ts.noise_scale);
+    else t->noise_scale = ts.noise_scale;
+    for (int i = 0; i < 4; i++) *t->rng[i] = rngs[i];
+    return GAN_OK;
+oom:
+    gan__free(og.fresh);
+    gan__free(od.fresh);
+    return perr(c, GAN_ENOMEM, "out of memory");
+}
+
+static int load_net(const ctx *c, gan_net **out, const uint8_t *b, size_t size)
+{
+    chunks ch;
+    netspec ns = {0};
+    int rc = frame(c, b, size, KIND_NET, &ch);
+    if (!rc) rc = check_net(c, &ch, ROLE_NET, &ns);
+    if (!rc) rc = build_net(c, &ns, ch.parm[ROLE_NET].p, out);
+    return rc;
+}
+
+/* The whole file in memory: its real size bounds every later allocation. */
+static int read_file(const ctx *c, const char *path, uint8_t **out, size_t *size)
+{
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer (it is then refused below);
+     * it changes nothing for regular files. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) return perr(c, GAN_EIO, "cannot open: %s", strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        return perr(c, GAN_EIO, "cannot stat: %s", strerror(e));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return perr(c, GAN_EIO, "not a regular file");
+    }
+    if (st.st_size < 0 || (uintmax_t)st.st_size > SIZE_MAX) {
+        close(fd);
+        return perr(c, GAN_EFORMAT, "too large to load");
+    }
+    size_t n = (size_t)st.st_size, got = 0;
+    uint8_t *buf = gan__malloc(n);
+    if (!buf) {
+        close(fd);
+        return perr(c, GAN_ENOMEM, "out of memory for the file's %zu bytes", n);
+    }
+    while (got < n) {
+        ssize_t k = read(fd, buf + got, n - got);
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) {
+            int e = k < 0 ? errno : 0;
+            close(fd);
+            gan__free(buf);
+            if (e) return perr(c, GAN_EIO, "read error: %s", strerror(e));
+            return perr(c, GAN_EIO, "the file ended after %zu of %zu bytes (changed while reading?)", got, n);
+        }
+        got += (size_t)k;
+    }
+    close(fd);
+    *out = buf;
+    *size = n;
+    return GAN_OK;
+}
+
+/* --------------------------------------------------------------- public API */
+
+int gan_net_save(const gan_net *n, const char *path)
+{
+    GAN_CHECK_ARG(n, "gan_net_save");
+    GAN_CHECK_ARG(path, "gan_net_save");
+    ctx c = {"gan_net_save", path};
+    return save_path(&c, emit_net_file, net_file_size(n), n, path);
+}
+
+int gan_net_save_mem(const gan_net *n, void *buf, size_t cap, size_t *size)
+{
+    GAN_CHECK_ARG(n, "gan_net_save_mem");
+    GAN_CHECK_ARG(size, "gan_net_save_mem");
+    ctx c = {"gan_net_save_mem", NULL};
+    return save_mem(&c, emit_net_file, net_file_size(n), n, buf, cap, size);
+}
+
+int gan_net_load(gan_net **out, const char *path)
+{
+    GAN_CHECK_ARG(out, "gan_net_load");
+    *out = NULL;
+    GAN_CHECK_ARG(path, "gan_net_load");
+    ctx c = {"gan_net_load", path};
+    uint8_t *buf;
+    size_t size;
+    int rc = read_file(&c, path, &buf, &size);
+    if (rc) return rc;
+    rc = load_net(&c, out, buf, size);
+    gan__free(buf);
+    return rc;
+}
+
+int gan_net_load_mem(gan_net **out, const void *buf, size_t size)
+{
+    GAN_CHECK_ARG(out, "gan_net_load_mem");
+    *out = NULL;
+    if (size) GAN_CHECK_ARG(buf, "gan_net_load_mem");
+    ctx c = {"gan_net_load_mem", NULL};
+    static const uint8_t empty[1] = {0};
+    return load_net(&c, out, size ? buf : empty, size);
+}
+
+int gan_trainer_save(const gan_trainer *t, const char *path)
+{
+    GAN_CHECK_ARG(t, "gan_trainer_save");
+    GAN_CHECK_ARG(path, "gan_trainer_save");
+    ctx c = {"gan_trainer_save", path};
+    int rc = trainer_savable(&c, t);
+    return rc ? rc : save_path(&c, emit_trainer_file, trainer_file_size(t), t, path);
+}
+
+int gan_trainer_save_mem(const gan_trainer *t, void *buf, size_t cap, size_t *size)
+{
+    GAN_CHECK_ARG(t, "gan_trainer_save_mem");
+    GAN_CHECK_ARG(size, "gan_trainer_save_mem");
+    ctx c = {"gan_trainer_save_mem", NULL};
+    int rc = trainer_savable(&c, t);
+    return rc ? rc : save_mem(&c, emit_trainer_file, trainer_file_size(t), t, buf, cap, size);
+}
+
+int gan_trainer_load(gan_trainer *t, const char *path)
+{
+    GAN_CHECK_ARG(t, "gan_trainer_load");
+    GAN_CHECK_ARG(path, "gan_trainer_load");
+    ctx c = {"gan_trainer_load", path};
+    uint8_t *buf;
+    size_t size;
+    int rc = read_file(&c, path, &buf, &size);
+    if (rc) return rc;
+    rc = load_trainer(&c, t, buf, size);
+    gan__free(buf);
+    return rc;
+}
+
+int gan_trainer_load_mem(gan_trainer *t, const void *buf, size_t size)
+{
+    GAN_CHECK_ARG(t, "gan_trainer_load_mem");
+    if (size) GAN_CHECK_ARG(buf, "gan_trainer_load_mem");
+    ctx c = {"gan_trainer_load_mem", NULL};
+    static const uint8_t empty[1] = {0};
+    return load_trainer(&c, t, size ? buf : empty, size);
+}

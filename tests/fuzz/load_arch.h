@@ -1,0 +1,99 @@
+/* The trainers the load fuzzer restores checkpoints into, shared with the program that
+ * writes its seed corpus (make_corpus_load.c): a checkpoint only gets past the
+ * architecture check into a trainer built the same way.
+ *   arch 0: G 3 -> dense 6 -> leaky(0.2) -> dense 2 (SGD);
+ *           D 2 -> maxout 4x2 -> dropout(0.9) -> dense 1 -> sigmoid (Adam); built-in noise.
+ *   arch 1: condition size 2. G 5 -> dense 6 -> tanh -> dense 2 (Adam);
+ *           D 4 -> dense 5 -> relu -> dense 1 (SGD with Nesterov momentum); custom noise. */
+#ifndef GAN_FUZZ_LOAD_ARCH_H
+#define GAN_FUZZ_LOAD_ARCH_H
+
+#include "gan.h"
+
+#include <string.h>
+
+typedef struct {
+    gan_net *g, *d;
+    gan_optim *og, *od;
+    gan_trainer *t;
+} arch_rig;
+
+static int arch_data(void *payload, gan_rng *rng, float *x, float *cond, size_t batch)
+{
+    (void)payload;
+    for (size_t i = 0; i < batch; i++) {
+        size_t k = gan_rng_uniform(rng) < 0.5f ? 0 : 1;
+        x[2 * i] = gan_rng_normal(rng) + (float)k;
+        x[2 * i + 1] = 0.5f * gan_rng_normal(rng) - (float)k;
+        if (cond) {
+            cond[2 * i] = k == 0 ? 1.0f : 0.0f;
+            cond[2 * i + 1] = k == 1 ? 1.0f : 0.0f;
+        }
+    }
+    return 0;
+}
+
+static int arch_noise(void *payload, gan_rng *rng, float *z, size_t batch, size_t dim)
+{
+    (void)payload;
+    return gan_rng_fill_normal(rng, z, batch * dim, 0.0f, 0.3f);
+}
+
+static void arch_free(arch_rig *r)
+{
+    gan_trainer_free(r->t);
+    gan_optim_free(r->og);
+    gan_optim_free(r->od);
+    gan_net_free(r->g);
+    gan_net_free(r->d);
+    memset(r, 0, sizeof *r);
+}
+
+/* Add the layer its constructor (status rc_layer) put in *l, or fail. Takes &l, not l:
+ * the constructor in the same argument list fills it. */
+static int arch_add(gan_net *n, int rc_layer, gan_layer **l)
+{
+    if (rc_layer) return rc_layer;
+    int rc = gan_net_add(n, *l);
+    if (rc) gan_layer_free(*l);
+    return rc;
+}
+
+/* Build arch 0 or 1 with default settings and zero weights. Returns 0 or a GAN_E* code. */
+static int arch_make(arch_rig *r, int arch)
+{
+    gan_layer *l = NULL;
+    int rc;
+    memset(r, 0, sizeof *r);
+    if (arch == 0) {
+        rc = gan_net_create(&r->g, 3);
+        if (!rc) rc = arch_add(r->g, gan_layer_dense(&l, 3, 6), &l);
+        if (!rc) rc = arch_add(r->g, gan_layer_leaky_relu(&l, 0.2f), &l);
+        if (!rc) rc = arch_add(r->g, gan_layer_dense(&l, 6, 2), &l);
+        if (!rc) rc = gan_net_create(&r->d, 2);
+        if (!rc) rc = arch_add(r->d, gan_layer_maxout(&l, 2, 4, 2), &l);
+        if (!rc) rc = arch_add(r->d, gan_layer_dropout(&l, 0.9f), &l);
+        if (!rc) rc = arch_add(r->d, gan_layer_dense(&l, 4, 1), &l);
+        if (!rc) rc = arch_add(r->d, gan_layer_activation(&l, GAN_ACT_SIGMOID), &l);
+        if (!rc) rc = gan_optim_sgd(&r->og, 0.1f, 0.5f, 0);
+        if (!rc) rc = gan_optim_adam(&r->od, 1e-3f, 0.5f, 0.999f, 1e-8f);
+    } else {
+        rc = gan_net_create(&r->g, 5);
+        if (!rc) rc = arch_add(r->g, gan_layer_dense(&l, 5, 6), &l);
+        if (!rc) rc = arch_add(r->g, gan_layer_activation(&l, GAN_ACT_TANH), &l);
+        if (!rc) rc = arch_add(r->g, gan_layer_dense(&l, 6, 2), &l);
+        if (!rc) rc = gan_net_create(&r->d, 4);
+        if (!rc) rc = arch_add(r->d, gan_layer_dense(&l, 4, 5), &l);
+        if (!rc) rc = arch_add(r->d, gan_layer_activation(&l, GAN_ACT_RELU), &l);
+        if (!rc) rc = arch_add(r->d, gan_layer_dense(&l, 5, 1), &l);
+        if (!rc) rc = gan_optim_adam(&r->og, 1e-3f, 0.5f, 0.999f, 1e-8f);
+        if (!rc) rc = gan_optim_sgd(&r->od, 0.05f, 0.9f, 1);
+    }
+    if (!rc) rc = gan_trainer_create(&r->t, r->g, r->d, r->og, r->od);
+    if (!rc) rc = gan_trainer_set_data(r->t, arch_data, NULL);
+    if (!rc && arch == 1) rc = gan_trainer_set_noise(r->t, arch_noise, NULL);
+    if (rc) arch_free(r);
+    return rc;
+}
+
+#endif
