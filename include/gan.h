@@ -1092,6 +1092,18 @@ GAN_API int gan_image_grid_size(size_t *width, size_t *height, size_t n, size_t 
  * Tile @p n images (each img_h x img_w floats in [0, 1], row-major; values outside
  * are clamped) into an 8-bit grayscale buffer of gan_image_grid_size(), @p cols per
  * row, with @p pad pixels of black between and around them. Does no I/O.
+ * Thread-safe: uses no handle.
+ * @param[out] pixels width x height bytes (from gan_image_grid_size() with the same
+ *                    arguments), row-major, 0 black to 255 white; every byte is written
+ * @param images      n images one after another, img_h x img_w floats each (NaN
+ *                    gives 0)
+ * @param n           number of images (> 0)
+ * @param img_w       image width (> 0)
+ * @param img_h       image height (> 0)
+ * @param cols        images per grid row (> 0)
+ * @param pad         padding in pixels (may be 0)
+ * @return GAN_OK; GAN_EINVAL for a NULL @p pixels or @p images, a zero size, or
+ * sizes that overflow.
  */
 GAN_API int gan_image_grid(uint8_t *pixels, const float *images, size_t n, size_t img_w, size_t img_h,
                            size_t cols, size_t pad);
@@ -1108,36 +1120,42 @@ GAN_API int gan_image_grid(uint8_t *pixels, const float *images, size_t n, size_
  */
 
 /**
- * Save a net (its layers and parameters) to a file, atomically.
+ * Save a net (its layers and parameters) to a file, atomically. Reads the net: a use
+ * of it (one thread at a time).
  * @param n    the net
  * @param path the file to write (replaced if it exists)
  * @return GAN_OK; GAN_EIO when it cannot be written (missing or read-only directory, full
- * disk...: the old file is unchanged and no temporary file is left); GAN_ENOMEM; GAN_EINVAL.
+ * disk...: the old file is unchanged and no temporary file is left); GAN_ENOMEM;
+ * GAN_EINVAL for a NULL argument or an empty path.
  */
 GAN_API int gan_net_save(const gan_net *n, const char *path);
 /**
  * Save a net to memory, or ask for the size that takes.
  * @param n          the net
- * @param buf        where to write, or NULL to only query the size
+ * @param[out] buf   where to write (the caller's memory), or NULL to only query the size
  * @param cap        bytes available at @p buf
  * @param[out] size  the file's size in bytes, set whenever the arguments are valid
- * @return GAN_OK (also for a size query); GAN_EINVAL when @p cap is too small for a
- * non-NULL @p buf (nothing is written; @p *size tells the size needed).
+ * @return GAN_OK (also for a size query); GAN_EINVAL for a NULL @p n or @p size, or
+ * when @p cap is too small for a non-NULL @p buf (nothing is written; @p *size tells
+ * the size needed).
  */
 GAN_API int gan_net_save_mem(const gan_net *n, void *buf, size_t cap, size_t *size);
 /**
  * Load a net saved by gan_net_save(): its layers and parameters. Its gradients are zero
  * and it has no rng bound, as after gan_net_create().
- * @param[out] out the new net, or NULL on failure
- * @param path     the file to read
- * @return GAN_OK; GAN_EIO when the file cannot be read; GAN_EFORMAT when it is not a net
- * file or is damaged; GAN_EVERSION when a newer format version wrote it; GAN_ENOMEM.
+ * @param[out] out the new net, owned by the caller (free it with gan_net_free()), or
+ *                 NULL on failure
+ * @param path     the file to read (a regular file)
+ * @return GAN_OK; GAN_EINVAL for a NULL argument; GAN_EIO when the file cannot be read;
+ * GAN_EFORMAT when it is not a net file or is damaged; GAN_EVERSION when a newer format
+ * version wrote it; GAN_ENOMEM.
  */
 GAN_API int gan_net_load(gan_net **out, const char *path);
 /**
  * Load a net from memory, as gan_net_load() does from a file.
- * @param[out] out the new net, or NULL on failure
- * @param buf      the file's bytes (borrowed for the call)
+ * @param[out] out the new net, owned by the caller (free it with gan_net_free()), or
+ *                 NULL on failure
+ * @param buf      the file's bytes (borrowed for the call; may be NULL when @p size is 0)
  * @param size     their number
  * @return as gan_net_load(), without GAN_EIO.
  */
@@ -1147,7 +1165,8 @@ GAN_API int gan_net_load_mem(gan_net **out, const void *buf, size_t size);
  * Save a full checkpoint of a trainer to a file, atomically: G and D (layers and
  * parameters), both optimizers (hyperparameters, step counts, momentum or Adam moments),
  * every setting, the four rng streams, the EMA weights and the step count. Callbacks and
- * their payloads are not saved; the built-in noise kind and scale are.
+ * their payloads are not saved; the built-in noise kind and scale are. Reads the
+ * trainer, its nets and its optimizers: a use of each (one thread at a time).
  * @param t    the trainer
  * @param path the file to write (replaced if it exists)
  * @return as gan_net_save(); GAN_ESTATE when an optimizer holds state for a net of
@@ -1157,9 +1176,9 @@ GAN_API int gan_trainer_save(const gan_trainer *t, const char *path);
 /**
  * Save a checkpoint to memory, with the size rules of gan_net_save_mem().
  * @param t          the trainer
- * @param buf        where to write, or NULL to only query the size
+ * @param[out] buf   where to write (the caller's memory), or NULL to only query the size
  * @param cap        bytes available at @p buf
- * @param[out] size  the checkpoint's size in bytes
+ * @param[out] size  the checkpoint's size in bytes (not set on GAN_ESTATE)
  * @return as gan_net_save_mem(); GAN_ESTATE as gan_trainer_save().
  */
 GAN_API int gan_trainer_save_mem(const gan_trainer *t, void *buf, size_t cap, size_t *size);
@@ -1171,18 +1190,21 @@ GAN_API int gan_trainer_save_mem(const gan_trainer *t, void *buf, size_t cap, si
  * have. A checkpoint saved with built-in noise sets that noise (replacing a custom
  * callback); one saved with a custom callback needs one set before the load. All or
  * nothing: on any failure the trainer, its nets and its optimizers are unchanged.
+ * Values are written in place: pointers from gan_net_params() and gan_trainer_rng()
+ * stay valid. A use of the trainer, its nets and its optimizers (one thread at a time).
  * @param t    the trainer to restore into
- * @param path the checkpoint
- * @return GAN_OK; GAN_EIO; GAN_EFORMAT when the file is damaged or does not match the
- * trainer (the message names the difference, e.g. "D layer 2: dropout(0.8) of 16 in the
- * file, maxout 16->1x3 in the trainer"); GAN_EVERSION; GAN_ESTATE when a custom noise
- * callback is needed; GAN_ENOMEM.
+ * @param path the checkpoint (a regular file)
+ * @return GAN_OK; GAN_EINVAL for a NULL argument; GAN_EIO; GAN_EFORMAT when the file is
+ * damaged or does not match the trainer (the message names the difference, e.g.
+ * "D layer 2: dropout(0.8) of 16 in the file, maxout 16->1x3 in the trainer");
+ * GAN_EVERSION; GAN_ESTATE when a custom noise callback is needed; GAN_ENOMEM.
  */
 GAN_API int gan_trainer_load(gan_trainer *t, const char *path);
 /**
  * Restore a checkpoint from memory, as gan_trainer_load() does from a file.
  * @param t    the trainer to restore into
- * @param buf  the checkpoint's bytes (borrowed for the call)
+ * @param buf  the checkpoint's bytes (borrowed for the call; may be NULL when @p size
+ *             is 0)
  * @param size their number
  * @return as gan_trainer_load(), without GAN_EIO.
  */
