@@ -3,6 +3,7 @@
 # the way users do: only through pkg-config.
 set -eu
 build=${1:-build-openblas}
+src=$(cd "$(dirname "$0")/.." && pwd)
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 DESTDIR="$stage" meson install -C "$build" --quiet
@@ -24,4 +25,17 @@ int main(void) {
 C
 cc "$stage/prog.c" -o "$stage/prog" $(pkg-config --cflags --libs gan)
 LD_LIBRARY_PATH="$libdir" "$stage/prog"
-echo "consumer: ok"
+echo "consumer: C ok"
+
+# C++17 (examples/cpp/ring.cpp, the RAII wrapper): a short training on the ring that must
+# end with its score line.
+if command -v c++ >/dev/null 2>&1; then
+    c++ -std=c++17 -Wall -Wextra -pedantic "$src/examples/cpp/ring.cpp" -o "$stage/ring" \
+        $(pkg-config --cflags --libs gan)
+    out=$(LD_LIBRARY_PATH="$libdir" OPENBLAS_NUM_THREADS=1 "$stage/ring" --steps 100)
+    printf '%s\n' "$out" | tail -n 1
+    printf '%s\n' "$out" | tail -n 1 | grep -Eq '^modes=[0-8]/8 hq=[0-9.]+$'
+    echo "consumer: C++ ok"
+else
+    echo "consumer: no C++ compiler (c++) installed: C++ consumer skipped"
+fi

@@ -1,7 +1,9 @@
 #!/bin/sh
 # The whole test suite: install what is missing, then build and run `meson test` with
-# OpenBLAS, with the reference CBLAS, and under AddressSanitizer + UBSan; finally install
-# into a staging directory and build a consumer through pkg-config.
+# OpenBLAS, with the reference CBLAS, and under AddressSanitizer + UBSan; the unit tests
+# under valgrind memcheck (any error fails); the threads test under ThreadSanitizer;
+# every fuzz harness for FUZZ_SECONDS (default 60) on top of its corpus; finally install
+# into a staging directory and build consumers (C and C++) through pkg-config.
 set -eu
 cd "$(dirname "$0")/.."
 sh .ci/install-deps.sh
@@ -19,6 +21,31 @@ run_suite openblas -Dblas=openblas
 run_suite refblas -Dblas=blas
 ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     run_suite sanitize -Dblas=openblas -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
+
+# Unit tests only: the examples' training runs would take an hour under valgrind.
+unit="rng layers net optim errors trainer eval dataset loss serial version threads scenarios fuzz-corpus-idx fuzz-corpus-load"
+echo "=== valgrind memcheck: $unit"
+# shellcheck disable=SC2086
+meson test -C build-openblas --print-errorlogs --timeout-multiplier=20 \
+    --wrap='valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect -q' $unit
+
+echo "=== ThreadSanitizer: threads"
+[ -d build-tsan ] || meson setup build-tsan -Dblas=openblas -Db_sanitize=thread -Db_lundef=false -Dbuildtype=debug \
+    -Dexamples=disabled -Ddocs=disabled
+meson compile -C build-tsan tests/test_threads
+TSAN_OPTIONS=halt_on_error=1 meson test -C build-tsan --no-rebuild --print-errorlogs threads
+
+echo "=== fuzzing, ${FUZZ_SECONDS:-60} s per harness"
+mkdir -p build-fuzz
+for harness in idx load; do  # load covers model files and trainer checkpoints
+    log=build-fuzz/$harness.log
+    if ! FUZZ_OUT=build-fuzz sh tests/fuzz/run_fuzzer.sh "$harness" "${FUZZ_SECONDS:-60}" >"$log" 2>&1; then
+        tail -n 60 "$log"
+        echo "fuzzing $harness failed: see $log and build-fuzz/crash-*"
+        exit 1
+    fi
+    grep -E "^(Done|stat::number_of_executed_units)" "$log" || tail -n 2 "$log"
+done
 
 echo "=== consumer built against the installed package"
 sh tests/consumer.sh build-openblas
