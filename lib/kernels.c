@@ -30,98 +30,7 @@ void gan__col_sums(float *restrict db, const float *restrict dy, size_t rows, si
     }
 }
 
-static inline float sigmoidf(float x)
-{
-    /* Stable on both tails: exp never overflows. */
-    if (x >= 0.0f) return 1.0f / (1.0f + expf(-x));
-    float e = expf(x);
-    return e / (1.0f + e);
-}
-
-void gan__act_forward(int act, float slope, const float *restrict x, float *restrict y, size_t n)
-{
-    switch (act) {
-    case GAN_ACT_RELU:
-        for (size_t i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
-        break;
-    case GAN_ACT_LEAKY_RELU:
-        for (size_t i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : slope * x[i];
-        break;
-    case GAN_ACT_SIGMOID:
-        for (size_t i = 0; i < n; i++) y[i] = sigmoidf(x[i]);
-        break;
-    case GAN_ACT_TANH:
-        for (size_t i = 0; i < n; i++) y[i] = tanhf(x[i]);
-        break;
-    default:
-        memcpy(y, x, n * sizeof *x);
-        break;
-    }
-}
-
-void gan__act_backward(int act, float slope, const float *restrict y, const float *restrict dy,
-                       float *restrict dx, size_t n)
-{
-    switch (act) {
-    case GAN_ACT_RELU:
-        for (size_t i = 0; i < n; i++) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
-        break;
-    case GAN_ACT_LEAKY_RELU:
-        /* With 0 <= slope < 1, y > 0 exactly when x > 0. */
-        for (size_t i = 0; i < n; i++) dx[i] = y[i] > 0.0f ? dy[i] : slope * dy[i];
-        break;
-    case GAN_ACT_SIGMOID:
-        for (size_t i = 0; i < n; i++) dx[i] = dy[i] * y[i] * (1.0f - y[i]);
-        break;
-    case GAN_ACT_TANH:
-        for (size_t i = 0; i < n; i++) dx[i] = dy[i] * (1.0f - y[i] * y[i]);
-        break;
-    default:
-        memcpy(dx, dy, n * sizeof *dy);
-        break;
-    }
-}
-
-void gan__maxout_forward(const float *restrict z, size_t rows, size_t units, size_t pieces,
-                         float *restrict y, uint32_t *restrict argmax)
-{
-    size_t n = rows * units;
-    for (size_t i = 0; i < n; i++) {
-        const float *zi = z + i * pieces;
-        float best = zi[0];
-        uint32_t arg = 0;
-        for (size_t p = 1; p < pieces; p++)
-            if (zi[p] > best) { best = zi[p]; arg = (uint32_t)p; }
-        y[i] = best;
-        argmax[i] = arg;
-    }
-}
-
-void gan__maxout_backward(const float *restrict dy, const uint32_t *restrict argmax, size_t rows,
-                          size_t units, size_t pieces, float *restrict dz)
-{
-    size_t n = rows * units;
-    memset(dz, 0, n * pieces * sizeof *dz);
-    for (size_t i = 0; i < n; i++) dz[i * pieces + argmax[i]] = dy[i];
-}
-
-void gan__vmul(const float *restrict x, const float *restrict m, float *restrict y, size_t n)
-{
-    for (size_t i = 0; i < n; i++) y[i] = x[i] * m[i];
-}
-
-double gan__sum_squares(const float *x, size_t n)
-{
-    double s = 0.0;
-    for (size_t i = 0; i < n; i++) s += (double)x[i] * x[i];
-    return s;
-}
-
-/* The distance loops run in chunks of a constant length: -O2's cheap cost model vectorises
- * a loop only when no scalar remainder is needed. Branches on floats also stop it, so clamps
- * compare bit patterns, which order like the values for floats >= 0. */
-#define CHUNK 64
-
+/* Bit views of floats: comparisons on them do not stop vectorisation. */
 static inline int32_t float_bits(float x)
 {
     int32_t b;
@@ -135,6 +44,234 @@ static inline float bits_float(int32_t b)
     memcpy(&x, &b, sizeof x);
     return x;
 }
+
+/* exp(-t) for t >= 0 with Cephes' expf polynomial (relative error < 1e-7) and no branch.
+ * t is clamped at 87 (exp(-87) = 1.6e-38), which also keeps 2^n a normal float. */
+static inline float exp_neg(float t)
+{
+    int32_t b = float_bits(t), cap = 0x42ae0000; /* 87.0f */
+    float x = -bits_float(b < cap ? b : cap);
+    float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f; /* round to nearest */
+    float r = x - n * 0.693359375f + n * 2.12194440e-4f;               /* x - n ln 2 in two parts */
+    float p = ((((1.9875691500e-4f * r + 1.3981999507e-3f) * r + 8.3334519073e-3f) * r + 4.1665795894e-2f) * r +
+               1.6666665459e-1f) * r + 5.0000001201e-1f;
+    return (p * (r * r) + r + 1.0f) * bits_float(((int32_t)n + 127) * (1 << 23));
+}
+
+/* sigmoid(x) = 1 / (1 + e) for x >= 0 and e / (1 + e) below, e = exp(-|x|): no overflow on
+ * either tail, no branch, and no libm call, so the loop vectorises. Within 2e-7 relative
+ * of expf's result; NaN stays NaN, sigmoid(+-inf) = 1 and 0 (up to e^-87 = 1.6e-38). */
+static inline float sigmoid_fast(float x)
+{
+    float e = exp_neg(fabsf(x));
+    float s = (x >= 0.0f ? 1.0f : e) / (1.0f + e);
+    return x != x ? x : s;
+}
+
+/* The loops take one value, then compute: a load under a condition would stop the
+ * compiler from turning the select into a blend. Inlined twice, into an in-place and
+ * a restrict-qualified caller, so both vectorise without a run-time overlap test. */
+static inline void act_forward_body(int act, float slope, const float *x, float *y, size_t n)
+{
+    switch (act) {
+    case GAN_ACT_RELU:
+        for (size_t i = 0; i < n; i++) {
+            float v = x[i];
+            y[i] = v > 0.0f ? v : 0.0f;
+        }
+        break;
+    case GAN_ACT_LEAKY_RELU:
+        for (size_t i = 0; i < n; i++) {
+            float v = x[i];
+            y[i] = v > 0.0f ? v : slope * v;
+        }
+        break;
+    case GAN_ACT_SIGMOID:
+        for (size_t i = 0; i < n; i++) y[i] = sigmoid_fast(x[i]);
+        break;
+    case GAN_ACT_TANH:
+        for (size_t i = 0; i < n; i++) y[i] = tanhf(x[i]);
+        break;
+    default:
+        for (size_t i = 0; i < n; i++) y[i] = x[i];
+        break;
+    }
+}
+
+static void act_forward_inplace(int act, float slope, float *y, size_t n)
+{
+    if (act == GAN_ACT_IDENTITY) return;
+    act_forward_body(act, slope, y, y, n);
+}
+
+static void act_forward_apart(int act, float slope, const float *restrict x, float *restrict y, size_t n)
+{
+    act_forward_body(act, slope, x, y, n);
+}
+
+void gan__act_forward(int act, float slope, const float *x, float *y, size_t n)
+{
+    if (x == y) act_forward_inplace(act, slope, y, n);
+    else act_forward_apart(act, slope, x, y, n);
+}
+
+static inline void act_backward_body(int act, float slope, const float *y, const float *dy, float *dx, size_t n)
+{
+    switch (act) {
+    case GAN_ACT_RELU:
+        for (size_t i = 0; i < n; i++) {
+            float d = dy[i];
+            dx[i] = y[i] > 0.0f ? d : 0.0f;
+        }
+        break;
+    case GAN_ACT_LEAKY_RELU:
+        /* With 0 <= slope < 1, y > 0 exactly when x > 0. */
+        for (size_t i = 0; i < n; i++) {
+            float d = dy[i];
+            dx[i] = y[i] > 0.0f ? d : slope * d;
+        }
+        break;
+    case GAN_ACT_SIGMOID:
+        for (size_t i = 0; i < n; i++) dx[i] = dy[i] * y[i] * (1.0f - y[i]);
+        break;
+    case GAN_ACT_TANH:
+        for (size_t i = 0; i < n; i++) dx[i] = dy[i] * (1.0f - y[i] * y[i]);
+        break;
+    default:
+        for (size_t i = 0; i < n; i++) dx[i] = dy[i];
+        break;
+    }
+}
+
+static void act_backward_inplace(int act, float slope, const float *restrict y, float *restrict d, size_t n)
+{
+    if (act == GAN_ACT_IDENTITY) return;
+    act_backward_body(act, slope, y, d, d, n);
+}
+
+static void act_backward_apart(int act, float slope, const float *restrict y, const float *restrict dy,
+                               float *restrict dx, size_t n)
+{
+    act_backward_body(act, slope, y, dy, dx, n);
+}
+
+void gan__act_backward(int act, float slope, const float *y, const float *dy, float *dx, size_t n)
+{
+    if (dx == dy) act_backward_inplace(act, slope, y, dx, n);
+    else act_backward_apart(act, slope, y, dy, dx, n);
+}
+
+/* Winners are bytes when a unit has at most 256 pieces, 32-bit words otherwise. */
+#define MAXOUT_FORWARD(T)                                                                   \
+    for (size_t i = 0; i < n; i++) {                                                        \
+        const float *zi = z + i * pieces;                                                   \
+        float best = zi[0];                                                                 \
+        T arg = 0;                                                                          \
+        for (size_t p = 1; p < pieces; p++)                                                 \
+            if (zi[p] > best) { best = zi[p]; arg = (T)p; }                                 \
+        y[i] = best;                                                                        \
+        ((T *)argmax)[i] = arg;                                                             \
+    }
+
+void gan__maxout_forward(const float *restrict z, size_t rows, size_t units, size_t pieces,
+                         float *restrict y, void *restrict argmax)
+{
+    size_t n = rows * units;
+    if (pieces <= 256) MAXOUT_FORWARD(uint8_t)
+    else MAXOUT_FORWARD(uint32_t)
+}
+
+void gan__maxout_backward(const float *restrict dy, const void *restrict argmax, size_t rows,
+                          size_t units, size_t pieces, float *restrict dz)
+{
+    size_t n = rows * units;
+    memset(dz, 0, n * pieces * sizeof *dz);
+    if (pieces <= 256) {
+        const uint8_t *a = argmax;
+        for (size_t i = 0; i < n; i++) dz[i * pieces + a[i]] = dy[i];
+    } else {
+        const uint32_t *a = argmax;
+        for (size_t i = 0; i < n; i++) dz[i * pieces + a[i]] = dy[i];
+    }
+}
+
+size_t gan__maxout_argmax_size(size_t pieces) { return pieces <= 256 ? sizeof(uint8_t) : sizeof(uint32_t); }
+
+/* PCG32 exactly as rng.c steps it: state' = state * MULT + inc, output from the old state. */
+#define PCG_MULT 6364136223846793005ULL
+
+static inline uint32_t pcg_output(uint64_t old)
+{
+    uint32_t xorshifted = (uint32_t)(((old >> 18u) ^ old) >> 27u);
+    uint32_t rot = (uint32_t)(old >> 59u);
+    return (xorshifted >> rot) | (xorshifted << ((-rot) & 31));
+}
+
+/* The draws run in PCG_LANES interleaved chains, each jumping PCG_LANES steps at a time
+ * (state * MULT^L + inc * (MULT^(L-1) + ... + 1)): the same states in the same order as
+ * one chain, without its multiply-add latency on every draw. */
+enum { PCG_LANES = 8 };
+
+void gan__dropout_mask(uint8_t *restrict mask, size_t n, uint64_t *state, uint64_t inc, float keep)
+{
+    /* rng.c's uniform is (r >> 8) / 2^24 < keep, that is (r >> 8) < ceil(keep 2^24). */
+    double t = ceil((double)keep * 16777216.0);
+    uint32_t threshold = t > 16777216.0 ? 16777217u : (uint32_t)t;
+    uint64_t s[PCG_LANES], mul = 1, add = 0, cur = *state;
+    for (int j = 0; j < PCG_LANES; j++) {
+        s[j] = cur;
+        cur = cur * PCG_MULT + inc;
+        mul *= PCG_MULT;
+        add = add * PCG_MULT + inc;
+    }
+    size_t i = 0;
+    for (; i + PCG_LANES <= n; i += PCG_LANES)
+        for (int j = 0; j < PCG_LANES; j++) {
+            mask[i + j] = (pcg_output(s[j]) >> 8) < threshold;
+            s[j] = s[j] * mul + add;
+        }
+    cur = s[0]; /* the state of draw i */
+    for (; i < n; i++) {
+        mask[i] = (pcg_output(cur) >> 8) < threshold;
+        cur = cur * PCG_MULT + inc;
+    }
+    *state = cur;
+}
+
+/* y = x * (mask ? scale : 0): the product of the float mask it replaces, bit for bit. */
+static inline void dropout_body(const float *x, const uint8_t *m, float scale, float *y, size_t n)
+{
+    for (size_t i = 0; i < n; i++) y[i] = x[i] * ((float)m[i] * scale);
+}
+
+static void dropout_inplace(float *y, const uint8_t *restrict m, float scale, size_t n)
+{
+    dropout_body(y, m, scale, y, n);
+}
+
+static void dropout_apart(const float *restrict x, const uint8_t *restrict m, float scale, float *restrict y,
+                          size_t n)
+{
+    dropout_body(x, m, scale, y, n);
+}
+
+void gan__dropout_apply(const float *x, const uint8_t *mask, float scale, float *y, size_t n)
+{
+    if (x == y) dropout_inplace(y, mask, scale, n);
+    else dropout_apart(x, mask, scale, y, n);
+}
+
+double gan__sum_squares(const float *x, size_t n)
+{
+    double s = 0.0;
+    for (size_t i = 0; i < n; i++) s += (double)x[i] * x[i];
+    return s;
+}
+
+/* The distance loops run in chunks of a constant length: -O2's cheap cost model vectorises
+ * a loop only when no scalar remainder is needed. Branches on floats also stop it, so clamps
+ * compare bit patterns, which order like the values for floats >= 0. */
+#define CHUNK 64
 
 /* max(d2 + xn + sn, 0) in place; a negative float has negative bits. Returns the minimum bits. */
 static inline int32_t dist_chunk(float *restrict d2, float xn, const float *restrict sn, size_t len, int32_t lo)
@@ -168,19 +305,6 @@ void gan__sq_norms(float *restrict out, const float *restrict x, size_t rows, si
     }
 }
 
-/* exp(-t) for t >= 0 with Cephes' expf polynomial (relative error < 1e-7) and no branch.
- * t is clamped at 87 (exp(-87) = 1.6e-38), which also keeps 2^n a normal float. */
-static inline float exp_neg(float t)
-{
-    int32_t b = float_bits(t), cap = 0x42ae0000; /* 87.0f */
-    float x = -bits_float(b < cap ? b : cap);
-    float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f; /* round to nearest */
-    float r = x - n * 0.693359375f + n * 2.12194440e-4f;               /* x - n ln 2 in two parts */
-    float p = ((((1.9875691500e-4f * r + 1.3981999507e-3f) * r + 8.3334519073e-3f) * r + 4.1665795894e-2f) * r +
-               1.6666665459e-1f) * r + 5.0000001201e-1f;
-    return (p * (r * r) + r + 1.0f) * bits_float(((int32_t)n + 127) * (1 << 23));
-}
-
 double gan__exp_sum(const float *restrict d2, size_t n, float shift, float scale)
 {
     float e[CHUNK];
@@ -194,93 +318,142 @@ double gan__exp_sum(const float *restrict d2, size_t n, float shift, float scale
     return (s0 + s1) + (s2 + s3);
 }
 
-/* The dry runs sum every new value times zero: the sum is NaN exactly when a value is
- * infinite or NaN, with no branch in the loop. They also sum the squared gradient, so
- * one pass serves both checks and the norm. Sums run in LANES independent lanes, which
- * the compiler vectorises without reassociating one float sum; the squares go to double
- * every BLOCK elements to keep their precision. */
-enum { LANES = 8, BLOCK = 4096 };
+/* The dry runs flag a new value that is infinite or NaN from its bits: the exponent
+ * field plus one carries into the sign bit exactly when it is all ones. The flags are
+ * OR-ed (an integer reduction, which the compiler vectorises), so the loop has no branch.
+ * They also sum the squared gradient, so one pass serves both checks and the norm: each
+ * chunk stores the squares in a small array, then adds them into LANES independent float
+ * sums (vectorised without reassociating any one of them), which go to double once per
+ * chunk to keep their precision. */
+enum { LANES = 8, DRY_CHUNK = 512 };
 
-typedef struct {
-    float bad[LANES], sq[LANES];
-    double sq_total;
-} lanes;
-
-static void lanes_flush(lanes *a)
+static inline uint32_t nonfinite_bit(float x)
 {
-    for (int j = 0; j < LANES; j++) {
-        a->sq_total += a->sq[j];
-        a->sq[j] = 0.0f;
+    uint32_t b;
+    memcpy(&b, &x, sizeof b);
+    return ((b & 0x7f800000u) + 0x00800000u) & 0x80000000u;
+}
+
+/* The sum of q[0..len) in double, through LANES float sums. */
+static double lane_sum(const float *restrict q, size_t len)
+{
+    float sq[LANES] = {0};
+    size_t k = 0;
+    for (; k + LANES <= len; k += LANES)
+        for (int j = 0; j < LANES; j++) sq[j] += q[k + j];
+    for (; k < len; k++) sq[0] += q[k];
+    double s = 0.0;
+    for (int j = 0; j < LANES; j++) s += sq[j];
+    return s;
+}
+
+/* The SGD dry run: the new values exactly as gan__sgd_update computes them (classical
+ * momentum p + v', Nesterov p + (momentum v' - lr g)), flagged, and stored in out (or in
+ * a scratch chunk when out is NULL, which keeps the loop free of branches). */
+static int sgd_dry(const float *restrict p, const float *restrict v, const float *restrict g, size_t n, float lr,
+                   float momentum, int nesterov, float *restrict out, double *grad_sq)
+{
+    float q[DRY_CHUNK], scratch[DRY_CHUNK];
+    uint32_t bad = 0;
+    double sq = 0.0;
+    for (size_t i = 0; i < n; i += DRY_CHUNK) {
+        size_t len = n - i < DRY_CHUNK ? n - i : DRY_CHUNK;
+        const float *pi = p + i, *vi = v + i, *gi = g + i;
+        float *oi = out ? out + i : scratch;
+        for (size_t k = 0; k < len; k++) {
+            float gk = gi[k];
+            float vn = momentum * vi[k] - lr * gk;
+            float pn = pi[k] + (nesterov ? momentum * vn - lr * gk : vn);
+            bad |= nonfinite_bit(vn) | nonfinite_bit(pn);
+            q[k] = gk * gk;
+            oi[k] = pn;
+        }
+        sq += lane_sum(q, len);
     }
-}
-
-static int lanes_finish(lanes *a, double *grad_sq)
-{
-    float bad = 0.0f;
-    lanes_flush(a);
-    for (int j = 0; j < LANES; j++) bad += a->bad[j];
-    *grad_sq = a->sq_total;
-    return bad == 0.0f && isfinite(a->sq_total);
-}
-
-/* Classical momentum: p + v'; Nesterov: p + momentum v' - lr g. Written as
- * p + a v' - b g so that the loop has no branch. */
-static inline float sgd_new_zero(float p, float v, float g, float lr, float momentum, float a, float b)
-{
-    float vn = momentum * v - lr * g;
-    float pn = p + a * vn - b * g;
-    return 0.0f * (vn + pn);
+    *grad_sq = sq;
+    return !bad && isfinite(sq);
 }
 
 int gan__sgd_finite(const float *restrict p, const float *restrict v, const float *restrict g, size_t n, float lr,
                     float momentum, int nesterov, double *grad_sq)
 {
-    float a_ = nesterov ? momentum : 1.0f, b_ = nesterov ? lr : 0.0f;
-    lanes a = {{0}, {0}, 0.0};
-    size_t i = 0;
-    for (; i + BLOCK <= n; i += BLOCK) {
-        for (size_t k = i; k < i + BLOCK; k += LANES)
-            for (int j = 0; j < LANES; j++) {
-                a.bad[j] += sgd_new_zero(p[k + j], v[k + j], g[k + j], lr, momentum, a_, b_);
-                a.sq[j] += g[k + j] * g[k + j];
-            }
-        lanes_flush(&a);
-    }
-    for (int j = 0; i < n; i++, j = (j + 1) % LANES) {
-        a.bad[j] += sgd_new_zero(p[i], v[i], g[i], lr, momentum, a_, b_);
-        a.sq[j] += g[i] * g[i];
-    }
-    return lanes_finish(&a, grad_sq);
-}
-
-static inline float adam_new_zero(float p, float m, float v, float g, float lr, float beta1, float beta2, float eps,
-                                  float c1, float c2)
-{
-    float mn = beta1 * m + (1.0f - beta1) * g;
-    float vn = beta2 * v + (1.0f - beta2) * g * g;
-    float pn = p - lr * (mn / c1) / (sqrtf(vn / c2) + eps);
-    return 0.0f * (mn + vn + pn);
+    return sgd_dry(p, v, g, n, lr, momentum, nesterov, NULL, grad_sq);
 }
 
 int gan__adam_finite(const float *restrict p, const float *restrict m, const float *restrict v,
                      const float *restrict g, size_t n, float lr, float beta1, float beta2, float eps, float c1,
                      float c2, double *grad_sq)
 {
-    lanes a = {{0}, {0}, 0.0};
-    size_t i = 0;
-    for (; i + BLOCK <= n; i += BLOCK) {
-        for (size_t k = i; k < i + BLOCK; k += LANES)
-            for (int j = 0; j < LANES; j++) {
-                a.bad[j] += adam_new_zero(p[k + j], m[k + j], v[k + j], g[k + j], lr, beta1, beta2, eps, c1, c2);
-                a.sq[j] += g[k + j] * g[k + j];
-            }
-        lanes_flush(&a);
+    float q[DRY_CHUNK];
+    uint32_t bad = 0;
+    double sq = 0.0;
+    for (size_t i = 0; i < n; i += DRY_CHUNK) {
+        size_t len = n - i < DRY_CHUNK ? n - i : DRY_CHUNK;
+        const float *pi = p + i, *mi = m + i, *vi = v + i, *gi = g + i;
+        for (size_t k = 0; k < len; k++) {
+            float gk = gi[k];
+            float mn = beta1 * mi[k] + (1.0f - beta1) * gk;
+            float vn = beta2 * vi[k] + (1.0f - beta2) * gk * gk;
+            float pn = pi[k] - lr * (mn / c1) / (sqrtf(vn / c2) + eps);
+            bad |= nonfinite_bit(mn) | nonfinite_bit(vn) | nonfinite_bit(pn);
+            q[k] = gk * gk;
+        }
+        sq += lane_sum(q, len);
     }
-    for (int j = 0; i < n; i++, j = (j + 1) % LANES) {
-        a.bad[j] += adam_new_zero(p[i], m[i], v[i], g[i], lr, beta1, beta2, eps, c1, c2);
-        a.sq[j] += g[i] * g[i];
+    *grad_sq = sq;
+    return !bad && isfinite(sq);
+}
+
+/* The staged steps: the dry run's pass that also stores the new parameters in out. */
+int gan__sgd_stage(const float *restrict p, const float *restrict v, const float *restrict g, size_t n, float lr,
+                   float momentum, int nesterov, float *restrict out, double *grad_sq)
+{
+    return sgd_dry(p, v, g, n, lr, momentum, nesterov, out, grad_sq);
+}
+
+void gan__sgd_commit(float *restrict p, float *restrict v, const float *restrict g, const float *restrict staged,
+                     size_t n, float lr, float momentum)
+{
+    for (size_t i = 0; i < n; i++) {
+        v[i] = momentum * v[i] - lr * g[i];
+        p[i] = staged[i];
     }
-    return lanes_finish(&a, grad_sq);
+}
+
+int gan__adam_stage(const float *restrict p, const float *restrict m, const float *restrict v,
+                    const float *restrict g, size_t n, float lr, float beta1, float beta2, float eps, float c1,
+                    float c2, float *restrict out, double *grad_sq)
+{
+    float q[DRY_CHUNK];
+    uint32_t bad = 0;
+    double sq = 0.0;
+    for (size_t i = 0; i < n; i += DRY_CHUNK) {
+        size_t len = n - i < DRY_CHUNK ? n - i : DRY_CHUNK;
+        const float *pi = p + i, *mi = m + i, *vi = v + i, *gi = g + i;
+        float *oi = out + i;
+        for (size_t k = 0; k < len; k++) {
+            float gk = gi[k];
+            float mn = beta1 * mi[k] + (1.0f - beta1) * gk;
+            float vn = beta2 * vi[k] + (1.0f - beta2) * gk * gk;
+            float pn = pi[k] - lr * (mn / c1) / (sqrtf(vn / c2) + eps);
+            bad |= nonfinite_bit(mn) | nonfinite_bit(vn) | nonfinite_bit(pn);
+            q[k] = gk * gk;
+            oi[k] = pn;
+        }
+        sq += lane_sum(q, len);
+    }
+    *grad_sq = sq;
+    return !bad && isfinite(sq);
+}
+
+void gan__adam_commit(float *restrict p, float *restrict m, float *restrict v, const float *restrict g,
+                      const float *restrict staged, size_t n, float beta1, float beta2)
+{
+    for (size_t i = 0; i < n; i++) {
+        m[i] = beta1 * m[i] + (1.0f - beta1) * g[i];
+        v[i] = beta2 * v[i] + (1.0f - beta2) * g[i] * g[i];
+        p[i] = staged[i];
+    }
 }
 
 void gan__sgd_update(float *restrict p, float *restrict v, const float *restrict g, size_t n,

@@ -15,17 +15,24 @@ void gan__rows_set(float *y, const float *b, size_t rows, size_t n);
 /* db = (add ? db : 0) + column sums of dy (rows x n). */
 void gan__col_sums(float *db, const float *dy, size_t rows, size_t n, int add);
 
-/* Activations by gan_activation code; backward uses the forward output y. */
+/* Activations by gan_activation code; backward uses the forward output y. Both may run
+ * in place (y == x, dx == dy). */
 void gan__act_forward(int act, float slope, const float *x, float *y, size_t n);
 void gan__act_backward(int act, float slope, const float *y, const float *dy, float *dx, size_t n);
 
-/* Maxout over groups of `pieces` adjacent columns of z (rows x units*pieces). */
-void gan__maxout_forward(const float *z, size_t rows, size_t units, size_t pieces, float *y, uint32_t *argmax);
+/* Maxout over groups of `pieces` adjacent columns of z (rows x units*pieces). The winners
+ * (rows x units) are elements of gan__maxout_argmax_size(pieces) bytes. */
+void gan__maxout_forward(const float *z, size_t rows, size_t units, size_t pieces, float *y, void *argmax);
 /* dz (rows x units*pieces) = dy routed to each unit's winning piece, zero elsewhere. */
-void gan__maxout_backward(const float *dy, const uint32_t *argmax, size_t rows, size_t units, size_t pieces, float *dz);
+void gan__maxout_backward(const float *dy, const void *argmax, size_t rows, size_t units, size_t pieces, float *dz);
+size_t gan__maxout_argmax_size(size_t pieces);
 
-/* y = x * m elementwise. */
-void gan__vmul(const float *x, const float *m, float *y, size_t n);
+/* n dropout draws from the PCG32 stream (*state, inc), exactly the n calls of
+ * gan_rng_uniform(rng) < keep they replace: mask[i] is 1 to keep, 0 to drop, and
+ * *state moves on by n steps. */
+void gan__dropout_mask(uint8_t *mask, size_t n, uint64_t *state, uint64_t inc, float keep);
+/* y = x * (mask ? scale : 0); y may be x. */
+void gan__dropout_apply(const float *x, const uint8_t *mask, float scale, float *y, size_t n);
 
 /* Sum of squares accumulated in double: NaN or Inf anywhere makes it non-finite. */
 double gan__sum_squares(const float *x, size_t n);
@@ -47,6 +54,17 @@ int gan__sgd_finite(const float *p, const float *v, const float *g, size_t n, fl
                     double *grad_sq);
 int gan__adam_finite(const float *p, const float *m, const float *v, const float *g, size_t n, float lr,
                      float beta1, float beta2, float eps, float c1, float c2, double *grad_sq);
+
+/* A dry run that also writes the new parameters to out (p untouched), and the pass that
+ * completes it later: the state update and p = staged. Together, bit for bit what the
+ * in-place updates below compute. */
+int gan__sgd_stage(const float *p, const float *v, const float *g, size_t n, float lr, float momentum, int nesterov,
+                   float *out, double *grad_sq);
+void gan__sgd_commit(float *p, float *v, const float *g, const float *staged, size_t n, float lr, float momentum);
+int gan__adam_stage(const float *p, const float *m, const float *v, const float *g, size_t n, float lr, float beta1,
+                    float beta2, float eps, float c1, float c2, float *out, double *grad_sq);
+void gan__adam_commit(float *p, float *m, float *v, const float *g, const float *staged, size_t n, float beta1,
+                      float beta2);
 
 /* SGD with classical or Nesterov momentum; v is the velocity. */
 void gan__sgd_update(float *p, float *v, const float *g, size_t n, float lr, float momentum, int nesterov);

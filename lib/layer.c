@@ -3,6 +3,7 @@
 #include "alloc_impl.h"
 #include "error_impl.h"
 #include "kernels_impl.h"
+#include "rng_impl.h"
 
 #include <limits.h>
 #include <math.h>
@@ -107,7 +108,7 @@ static void dense_init(gan_layer *l, gan_rng *rng, gan_init scheme, float scale)
 }
 
 static const struct gan_layer_ops dense_ops = {
-    "dense", GAN_LAYER_DENSE, place_affine, no_reserve, dense_forward, dense_backward, dense_init,
+    "dense", GAN_LAYER_DENSE, 1, 0, 0, place_affine, no_reserve, dense_forward, dense_backward, dense_init,
 };
 
 int gan_layer_dense(gan_layer **out, size_t in_dim, size_t out_dim)
@@ -129,30 +130,30 @@ int gan_layer_dense(gan_layer **out, size_t in_dim, size_t out_dim)
 
 static size_t maxout_width(const gan_layer *l) { return l->units * l->pieces; }
 
+/* The winners only: the pre-activations live in the net's scratch, shared by its layers. */
 static int maxout_reserve(gan_layer *l, size_t batch)
 {
-    int rc = grow(&l->work, batch, maxout_width(l), sizeof(float));
-    if (!rc) rc = grow((void **)&l->argmax, batch, l->units, sizeof(uint32_t));
-    return rc;
+    return grow(&l->work, batch, l->units, gan__maxout_argmax_size(l->pieces));
 }
 
 static void maxout_forward(gan_layer *l, const float *x, size_t batch, float *y, int train, gan_rng *rng)
 {
     (void)train; (void)rng;
     size_t width = maxout_width(l);
-    float *z = l->work;
+    float *z = l->scratch;
     gan__rows_set(z, l->b, batch, width);
     gan__gemm(0, 0, batch, width, l->in_dim, 1.0f, x, l->in_dim, l->w, width, 1.0f, z, width);
-    gan__maxout_forward(z, batch, l->units, l->pieces, y, l->argmax);
+    gan__maxout_forward(z, batch, l->units, l->pieces, y, l->work);
 }
 
 static void maxout_backward(gan_layer *l, const float *x, const float *y, const float *dy, size_t batch, float *dx,
                             int grads)
 {
     (void)y;
+    if (grads == GAN__GRADS_NONE && !dx) return;
     size_t width = maxout_width(l);
-    float *dz = l->work; /* the pre-activations are spent: reuse their space */
-    gan__maxout_backward(dy, l->argmax, batch, l->units, l->pieces, dz);
+    float *dz = l->scratch; /* the pre-activations are spent: reuse their space */
+    gan__maxout_backward(dy, l->work, batch, l->units, l->pieces, dz);
     if (grads != GAN__GRADS_NONE) {
         float beta = grads == GAN__GRADS_ADD ? 1.0f : 0.0f;
         gan__gemm(1, 0, l->in_dim, width, batch, 1.0f, x, l->in_dim, dz, width, beta, l->dw, width);
@@ -169,7 +170,7 @@ static void maxout_init(gan_layer *l, gan_rng *rng, gan_init scheme, float scale
 }
 
 static const struct gan_layer_ops maxout_ops = {
-    "maxout", GAN_LAYER_MAXOUT, place_affine, maxout_reserve, maxout_forward, maxout_backward, maxout_init,
+    "maxout", GAN_LAYER_MAXOUT, 1, 0, 0, place_affine, maxout_reserve, maxout_forward, maxout_backward, maxout_init,
 };
 
 int gan_layer_maxout(gan_layer **out, size_t in_dim, size_t units, size_t pieces)
@@ -192,6 +193,7 @@ int gan_layer_maxout(gan_layer **out, size_t in_dim, size_t units, size_t pieces
     (*out)->pieces = pieces;
     (*out)->n_weights = in_dim * width;
     (*out)->n_biases = width;
+    (*out)->scratch_width = width;
     return GAN_OK;
 }
 
@@ -219,7 +221,7 @@ static void act_backward(gan_layer *l, const float *x, const float *y, const flo
 }
 
 static const struct gan_layer_ops act_ops = {
-    "activation", GAN_LAYER_ACTIVATION, place_elementwise, no_reserve, act_forward, act_backward, no_init,
+    "activation", GAN_LAYER_ACTIVATION, 0, 1, 1, place_elementwise, no_reserve, act_forward, act_backward, no_init,
 };
 
 int gan_layer_leaky_relu(gan_layer **out, float slope)
@@ -252,9 +254,11 @@ int gan_layer_activation(gan_layer **out, gan_activation act)
 
 static int dropout_reserve(gan_layer *l, size_t batch)
 {
-    return grow(&l->work, batch, l->out_dim, sizeof(float));
+    return grow(&l->work, batch, l->out_dim, sizeof(uint8_t));
 }
 
+/* The mask takes the draws gan_rng_uniform(rng) < keep_prob would, one per unit in order,
+ * straight from the stream's state (rng_impl.h). */
 static void dropout_forward(gan_layer *l, const float *x, size_t batch, float *y, int train, gan_rng *rng)
 {
     size_t n = batch * l->out_dim;
@@ -263,9 +267,8 @@ static void dropout_forward(gan_layer *l, const float *x, size_t batch, float *y
         gan__act_forward(GAN_ACT_IDENTITY, 0.0f, x, y, n);
         return;
     }
-    float *mask = l->work, scale = 1.0f / l->keep_prob;
-    for (size_t i = 0; i < n; i++) mask[i] = gan_rng_uniform(rng) < l->keep_prob ? scale : 0.0f;
-    gan__vmul(x, mask, y, n);
+    gan__dropout_mask(l->work, n, &rng->state, rng->inc, l->keep_prob);
+    gan__dropout_apply(x, l->work, 1.0f / l->keep_prob, y, n);
 }
 
 static void dropout_backward(gan_layer *l, const float *x, const float *y, const float *dy, size_t batch, float *dx,
@@ -274,12 +277,12 @@ static void dropout_backward(gan_layer *l, const float *x, const float *y, const
     (void)x; (void)y; (void)grads;
     if (!dx) return;
     size_t n = batch * l->out_dim;
-    if (l->trained) gan__vmul(dy, l->work, dx, n);
+    if (l->trained) gan__dropout_apply(dy, l->work, 1.0f / l->keep_prob, dx, n);
     else gan__act_backward(GAN_ACT_IDENTITY, 0.0f, NULL, dy, dx, n);
 }
 
 static const struct gan_layer_ops dropout_ops = {
-    "dropout", GAN_LAYER_DROPOUT, place_elementwise, dropout_reserve, dropout_forward, dropout_backward, no_init,
+    "dropout", GAN_LAYER_DROPOUT, 0, 0, 1, place_elementwise, dropout_reserve, dropout_forward, dropout_backward, no_init,
 };
 
 int gan_layer_dropout(gan_layer **out, float keep_prob)
@@ -300,7 +303,6 @@ void gan_layer_free(gan_layer *layer)
 {
     if (!layer) return;
     gan__free(layer->work);
-    gan__free(layer->argmax);
     gan__free(layer);
 }
 

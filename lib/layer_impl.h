@@ -15,12 +15,19 @@ enum {
 struct gan_layer_ops {
     const char *name;
     int kind; /* GAN_LAYER_* */
+    /* What backward reads besides dy and the layer's own workspaces: its input x, its
+     * output y. An elementwise layer (same width in and out, position by position) may
+     * run in place over its input; the net decides when (see net.c). */
+    unsigned reads_x : 1, reads_y : 1, elementwise : 1;
     /* Fix the input width (activation and dropout adopt the net's); validate sizes. */
     int (*place)(gan_layer *l, size_t in_dim, size_t index);
     /* Grow per-layer workspaces to hold `batch` rows. */
     int (*reserve)(gan_layer *l, size_t batch);
+    /* y may be x for an elementwise layer. */
     void (*forward)(gan_layer *l, const float *x, size_t batch, float *y, int train, gan_rng *rng);
-    /* Parameter gradients as `grads` says (GAN__GRADS_*); dx (may be NULL) is overwritten. */
+    /* Parameter gradients as `grads` says (GAN__GRADS_*); dx (may be NULL) is overwritten,
+     * and may be dy for an elementwise layer. x and y are the last forward's (x is
+     * meaningless unless reads_x). */
     void (*backward)(gan_layer *l, const float *x, const float *y, const float *dy, size_t batch, float *dx,
                      int grads);
     void (*init)(gan_layer *l, gan_rng *rng, gan_init scheme, float scale);
@@ -35,8 +42,12 @@ struct gan_layer {
     float slope;          /* leaky ReLU */
     float keep_prob;      /* dropout */
     float *w, *b, *dw, *db;  /* bound into the net's buffers */
-    void *work;           /* maxout: pre-activations; dropout: mask */
-    uint32_t *argmax;     /* maxout winners */
+    void *work;           /* maxout: winners (uint8_t when pieces <= 256, else uint32_t);
+                             dropout: the mask, one byte per unit */
+    size_t scratch_width; /* floats per row of the net's shared scratch this layer uses */
+    float *scratch;       /* maxout: pre-activations, then their gradient (borrowed from the net) */
+    const float *fwd_x;   /* the last forward's input and output (the net's buffers, or */
+    float *fwd_y;         /* the caller's input when backward does not read it) */
     int trained;          /* dropout: the last forward applied a mask */
 };
 

@@ -1,4 +1,17 @@
-/* Nets: a stack of layers over one flat parameter buffer and one gradient buffer. */
+/* Nets: a stack of layers over one flat parameter buffer and one gradient buffer.
+ *
+ * Activations: forward keeps what backward will read and no more. The net's input is
+ * copied only when layer 0's backward reads it (a dense or maxout layer); otherwise
+ * layer 0 reads the caller's rows. An elementwise layer (activation, dropout) runs in
+ * place over its input unless that is the net's input or the output of a layer whose
+ * backward reads it (an activation): dense -> relu, maxout -> dropout and
+ * dense -> sigmoid share one buffer. Backward computes an input gradient only where a
+ * layer below needs it: nothing below the first layer with parameters unless the caller
+ * asks for dx. Elementwise layers also run backward in place, on the gradient the layer
+ * above left in one of two ping-pong halves or in the caller's dx; so the halves hold
+ * only the gradients that enter a layer above the leading elementwise ones (a D that
+ * starts with dropout never keeps its 784-wide input gradient: maxout writes it into
+ * dx and dropout scales it there). */
 #include "net_impl.h"
 #include "layer_impl.h"
 #include "alloc_impl.h"
@@ -24,8 +37,42 @@ static void drop_workspaces(gan_net *n)
 {
     gan__free(n->acts);
     gan__free(n->grad_buf);
-    n->acts = n->grad_buf = NULL;
+    gan__free(n->scratch);
+    n->acts = n->grad_buf = n->scratch = NULL;
     n->batch_cap = n->batch = 0;
+}
+
+/* Layer 0's backward reads the net's input: keep a copy. */
+static int copies_input(const gan_net *n) { return n->n_layers && n->layers[0]->ops->reads_x; }
+
+/* Layer i overwrites its input (see the top of the file). */
+static int in_place(const gan_net *n, size_t i)
+{
+    return i > 0 && n->layers[i]->ops->elementwise && !n->layers[i - 1]->ops->reads_y;
+}
+
+/* Layers 0 .. lead-1 are all elementwise. */
+static size_t leading_elementwise(const gan_net *n)
+{
+    size_t lead = 0;
+    while (lead < n->n_layers && n->layers[lead]->ops->elementwise) lead++;
+    return lead;
+}
+
+/* Floats per row of acts, of each gradient half and of the shared scratch. */
+static void size_workspaces(gan_net *n)
+{
+    size_t width = copies_input(n) ? n->in_dim : 0, scratch = 0, grad = 1, lead = leading_elementwise(n);
+    for (size_t i = 0; i < n->n_layers; i++) {
+        const gan_layer *l = n->layers[i];
+        if (!in_place(n, i)) width += l->out_dim;
+        if (l->scratch_width > scratch) scratch = l->scratch_width;
+        /* Layer i's input gradient goes to dx, or nowhere, when all below it are elementwise. */
+        if (i > lead && l->in_dim > grad) grad = l->in_dim;
+    }
+    n->act_width = width;
+    n->scratch_width = scratch;
+    n->max_dim = grad;
 }
 
 void gan_net_free(gan_net *net)
@@ -93,8 +140,8 @@ int gan_net_add(gan_net *net, gan_layer *layer)
     }
     net->layers[net->n_layers++] = layer;
     net->out_dim = layer->out_dim;
-    if (layer->out_dim > net->max_dim) net->max_dim = layer->out_dim;
-    net->act_width = width;
+    (void)width; /* a bound on act_width, checked above */
+    size_workspaces(net);
     bind_all(net);
     drop_workspaces(net); /* shapes changed: resized on the next forward */
     return GAN_OK;
@@ -152,24 +199,30 @@ int gan_net_set_rng(gan_net *net, gan_rng *rng)
 static int reserve(gan_net *n, size_t batch)
 {
     if (batch <= n->batch_cap) return GAN_OK;
-    size_t acts_n, grad_n;
+    size_t acts_n, grad_n, scratch_n;
     if (gan__size_mul(batch, n->act_width, &acts_n) || gan__size_mul(batch, n->max_dim, &grad_n) ||
-        gan__size_mul(grad_n, 2 * sizeof(float), &grad_n) || acts_n > SIZE_MAX / sizeof(float))
+        gan__size_mul(grad_n, 2 * sizeof(float), &grad_n) || acts_n > SIZE_MAX / sizeof(float) ||
+        gan__size_mul(batch, n->scratch_width, &scratch_n) || scratch_n > SIZE_MAX / sizeof(float))
         return gan__fail(GAN_EINVAL, "gan_net_forward: a batch of %zu overflows the workspace size", batch);
     for (size_t i = 0; i < n->n_layers; i++) {
         int rc = n->layers[i]->ops->reserve(n->layers[i], batch);
         if (rc) return rc;
     }
-    float *acts = gan__malloc(acts_n * sizeof(float));
+    /* Every buffer gets at least one float, so that NULL means a failure. */
+    float *acts = gan__malloc((acts_n ? acts_n : 1) * sizeof(float));
     float *grad_buf = acts ? gan__malloc(grad_n) : NULL;
-    if (!grad_buf) {
+    float *scratch = grad_buf ? gan__malloc((scratch_n ? scratch_n : 1) * sizeof(float)) : NULL;
+    if (!scratch) {
         gan__free(acts);
+        gan__free(grad_buf);
         return gan__fail(GAN_ENOMEM, "gan_net_forward: out of memory for a batch of %zu", batch);
     }
     drop_workspaces(n);
     n->acts = acts;
     n->grad_buf = grad_buf;
+    n->scratch = scratch;
     n->batch_cap = batch;
+    for (size_t i = 0; i < n->n_layers; i++) n->layers[i]->scratch = n->layers[i]->scratch_width ? scratch : NULL;
     return GAN_OK;
 }
 
@@ -187,17 +240,28 @@ int gan__net_forward_depth(gan_net *net, const float *x, size_t batch, float *y,
                                              "(gan_net_set_rng)", i);
     int rc = reserve(net, batch);
     if (rc) return rc;
-    float *in = net->acts;
+    const float *in = x;
+    float *slot = net->acts; /* the next free activation */
     size_t width = net->in_dim;
-    memcpy(in, x, batch * width * sizeof *x);
+    if (depth && copies_input(net)) {
+        memcpy(slot, x, batch * width * sizeof *x);
+        in = slot;
+        slot += batch * width;
+    }
     for (size_t i = 0; i < depth; i++) {
         gan_layer *l = net->layers[i];
-        float *out = in + batch * l->in_dim;
+        float *out = (float *)in; /* in place: in is one of the net's buffers */
+        if (!in_place(net, i)) {
+            out = slot;
+            slot += batch * l->out_dim;
+        }
+        l->fwd_x = in;
+        l->fwd_y = out;
         l->ops->forward(l, in, batch, out, train, net->rng);
         in = out;
         width = l->out_dim;
     }
-    memcpy(y, in, batch * width * sizeof *y);
+    memmove(y, in, batch * width * sizeof *y);
     net->batch = batch;
     net->depth = depth;
     return GAN_OK;
@@ -223,18 +287,26 @@ int gan__net_backward_ex(gan_net *net, const float *dy, float *dx, int grads)
         if (dx) memcpy(dx, dy, batch * net->in_dim * sizeof *dx);
         return GAN_OK;
     }
-    /* Walk the activations from the last one computed; gradients alternate between two halves. */
-    float *halves[2] = {net->grad_buf, net->grad_buf + net->batch_cap * net->max_dim};
-    float *out = net->acts + batch * net->in_dim;
-    for (size_t i = 0; i < depth; i++) out += batch * net->layers[i]->out_dim;
+    /* Layers run down to `low`: to layer 0 when dx is wanted, else to the first layer with
+     * parameter gradients to compute. Each passes an input gradient down only when a
+     * layer below runs; gradients alternate between two halves. */
+    size_t low = depth;
+    if (dx) low = 0;
+    else if (grads != GAN__GRADS_NONE)
+        for (size_t i = 0; i < depth && low == depth; i++)
+            if (gan_layer_num_params(net->layers[i])) low = i;
+    float *h0 = net->grad_buf, *h1 = net->grad_buf + net->batch_cap * net->max_dim;
+    size_t lead = leading_elementwise(net);
     const float *g = dy;
-    for (size_t i = depth; i-- > 0;) {
+    for (size_t i = depth; i-- > low;) {
         gan_layer *l = net->layers[i];
-        float *y = out - batch * l->out_dim, *x = y - batch * l->in_dim;
-        float *gx = i == 0 ? dx : halves[i & 1];
-        l->ops->backward(l, x, y, g, batch, gx, grads);
+        float *gx;
+        if (i == 0 || (dx && i <= lead)) gx = dx;  /* only elementwise layers below: straight to dx */
+        else if (i == low) gx = NULL;              /* nothing below needs it */
+        else if (l->ops->elementwise && g != dy) gx = (float *)g; /* in place: g is ours or dx */
+        else gx = g == h0 ? h1 : h0;
+        l->ops->backward(l, l->fwd_x, l->fwd_y, g, batch, gx, grads);
         g = gx;
-        out = y;
     }
     return GAN_OK;
 }

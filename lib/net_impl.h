@@ -5,14 +5,17 @@
 #include "gan.h"
 
 struct gan_net {
-    size_t in_dim, out_dim, max_dim; /* max_dim: widest activation, for gradient ping-pong */
+    size_t in_dim, out_dim, max_dim; /* max_dim: widest gradient backward keeps between layers */
     gan_layer **layers;
     size_t n_layers, cap_layers;
     float *params, *grads; /* one contiguous buffer each */
     size_t n_params;
-    float *acts;      /* activations of every layer for batch_cap rows: input, then each output */
-    size_t act_width; /* in_dim + sum of layer out_dims */
+    float *acts;      /* activations for batch_cap rows: the input when layer 0's backward
+                         reads it, then each output not computed in place (see net.c) */
+    size_t act_width; /* floats per row of acts */
     float *grad_buf;  /* two batch_cap x max_dim halves for backward */
+    float *scratch;   /* batch_cap x scratch_width, lent to layers for what one call needs */
+    size_t scratch_width;
     size_t batch_cap; /* rows the workspaces hold */
     size_t batch;     /* rows of the last forward; 0 if backward is not possible */
     size_t depth;     /* layers the last forward ran */

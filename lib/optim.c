@@ -3,6 +3,7 @@
 #include "alloc_impl.h"
 #include "error_impl.h"
 #include "kernels_impl.h"
+#include "net_impl.h"
 
 #include <math.h>
 
@@ -63,7 +64,8 @@ static void adam_corrections(const gan_optim *opt, float *c1, float *c2)
     *c2 = (float)(1.0 - pow(opt->beta2, t));
 }
 
-int gan__optim_prepare(gan_optim *opt, gan_net *net, double *grad_norm)
+/* Size the state on the first step; refuse a net of another size. */
+static int ready(gan_optim *opt, gan_net *net)
 {
     GAN_CHECK_ARG(opt, "gan_optim_step");
     GAN_CHECK_ARG(net, "gan_optim_step");
@@ -72,27 +74,69 @@ int gan__optim_prepare(gan_optim *opt, gan_net *net, double *grad_norm)
     if (opt->n && opt->n != n)
         return gan__fail(GAN_EINVAL, "gan_optim_step: the optimizer's state is for %zu parameters, the net has %zu "
                                      "(gan_optim_reset to reuse it)", opt->n, n);
-    const float *g = gan_net_grads(net), *p = gan_net_params(net);
     if (!opt->state) {
         size_t slots = gan__optim_slots(opt);
         if (n > SIZE_MAX / slots || !(opt->state = gan__calloc(n * slots, sizeof(float))))
             return gan__fail(GAN_ENOMEM, "gan_optim_step: out of memory for the state of %zu parameters", n);
         opt->n = n;
     }
+    return GAN_OK;
+}
+
+/* The dry run, writing the new parameters to out when it is not NULL. */
+static int dry_run(gan_optim *opt, gan_net *net, float *out, double *grad_norm)
+{
+    size_t n = opt->n;
+    const float *g = gan_net_grads(net), *p = gan_net_params(net);
     double ss;
     int finite;
     if (opt->kind == GAN_OPTIM_SGD) {
-        finite = gan__sgd_finite(p, opt->state, g, n, opt->lr, opt->momentum, opt->nesterov, &ss);
+        finite = out ? gan__sgd_stage(p, opt->state, g, n, opt->lr, opt->momentum, opt->nesterov, out, &ss)
+                     : gan__sgd_finite(p, opt->state, g, n, opt->lr, opt->momentum, opt->nesterov, &ss);
     } else {
         float c1, c2;
         adam_corrections(opt, &c1, &c2);
-        finite = gan__adam_finite(p, opt->state, opt->state + n, g, n, opt->lr, opt->momentum, opt->beta2, opt->eps,
-                                  c1, c2, &ss);
+        finite = out ? gan__adam_stage(p, opt->state, opt->state + n, g, n, opt->lr, opt->momentum, opt->beta2,
+                                       opt->eps, c1, c2, out, &ss)
+                     : gan__adam_finite(p, opt->state, opt->state + n, g, n, opt->lr, opt->momentum, opt->beta2,
+                                        opt->eps, c1, c2, &ss);
     }
     if (!isfinite(ss)) return gan__fail(GAN_EDIVERGED, "gan_optim_step: the gradient is not finite");
     if (!finite) return gan__fail(GAN_EDIVERGED, "gan_optim_step: the update would overflow; nothing was changed");
     if (grad_norm) *grad_norm = sqrt(ss);
     return GAN_OK;
+}
+
+int gan__optim_prepare(gan_optim *opt, gan_net *net, double *grad_norm)
+{
+    int rc = ready(opt, net);
+    return rc ? rc : dry_run(opt, net, NULL, grad_norm);
+}
+
+int gan__optim_stage(gan_optim *opt, gan_net *net, float **spare, double *grad_norm)
+{
+    int rc = ready(opt, net);
+    if (!rc) rc = dry_run(opt, net, *spare, grad_norm);
+    if (!rc) gan__net_swap_params(net, spare);
+    return rc;
+}
+
+void gan__optim_commit(gan_optim *opt, gan_net *net, float **spare)
+{
+    size_t n = opt->n;
+    const float *g = gan_net_grads(net);
+    float *staged = gan_net_params(net);
+    gan__net_swap_params(net, spare); /* the net's own buffer, still with the old values */
+    float *p = gan_net_params(net);
+    if (opt->kind == GAN_OPTIM_SGD) gan__sgd_commit(p, opt->state, g, staged, n, opt->lr, opt->momentum);
+    else gan__adam_commit(p, opt->state, opt->state + n, g, staged, n, opt->momentum, opt->beta2);
+    opt->steps++;
+}
+
+void gan__optim_unstage(gan_optim *opt, gan_net *net, float **spare)
+{
+    (void)opt;
+    gan__net_swap_params(net, spare);
 }
 
 void gan__optim_apply(gan_optim *opt, gan_net *net)
