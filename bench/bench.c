@@ -26,6 +26,9 @@
 #include <string.h>
 #include <time.h>
 
+char *openblas_get_corename(void);
+#pragma weak openblas_get_corename
+
 #define CHECK(call)                                                                         \
     do {                                                                                    \
         int rc_ = (call);                                                                   \
@@ -220,11 +223,10 @@ int main(int argc, char **argv)
     }
     const char *threads = getenv("OPENBLAS_NUM_THREADS");
     printf("libgan %s, BLAS features 0x%x, threads %s", gan_version_string(), gan_features(), threads ? threads : "default");
-#ifdef OPENBLAS_VERSION
     /* The kernels OpenBLAS picked for this CPU (OPENBLAS_CORETYPE overrides): the
-     * sgemm rate, and so every number below, depends on them. */
-    printf(", OpenBLAS core %s", openblas_get_corename());
-#endif
+     * sgemm rate, and so every number below, depends on them. A weak reference, so the
+     * bench also links against the reference CBLAS. */
+    if (openblas_get_corename) printf(", OpenBLAS core %s", openblas_get_corename());
     printf("\n");
     enum { MAX_B = 16 };
     int bs[MAX_B], nb = 0;

@@ -133,7 +133,7 @@ static size_t maxout_width(const gan_layer *l) { return l->units * l->pieces; }
 /* The winners only: the pre-activations live in the net's scratch, shared by its layers. */
 static int maxout_reserve(gan_layer *l, size_t batch)
 {
-    return grow(&l->work, batch, l->units, gan__maxout_argmax_size(l->pieces));
+    return grow(&l->work_next, batch, l->units, gan__maxout_argmax_size(l->pieces));
 }
 
 static void maxout_forward(gan_layer *l, const float *x, size_t batch, float *y, int train, gan_rng *rng)
@@ -254,7 +254,7 @@ int gan_layer_activation(gan_layer **out, gan_activation act)
 
 static int dropout_reserve(gan_layer *l, size_t batch)
 {
-    return grow(&l->work, batch, l->out_dim, sizeof(uint8_t));
+    return grow(&l->work_next, batch, l->out_dim, sizeof(uint8_t));
 }
 
 /* The mask takes the draws gan_rng_uniform(rng) < keep_prob would, one per unit in order,
@@ -303,6 +303,7 @@ void gan_layer_free(gan_layer *layer)
 {
     if (!layer) return;
     gan__free(layer->work);
+    gan__free(layer->work_next);
     gan__free(layer);
 }
 

@@ -42,6 +42,7 @@ struct gan_layer {
     float slope;          /* leaky ReLU */
     float keep_prob;      /* dropout */
     float *w, *b, *dw, *db;  /* bound into the net's buffers */
+    void *work_next;      /* a grown workspace, until the net commits it */
     void *work;           /* maxout: winners (uint8_t when pieces <= 256, else uint32_t);
                              dropout: the mask, one byte per unit */
     size_t scratch_width; /* floats per row of the net's shared scratch this layer uses */

@@ -204,18 +204,27 @@ static int reserve(gan_net *n, size_t batch)
         gan__size_mul(grad_n, 2 * sizeof(float), &grad_n) || acts_n > SIZE_MAX / sizeof(float) ||
         gan__size_mul(batch, n->scratch_width, &scratch_n) || scratch_n > SIZE_MAX / sizeof(float))
         return gan__fail(GAN_EINVAL, "gan_net_forward: a batch of %zu overflows the workspace size", batch);
-    for (size_t i = 0; i < n->n_layers; i++) {
-        int rc = n->layers[i]->ops->reserve(n->layers[i], batch);
-        if (rc) return rc;
-    }
+    int rc = GAN_OK;
+    for (size_t i = 0; i < n->n_layers && !rc; i++) rc = n->layers[i]->ops->reserve(n->layers[i], batch);
     /* Every buffer gets at least one float, so that NULL means a failure. */
-    float *acts = gan__malloc((acts_n ? acts_n : 1) * sizeof(float));
+    float *acts = rc ? NULL : gan__malloc((acts_n ? acts_n : 1) * sizeof(float));
     float *grad_buf = acts ? gan__malloc(grad_n) : NULL;
     float *scratch = grad_buf ? gan__malloc((scratch_n ? scratch_n : 1) * sizeof(float)) : NULL;
     if (!scratch) {
         gan__free(acts);
         gan__free(grad_buf);
-        return gan__fail(GAN_ENOMEM, "gan_net_forward: out of memory for a batch of %zu", batch);
+        for (size_t i = 0; i < n->n_layers; i++) {
+            gan__free(n->layers[i]->work_next);
+            n->layers[i]->work_next = NULL;
+        }
+        return rc ? rc : gan__fail(GAN_ENOMEM, "gan_net_forward: out of memory for a batch of %zu", batch);
+    }
+    for (size_t i = 0; i < n->n_layers; i++) {
+        gan_layer *l = n->layers[i];
+        if (!l->work_next) continue;
+        gan__free(l->work);
+        l->work = l->work_next;
+        l->work_next = NULL;
     }
     drop_workspaces(n);
     n->acts = acts;

@@ -109,8 +109,15 @@ static int dry_run(gan_optim *opt, gan_net *net, float *out, double *grad_norm)
 
 int gan__optim_prepare(gan_optim *opt, gan_net *net, double *grad_norm)
 {
+    int fresh = opt && !opt->state;
     int rc = ready(opt, net);
-    return rc ? rc : dry_run(opt, net, NULL, grad_norm);
+    if (!rc) rc = dry_run(opt, net, NULL, grad_norm);
+    if (rc && fresh && opt->state) {
+        gan__free(opt->state);
+        opt->state = NULL;
+        opt->n = 0;
+    }
+    return rc;
 }
 
 int gan__optim_stage(gan_optim *opt, gan_net *net, float **spare, double *grad_norm)

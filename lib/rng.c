@@ -3,7 +3,11 @@
 #include "alloc_impl.h"
 #include "error_impl.h"
 
+#include <float.h>
 #include <math.h>
+
+/* The largest |z| gan_rng_normal gives, rounded up: sqrt(-2 log 2^-24) = 5.77. */
+#define NORMAL_MAX 6.0
 
 static uint32_t pcg32_next(gan_rng *r)
 {
@@ -73,6 +77,11 @@ int gan_rng_fill_uniform(gan_rng *rng, float *dst, size_t n, float lo, float hi)
     if (!isfinite(lo) || !isfinite(hi) || lo > hi)
         return gan__fail(GAN_EINVAL, "gan_rng_fill_uniform: need finite lo <= hi, got [%g, %g)", lo, hi);
     float span = hi - lo;
+    if (isinf(span)) { /* finite bounds further apart than FLT_MAX: the span needs a double */
+        double wide = (double)hi - (double)lo;
+        for (size_t i = 0; i < n; i++) dst[i] = (float)(lo + wide * gan_rng_uniform(rng));
+        return GAN_OK;
+    }
     for (size_t i = 0; i < n; i++) dst[i] = lo + span * gan_rng_uniform(rng);
     return GAN_OK;
 }
@@ -83,6 +92,9 @@ int gan_rng_fill_normal(gan_rng *rng, float *dst, size_t n, float mean, float st
     if (n && !dst) return gan__fail(GAN_EINVAL, "gan_rng_fill_normal: 'dst' is NULL");
     if (!isfinite(mean) || !isfinite(std) || std < 0.0f)
         return gan__fail(GAN_EINVAL, "gan_rng_fill_normal: need finite mean and std >= 0, got %g and %g", mean, std);
+    /* A draw is within NORMAL_MAX standard deviations of the mean: refuse what could overflow. */
+    if (fabs((double)mean) + NORMAL_MAX * (double)std > FLT_MAX)
+        return gan__fail(GAN_EINVAL, "gan_rng_fill_normal: mean %g with std %g would overflow a float", mean, std);
     for (size_t i = 0; i < n; i++) dst[i] = mean + std * gan_rng_normal(rng);
     return GAN_OK;
 }

@@ -337,11 +337,32 @@ static int callback_failed(const char *which, int rc)
     return gan__fail(GAN_EUSER, "the %s callback returned %d%s%s", which, rc, detail[0] ? ": " : "", detail);
 }
 
+/* What a callback wrote must be finite. Checked here, not left to the loss or the
+ * gradient: a ReLU maps NaN to 0 on the way, and a noise row drawn for a D update never
+ * reaches a gradient of G. One pass over the rows, far cheaper than the products. */
+static int check_written(const char *which, const float *v, size_t rows, size_t width)
+{
+    size_t n = rows * width;
+    uint32_t bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t b;
+        memcpy(&b, &v[i], sizeof b);
+        bad |= (b & 0x7f800000u) == 0x7f800000u; /* exponent all ones: Inf or NaN */
+    }
+    if (!bad) return GAN_OK;
+    size_t i = 0;
+    while (isfinite(v[i])) i++;
+    return gan__fail(GAN_EDIVERGED, "the %s callback wrote a value that is not finite (%g, row %zu); nothing was updated",
+                     which, v[i], i / width);
+}
+
 static int call_data(gan_trainer *t, size_t rows)
 {
     gan__clear_error();
     int rc = t->data_fn(t->data_payload, t->rng[GAN_STREAM_DATA], t->x_real, t->cond_dim ? t->cond : NULL, rows);
-    return rc ? callback_failed("data", rc) : GAN_OK;
+    if (rc) return callback_failed("data", rc);
+    rc = check_written("data", t->x_real, rows, data_dim(t));
+    return rc ? rc : check_written("data", t->cond, rows, t->cond_dim);
 }
 
 static int call_noise(gan_trainer *t, size_t rows)
@@ -355,6 +376,7 @@ static int call_noise(gan_trainer *t, size_t rows)
 static int generate_fakes(gan_trainer *t, size_t rows)
 {
     int rc = call_noise(t, rows);
+    if (!rc) rc = check_written("noise", t->z, rows, gan_trainer_noise_dim(t));
     if (rc) return rc;
     concat_rows(t->g_in, t->z, gan_trainer_noise_dim(t), t->cond, t->cond_dim, rows);
     return gan_net_forward(t->g, t->g_in, rows, t->x_fake, 1);
@@ -540,6 +562,15 @@ static void copy_stats(gan_step_stats *dst, const gan_step_stats *src)
     dst->size = size;
 }
 
+/* An optimizer's first update allocates its state before the step can fail; a failed
+ * step frees it again, so the optimizer is as fresh as before (not tied to a size). */
+static void forget_state(gan_optim *opt)
+{
+    gan__free(opt->state);
+    opt->state = NULL;
+    opt->n = 0;
+}
+
 int gan_trainer_step(gan_trainer *t, gan_step_stats *stats)
 {
     int rc = ready(t, "gan_trainer_step");
@@ -548,6 +579,7 @@ int gan_trainer_step(gan_trainer *t, gan_step_stats *stats)
         return gan__fail(GAN_EINVAL, "gan_trainer_step: stats->size is %u; set it to sizeof(gan_step_stats)",
                          (unsigned)stats->size);
     size_t rows = t->batch;
+    int fresh_d = !t->opt_d->state, fresh_g = !t->opt_g->state;
     save_state(t);
     if (t->update == GAN_UPDATE_SIMULTANEOUS) {
         rc = joint_update(t, rows);
@@ -557,6 +589,8 @@ int gan_trainer_step(gan_trainer *t, gan_step_stats *stats)
     }
     if (rc) {
         restore_state(t);
+        if (fresh_d) forget_state(t->opt_d);
+        if (fresh_g) forget_state(t->opt_g);
         return rc;
     }
     t->steps++;
@@ -594,6 +628,7 @@ int gan_trainer_generate(gan_trainer *t, const float *z, const float *cond, size
     int rc = check_dims(t, t->cond_dim, "gan_trainer_generate");
     if (!rc) rc = reserve(t, t->batch, "gan_trainer_generate");
     if (rc) return rc;
+    gan_rng noise0 = *t->rng[GAN_STREAM_NOISE]; /* a failure takes the draws back */
     size_t nz = gan_trainer_noise_dim(t), c = t->cond_dim, data = data_dim(t);
     if (t->ema) gan__net_swap_params(t->g, &t->ema);
     for (size_t done = 0; done < n && !rc;) {
@@ -606,5 +641,6 @@ int gan_trainer_generate(gan_trainer *t, const float *z, const float *cond, size
         done += rows;
     }
     if (t->ema) gan__net_swap_params(t->g, &t->ema);
+    if (rc) *t->rng[GAN_STREAM_NOISE] = noise0;
     return rc;
 }
