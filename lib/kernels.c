@@ -348,36 +348,27 @@ static double lane_sum(const float *restrict q, size_t len)
 }
 
 /* The SGD dry run: the new values exactly as gan__sgd_update computes them (classical
- * momentum p + v', Nesterov p + (momentum v' - lr g)), flagged, and stored in out (or in
- * a scratch chunk when out is NULL, which keeps the loop free of branches). */
-static int sgd_dry(const float *restrict p, const float *restrict v, const float *restrict g, size_t n, float lr,
-                   float momentum, int nesterov, float *restrict out, double *grad_sq)
+ * momentum p + v', Nesterov p + (momentum v' - lr g)), flagged when not finite. */
+int gan__sgd_finite(const float *restrict p, const float *restrict v, const float *restrict g, size_t n, float lr,
+                    float momentum, int nesterov, double *grad_sq)
 {
-    float q[DRY_CHUNK], scratch[DRY_CHUNK];
+    float q[DRY_CHUNK];
     uint32_t bad = 0;
     double sq = 0.0;
     for (size_t i = 0; i < n; i += DRY_CHUNK) {
         size_t len = n - i < DRY_CHUNK ? n - i : DRY_CHUNK;
         const float *pi = p + i, *vi = v + i, *gi = g + i;
-        float *oi = out ? out + i : scratch;
         for (size_t k = 0; k < len; k++) {
             float gk = gi[k];
             float vn = momentum * vi[k] - lr * gk;
             float pn = pi[k] + (nesterov ? momentum * vn - lr * gk : vn);
             bad |= nonfinite_bit(vn) | nonfinite_bit(pn);
             q[k] = gk * gk;
-            oi[k] = pn;
         }
         sq += lane_sum(q, len);
     }
     *grad_sq = sq;
     return !bad && isfinite(sq);
-}
-
-int gan__sgd_finite(const float *restrict p, const float *restrict v, const float *restrict g, size_t n, float lr,
-                    float momentum, int nesterov, double *grad_sq)
-{
-    return sgd_dry(p, v, g, n, lr, momentum, nesterov, NULL, grad_sq);
 }
 
 int gan__adam_finite(const float *restrict p, const float *restrict m, const float *restrict v,
@@ -402,58 +393,6 @@ int gan__adam_finite(const float *restrict p, const float *restrict m, const flo
     }
     *grad_sq = sq;
     return !bad && isfinite(sq);
-}
-
-/* The staged steps: the dry run's pass that also stores the new parameters in out. */
-int gan__sgd_stage(const float *restrict p, const float *restrict v, const float *restrict g, size_t n, float lr,
-                   float momentum, int nesterov, float *restrict out, double *grad_sq)
-{
-    return sgd_dry(p, v, g, n, lr, momentum, nesterov, out, grad_sq);
-}
-
-void gan__sgd_commit(float *restrict p, float *restrict v, const float *restrict g, const float *restrict staged,
-                     size_t n, float lr, float momentum)
-{
-    for (size_t i = 0; i < n; i++) {
-        v[i] = momentum * v[i] - lr * g[i];
-        p[i] = staged[i];
-    }
-}
-
-int gan__adam_stage(const float *restrict p, const float *restrict m, const float *restrict v,
-                    const float *restrict g, size_t n, float lr, float beta1, float beta2, float eps, float c1,
-                    float c2, float *restrict out, double *grad_sq)
-{
-    float q[DRY_CHUNK];
-    uint32_t bad = 0;
-    double sq = 0.0;
-    for (size_t i = 0; i < n; i += DRY_CHUNK) {
-        size_t len = n - i < DRY_CHUNK ? n - i : DRY_CHUNK;
-        const float *pi = p + i, *mi = m + i, *vi = v + i, *gi = g + i;
-        float *oi = out + i;
-        for (size_t k = 0; k < len; k++) {
-            float gk = gi[k];
-            float mn = beta1 * mi[k] + (1.0f - beta1) * gk;
-            float vn = beta2 * vi[k] + (1.0f - beta2) * gk * gk;
-            float pn = pi[k] - lr * (mn / c1) / (sqrtf(vn / c2) + eps);
-            bad |= nonfinite_bit(mn) | nonfinite_bit(vn) | nonfinite_bit(pn);
-            q[k] = gk * gk;
-            oi[k] = pn;
-        }
-        sq += lane_sum(q, len);
-    }
-    *grad_sq = sq;
-    return !bad && isfinite(sq);
-}
-
-void gan__adam_commit(float *restrict p, float *restrict m, float *restrict v, const float *restrict g,
-                      const float *restrict staged, size_t n, float beta1, float beta2)
-{
-    for (size_t i = 0; i < n; i++) {
-        m[i] = beta1 * m[i] + (1.0f - beta1) * g[i];
-        v[i] = beta2 * v[i] + (1.0f - beta2) * g[i] * g[i];
-        p[i] = staged[i];
-    }
 }
 
 void gan__sgd_update(float *restrict p, float *restrict v, const float *restrict g, size_t n,

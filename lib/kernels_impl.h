@@ -55,17 +55,6 @@ int gan__sgd_finite(const float *p, const float *v, const float *g, size_t n, fl
 int gan__adam_finite(const float *p, const float *m, const float *v, const float *g, size_t n, float lr,
                      float beta1, float beta2, float eps, float c1, float c2, double *grad_sq);
 
-/* A dry run that also writes the new parameters to out (p untouched), and the pass that
- * completes it later: the state update and p = staged. Together, bit for bit what the
- * in-place updates below compute. */
-int gan__sgd_stage(const float *p, const float *v, const float *g, size_t n, float lr, float momentum, int nesterov,
-                   float *out, double *grad_sq);
-void gan__sgd_commit(float *p, float *v, const float *g, const float *staged, size_t n, float lr, float momentum);
-int gan__adam_stage(const float *p, const float *m, const float *v, const float *g, size_t n, float lr, float beta1,
-                    float beta2, float eps, float c1, float c2, float *out, double *grad_sq);
-void gan__adam_commit(float *p, float *m, float *v, const float *g, const float *staged, size_t n, float beta1,
-                      float beta2);
-
 /* SGD with classical or Nesterov momentum; v is the velocity. */
 void gan__sgd_update(float *p, float *v, const float *g, size_t n, float lr, float momentum, int nesterov);
 /* Adam; c1, c2 are the bias corrections 1 - beta^t. */

@@ -83,23 +83,20 @@ static int ready(gan_optim *opt, gan_net *net)
     return GAN_OK;
 }
 
-/* The dry run, writing the new parameters to out when it is not NULL. */
-static int dry_run(gan_optim *opt, gan_net *net, float *out, double *grad_norm)
+/* The dry run: refuse a non-finite gradient or an update that would overflow. */
+static int dry_run(gan_optim *opt, gan_net *net, double *grad_norm)
 {
     size_t n = opt->n;
     const float *g = gan_net_grads(net), *p = gan_net_params(net);
     double ss;
     int finite;
     if (opt->kind == GAN_OPTIM_SGD) {
-        finite = out ? gan__sgd_stage(p, opt->state, g, n, opt->lr, opt->momentum, opt->nesterov, out, &ss)
-                     : gan__sgd_finite(p, opt->state, g, n, opt->lr, opt->momentum, opt->nesterov, &ss);
+        finite = gan__sgd_finite(p, opt->state, g, n, opt->lr, opt->momentum, opt->nesterov, &ss);
     } else {
         float c1, c2;
         adam_corrections(opt, &c1, &c2);
-        finite = out ? gan__adam_stage(p, opt->state, opt->state + n, g, n, opt->lr, opt->momentum, opt->beta2,
-                                       opt->eps, c1, c2, out, &ss)
-                     : gan__adam_finite(p, opt->state, opt->state + n, g, n, opt->lr, opt->momentum, opt->beta2,
-                                        opt->eps, c1, c2, &ss);
+        finite = gan__adam_finite(p, opt->state, opt->state + n, g, n, opt->lr, opt->momentum, opt->beta2,
+                                  opt->eps, c1, c2, &ss);
     }
     if (!isfinite(ss)) return gan__fail(GAN_EDIVERGED, "gan_optim_step: the gradient is not finite");
     if (!finite) return gan__fail(GAN_EDIVERGED, "gan_optim_step: the update would overflow; nothing was changed");
@@ -111,39 +108,13 @@ int gan__optim_prepare(gan_optim *opt, gan_net *net, double *grad_norm)
 {
     int fresh = opt && !opt->state;
     int rc = ready(opt, net);
-    if (!rc) rc = dry_run(opt, net, NULL, grad_norm);
+    if (!rc) rc = dry_run(opt, net, grad_norm);
     if (rc && fresh && opt->state) {
         gan__free(opt->state);
         opt->state = NULL;
         opt->n = 0;
     }
     return rc;
-}
-
-int gan__optim_stage(gan_optim *opt, gan_net *net, float **spare, double *grad_norm)
-{
-    int rc = ready(opt, net);
-    if (!rc) rc = dry_run(opt, net, *spare, grad_norm);
-    if (!rc) gan__net_swap_params(net, spare);
-    return rc;
-}
-
-void gan__optim_commit(gan_optim *opt, gan_net *net, float **spare)
-{
-    size_t n = opt->n;
-    const float *g = gan_net_grads(net);
-    float *staged = gan_net_params(net);
-    gan__net_swap_params(net, spare); /* the net's own buffer, still with the old values */
-    float *p = gan_net_params(net);
-    if (opt->kind == GAN_OPTIM_SGD) gan__sgd_commit(p, opt->state, g, staged, n, opt->lr, opt->momentum);
-    else gan__adam_commit(p, opt->state, opt->state + n, g, staged, n, opt->momentum, opt->beta2);
-    opt->steps++;
-}
-
-void gan__optim_unstage(gan_optim *opt, gan_net *net, float **spare)
-{
-    (void)opt;
-    gan__net_swap_params(net, spare);
 }
 
 void gan__optim_apply(gan_optim *opt, gan_net *net)
