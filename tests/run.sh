@@ -39,7 +39,7 @@ echo "=== fuzzing, ${FUZZ_SECONDS:-60} s per harness"
 mkdir -p build-fuzz
 for harness in idx load; do  # load covers model files and trainer checkpoints
     log=build-fuzz/$harness.log
-    if ! FUZZ_OUT=build-fuzz sh tests/fuzz/run_fuzzer.sh "$harness" "${FUZZ_SECONDS:-60}" >"$log" 2>&1; then
+    if ! FUZZ_OUT="$(pwd)/build-fuzz" sh tests/fuzz/run_fuzzer.sh "$harness" "${FUZZ_SECONDS:-60}" >"$log" 2>&1; then
         tail -n 60 "$log"
         echo "fuzzing $harness failed: see $log and build-fuzz/crash-*"
         exit 1

@@ -16,6 +16,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 out=${FUZZ_OUT:-"$root/build-fuzz"}
 shift 2
 mkdir -p "$out"
+out=$(cd "$out" && pwd)  # absolute: the fuzzer runs from inside it
 cc=${CC_FUZZ:-clang}
 # shellcheck disable=SC2046
 "$cc" -g -O1 -std=c11 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
