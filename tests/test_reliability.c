@@ -34,27 +34,6 @@ static int all_finite(const float *x, size_t n)
     return 1;
 }
 
-static void add(gan_net *n, int rc_layer, gan_layer **l)
-{
-    assert_int_equal(rc_layer, GAN_OK);
-    assert_int_equal(gan_net_add(n, *l), GAN_OK);
-}
-
-/* in -> dense hidden -> act -> dense hidden -> act -> dense out (-> sigmoid). */
-static gan_net *mlp(size_t in, size_t hidden, size_t out, gan_activation act, int sigmoid)
-{
-    gan_net *n;
-    gan_layer *l;
-    assert_int_equal(gan_net_create(&n, in), GAN_OK);
-    add(n, gan_layer_dense(&l, in, hidden), &l);
-    add(n, gan_layer_activation(&l, act), &l);
-    add(n, gan_layer_dense(&l, hidden, hidden), &l);
-    add(n, gan_layer_activation(&l, act), &l);
-    add(n, gan_layer_dense(&l, hidden, out), &l);
-    if (sigmoid) add(n, gan_layer_activation(&l, GAN_ACT_SIGMOID), &l);
-    return n;
-}
-
 /* Data and noise callbacks that can fail, or write one bad value, on a given call. */
 typedef struct feed {
     int calls;

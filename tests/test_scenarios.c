@@ -27,29 +27,21 @@ static int data(void *payload, gan_rng *rng, float *x, float *cond, size_t batch
     return gan_rng_fill_uniform(rng, x, batch * DIM, 0.0f, 1.0f);
 }
 
-static int add(gan_net *n, int made, gan_layer **l)
-{
-    if (made) return made;
-    int rc = gan_net_add(n, *l);
-    if (rc) gan_layer_free(*l);
-    return rc;
-}
-
 /* Each stage either completes or fails leaving the world as it found it. */
 static int stage_nets(world *w)
 {
     gan_net *g = NULL, *d = NULL;
     gan_layer *l = NULL;
     int rc = gan_net_create(&g, ZDIM);
-    if (!rc) rc = add(g, gan_layer_dense(&l, ZDIM, 8), &l);
-    if (!rc) rc = add(g, gan_layer_activation(&l, GAN_ACT_RELU), &l);
-    if (!rc) rc = add(g, gan_layer_dense(&l, 8, DIM), &l);
-    if (!rc) rc = add(g, gan_layer_activation(&l, GAN_ACT_SIGMOID), &l);
+    if (!rc) rc = try_add(g, gan_layer_dense(&l, ZDIM, 8), &l);
+    if (!rc) rc = try_add(g, gan_layer_activation(&l, GAN_ACT_RELU), &l);
+    if (!rc) rc = try_add(g, gan_layer_dense(&l, 8, DIM), &l);
+    if (!rc) rc = try_add(g, gan_layer_activation(&l, GAN_ACT_SIGMOID), &l);
     if (!rc) rc = gan_net_create(&d, DIM);
-    if (!rc) rc = add(d, gan_layer_dropout(&l, 0.8f), &l);
-    if (!rc) rc = add(d, gan_layer_maxout(&l, DIM, 6, 2), &l);
-    if (!rc) rc = add(d, gan_layer_dense(&l, 6, 1), &l);
-    if (!rc) rc = add(d, gan_layer_activation(&l, GAN_ACT_SIGMOID), &l);
+    if (!rc) rc = try_add(d, gan_layer_dropout(&l, 0.8f), &l);
+    if (!rc) rc = try_add(d, gan_layer_maxout(&l, DIM, 6, 2), &l);
+    if (!rc) rc = try_add(d, gan_layer_dense(&l, 6, 1), &l);
+    if (!rc) rc = try_add(d, gan_layer_activation(&l, GAN_ACT_SIGMOID), &l);
     if (rc) {
         gan_net_free(g);
         gan_net_free(d);

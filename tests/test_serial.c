@@ -19,12 +19,6 @@
 
 /* ------------------------------------------------------------------ helpers */
 
-static void add(gan_net *n, int rc_layer, gan_layer **l)
-{
-    assert_int_equal(rc_layer, GAN_OK);
-    assert_int_equal(gan_net_add(n, *l), GAN_OK);
-}
-
 /* Exactly representable values from a formula, so tests can check them by value. */
 static float formula(size_t i, int salt) { return (float)((int)((i * 37 + (size_t)salt * 11) % 101) - 50) / 64.0f; }
 

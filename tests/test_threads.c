@@ -29,25 +29,17 @@ static int data(void *payload, gan_rng *rng, float *x, float *cond, size_t batch
     return rc;
 }
 
-static int add(gan_net *n, int made, gan_layer **l)
-{
-    if (made) return made;
-    int rc = gan_net_add(n, *l);
-    if (rc) gan_layer_free(*l);
-    return rc;
-}
-
 static int build(gan_net **g, gan_net **d)
 {
     gan_layer *l = NULL;
     int rc = gan_net_create(g, ZDIM);
-    if (!rc) rc = add(*g, gan_layer_dense(&l, ZDIM, 32), &l);
-    if (!rc) rc = add(*g, gan_layer_activation(&l, GAN_ACT_RELU), &l);
-    if (!rc) rc = add(*g, gan_layer_dense(&l, 32, 2), &l);
+    if (!rc) rc = try_add(*g, gan_layer_dense(&l, ZDIM, 32), &l);
+    if (!rc) rc = try_add(*g, gan_layer_activation(&l, GAN_ACT_RELU), &l);
+    if (!rc) rc = try_add(*g, gan_layer_dense(&l, 32, 2), &l);
     if (!rc) rc = gan_net_create(d, 2);
-    if (!rc) rc = add(*d, gan_layer_maxout(&l, 2, 16, 3), &l);
-    if (!rc) rc = add(*d, gan_layer_dropout(&l, 0.5f), &l);
-    if (!rc) rc = add(*d, gan_layer_dense(&l, 16, 1), &l);
+    if (!rc) rc = try_add(*d, gan_layer_maxout(&l, 2, 16, 3), &l);
+    if (!rc) rc = try_add(*d, gan_layer_dropout(&l, 0.5f), &l);
+    if (!rc) rc = try_add(*d, gan_layer_dense(&l, 16, 1), &l);
     return rc;
 }
 

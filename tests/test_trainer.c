@@ -26,28 +26,6 @@ static int gauss_fill(void *payload, gan_rng *rng, float *x, float *cond, size_t
     return 0;
 }
 
-/* Takes &l, not l: the constructor in the first argument fills it. */
-static void add(gan_net *n, int rc_layer, gan_layer **l)
-{
-    assert_int_equal(rc_layer, GAN_OK);
-    assert_int_equal(gan_net_add(n, *l), GAN_OK);
-}
-
-/* An MLP in -> hidden -> hidden -> out with the given activation, optionally a sigmoid on top. */
-static gan_net *mlp(size_t in, size_t hidden, size_t out, gan_activation act, int sigmoid_out)
-{
-    gan_net *n;
-    gan_layer *l;
-    assert_int_equal(gan_net_create(&n, in), GAN_OK);
-    add(n, gan_layer_dense(&l, in, hidden), &l);
-    add(n, gan_layer_activation(&l, act), &l);
-    add(n, gan_layer_dense(&l, hidden, hidden), &l);
-    add(n, gan_layer_activation(&l, act), &l);
-    add(n, gan_layer_dense(&l, hidden, out), &l);
-    if (sigmoid_out) add(n, gan_layer_activation(&l, GAN_ACT_SIGMOID), &l);
-    return n;
-}
-
 typedef struct {
     gan_net *g, *d;
     gan_optim *og, *od;

@@ -68,6 +68,38 @@ static inline size_t test_alloc_live(void)
         }                                                                   \
     } while (0)
 
+/* Add the layer its constructor (status `made`) put in *l. Takes &l, not l: the
+ * constructor in the same argument list fills it. A failed add frees the layer. This one
+ * returns the status, for code that must not assert (allocation sweeps, other threads). */
+static inline int try_add(gan_net *n, int made, gan_layer **l)
+{
+    if (made) return made;
+    int rc = gan_net_add(n, *l);
+    if (rc) gan_layer_free(*l);
+    return rc;
+}
+
+/* try_add(), asserting that it succeeds. */
+static inline void add(gan_net *n, int made, gan_layer **l)
+{
+    assert_int_equal(try_add(n, made, l), GAN_OK);
+}
+
+/* in -> dense hidden -> act -> dense hidden -> act -> dense out (-> sigmoid). */
+static inline gan_net *mlp(size_t in, size_t hidden, size_t out, gan_activation act, int sigmoid)
+{
+    gan_net *n;
+    gan_layer *l;
+    assert_int_equal(gan_net_create(&n, in), GAN_OK);
+    add(n, gan_layer_dense(&l, in, hidden), &l);
+    add(n, gan_layer_activation(&l, act), &l);
+    add(n, gan_layer_dense(&l, hidden, hidden), &l);
+    add(n, gan_layer_activation(&l, act), &l);
+    add(n, gan_layer_dense(&l, hidden, out), &l);
+    if (sigmoid) add(n, gan_layer_activation(&l, GAN_ACT_SIGMOID), &l);
+    return n;
+}
+
 /* Assert that rc is the expected code and that the message mentions `needle`. */
 #define assert_error(rc, code, needle)                                              \
     do {                                                                            \
