@@ -41,12 +41,6 @@ typedef struct options {
 
 /* ------------------------------------------------------------ options */
 
-static void usage_error(const char *prog, const char *msg)
-{
-    fprintf(stderr, "%s: %s\n", prog, msg);
-    exit(2);
-}
-
 static options parse_options(int argc, char **argv)
 {
     options o;
@@ -55,9 +49,9 @@ static options parse_options(int argc, char **argv)
     o.seed = (unsigned long long)ex_arg_long(argc, argv, "--seed", 1);
     o.lr = ex_arg_double(argc, argv, "--lr", 5e-4);
     o.out = ex_arg_str(argc, argv, "--out", "out");
-    if (o.steps < 1) usage_error(argv[0], "--steps must be at least 1");
-    if (o.batch < 1) usage_error(argv[0], "--batch must be at least 1");
-    if (!(o.lr > 0)) usage_error(argv[0], "--lr must be positive");
+    if (o.steps < 1) ex_usage_error(argv[0], "--steps must be at least 1");
+    if (o.batch < 1) ex_usage_error(argv[0], "--batch must be at least 1");
+    if (!(o.lr > 0)) ex_usage_error(argv[0], "--lr must be positive");
     return o;
 }
 

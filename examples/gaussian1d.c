@@ -51,12 +51,6 @@ typedef struct panel {
 
 /* ------------------------------------------------------------ options */
 
-static void usage_error(const char *prog, const char *msg)
-{
-    fprintf(stderr, "%s: %s\n", prog, msg);
-    exit(2);
-}
-
 static options parse_options(int argc, char **argv)
 {
     options o;
@@ -67,10 +61,10 @@ static options parse_options(int argc, char **argv)
     o.mu = ex_arg_double(argc, argv, "--mu", 4.0);
     o.sigma = ex_arg_double(argc, argv, "--sigma", 0.5);
     o.out = ex_arg_str(argc, argv, "--out", "out");
-    if (o.steps < 1) usage_error(argv[0], "--steps must be at least 1");
-    if (o.batch < 1) usage_error(argv[0], "--batch must be at least 1");
-    if (!(o.lr > 0)) usage_error(argv[0], "--lr must be positive");
-    if (!(o.sigma > 0)) usage_error(argv[0], "--sigma must be positive");
+    if (o.steps < 1) ex_usage_error(argv[0], "--steps must be at least 1");
+    if (o.batch < 1) ex_usage_error(argv[0], "--batch must be at least 1");
+    if (!(o.lr > 0)) ex_usage_error(argv[0], "--lr must be positive");
+    if (!(o.sigma > 0)) ex_usage_error(argv[0], "--sigma must be positive");
     return o;
 }
 

@@ -38,18 +38,6 @@ typedef struct score {
 
 /* ------------------------------------------------------------ errors */
 
-static int report(int rc, const char *what)
-{
-    if (rc) fprintf(stderr, "mixture2d: %s: %s (%s)\n", what, gan_strerror(rc), gan_error_last());
-    return rc;
-}
-
-#define TRY(call)                                 \
-    do {                                          \
-        int rc_ = (call);                         \
-        if (rc_) return report(rc_, #call);       \
-    } while (0)
-
 /* ----------------------------------------------------------- mixtures */
 
 static int mixture_make(mixture *m, const char *name)
@@ -183,22 +171,22 @@ static int plot(const mixture *m, const float *xy, size_t n, const char *path)
 
 static int run_setup(ex_gan *r, const options *o, mixture *m, uint64_t seed)
 {
-    TRY(ex_mlp(&r->g, (size_t)o->zdim, (size_t)o->hidden, (int)o->layers, 2, GAN_ACT_RELU, 0));
-    TRY(ex_mlp(&r->d, 2, (size_t)o->hidden, (int)o->layers, 1, GAN_ACT_LEAKY_RELU, 0));
-    TRY(gan_optim_adam(&r->opt_g, (float)o->lr, (float)o->beta1, (float)o->beta2, 1e-8f));
-    TRY(gan_optim_adam(&r->opt_d, (float)o->lr_d, (float)o->beta1, (float)o->beta2, 1e-8f));
-    TRY(gan_trainer_create(&r->t, r->g, r->d, r->opt_g, r->opt_d));
-    TRY(gan_trainer_set_seed(r->t, seed));
+    EX_TRY(ex_mlp(&r->g, (size_t)o->zdim, (size_t)o->hidden, (int)o->layers, 2, GAN_ACT_RELU, 0));
+    EX_TRY(ex_mlp(&r->d, 2, (size_t)o->hidden, (int)o->layers, 1, GAN_ACT_LEAKY_RELU, 0));
+    EX_TRY(gan_optim_adam(&r->opt_g, (float)o->lr, (float)o->beta1, (float)o->beta2, 1e-8f));
+    EX_TRY(gan_optim_adam(&r->opt_d, (float)o->lr_d, (float)o->beta1, (float)o->beta2, 1e-8f));
+    EX_TRY(gan_trainer_create(&r->t, r->g, r->d, r->opt_g, r->opt_d));
+    EX_TRY(gan_trainer_set_seed(r->t, seed));
     /* Initialise from the trainer's init stream so the seed decides everything. */
     gan_rng *init = gan_trainer_rng(r->t, GAN_STREAM_INIT);
-    TRY(gan_net_init(r->g, init, GAN_INIT_HE, 1.0f));
-    TRY(gan_net_init(r->d, init, GAN_INIT_HE, 1.0f));
-    TRY(gan_trainer_set_data(r->t, sample_mixture, m));
-    TRY(o->uniform_noise ? gan_trainer_set_noise_uniform(r->t, 1.0f) : gan_trainer_set_noise_normal(r->t, 1.0f));
-    TRY(gan_trainer_set_batch_size(r->t, (size_t)o->batch));
-    TRY(gan_trainer_set_d_steps(r->t, (unsigned)o->d_steps));
-    TRY(gan_trainer_set_loss(r->t, GAN_LOSS_NON_SATURATING));
-    TRY(gan_trainer_set_ema(r->t, (float)o->ema)); /* after init: the average starts there */
+    EX_TRY(gan_net_init(r->g, init, GAN_INIT_HE, 1.0f));
+    EX_TRY(gan_net_init(r->d, init, GAN_INIT_HE, 1.0f));
+    EX_TRY(gan_trainer_set_data(r->t, sample_mixture, m));
+    EX_TRY(o->uniform_noise ? gan_trainer_set_noise_uniform(r->t, 1.0f) : gan_trainer_set_noise_normal(r->t, 1.0f));
+    EX_TRY(gan_trainer_set_batch_size(r->t, (size_t)o->batch));
+    EX_TRY(gan_trainer_set_d_steps(r->t, (unsigned)o->d_steps));
+    EX_TRY(gan_trainer_set_loss(r->t, GAN_LOSS_NON_SATURATING));
+    EX_TRY(gan_trainer_set_ema(r->t, (float)o->ema)); /* after init: the average starts there */
     return GAN_OK;
 }
 
@@ -224,7 +212,7 @@ static int on_step(void *payload, const gan_step_stats *s)
     ex_progress_update(&p->bar, s);
     int rc = gan_optim_set_lr(p->r->opt_g, (float)(f * p->o->lr));
     if (!rc) rc = gan_optim_set_lr(p->r->opt_d, (float)(f * p->o->lr_d));
-    return report(rc, "gan_optim_set_lr");
+    return ex_report(rc, "gan_optim_set_lr");
 }
 
 /* One fresh training from `seed`; fills xy (N_EVAL x 2, data units). */
@@ -234,7 +222,7 @@ static int train_and_sample(const options *o, mixture *m, uint64_t seed, float *
     progress p = {.o = o, .r = &r};
     int rc = run_setup(&r, o, m, seed);
     /* A checkpoint replaces the fresh nets, optimizers, rngs and step count. */
-    if (!rc && o->resume) rc = report(gan_trainer_load(r.t, o->resume), "gan_trainer_load");
+    if (!rc && o->resume) rc = ex_report(gan_trainer_load(r.t, o->resume), "gan_trainer_load");
     uint64_t done = rc ? 0 : gan_trainer_steps(r.t);
     if (!rc && done > (uint64_t)o->steps) {
         fprintf(stderr, "mixture2d: %s has %llu steps, more than --steps %ld\n", o->resume, (unsigned long long)done,
@@ -246,11 +234,11 @@ static int train_and_sample(const options *o, mixture *m, uint64_t seed, float *
     if (!rc) {
         ex_progress_start(&p.bar, end, (size_t)o->batch);
         p.bar.first = done;
-        rc = report(gan_trainer_run(r.t, end > done ? end - done : 0, on_step, &p), "gan_trainer_run");
+        rc = ex_report(gan_trainer_run(r.t, end > done ? end - done : 0, on_step, &p), "gan_trainer_run");
         ex_progress_end(&p.bar);
     }
-    if (!rc && o->save) rc = report(gan_trainer_save(r.t, o->save), "gan_trainer_save");
-    if (!rc) rc = report(gan_trainer_generate(r.t, NULL, NULL, N_EVAL, xy), "gan_trainer_generate");
+    if (!rc && o->save) rc = ex_report(gan_trainer_save(r.t, o->save), "gan_trainer_save");
+    if (!rc) rc = ex_report(gan_trainer_generate(r.t, NULL, NULL, N_EVAL, xy), "gan_trainer_generate");
     for (size_t i = 0; !rc && i < 2 * N_EVAL; i++) xy[i] = (float)(xy[i] * m->scale);
     ex_gan_free(&r);
     return rc;

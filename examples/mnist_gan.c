@@ -38,18 +38,6 @@ typedef struct data {
     gan_sampler *sampler;
 } data;
 
-static int report(int rc, const char *what)
-{
-    if (rc) fprintf(stderr, "mnist_gan: %s: %s (%s)\n", what, gan_strerror(rc), gan_error_last());
-    return rc;
-}
-
-#define TRY(call)                           \
-    do {                                    \
-        int rc_ = (call);                   \
-        if (rc_) return report(rc_, #call); \
-    } while (0)
-
 /* OpenBLAS's thread count, when OpenBLAS is the BLAS libgan was linked with (a weak
  * reference: with the reference BLAS it is absent and there is one thread anyway). */
 extern void openblas_set_num_threads(int n) __attribute__((weak));
@@ -89,7 +77,7 @@ static int data_load(data *d, const options *o)
     char images[4096], labels[4096];
     data_path(images, sizeof images, o->data, "train-images-idx3-ubyte");
     data_path(labels, sizeof labels, o->data, "train-labels-idx1-ubyte");
-    TRY(gan_dataset_load_idx(&d->all, images, labels));
+    EX_TRY(gan_dataset_load_idx(&d->all, images, labels));
     if (gan_dataset_dim(d->all) != DIM) {
         fprintf(stderr, "mnist_gan: %s has %zu pixels per image, this model takes 28 x 28\n", images,
                 gan_dataset_dim(d->all));
@@ -100,12 +88,12 @@ static int data_load(data *d, const options *o)
         fprintf(stderr, "mnist_gan: %s has %zu images, need more than %d\n", images, n, N_VALID);
         return GAN_EFORMAT;
     }
-    TRY(gan_dataset_split(&d->train, &d->valid, d->all, n - N_VALID, NULL));
+    EX_TRY(gan_dataset_split(&d->train, &d->valid, d->all, n - N_VALID, NULL));
     gan_dataset_free(d->all);
     d->all = NULL;
     if (o->train_rows > 0 && (size_t)o->train_rows < n - N_VALID) { /* a quick run on a subset */
         gan_dataset *rest = NULL;
-        int rc = report(gan_dataset_split(&d->all, &rest, d->train, (size_t)o->train_rows, NULL), "gan_dataset_split");
+        int rc = ex_report(gan_dataset_split(&d->all, &rest, d->train, (size_t)o->train_rows, NULL), "gan_dataset_split");
         gan_dataset_free(rest);
         if (rc) return rc;
         gan_dataset_free(d->train);
@@ -114,12 +102,12 @@ static int data_load(data *d, const options *o)
     }
     data_path(images, sizeof images, o->data, "t10k-images-idx3-ubyte");
     data_path(labels, sizeof labels, o->data, "t10k-labels-idx1-ubyte");
-    TRY(gan_dataset_load_idx(&d->test, images, labels));
+    EX_TRY(gan_dataset_load_idx(&d->test, images, labels));
     if (gan_dataset_dim(d->test) != DIM) {
         fprintf(stderr, "mnist_gan: %s is not 28 x 28\n", images);
         return GAN_EFORMAT;
     }
-    TRY(gan_sampler_create(&d->sampler, d->train, GAN_SAMPLE_EPOCHS, 0));
+    EX_TRY(gan_sampler_create(&d->sampler, d->train, GAN_SAMPLE_EPOCHS, 0));
     return GAN_OK;
 }
 
@@ -128,40 +116,30 @@ static const float *rows(const gan_dataset *ds) { return gan_dataset_row(ds, 0);
 
 /* ---------------------------------------------------------------- model */
 
-/* Add the layer a constructor just made (status `made`). Takes &l: the constructor
- * fills l, and argument order is unspecified. A failed add leaves the layer with us. */
-static int add(gan_net *net, int made, gan_layer **l)
-{
-    if (made) return made;
-    int rc = gan_net_add(net, *l);
-    if (rc) gan_layer_free(*l);
-    return rc;
-}
-
 static int paper_generator(gan_net **g)
 {
     gan_layer *l = NULL;
-    TRY(gan_net_create(g, ZDIM));
-    TRY(add(*g, gan_layer_dense(&l, ZDIM, 1200), &l));
-    TRY(add(*g, gan_layer_activation(&l, GAN_ACT_RELU), &l));
-    TRY(add(*g, gan_layer_dense(&l, 1200, 1200), &l));
-    TRY(add(*g, gan_layer_activation(&l, GAN_ACT_RELU), &l));
-    TRY(add(*g, gan_layer_dense(&l, 1200, DIM), &l));
-    TRY(add(*g, gan_layer_activation(&l, GAN_ACT_SIGMOID), &l));
+    EX_TRY(gan_net_create(g, ZDIM));
+    EX_TRY(ex_add_layer(*g, gan_layer_dense(&l, ZDIM, 1200), &l));
+    EX_TRY(ex_add_layer(*g, gan_layer_activation(&l, GAN_ACT_RELU), &l));
+    EX_TRY(ex_add_layer(*g, gan_layer_dense(&l, 1200, 1200), &l));
+    EX_TRY(ex_add_layer(*g, gan_layer_activation(&l, GAN_ACT_RELU), &l));
+    EX_TRY(ex_add_layer(*g, gan_layer_dense(&l, 1200, DIM), &l));
+    EX_TRY(ex_add_layer(*g, gan_layer_activation(&l, GAN_ACT_SIGMOID), &l));
     return GAN_OK;
 }
 
 static int paper_discriminator(gan_net **d)
 {
     gan_layer *l = NULL;
-    TRY(gan_net_create(d, DIM));
-    TRY(add(*d, gan_layer_dropout(&l, 0.8f), &l));
-    TRY(add(*d, gan_layer_maxout(&l, DIM, 240, 5), &l));
-    TRY(add(*d, gan_layer_dropout(&l, 0.5f), &l));
-    TRY(add(*d, gan_layer_maxout(&l, 240, 240, 5), &l));
-    TRY(add(*d, gan_layer_dropout(&l, 0.5f), &l));
-    TRY(add(*d, gan_layer_dense(&l, 240, 1), &l));
-    TRY(add(*d, gan_layer_activation(&l, GAN_ACT_SIGMOID), &l));
+    EX_TRY(gan_net_create(d, DIM));
+    EX_TRY(ex_add_layer(*d, gan_layer_dropout(&l, 0.8f), &l));
+    EX_TRY(ex_add_layer(*d, gan_layer_maxout(&l, DIM, 240, 5), &l));
+    EX_TRY(ex_add_layer(*d, gan_layer_dropout(&l, 0.5f), &l));
+    EX_TRY(ex_add_layer(*d, gan_layer_maxout(&l, 240, 240, 5), &l));
+    EX_TRY(ex_add_layer(*d, gan_layer_dropout(&l, 0.5f), &l));
+    EX_TRY(ex_add_layer(*d, gan_layer_dense(&l, 240, 1), &l));
+    EX_TRY(ex_add_layer(*d, gan_layer_activation(&l, GAN_ACT_SIGMOID), &l));
     return GAN_OK;
 }
 
@@ -183,21 +161,21 @@ static void bias_from_marginals(gan_net *g, const gan_dataset *ds)
 
 static int model_setup(ex_gan *m, data *d, const options *o)
 {
-    TRY(paper_generator(&m->g));
-    TRY(paper_discriminator(&m->d));
-    TRY(gan_optim_sgd(&m->opt_g, 0.1f, 0.5f, 0));
-    TRY(gan_optim_sgd(&m->opt_d, 0.1f, 0.5f, 0));
-    TRY(gan_trainer_create(&m->t, m->g, m->d, m->opt_g, m->opt_d));
-    TRY(gan_trainer_set_seed(m->t, (uint64_t)o->seed));
+    EX_TRY(paper_generator(&m->g));
+    EX_TRY(paper_discriminator(&m->d));
+    EX_TRY(gan_optim_sgd(&m->opt_g, 0.1f, 0.5f, 0));
+    EX_TRY(gan_optim_sgd(&m->opt_d, 0.1f, 0.5f, 0));
+    EX_TRY(gan_trainer_create(&m->t, m->g, m->d, m->opt_g, m->opt_d));
+    EX_TRY(gan_trainer_set_seed(m->t, (uint64_t)o->seed));
     gan_rng *init = gan_trainer_rng(m->t, GAN_STREAM_INIT);
-    TRY(gan_net_init(m->g, init, GAN_INIT_UNIFORM, 0.05f));
-    TRY(gan_net_init(m->d, init, GAN_INIT_UNIFORM, 0.005f));
+    EX_TRY(gan_net_init(m->g, init, GAN_INIT_UNIFORM, 0.05f));
+    EX_TRY(gan_net_init(m->d, init, GAN_INIT_UNIFORM, 0.005f));
     bias_from_marginals(m->g, d->train);
-    TRY(gan_trainer_set_data(m->t, gan_dataset_sampler, d->sampler));
-    TRY(gan_trainer_set_noise_uniform(m->t, sqrtf(3.0f))); /* unit variance, as the paper's code */
-    TRY(gan_trainer_set_batch_size(m->t, 100));
-    TRY(gan_trainer_set_d_steps(m->t, 1));
-    TRY(gan_trainer_set_loss(m->t, GAN_LOSS_NON_SATURATING));
+    EX_TRY(gan_trainer_set_data(m->t, gan_dataset_sampler, d->sampler));
+    EX_TRY(gan_trainer_set_noise_uniform(m->t, sqrtf(3.0f))); /* unit variance, as the paper's code */
+    EX_TRY(gan_trainer_set_batch_size(m->t, 100));
+    EX_TRY(gan_trainer_set_d_steps(m->t, 1));
+    EX_TRY(gan_trainer_set_loss(m->t, GAN_LOSS_NON_SATURATING));
     return GAN_OK;
 }
 
@@ -227,7 +205,7 @@ static int on_step(void *payload, const gan_step_stats *s)
     float lr = lr_at(s->step);
     int rc = gan_optim_set_lr(p->m->opt_g, lr);
     if (!rc) rc = gan_optim_set_lr(p->m->opt_d, lr);
-    return report(rc, "gan_optim_set_lr");
+    return ex_report(rc, "gan_optim_set_lr");
 }
 
 /* ---------------------------------------------------------------- pictures */
@@ -236,10 +214,10 @@ static int on_step(void *payload, const gan_step_stats *s)
 static int save_grid(const char *path, const float *images, size_t n, size_t cols)
 {
     size_t w, h;
-    TRY(gan_image_grid_size(&w, &h, n, SIDE, SIDE, cols, 2));
+    EX_TRY(gan_image_grid_size(&w, &h, n, SIDE, SIDE, cols, 2));
     uint8_t *pixels = malloc(w * h);
-    if (!pixels) return report(GAN_ENOMEM, "save_grid");
-    int rc = report(gan_image_grid(pixels, images, n, SIDE, SIDE, cols, 2), "gan_image_grid");
+    if (!pixels) return ex_report(GAN_ENOMEM, "save_grid");
+    int rc = ex_report(gan_image_grid(pixels, images, n, SIDE, SIDE, cols, 2), "gan_image_grid");
     if (!rc && ex_png_write_gray(path, pixels, (int)w, (int)h) != 0) rc = GAN_EIO;
     free(pixels);
     return rc;
@@ -256,9 +234,9 @@ static int figure_neighbours(const char *path, gan_trainer *t, const gan_dataset
     ex_canvas c = {0};
     const int cell = SIDE + 4, cols = (int)(2 * per_row), rws = (int)((pairs + per_row - 1) / per_row);
     int rc = x && nn ? 0 : GAN_ENOMEM;
-    if (!rc) rc = report(gan_trainer_generate(t, NULL, NULL, pairs, x), "gan_trainer_generate");
+    if (!rc) rc = ex_report(gan_trainer_generate(t, NULL, NULL, pairs, x), "gan_trainer_generate");
     if (!rc)
-        rc = report(gan_nearest_neighbors(nn, NULL, x, pairs, rows(train), gan_dataset_size(train), DIM),
+        rc = ex_report(gan_nearest_neighbors(nn, NULL, x, pairs, rows(train), gan_dataset_size(train), DIM),
                     "gan_nearest_neighbors");
     if (!rc && ex_canvas_init(&c, cols * cell + 4, rws * cell + 4, (ex_color){0, 0, 0}) != 0) rc = GAN_ENOMEM;
     for (size_t i = 0; !rc && i < pairs; i++) {
@@ -283,7 +261,7 @@ static int figure_interpolation(const char *path, gan_trainer *t, size_t n_rows,
 {
     float *z = malloc(n_rows * steps * ZDIM * sizeof *z), *x = malloc(n_rows * steps * DIM * sizeof *x);
     float ends[2][ZDIM];
-    int rc = z && x ? 0 : report(GAN_ENOMEM, "figure_interpolation");
+    int rc = z && x ? 0 : ex_report(GAN_ENOMEM, "figure_interpolation");
     gan_rng *rng = gan_trainer_rng(t, GAN_STREAM_NOISE);
     for (size_t r = 0; !rc && r < n_rows; r++) {
         rc = gan_rng_fill_uniform(rng, &ends[0][0], 2 * ZDIM, -sqrtf(3.0f), sqrtf(3.0f));
@@ -292,7 +270,7 @@ static int figure_interpolation(const char *path, gan_trainer *t, size_t n_rows,
             for (size_t j = 0; j < ZDIM; j++) z[(r * steps + s) * ZDIM + j] = (1 - a) * ends[0][j] + a * ends[1][j];
         }
     }
-    if (!rc) rc = report(gan_trainer_generate(t, z, NULL, n_rows * steps, x), "gan_trainer_generate");
+    if (!rc) rc = ex_report(gan_trainer_generate(t, z, NULL, n_rows * steps, x), "gan_trainer_generate");
     if (!rc) rc = save_grid(path, x, n_rows * steps, steps);
     free(z);
     free(x);
@@ -308,10 +286,10 @@ static int parzen_protocol(const float *samples, size_t n, const data *d, size_t
     float sigma;
     double ll, se;
     double t0 = ex_now();
-    TRY(gan_parzen_select_sigma(&sigma, NULL, samples, n, rows(d->valid), gan_dataset_size(d->valid), DIM, NULL, 0));
+    EX_TRY(gan_parzen_select_sigma(&sigma, NULL, samples, n, rows(d->valid), gan_dataset_size(d->valid), DIM, NULL, 0));
     size_t m = gan_dataset_size(d->test);
     if (test_rows > 0 && test_rows < m) m = test_rows;
-    TRY(gan_parzen_log_likelihood(&ll, &se, samples, n, rows(d->test), m, DIM, sigma));
+    EX_TRY(gan_parzen_log_likelihood(&ll, &se, samples, n, rows(d->test), m, DIM, sigma));
     fprintf(stderr, "parzen: %zu samples, sigma from %zu validation rows, %zu test rows (%.1f s)\n", n,
             gan_dataset_size(d->valid), m, ex_now() - t0);
     printf("parzen_ll=%.2f se=%.2f sigma=%.4f\n", ll, se, sigma);
@@ -330,7 +308,7 @@ static int score_file(const options *o, const data *d)
     size_t got = x ? fread(x, sizeof(float) * DIM, N_PARZEN + 1, f) : 0;
     fclose(f);
     int rc = GAN_OK;
-    if (!x) rc = report(GAN_ENOMEM, "score_file");
+    if (!x) rc = ex_report(GAN_ENOMEM, "score_file");
     else if (got != N_PARZEN) {
         fprintf(stderr, "mnist_gan: %s must hold exactly %d rows of %d floats\n", o->score, N_PARZEN, DIM);
         rc = GAN_EFORMAT;
@@ -348,10 +326,10 @@ static int train(const options *o, data *d)
     progress p = {.m = &m};
     char path[4096];
     float *z_fixed = malloc(100 * ZDIM * sizeof *z_fixed), *x = malloc((size_t)N_PARZEN * DIM * sizeof *x);
-    int rc = z_fixed && x ? model_setup(&m, d, o) : report(GAN_ENOMEM, "train");
+    int rc = z_fixed && x ? model_setup(&m, d, o) : ex_report(GAN_ENOMEM, "train");
     /* The fixed z comes from its own stream, so the per-epoch grids show one set of samples. */
     gan_rng *zrng = NULL;
-    if (!rc) rc = report(gan_rng_create(&zrng, (uint64_t)o->seed ^ 0x5EED), "gan_rng_create");
+    if (!rc) rc = ex_report(gan_rng_create(&zrng, (uint64_t)o->seed ^ 0x5EED), "gan_rng_create");
     if (!rc) rc = gan_rng_fill_uniform(zrng, z_fixed, 100 * ZDIM, -sqrtf(3.0f), sqrtf(3.0f));
     gan_rng_free(zrng);
 
@@ -360,7 +338,7 @@ static int train(const options *o, data *d)
     /* A checkpoint (saved at an epoch's end) replaces the fresh model, rngs and step count. */
     long first_epoch = 0;
     if (!rc && o->resume) {
-        rc = report(gan_trainer_load(m.t, o->resume), "gan_trainer_load");
+        rc = ex_report(gan_trainer_load(m.t, o->resume), "gan_trainer_load");
         uint64_t done = rc ? 0 : gan_trainer_steps(m.t);
         if (!rc && (done % per_epoch || done > total)) {
             fprintf(stderr, "mnist_gan: %s stopped at step %llu, not at the end of one of %ld epochs of %llu steps\n",
@@ -379,13 +357,13 @@ static int train(const options *o, data *d)
     }
     for (long e = first_epoch; !rc && e < o->epochs; e++) {
         float mom = momentum_at(e, o->saturate);
-        rc = report(gan_optim_set_momentum(m.opt_g, mom), "gan_optim_set_momentum");
-        if (!rc) rc = report(gan_optim_set_momentum(m.opt_d, mom), "gan_optim_set_momentum");
-        if (!rc) rc = report(gan_trainer_run(m.t, per_epoch, on_step, &p), "gan_trainer_run");
-        if (!rc) rc = report(gan_trainer_generate(m.t, z_fixed, NULL, 100, x), "gan_trainer_generate");
+        rc = ex_report(gan_optim_set_momentum(m.opt_g, mom), "gan_optim_set_momentum");
+        if (!rc) rc = ex_report(gan_optim_set_momentum(m.opt_d, mom), "gan_optim_set_momentum");
+        if (!rc) rc = ex_report(gan_trainer_run(m.t, per_epoch, on_step, &p), "gan_trainer_run");
+        if (!rc) rc = ex_report(gan_trainer_generate(m.t, z_fixed, NULL, 100, x), "gan_trainer_generate");
         snprintf(path, sizeof path, "%s/epoch_%03ld.png", o->out, e + 1);
         if (!rc) rc = save_grid(path, x, 100, 10);
-        if (!rc && o->save) rc = report(gan_trainer_save(m.t, o->save), "gan_trainer_save");
+        if (!rc && o->save) rc = ex_report(gan_trainer_save(m.t, o->save), "gan_trainer_save");
         if (!rc) {
             const gan_step_stats *s = &p.last;
             fprintf(stderr, "%sepoch %ld/%ld: loss_d %.4f loss_g %.4f D(x) %.3f D(G(z)) %.3f lr %.5f momentum %.3f -> %s\n",
@@ -395,14 +373,14 @@ static int train(const options *o, data *d)
     }
     if (!rc) ex_progress_end(&p.bar);
     snprintf(path, sizeof path, "%s/samples.png", o->out);
-    if (!rc) rc = report(gan_trainer_generate(m.t, z_fixed, NULL, 100, x), "gan_trainer_generate");
+    if (!rc) rc = ex_report(gan_trainer_generate(m.t, z_fixed, NULL, 100, x), "gan_trainer_generate");
     if (!rc) rc = save_grid(path, x, 100, 10);
     if (!rc) printf("samples: %s\n", path);
     snprintf(path, sizeof path, "%s/neighbours.png", o->out);
     if (!rc) rc = figure_neighbours(path, m.t, d->train, 40, 5);
     snprintf(path, sizeof path, "%s/interpolation.png", o->out);
     if (!rc) rc = figure_interpolation(path, m.t, 8, 10);
-    if (!rc) rc = report(gan_trainer_generate(m.t, NULL, NULL, N_PARZEN, x), "gan_trainer_generate");
+    if (!rc) rc = ex_report(gan_trainer_generate(m.t, NULL, NULL, N_PARZEN, x), "gan_trainer_generate");
     if (!rc) rc = parzen_protocol(x, N_PARZEN, d, (size_t)o->test_rows);
     ex_gan_free(&m);
     free(z_fixed);

@@ -1,5 +1,5 @@
 /* Shared example helpers: arguments, progress line, canvas, atomic PNG output. */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* program_invocation_short_name */
 #include "common.h"
 
 #include <errno.h>
@@ -68,6 +68,20 @@ int ex_arg_flag(int argc, char **argv, const char *name)
     return 0;
 }
 
+void ex_usage_error(const char *prog, const char *msg)
+{
+    fprintf(stderr, "%s: %s\n", prog, msg);
+    exit(2);
+}
+
+/* ---------------------------------------------------------------- errors */
+
+int ex_report(int rc, const char *what)
+{
+    if (rc) fprintf(stderr, "%s: %s: %s (%s)\n", program_invocation_short_name, what, gan_strerror(rc), gan_error_last());
+    return rc;
+}
+
 /* ------------------------------------------------------------- progress */
 
 double ex_now(void)
@@ -127,9 +141,7 @@ void ex_gan_free(ex_gan *m)
     memset(m, 0, sizeof *m);
 }
 
-/* Add the layer a constructor just made (status `made`); takes &l because the
- * constructor fills it. A failed add leaves the layer with us, so free it. */
-static int add_layer(gan_net *net, int made, gan_layer **l)
+int ex_add_layer(gan_net *net, int made, gan_layer **l)
 {
     if (made) return made;
     int rc = gan_net_add(net, *l);
@@ -140,8 +152,8 @@ static int add_layer(gan_net *net, int made, gan_layer **l)
 static int add_dense(gan_net *net, size_t out_dim, gan_activation act)
 {
     gan_layer *l = NULL;
-    int rc = add_layer(net, gan_layer_dense(&l, gan_net_out_dim(net), out_dim), &l);
-    if (!rc && act) rc = add_layer(net, gan_layer_activation(&l, act), &l);
+    int rc = ex_add_layer(net, gan_layer_dense(&l, gan_net_out_dim(net), out_dim), &l);
+    if (!rc && act) rc = ex_add_layer(net, gan_layer_activation(&l, act), &l);
     return rc;
 }
 

@@ -14,6 +14,20 @@ double ex_arg_double(int argc, char **argv, const char *name, double def);
 const char *ex_arg_str(int argc, char **argv, const char *name, const char *def);
 int ex_arg_flag(int argc, char **argv, const char *name); /* present or not */
 
+/* Print "PROG: MSG" on stderr and exit 2 (a bad command line). */
+void ex_usage_error(const char *prog, const char *msg);
+
+/* ---------------------------------------------------------------- errors */
+/* For a failed libgan call: "PROG: WHAT: error (gan_error_last())" on stderr. Returns rc,
+ * so `return ex_report(rc, "...")` passes 0 through silently. */
+int ex_report(int rc, const char *what);
+/* Return from the calling function (with the code) when a libgan call fails. */
+#define EX_TRY(call)                            \
+    do {                                        \
+        int rc_ = (call);                       \
+        if (rc_) return ex_report(rc_, #call);  \
+    } while (0)
+
 /* ------------------------------------------------------------- progress */
 /* A live line on stderr: step, losses, samples/s, ETA. Redrawn at most 10 times a second. */
 typedef struct ex_progress {
@@ -41,6 +55,10 @@ typedef struct ex_gan {
 } ex_gan;
 
 void ex_gan_free(ex_gan *m);
+
+/* Add the layer its constructor (status `made`) put in *l to `net`. Takes &l, not l: the
+ * constructor in the same argument list fills it. A failed add frees the layer. */
+int ex_add_layer(gan_net *net, int made, gan_layer **l);
 
 /* An MLP: in -> (dense, hidden_act) x layers -> dense out_dim -> last (0: none). */
 int ex_mlp(gan_net **out, size_t in, size_t hidden, int layers, size_t out_dim, gan_activation hidden_act,
