@@ -42,11 +42,13 @@ def paper_nets():
     return g, d
 
 
-def train_step(g, d, opt_g, opt_d, b):
+def train_step(g, d, opt_g, opt_d, x, noise=1.0):
+    """One alternating step on real rows x, with noise uniform in [-noise, noise].
+    Returns the D and G losses (tensors)."""
+    b = x.shape[0]
     ones, zeros = torch.ones(b, 1), torch.zeros(b, 1)
     # D: real and fake rows in one batch, as libgan does.
-    x = torch.rand(b, 784)
-    z = torch.rand(b, 100) * 2 - 1
+    z = (torch.rand(b, 100) * 2 - 1) * noise
     with torch.no_grad():
         fake = g(z)
     logits = d(torch.cat([x, fake]))
@@ -57,13 +59,14 @@ def train_step(g, d, opt_g, opt_d, b):
     # G: non-saturating loss through a frozen D (only its input gradient is needed).
     for p in d.parameters():
         p.requires_grad_(False)
-    z = torch.rand(b, 100) * 2 - 1
+    z = (torch.rand(b, 100) * 2 - 1) * noise
     loss_g = F.binary_cross_entropy_with_logits(d(g(z)), ones)
     opt_g.zero_grad(set_to_none=True)
     loss_g.backward()
     opt_g.step()
     for p in d.parameters():
         p.requires_grad_(True)
+    return loss_d, loss_g
 
 
 clock = time.monotonic
@@ -75,12 +78,12 @@ def time_steps(b, seconds):
     opt_g = torch.optim.SGD(g.parameters(), lr=0.1, momentum=0.5)
     opt_d = torch.optim.SGD(d.parameters(), lr=0.1, momentum=0.5)
     for _ in range(3):
-        train_step(g, d, opt_g, opt_d, b)
+        train_step(g, d, opt_g, opt_d, torch.rand(b, 784))
     windows, start = [], clock()
     while len(windows) < 5 or (clock() - start < seconds and len(windows) < 64):
         t0 = clock()
         for _ in range(5):
-            train_step(g, d, opt_g, opt_d, b)
+            train_step(g, d, opt_g, opt_d, torch.rand(b, 784))
         windows.append((clock() - t0) / 5)
     return statistics.median(windows)
 

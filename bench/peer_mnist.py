@@ -15,10 +15,9 @@ import time
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from peer import paper_nets  # noqa: E402  (the benchmark's identical architecture and init)
+from peer import paper_nets, train_step  # noqa: E402  (the benchmark's model, init and step)
 
 N_VALID = 1000
 N_SAMPLES = 10000
@@ -62,8 +61,6 @@ def main():
         g[4].bias.copy_(torch.log(mean / (1 - mean)).float())
     opt_g = torch.optim.SGD(g.parameters(), lr=0.1, momentum=0.5)
     opt_d = torch.optim.SGD(d.parameters(), lr=0.1, momentum=0.5)
-    ones, zeros = torch.ones(BATCH, 1), torch.zeros(BATCH, 1)
-    targets = torch.cat([ones, zeros])
 
     step, start = 0, time.monotonic()
     for epoch in range(args.epochs):
@@ -75,22 +72,7 @@ def main():
                 for group in opt.param_groups:
                     group["lr"], group["momentum"] = lr, momentum
             x = train[order[i * BATCH:(i + 1) * BATCH]]
-            z = (torch.rand(BATCH, 100) * 2 - 1) * NOISE
-            with torch.no_grad():
-                fake = g(z)
-            loss_d = F.binary_cross_entropy_with_logits(d(torch.cat([x, fake])), targets, reduction="sum") / BATCH
-            opt_d.zero_grad(set_to_none=True)
-            loss_d.backward()
-            opt_d.step()
-            for p in d.parameters():
-                p.requires_grad_(False)
-            z = (torch.rand(BATCH, 100) * 2 - 1) * NOISE
-            loss_g = F.binary_cross_entropy_with_logits(d(g(z)), ones)
-            opt_g.zero_grad(set_to_none=True)
-            loss_g.backward()
-            opt_g.step()
-            for p in d.parameters():
-                p.requires_grad_(True)
+            loss_d, loss_g = train_step(g, d, opt_g, opt_d, x, NOISE)
             step += 1
         elapsed = time.monotonic() - start
         print(f"epoch {epoch + 1}/{args.epochs}: loss_d {loss_d.item():.4f} loss_g {loss_g.item():.4f} "
