@@ -857,7 +857,8 @@ GAN_API int gan_trainer_run(gan_trainer *t, uint64_t steps, gan_step_fn on_step,
  * @param[out] out n x data_dim floats (data_dim = G's output width)
  * @return GAN_OK; GAN_EINVAL for a NULL @p t or @p out, @p n = 0, a NULL @p cond when
  * c > 0, or widths that do not fit the condition size; GAN_ENOMEM; GAN_EUSER when the
- * noise callback returns non-zero (@p out is then partly written).
+ * noise callback returns non-zero, GAN_EDIVERGED when it writes NaN or Inf (@p out is
+ * then partly written; the trainer, its noise stream included, is as before the call).
  */
 GAN_API int gan_trainer_generate(gan_trainer *t, const float *z, const float *cond, size_t n, float *out);
 

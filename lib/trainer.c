@@ -369,14 +369,13 @@ static int call_noise(gan_trainer *t, size_t rows)
 {
     gan__clear_error();
     int rc = t->noise_fn(t->noise_payload, t->rng[GAN_STREAM_NOISE], t->z, rows, gan_trainer_noise_dim(t));
-    return rc ? callback_failed("noise", rc) : GAN_OK;
+    return rc ? callback_failed("noise", rc) : check_written("noise", t->z, rows, gan_trainer_noise_dim(t));
 }
 
 /* Noise (and the batch's conditions) through G in training mode into x_fake. */
 static int generate_fakes(gan_trainer *t, size_t rows)
 {
     int rc = call_noise(t, rows);
-    if (!rc) rc = check_written("noise", t->z, rows, gan_trainer_noise_dim(t));
     if (rc) return rc;
     concat_rows(t->g_in, t->z, gan_trainer_noise_dim(t), t->cond, t->cond_dim, rows);
     return gan_net_forward(t->g, t->g_in, rows, t->x_fake, 1);

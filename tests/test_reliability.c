@@ -897,6 +897,17 @@ static void trainer_catches_non_finite_callback_values(void **state)
             z[3] = 0.0f;
             EXPECT(gan_trainer_generate(w.t, z, NULL, 2, clean), GAN_OK, NULL);
             assert_memory_equal(out, clean, DIM * sizeof *out); /* row 0 as without the NaN */
+            /* Noise the callback draws for gan_trainer_generate is checked as in a step,
+             * and the failed call takes its draws back. */
+            if (which) {
+                image im = snap(w.t);
+                f->bad = NAN;
+                f->bad_on = f->calls + 1;
+                EXPECT(gan_trainer_generate(w.t, NULL, NULL, 2, out), GAN_EDIVERGED, "noise callback wrote");
+                f->bad_on = 0;
+                assert_same_image(w.t, &im);
+                free(im.b);
+            }
             world_free(&w);
         }
     }
