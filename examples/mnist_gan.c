@@ -151,10 +151,11 @@ static void bias_from_marginals(gan_net *g, const gan_dataset *ds)
     gan_net_layer_params(g, 4, &offset, &count); /* layer 4: the 1200 -> 784 dense */
     float *b = gan_net_params(g) + offset + (count - DIM);
     const float *x = rows(ds);
+    double sum[DIM] = {0};
+    for (size_t i = 0; i < n; i++) /* row by row: the images are stored that way */
+        for (size_t j = 0; j < DIM; j++) sum[j] += x[i * DIM + j];
     for (size_t j = 0; j < DIM; j++) {
-        double mean = 0;
-        for (size_t i = 0; i < n; i++) mean += x[i * DIM + j];
-        mean = fmin(fmax(mean / (double)n, 1e-4), 1 - 1e-4);
+        double mean = fmin(fmax(sum[j] / (double)n, 1e-4), 1 - 1e-4);
         b[j] = (float)log(mean / (1 - mean));
     }
 }
