@@ -821,7 +821,8 @@ GAN_API uint64_t gan_trainer_steps(const gan_trainer *t);
  * (simultaneous). A step is all or nothing: when it fails (a non-finite loss or
  * gradient gives GAN_EDIVERGED, a callback GAN_EUSER) G, D, their optimizers, the EMA
  * and the rng streams are left bit-identical to their state before the step.
- * In steady state a step allocates nothing.
+ * In steady state a step allocates nothing: once a step of the same kind (update mode,
+ * one or several D updates, one or several G updates) has run at this batch size.
  * @param t              the trainer
  * @param[in,out] stats  may be NULL; else its size field (at least 16: size, reserved
  *                       and step) is read and the fields that fit are filled on success

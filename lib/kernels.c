@@ -347,10 +347,29 @@ static double lane_sum(const float *restrict q, size_t len)
     return s;
 }
 
-/* The SGD dry run: the new values exactly as gan__sgd_update computes them (classical
- * momentum p + v', Nesterov p + (momentum v' - lr g)), flagged when not finite. */
-int gan__sgd_finite(const float *restrict p, const float *restrict v, const float *restrict g, size_t n, float lr,
-                    float momentum, int nesterov, double *grad_sq)
+/* The new values of one parameter, written once and used by the dry runs and the
+ * updates alike, so a staged value is bit for bit the one the update later stores. */
+static inline float sgd_velocity(float v, float g, float lr, float momentum) { return momentum * v - lr * g; }
+
+static inline float sgd_param(float p, float vn, float g, float lr, float momentum, int nesterov)
+{
+    return p + (nesterov ? momentum * vn - lr * g : vn);
+}
+
+static inline float adam_m(float m, float g, float beta1) { return beta1 * m + (1.0f - beta1) * g; }
+static inline float adam_v(float v, float g, float beta2) { return beta2 * v + (1.0f - beta2) * g * g; }
+
+static inline float adam_param(float p, float mn, float vn, float lr, float eps, float c1, float c2)
+{
+    return p - lr * (mn / c1) / (sqrtf(vn / c2) + eps);
+}
+
+/* The SGD dry run: the new values exactly as gan__sgd_update computes them, flagged when
+ * not finite, and stored in p_new when `stage` is set. Inlined twice (stage 0 and 1), so
+ * neither loop tests it. */
+static inline int sgd_dry_body(const float *restrict p, const float *restrict v, const float *restrict g, size_t n,
+                               float lr, float momentum, int nesterov, float *restrict p_new, int stage,
+                               double *grad_sq)
 {
     float q[DRY_CHUNK];
     uint32_t bad = 0;
@@ -360,10 +379,11 @@ int gan__sgd_finite(const float *restrict p, const float *restrict v, const floa
         const float *pi = p + i, *vi = v + i, *gi = g + i;
         for (size_t k = 0; k < len; k++) {
             float gk = gi[k];
-            float vn = momentum * vi[k] - lr * gk;
-            float pn = pi[k] + (nesterov ? momentum * vn - lr * gk : vn);
+            float vn = sgd_velocity(vi[k], gk, lr, momentum);
+            float pn = sgd_param(pi[k], vn, gk, lr, momentum, nesterov);
             bad |= nonfinite_bit(vn) | nonfinite_bit(pn);
             q[k] = gk * gk;
+            if (stage) p_new[i + k] = pn;
         }
         sq += lane_sum(q, len);
     }
@@ -371,9 +391,16 @@ int gan__sgd_finite(const float *restrict p, const float *restrict v, const floa
     return !bad && isfinite(sq);
 }
 
-int gan__adam_finite(const float *restrict p, const float *restrict m, const float *restrict v,
-                     const float *restrict g, size_t n, float lr, float beta1, float beta2, float eps, float c1,
-                     float c2, double *grad_sq)
+int gan__sgd_finite(const float *p, const float *v, const float *g, size_t n, float lr, float momentum, int nesterov,
+                    float *p_new, double *grad_sq)
+{
+    if (p_new) return sgd_dry_body(p, v, g, n, lr, momentum, nesterov, p_new, 1, grad_sq);
+    return sgd_dry_body(p, v, g, n, lr, momentum, nesterov, NULL, 0, grad_sq);
+}
+
+static inline int adam_dry_body(const float *restrict p, const float *restrict m, const float *restrict v,
+                                const float *restrict g, size_t n, float lr, float beta1, float beta2, float eps,
+                                float c1, float c2, float *restrict p_new, int stage, double *grad_sq)
 {
     float q[DRY_CHUNK];
     uint32_t bad = 0;
@@ -383,11 +410,11 @@ int gan__adam_finite(const float *restrict p, const float *restrict m, const flo
         const float *pi = p + i, *mi = m + i, *vi = v + i, *gi = g + i;
         for (size_t k = 0; k < len; k++) {
             float gk = gi[k];
-            float mn = beta1 * mi[k] + (1.0f - beta1) * gk;
-            float vn = beta2 * vi[k] + (1.0f - beta2) * gk * gk;
-            float pn = pi[k] - lr * (mn / c1) / (sqrtf(vn / c2) + eps);
+            float mn = adam_m(mi[k], gk, beta1), vn = adam_v(vi[k], gk, beta2);
+            float pn = adam_param(pi[k], mn, vn, lr, eps, c1, c2);
             bad |= nonfinite_bit(mn) | nonfinite_bit(vn) | nonfinite_bit(pn);
             q[k] = gk * gk;
+            if (stage) p_new[i + k] = pn;
         }
         sq += lane_sum(q, len);
     }
@@ -395,18 +422,25 @@ int gan__adam_finite(const float *restrict p, const float *restrict m, const flo
     return !bad && isfinite(sq);
 }
 
+int gan__adam_finite(const float *p, const float *m, const float *v, const float *g, size_t n, float lr,
+                     float beta1, float beta2, float eps, float c1, float c2, float *p_new, double *grad_sq)
+{
+    if (p_new) return adam_dry_body(p, m, v, g, n, lr, beta1, beta2, eps, c1, c2, p_new, 1, grad_sq);
+    return adam_dry_body(p, m, v, g, n, lr, beta1, beta2, eps, c1, c2, NULL, 0, grad_sq);
+}
+
 void gan__sgd_update(float *restrict p, float *restrict v, const float *restrict g, size_t n,
                      float lr, float momentum, int nesterov)
 {
     if (nesterov) {
         for (size_t i = 0; i < n; i++) {
-            v[i] = momentum * v[i] - lr * g[i];
-            p[i] += momentum * v[i] - lr * g[i];
+            v[i] = sgd_velocity(v[i], g[i], lr, momentum);
+            p[i] = sgd_param(p[i], v[i], g[i], lr, momentum, 1);
         }
     } else {
         for (size_t i = 0; i < n; i++) {
-            v[i] = momentum * v[i] - lr * g[i];
-            p[i] += v[i];
+            v[i] = sgd_velocity(v[i], g[i], lr, momentum);
+            p[i] = sgd_param(p[i], v[i], g[i], lr, momentum, 0);
         }
     }
 }
@@ -415,8 +449,8 @@ void gan__adam_update(float *restrict p, float *restrict m, float *restrict v, c
                       size_t n, float lr, float beta1, float beta2, float eps, float c1, float c2)
 {
     for (size_t i = 0; i < n; i++) {
-        m[i] = beta1 * m[i] + (1.0f - beta1) * g[i];
-        v[i] = beta2 * v[i] + (1.0f - beta2) * g[i] * g[i];
-        p[i] -= lr * (m[i] / c1) / (sqrtf(v[i] / c2) + eps);
+        m[i] = adam_m(m[i], g[i], beta1);
+        v[i] = adam_v(v[i], g[i], beta2);
+        p[i] = adam_param(p[i], m[i], v[i], lr, eps, c1, c2);
     }
 }

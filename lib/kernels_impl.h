@@ -49,11 +49,13 @@ double gan__exp_sum(const float *d2, size_t n, float shift, float scale);
 
 /* Dry runs of the two updates: 1 if the gradient and every new value would be finite,
  * 0 otherwise; *grad_sq receives the gradient's sum of squares either way. They let a
- * step refuse an update that would overflow, before writing anything. */
+ * step refuse an update that would overflow, before writing anything. When p_new is not
+ * NULL it receives the new parameters, bit for bit what the update will store: a staged
+ * update, while p and the state stay as they are. */
 int gan__sgd_finite(const float *p, const float *v, const float *g, size_t n, float lr, float momentum, int nesterov,
-                    double *grad_sq);
+                    float *p_new, double *grad_sq);
 int gan__adam_finite(const float *p, const float *m, const float *v, const float *g, size_t n, float lr,
-                     float beta1, float beta2, float eps, float c1, float c2, double *grad_sq);
+                     float beta1, float beta2, float eps, float c1, float c2, float *p_new, double *grad_sq);
 
 /* SGD with classical or Nesterov momentum; v is the velocity. */
 void gan__sgd_update(float *p, float *v, const float *g, size_t n, float lr, float momentum, int nesterov);

@@ -83,20 +83,21 @@ static int ready(gan_optim *opt, gan_net *net)
     return GAN_OK;
 }
 
-/* The dry run: refuse a non-finite gradient or an update that would overflow. */
-static int dry_run(gan_optim *opt, gan_net *net, double *grad_norm)
+/* The dry run: refuse a non-finite gradient or an update that would overflow; with
+ * `staged`, also write the new parameters there. */
+static int dry_run(gan_optim *opt, gan_net *net, float *staged, double *grad_norm)
 {
     size_t n = opt->n;
     const float *g = gan_net_grads(net), *p = gan_net_params(net);
     double ss;
     int finite;
     if (opt->kind == GAN_OPTIM_SGD) {
-        finite = gan__sgd_finite(p, opt->state, g, n, opt->lr, opt->momentum, opt->nesterov, &ss);
+        finite = gan__sgd_finite(p, opt->state, g, n, opt->lr, opt->momentum, opt->nesterov, staged, &ss);
     } else {
         float c1, c2;
         adam_corrections(opt, &c1, &c2);
         finite = gan__adam_finite(p, opt->state, opt->state + n, g, n, opt->lr, opt->momentum, opt->beta2,
-                                  opt->eps, c1, c2, &ss);
+                                  opt->eps, c1, c2, staged, &ss);
     }
     if (!isfinite(ss)) return gan__fail(GAN_EDIVERGED, "gan_optim_step: the gradient is not finite");
     if (!finite) return gan__fail(GAN_EDIVERGED, "gan_optim_step: the update would overflow; nothing was changed");
@@ -104,11 +105,11 @@ static int dry_run(gan_optim *opt, gan_net *net, double *grad_norm)
     return GAN_OK;
 }
 
-int gan__optim_prepare(gan_optim *opt, gan_net *net, double *grad_norm)
+int gan__optim_prepare(gan_optim *opt, gan_net *net, float *staged, double *grad_norm)
 {
     int fresh = opt && !opt->state;
     int rc = ready(opt, net);
-    if (!rc) rc = dry_run(opt, net, grad_norm);
+    if (!rc) rc = dry_run(opt, net, staged, grad_norm);
     if (rc && fresh && opt->state) {
         gan__free(opt->state);
         opt->state = NULL;
@@ -134,7 +135,7 @@ void gan__optim_apply(gan_optim *opt, gan_net *net)
 
 int gan_optim_step(gan_optim *opt, gan_net *net)
 {
-    int rc = gan__optim_prepare(opt, net, NULL);
+    int rc = gan__optim_prepare(opt, net, NULL, NULL);
     if (!rc) gan__optim_apply(opt, net);
     return rc;
 }

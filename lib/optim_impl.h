@@ -18,8 +18,10 @@ struct gan_optim {
 
 /* A step in two halves, so a caller can check several updates before applying any.
  * prepare sizes the state and refuses (GAN_EDIVERGED) a non-finite gradient or an
- * update that would overflow; it reports the gradient's L2 norm. apply cannot fail. */
-int gan__optim_prepare(gan_optim *opt, gan_net *net, double *grad_norm);
+ * update that would overflow; it reports the gradient's L2 norm. With `staged` (NULL
+ * or one float per parameter) it also writes there the parameters apply will store,
+ * bit for bit, leaving the net and the state alone. apply cannot fail. */
+int gan__optim_prepare(gan_optim *opt, gan_net *net, float *staged, double *grad_norm);
 void gan__optim_apply(gan_optim *opt, gan_net *net);
 
 /* Floats of state per parameter. */

@@ -1073,7 +1073,6 @@ static int load_trainer(const ctx *c, gan_trainer *t, const uint8_t *b, size_t s
         t->ema = NULL;
     }
     t->ema_decay = ts.ema_decay;
-    if (ts.cond_dim != t->cond_dim) t->cap = 0; /* workspaces are re-carved for the new widths */
     t->cond_dim = ts.cond_dim;
     t->batch = ts.batch;
     t->d_steps = ts.d_steps;

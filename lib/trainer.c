@@ -105,6 +105,7 @@ void gan_trainer_free(gan_trainer *t)
     gan__free(t->snap_g.params);
     gan__free(t->snap_g.state);
     gan__free(t->snap_ema);
+    gan__free(t->d_next);
     gan__free(t);
 }
 
@@ -220,10 +221,7 @@ int gan_trainer_set_cond_dim(gan_trainer *t, size_t c)
     GAN_CHECK_ARG(t, "gan_trainer_set_cond_dim");
     int rc = check_dims(t, c, "gan_trainer_set_cond_dim");
     if (rc) return rc;
-    if (c != t->cond_dim) {
-        t->cond_dim = c;
-        t->cap = 0; /* workspaces are re-carved for the new widths */
-    }
+    t->cond_dim = c; /* the workspaces are carved anew for its widths on the next call */
     return GAN_OK;
 }
 
@@ -284,33 +282,37 @@ uint64_t gan_trainer_steps(const gan_trainer *t) { return t ? t->steps : 0; }
 static int reserve(gan_trainer *t, size_t rows, const char *fn)
 {
     size_t data = data_dim(t), c = t->cond_dim, nz = gan_trainer_noise_dim(t), din = d_in_dim(t);
-    /* Per row: x_real, cond, z, g_in, x_fake, g_dy; twice for D: d_in, d_dx, logits, dlogits. */
-    size_t per_row = data + c + nz + (nz + c) + data + data + 2 * (din + din + 2), total;
-    if (rows > t->cap) {
-        if (gan__size_mul(rows, per_row, &total))
-            return gan__fail(GAN_EINVAL, "%s: %zu rows of workspace overflow", fn, rows);
+    /* Without conditions, D's input rows are the data rows and G's input rows the noise
+     * rows: x_real, z and x_fake are views into d_in and g_in, and G's gradient is D's
+     * input gradient (g_dy unused), so they take no room of their own. */
+    size_t own = c ? 1 : 0;
+    /* D's input gradient trains G: on the fake half of a simultaneous step's 2B rows
+     * (computed for all of them), on B rows of alternating steps. */
+    size_t dx_rows = t->update == GAN_UPDATE_SIMULTANEOUS ? 2 : 1;
+    /* Per row: x_real, cond, z, g_in, x_fake, g_dy; twice for D: d_in, logits, dlogits. */
+    size_t per_row = own * (data + nz + data + data) + c + (nz + c) + 2 * (din + 2) + dx_rows * din, total;
+    if (gan__size_mul(rows, per_row, &total)) return gan__fail(GAN_EINVAL, "%s: %zu rows of workspace overflow", fn, rows);
+    if (total > t->cap) {
         float *block = gan__calloc(total, sizeof *block);
         if (!block) return gan__fail(GAN_ENOMEM, "%s: out of memory for a batch of %zu", fn, rows);
         gan__free(t->block);
         t->block = block;
-        t->cap = rows;
+        t->cap = total;
     }
     float *p = t->block;
 #define CARVE(name, width) (t->name = p, p += rows * (width))
-    CARVE(x_real, data);
+    CARVE(x_real, own * data);
     CARVE(cond, c);
-    CARVE(z, nz);
+    CARVE(z, own * nz);
     CARVE(g_in, nz + c);
-    CARVE(x_fake, data);
-    CARVE(g_dy, data);
+    CARVE(x_fake, own * data);
+    CARVE(g_dy, own * data);
     CARVE(d_in, 2 * din);
-    CARVE(d_dx, 2 * din);
+    CARVE(d_dx, dx_rows * din);
     CARVE(logits, 2);
     CARVE(dlogits, 2);
 #undef CARVE
-    if (c == 0) {
-        /* Without conditions, D's input rows are the data rows and G's input rows the
-         * noise rows: the callbacks and G write in place and nothing is copied. */
+    if (!own) { /* the callbacks and G write in place and nothing is copied */
         t->x_real = t->d_in;
         t->x_fake = t->d_in + rows * din;
         t->z = t->g_in;
@@ -398,13 +400,16 @@ static int d_logits(gan_trainer *t, int with_real, size_t rows)
                                   logit_depth(t->d));
 }
 
-static void clip_weights(gan_trainer *t)
+/* D's weights, or their staged values in p, into [-clip, clip]. */
+static void clip_weights(gan_trainer *t, float *p)
 {
-    float *p = gan_net_params(t->d), c = t->clip;
+    float c = t->clip;
     for (size_t i = 0, n = gan_net_num_params(t->d); i < n; i++) p[i] = p[i] > c ? c : p[i] < -c ? -c : p[i];
 }
 
-static int d_update(gan_trainer *t, size_t rows)
+/* One update of D. With `staged`, D's new parameters go there and D and its optimizer
+ * stay as they are until commit_d(). */
+static int d_update(gan_trainer *t, size_t rows, float *staged)
 {
     int rc = call_data(t, rows);
     if (!rc) rc = generate_fakes(t, rows);
@@ -414,10 +419,10 @@ static int d_update(gan_trainer *t, size_t rows)
                               t->dlogits + rows);
     if (!isfinite(loss)) return diverged("D's loss", loss);
     gan__net_backward_ex(t->d, t->dlogits, NULL, GAN__GRADS_SET);
-    rc = gan__optim_prepare(t->opt_d, t->d, &t->stats.grad_norm_d);
+    rc = gan__optim_prepare(t->opt_d, t->d, staged, &t->stats.grad_norm_d);
     if (rc) return rc;
-    gan__optim_apply(t->opt_d, t->d);
-    if (t->loss == GAN_LOSS_WASSERSTEIN) clip_weights(t);
+    if (!staged) gan__optim_apply(t->opt_d, t->d);
+    if (t->loss == GAN_LOSS_WASSERSTEIN) clip_weights(t, staged ? staged : gan_net_params(t->d));
     t->stats.loss_d = loss;
     t->stats.d_real = gan__mean_sigmoid(t->logits, rows);
     t->stats.d_fake = gan__mean_sigmoid(t->logits + rows, rows);
@@ -453,7 +458,7 @@ static int g_update(gan_trainer *t, size_t rows)
     if (!isfinite(loss)) return diverged("G's loss", loss);
     gan__net_backward_ex(t->d, t->dlogits, t->d_dx, GAN__GRADS_NONE); /* only the input gradient, for G */
     gan__net_backward_ex(t->g, g_grad_from_d(t, 0, rows), NULL, GAN__GRADS_SET);
-    rc = gan__optim_prepare(t->opt_g, t->g, &t->stats.grad_norm_g);
+    rc = gan__optim_prepare(t->opt_g, t->g, NULL, &t->stats.grad_norm_g);
     if (rc) return rc;
     gan__optim_apply(t->opt_g, t->g);
     ema_update(t);
@@ -477,11 +482,11 @@ static int joint_update(gan_trainer *t, size_t rows)
     double loss_d = gan__loss_d(t->loss, real, fake, rows, t->real_target, dreal, dfake);
     if (!isfinite(loss_d)) return diverged("D's loss", loss_d);
     gan__net_backward_ex(t->d, t->dlogits, NULL, GAN__GRADS_SET);
-    rc = gan__optim_prepare(t->opt_d, t->d, &t->stats.grad_norm_d);
-    if (!rc) rc = gan__optim_prepare(t->opt_g, t->g, &t->stats.grad_norm_g);
+    rc = gan__optim_prepare(t->opt_d, t->d, NULL, &t->stats.grad_norm_d);
+    if (!rc) rc = gan__optim_prepare(t->opt_g, t->g, NULL, &t->stats.grad_norm_g);
     if (rc) return rc;
     gan__optim_apply(t->opt_d, t->d);
-    if (t->loss == GAN_LOSS_WASSERSTEIN) clip_weights(t);
+    if (t->loss == GAN_LOSS_WASSERSTEIN) clip_weights(t, gan_net_params(t->d));
     gan__optim_apply(t->opt_g, t->g);
     ema_update(t);
     t->stats.loss_d = loss_d;
@@ -518,10 +523,16 @@ static void snapshot_restore(const snapshot *s, gan_net *net, gan_optim *opt)
     opt->steps = s->steps;
 }
 
-/* Alternating steps apply D's updates before G's can be checked, so they keep a
- * snapshot; a simultaneous step checks both before applying either and needs none. */
-static int needs_snapshot_d(const gan_trainer *t) { return t->update == GAN_UPDATE_ALTERNATING; }
-static int needs_snapshot_g(const gan_trainer *t) { return needs_snapshot_d(t) && t->g_steps > 1; }
+/* An alternating step checks G's updates after D has moved. With one D update (the
+ * usual k = 1) that update is staged: G trains against D's new parameters held in
+ * d_next, and D takes them only once G's updates have passed (no copy of D's state).
+ * Several D updates each need the last one applied, so they keep a snapshot to restore,
+ * as several G updates do. A simultaneous step checks both nets before applying either
+ * and needs neither. */
+static int alternating(const gan_trainer *t) { return t->update == GAN_UPDATE_ALTERNATING; }
+static int stages_d(const gan_trainer *t) { return alternating(t) && t->d_steps == 1; }
+static int needs_snapshot_d(const gan_trainer *t) { return alternating(t) && t->d_steps > 1; }
+static int needs_snapshot_g(const gan_trainer *t) { return alternating(t) && t->g_steps > 1; }
 
 static int ready(gan_trainer *t, const char *fn)
 {
@@ -530,6 +541,8 @@ static int ready(gan_trainer *t, const char *fn)
     int rc = check_dims(t, t->cond_dim, fn);
     if (rc) return rc == GAN_EINVAL ? gan__fail(GAN_ESTATE, "%s", gan_error_last()) : rc;
     rc = reserve(t, t->batch, fn);
+    if (!rc && stages_d(t) && !t->d_next && !(t->d_next = gan__calloc(gan_net_num_params(t->d), sizeof(float))))
+        rc = gan__fail(GAN_ENOMEM, "%s: out of memory for D's staged update", fn);
     if (!rc && needs_snapshot_d(t)) rc = snapshot_reserve(&t->snap_d, t->d, t->opt_d, fn);
     if (!rc && needs_snapshot_g(t)) rc = snapshot_reserve(&t->snap_g, t->g, t->opt_g, fn);
     if (!rc && needs_snapshot_g(t) && t->ema && !t->snap_ema &&
@@ -582,8 +595,19 @@ int gan_trainer_step(gan_trainer *t, gan_step_stats *stats)
     save_state(t);
     if (t->update == GAN_UPDATE_SIMULTANEOUS) {
         rc = joint_update(t, rows);
+    } else if (stages_d(t)) {
+        rc = d_update(t, rows, t->d_next);
+        if (!rc) {
+            gan__net_swap_params(t->d, &t->d_next); /* G's updates see the updated D */
+            for (unsigned i = 0; i < t->g_steps && !rc; i++) rc = g_update(t, rows);
+            gan__net_swap_params(t->d, &t->d_next);
+        }
+        if (!rc) { /* the commit: the very values staged (the clip is idempotent) */
+            gan__optim_apply(t->opt_d, t->d);
+            if (t->loss == GAN_LOSS_WASSERSTEIN) clip_weights(t, gan_net_params(t->d));
+        }
     } else {
-        for (unsigned i = 0; i < t->d_steps && !rc; i++) rc = d_update(t, rows);
+        for (unsigned i = 0; i < t->d_steps && !rc; i++) rc = d_update(t, rows, NULL);
         for (unsigned i = 0; i < t->g_steps && !rc; i++) rc = g_update(t, rows);
     }
     if (rc) {

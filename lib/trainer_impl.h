@@ -35,8 +35,9 @@ struct gan_trainer {
     /* A step of several updates is all or nothing: the state before it, to restore. */
     snapshot snap_d, snap_g;
     float *snap_ema;
+    float *d_next; /* D's staged parameters when a step updates D once */
     gan_rng snap_rng[4];
-    /* Workspaces for `cap` rows, carved from one block. */
+    /* Workspaces carved from one block of `cap` floats. */
     float *block;
     size_t cap;
     float *x_real, *cond, *z, *g_in, *x_fake, *d_in, *logits, *dlogits, *d_dx, *g_dy;

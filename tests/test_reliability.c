@@ -849,8 +849,25 @@ static void optimizers_refuse_non_finite_updates(void **state)
 
 /* ----------------------------------------------- the trainer and bad values */
 
-/* A data or noise callback that writes NaN or Inf, on any of the step's calls, in both
- * update modes: GAN_EDIVERGED, and G, D, both optimizers, the EMA, the streams and the step
+/* The kinds of step, each with its own way to stay all or nothing: 0 several D and G
+ * updates (snapshots to restore, EMA on), 1 simultaneous (both checked before either
+ * moves), 2 one D and one G update (D's update staged, EMA on), 3 one D and two G updates
+ * (D staged, G's snapshot). */
+enum { STEP_KINDS = 4 };
+
+static void set_step_kind(gan_trainer *t, int kind)
+{
+    if (kind == 1) {
+        assert_int_equal(gan_trainer_set_update(t, GAN_UPDATE_SIMULTANEOUS), GAN_OK);
+        return;
+    }
+    assert_int_equal(gan_trainer_set_d_steps(t, kind == 0 ? 3 : 1), GAN_OK);
+    assert_int_equal(gan_trainer_set_g_steps(t, kind == 2 ? 1 : 2), GAN_OK);
+    if (kind != 3) assert_int_equal(gan_trainer_set_ema(t, 0.5f), GAN_OK);
+}
+
+/* A data or noise callback that writes NaN or Inf, on any of the step's calls, in every
+ * kind of step: GAN_EDIVERGED, and G, D, both optimizers, the EMA, the streams and the step
  * count are bit for bit as before the step. ReLU nets are the hard case: their forward
  * maps NaN to 0, and a noise row drawn for a D update reaches no gradient of G, so the
  * trainer checks what the callbacks write. Training then goes on. */
@@ -858,17 +875,11 @@ static void trainer_catches_non_finite_callback_values(void **state)
 {
     (void)state;
     const float bad[] = {NAN, INFINITY, -INFINITY};
-    for (int mode = 0; mode < 2; mode++) {
+    for (int mode = 0; mode < STEP_KINDS; mode++) {
         for (int which = 0; which < 2; which++) { /* 0: data, 1: noise */
             world w;
             world_make(&w, GAN_ACT_RELU, 0.0f);
-            if (mode == 0) { /* several updates per step: the snapshot path, EMA on */
-                assert_int_equal(gan_trainer_set_d_steps(w.t, 2), GAN_OK);
-                assert_int_equal(gan_trainer_set_g_steps(w.t, 2), GAN_OK);
-                assert_int_equal(gan_trainer_set_ema(w.t, 0.9f), GAN_OK);
-            } else {
-                assert_int_equal(gan_trainer_set_update(w.t, GAN_UPDATE_SIMULTANEOUS), GAN_OK);
-            }
+            set_step_kind(w.t, mode);
             feed *f = which ? &w.noise : &w.data;
             assert_int_equal(gan_trainer_run(w.t, 2, NULL, NULL), GAN_OK);
             int per_step = f->calls / 2;
@@ -920,17 +931,11 @@ static void trainer_catches_non_finite_callback_values(void **state)
 static void trainer_undoes_failed_callbacks(void **state)
 {
     (void)state;
-    for (int mode = 0; mode < 2; mode++) {
+    for (int mode = 0; mode < STEP_KINDS; mode++) {
         for (int which = 0; which < 2; which++) {
             world w;
             world_make(&w, GAN_ACT_LEAKY_RELU, 0.0f);
-            if (mode == 0) {
-                assert_int_equal(gan_trainer_set_d_steps(w.t, 3), GAN_OK);
-                assert_int_equal(gan_trainer_set_g_steps(w.t, 2), GAN_OK);
-                assert_int_equal(gan_trainer_set_ema(w.t, 0.5f), GAN_OK);
-            } else {
-                assert_int_equal(gan_trainer_set_update(w.t, GAN_UPDATE_SIMULTANEOUS), GAN_OK);
-            }
+            set_step_kind(w.t, mode);
             feed *f = which ? &w.noise : &w.data;
             assert_int_equal(gan_trainer_run(w.t, 2, NULL, NULL), GAN_OK);
             int per_step = f->calls / 2;
@@ -1122,6 +1127,8 @@ static void failing_allocator_spares_calls_that_allocate_nothing(void **state)
     assert_int_equal(gan_sampler_create(&s, ds, GAN_SAMPLE_EPOCHS, 1), GAN_OK);
     assert_int_equal(gan_rng_create(&r, 2), GAN_OK);
     assert_int_equal(gan_trainer_run(w.t, 1, NULL, NULL), GAN_OK); /* workspaces at this batch */
+    assert_int_equal(gan_trainer_set_d_steps(w.t, 2), GAN_OK);     /* and the snapshots of the */
+    assert_int_equal(gan_trainer_run(w.t, 1, NULL, NULL), GAN_OK); /* kind of step taken below */
     size_t size, cap;
     uint8_t *buf;
     assert_int_equal(gan_trainer_save_mem(w.t, NULL, 0, &cap), GAN_OK);

@@ -86,6 +86,8 @@ static void same_seed_same_bits(void **state)
     }
 }
 
+/* Every kind of step: one update of D (staged), several (snapshots), simultaneous. The
+ * first step of a kind may size what it needs; later steps of every kind allocate nothing. */
 static void steady_state_allocates_nothing(void **state)
 {
     (void)state;
@@ -93,17 +95,96 @@ static void steady_state_allocates_nothing(void **state)
     setup s;
     setup_make(&s, 1, 2);
     assert_int_equal(gan_trainer_set_ema(s.t, 0.99f), GAN_OK);
-    assert_int_equal(gan_trainer_set_d_steps(s.t, 2), GAN_OK);
-    assert_int_equal(gan_trainer_run(s.t, 2, NULL, NULL), GAN_OK);
-    size_t before = test_alloc.allocs;
+    const unsigned kinds[][3] = {{GAN_UPDATE_ALTERNATING, 1, 1}, {GAN_UPDATE_ALTERNATING, 2, 2},
+                                 {GAN_UPDATE_SIMULTANEOUS, 1, 1}};
     gan_step_stats st = {.size = sizeof st};
-    for (int i = 0; i < 5; i++) assert_int_equal(gan_trainer_step(s.t, &st), GAN_OK);
-    assert_int_equal(gan_trainer_set_update(s.t, GAN_UPDATE_SIMULTANEOUS), GAN_OK);
-    for (int i = 0; i < 5; i++) assert_int_equal(gan_trainer_step(s.t, &st), GAN_OK);
+    size_t before = 0;
+    for (int round = 0; round < 2; round++) {
+        if (round == 1) before = test_alloc.allocs;
+        for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++) {
+            assert_int_equal(gan_trainer_set_update(s.t, (gan_update)kinds[k][0]), GAN_OK);
+            assert_int_equal(gan_trainer_set_d_steps(s.t, kinds[k][1]), GAN_OK);
+            assert_int_equal(gan_trainer_set_g_steps(s.t, kinds[k][2]), GAN_OK);
+            for (int i = 0; i < 3; i++) assert_int_equal(gan_trainer_step(s.t, &st), GAN_OK);
+        }
+    }
     assert_int_equal(test_alloc.allocs, before);
     setup_free(&s);
     assert_int_equal(test_alloc_live(), 0);
     gan_set_allocator(NULL);
+}
+
+typedef struct {
+    float z[8 * 4]; /* the last batch drawn */
+} noise_log;
+
+static int logged_noise(void *payload, gan_rng *rng, float *z, size_t batch, size_t dim)
+{
+    noise_log *log = payload;
+    int rc = gan_rng_fill_uniform(rng, z, batch * dim, -1.0f, 1.0f);
+    memcpy(log->z, z, batch * dim * sizeof *z);
+    return rc;
+}
+
+/* G's update after `d` (a logit net) took its params: G's new params from g0 by plain
+ * SGD on the non-saturating loss of the batch z, through the public calls. */
+static void g_step_by_hand(gan_net *g, gan_net *d, const float *g0, const float *z, size_t rows, float lr, float *out)
+{
+    size_t ng = gan_net_num_params(g);
+    float x[8], logit[8], dlogit[8], dx[8];
+    memcpy(gan_net_params(g), g0, ng * sizeof *g0);
+    assert_int_equal(gan_net_forward(g, z, rows, x, 1), GAN_OK);
+    assert_int_equal(gan_net_forward(d, x, rows, logit, 1), GAN_OK);
+    for (size_t i = 0; i < rows; i++) dlogit[i] = (float)((1.0 / (1.0 + exp(-(double)logit[i])) - 1.0) / (double)rows);
+    assert_int_equal(gan_net_backward(d, dlogit, dx), GAN_OK);
+    assert_int_equal(gan_net_zero_grads(g), GAN_OK);
+    assert_int_equal(gan_net_backward(g, dx, NULL), GAN_OK);
+    for (size_t i = 0; i < ng; i++) out[i] = g0[i] - lr * gan_net_grads(g)[i];
+}
+
+/* Algorithm 1: G's update follows D's, so it differentiates through the D just updated,
+ * not the D the step started with. */
+static void g_update_sees_the_updated_d(void **state)
+{
+    (void)state;
+    gan_net *g = mlp(4, 16, 1, GAN_ACT_LEAKY_RELU, 0), *d = mlp(1, 16, 1, GAN_ACT_TANH, 0);
+    gan_optim *og, *od;
+    gan_trainer *t;
+    gauss_data data = {.mean = 2.0f, .std = 0.5f};
+    noise_log log;
+    assert_int_equal(gan_optim_sgd(&og, 0.1f, 0.0f, 0), GAN_OK);
+    assert_int_equal(gan_optim_sgd(&od, 0.5f, 0.0f, 0), GAN_OK);
+    assert_int_equal(gan_trainer_create(&t, g, d, og, od), GAN_OK);
+    assert_int_equal(gan_trainer_set_batch_size(t, 8), GAN_OK);
+    assert_int_equal(gan_trainer_set_data(t, gauss_fill, &data), GAN_OK);
+    assert_int_equal(gan_trainer_set_noise(t, logged_noise, &log), GAN_OK);
+    gan_rng *init = gan_trainer_rng(t, GAN_STREAM_INIT);
+    assert_int_equal(gan_net_init(g, init, GAN_INIT_XAVIER, 1.0f), GAN_OK);
+    assert_int_equal(gan_net_init(d, init, GAN_INIT_XAVIER, 1.0f), GAN_OK);
+    size_t ng = gan_net_num_params(g), nd = gan_net_num_params(d);
+    float *g0 = malloc(ng * sizeof *g0), *g1 = malloc(ng * sizeof *g1), *want = malloc(ng * sizeof *want);
+    float *d0 = malloc(nd * sizeof *d0);
+    memcpy(g0, gan_net_params(g), ng * sizeof *g0);
+    memcpy(d0, gan_net_params(d), nd * sizeof *d0);
+    assert_int_equal(gan_trainer_step(t, NULL), GAN_OK);
+    memcpy(g1, gan_net_params(g), ng * sizeof *g1);
+    g_step_by_hand(g, d, g0, log.z, 8, 0.1f, want);
+    double err = 0, moved = 0;
+    for (size_t i = 0; i < ng; i++) err = fmax(err, fabs((double)g1[i] - want[i]));
+    assert_true(err < 1e-6);
+    memcpy(gan_net_params(d), d0, nd * sizeof *d0); /* the test can tell: against the old D */
+    g_step_by_hand(g, d, g0, log.z, 8, 0.1f, want);
+    for (size_t i = 0; i < ng; i++) moved = fmax(moved, fabs((double)g1[i] - want[i]));
+    assert_true(moved > 100 * err && moved > 1e-5);
+    free(g0);
+    free(g1);
+    free(want);
+    free(d0);
+    gan_trainer_free(t);
+    gan_optim_free(og);
+    gan_optim_free(od);
+    gan_net_free(g);
+    gan_net_free(d);
 }
 
 static void nan_data_diverges_and_changes_nothing(void **state)
@@ -386,6 +467,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(same_seed_same_bits),
         cmocka_unit_test(steady_state_allocates_nothing),
+        cmocka_unit_test(g_update_sees_the_updated_d),
         cmocka_unit_test(nan_data_diverges_and_changes_nothing),
         cmocka_unit_test(callbacks_can_stop),
         cmocka_unit_test(configuration_errors),
