@@ -111,15 +111,19 @@ static int random_images(void *payload, gan_rng *rng, float *x, float *cond, siz
 
 /* ----------------------------------------------------- the step's gemms */
 
-typedef struct { int ta, tb; int m, n, k; } gemm_shape;
+/* A product as libgan issues it: C (m x n) = op(A) op(B) + beta C. Forward products add
+ * to the bias already in C (beta 1); gradients overwrite C (beta 0), which OpenBLAS
+ * implements as a pass that zeroes C first. */
+typedef struct { int ta, tb; int m, n, k; float beta; } gemm_shape;
 
 /* Every product of one alternating step (k = 1) at batch b, as libgan issues them:
- * D's update sees 2b rows; G's update takes only D's input gradient. */
+ * D's update sees 2b rows; G's update takes only D's input gradient. A transposed A is
+ * a weight gradient, a transposed B an input gradient: both overwrite. */
 static size_t step_gemms(gemm_shape *s, int b)
 {
     const int g_dims[4] = {100, 1200, 1200, 784};
     size_t n = 0;
-#define G(ta_, tb_, m_, n_, k_) (s[n++] = (gemm_shape){ta_, tb_, m_, n_, k_})
+#define G(ta_, tb_, m_, n_, k_) (s[n++] = (gemm_shape){ta_, tb_, m_, n_, k_, (ta_) || (tb_) ? 0.0f : 1.0f})
     /* D update: G forward, D forward on 2b, D backward with weight gradients, no dx at the input. */
     for (int i = 0; i < 3; i++) G(0, 0, b, g_dims[i + 1], g_dims[i]);
     G(0, 0, 2 * b, 1200, 784); G(0, 0, 2 * b, 1200, 240); G(0, 0, 2 * b, 1, 240);
@@ -145,11 +149,23 @@ static double gemm_flops(const gemm_shape *s, size_t n)
     return f;
 }
 
-/* Seconds for one pass over the step's products with cblas_sgemm, best of several. */
+/* Seconds for one pass over the step's products with cblas_sgemm, best of several. Each
+ * product has operands of its own, as in the step, where each touches other weights and
+ * activations: one shared set would stay in cache and overstate the rate. */
 static double time_gemms(const gemm_shape *s, size_t n, double seconds)
 {
-    size_t big = 2 * 256 * 1200 + 1200 * 1200;
-    float *a = calloc(big, sizeof *a), *b = calloc(big, sizeof *b), *c = calloc(big, sizeof *c);
+    float *mem[64][3];
+    for (size_t i = 0; i < n; i++) {
+        const size_t sizes[3] = {(size_t)s[i].m * s[i].k, (size_t)s[i].k * s[i].n, (size_t)s[i].m * s[i].n};
+        for (int j = 0; j < 3; j++) {
+            mem[i][j] = malloc(sizes[j] * sizeof(float));
+            if (!mem[i][j]) {
+                fprintf(stderr, "bench: out of memory for the sgemm operands\n");
+                exit(1);
+            }
+            for (size_t e = 0; e < sizes[j]; e++) mem[i][j][e] = (float)((e * 7 + j) % 13) * 0.01f;
+        }
+    }
     double best = 1e30, start = now();
     for (int rep = 0; rep < 3 || now() - start < seconds; rep++) {
         double t0 = now();
@@ -157,14 +173,13 @@ static double time_gemms(const gemm_shape *s, size_t n, double seconds)
             const gemm_shape *g = &s[i];
             int lda = g->ta ? g->m : g->k, ldb = g->tb ? g->k : g->n;
             cblas_sgemm(CblasRowMajor, g->ta ? CblasTrans : CblasNoTrans, g->tb ? CblasTrans : CblasNoTrans,
-                        g->m, g->n, g->k, 1.0f, a, lda, b, ldb, 1.0f, c, g->n);
+                        g->m, g->n, g->k, 1.0f, mem[i][0], lda, mem[i][1], ldb, g->beta, mem[i][2], g->n);
         }
         double t = now() - t0;
         if (t < best) best = t;
     }
-    free(a);
-    free(b);
-    free(c);
+    for (size_t i = 0; i < n; i++)
+        for (int j = 0; j < 3; j++) free(mem[i][j]);
     return best;
 }
 

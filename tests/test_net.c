@@ -266,6 +266,39 @@ static void steady_state_allocates_nothing(void **state)
     gan_set_allocator(NULL);
 }
 
+/* The default allocator maps blocks of 1 MiB and more on their own (lib/alloc.c): a net
+ * whose buffers cross that size, grown layer by layer, starts at zero, keeps what earlier
+ * layers held, is usable end to end and aligned, and frees cleanly, next to small blocks. */
+static void big_buffers_from_the_default_allocator(void **state)
+{
+    (void)state;
+    gan_net *n;
+    gan_layer *l;
+    gan_rng *r;
+    assert_int_equal(gan_set_allocator(NULL), GAN_OK);
+    assert_int_equal(gan_rng_create(&r, 3), GAN_OK);
+    assert_int_equal(gan_net_create(&n, 16), GAN_OK);
+    add(n, gan_layer_dense(&l, 16, 600), &l); /* 39 KiB of parameters: malloc's */
+    assert_int_equal(gan_net_init(n, r, GAN_INIT_UNIFORM, 0.5f), GAN_OK);
+    float first[16 * 600 + 600];
+    memcpy(first, gan_net_params(n), sizeof first);
+    add(n, gan_layer_dense(&l, 600, 700), &l); /* now 1.7 MB each: mapped */
+    size_t np = gan_net_num_params(n);
+    float *p = gan_net_params(n), *g = gan_net_grads(n);
+    assert_true(np * sizeof(float) > (1u << 20));
+    assert_int_equal((uintptr_t)p % 16, 0); /* malloc's alignment (64 when mapped) */
+    assert_int_equal((uintptr_t)g % 16, 0);
+    assert_memory_equal(p, first, sizeof first);
+    for (size_t i = sizeof first / sizeof *first; i < np; i++) assert_true(p[i] == 0.0f && g[i] == 0.0f);
+    for (size_t i = 0; i < np; i++) g[i] = p[i] = (float)i;
+    float x[4 * 16], y[4 * 700];
+    for (size_t i = 0; i < 4 * 16; i++) x[i] = 0.01f * (float)i;
+    assert_int_equal(gan_net_forward(n, x, 4, y, 0), GAN_OK);
+    assert_true(isfinite(y[4 * 700 - 1]));
+    gan_net_free(n);
+    gan_rng_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -276,6 +309,7 @@ int main(void)
         cmocka_unit_test(overflowing_sizes),
         cmocka_unit_test(dropout_requires_rng_in_training),
         cmocka_unit_test(steady_state_allocates_nothing),
+        cmocka_unit_test(big_buffers_from_the_default_allocator),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
