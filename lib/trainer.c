@@ -407,6 +407,14 @@ static void clip_weights(gan_trainer *t, float *p)
     for (size_t i = 0, n = gan_net_num_params(t->d); i < n; i++) p[i] = p[i] > c ? c : p[i] < -c ? -c : p[i];
 }
 
+/* D's optimizer applies the update it checked (or staged: the values stored are bit for
+ * bit the staged ones, clipped alike). */
+static void commit_d(gan_trainer *t)
+{
+    gan__optim_apply(t->opt_d, t->d);
+    if (t->loss == GAN_LOSS_WASSERSTEIN) clip_weights(t, gan_net_params(t->d));
+}
+
 /* One update of D. With `staged`, D's new parameters go there and D and its optimizer
  * stay as they are until commit_d(). */
 static int d_update(gan_trainer *t, size_t rows, float *staged)
@@ -421,8 +429,8 @@ static int d_update(gan_trainer *t, size_t rows, float *staged)
     gan__net_backward_ex(t->d, t->dlogits, NULL, GAN__GRADS_SET);
     rc = gan__optim_prepare(t->opt_d, t->d, staged, &t->stats.grad_norm_d);
     if (rc) return rc;
-    if (!staged) gan__optim_apply(t->opt_d, t->d);
-    if (t->loss == GAN_LOSS_WASSERSTEIN) clip_weights(t, staged ? staged : gan_net_params(t->d));
+    if (!staged) commit_d(t);
+    else if (t->loss == GAN_LOSS_WASSERSTEIN) clip_weights(t, staged);
     t->stats.loss_d = loss;
     t->stats.d_real = gan__mean_sigmoid(t->logits, rows);
     t->stats.d_fake = gan__mean_sigmoid(t->logits + rows, rows);
@@ -485,8 +493,7 @@ static int joint_update(gan_trainer *t, size_t rows)
     rc = gan__optim_prepare(t->opt_d, t->d, NULL, &t->stats.grad_norm_d);
     if (!rc) rc = gan__optim_prepare(t->opt_g, t->g, NULL, &t->stats.grad_norm_g);
     if (rc) return rc;
-    gan__optim_apply(t->opt_d, t->d);
-    if (t->loss == GAN_LOSS_WASSERSTEIN) clip_weights(t, gan_net_params(t->d));
+    commit_d(t);
     gan__optim_apply(t->opt_g, t->g);
     ema_update(t);
     t->stats.loss_d = loss_d;
@@ -602,10 +609,7 @@ int gan_trainer_step(gan_trainer *t, gan_step_stats *stats)
             for (unsigned i = 0; i < t->g_steps && !rc; i++) rc = g_update(t, rows);
             gan__net_swap_params(t->d, &t->d_next);
         }
-        if (!rc) { /* the commit: the very values staged (the clip is idempotent) */
-            gan__optim_apply(t->opt_d, t->d);
-            if (t->loss == GAN_LOSS_WASSERSTEIN) clip_weights(t, gan_net_params(t->d));
-        }
+        if (!rc) commit_d(t);
     } else {
         for (unsigned i = 0; i < t->d_steps && !rc; i++) rc = d_update(t, rows, NULL);
         for (unsigned i = 0; i < t->g_steps && !rc; i++) rc = g_update(t, rows);
