@@ -15,6 +15,8 @@ dpkg-query -W -f='${Status}' python3-torch 2>/dev/null | grep -q "install ok ins
 }
 [ -d build-mnist ] || meson setup build-mnist -Dbuildtype=release -Dtests=disabled >/dev/null
 meson compile -C build-mnist examples/mnist_gan >/dev/null
+# First, that both sides train the same thing (to float rounding), given the same streams.
+LIBGAN_PATH=build-mnist/libgan.so.0 /usr/bin/python3 bench/peer_equivalence.py --steps 40 | tail -n 1
 out=out/mnist-vs-peer-e$epochs-s$seed
 mkdir -p "$out"
 ./build-mnist/examples/mnist_gan --epochs "$epochs" --seed "$seed" --threads "$threads" --data "$data" \

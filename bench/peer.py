@@ -29,11 +29,11 @@ class Maxout(nn.Module):
         return self.lin(x).view(-1, self.units, self.pieces).max(dim=2).values
 
 
-def paper_nets():
+def paper_nets(drop_in=0.2, drop_hidden=0.5):
     g = nn.Sequential(nn.Linear(100, 1200), nn.ReLU(), nn.Linear(1200, 1200), nn.ReLU(),
                       nn.Linear(1200, 784), nn.Sigmoid())
-    d = nn.Sequential(nn.Dropout(0.2), Maxout(784, 240, 5), nn.Dropout(0.5), Maxout(240, 240, 5),
-                      nn.Dropout(0.5), nn.Linear(240, 1))  # logits; the loss applies the sigmoid
+    d = nn.Sequential(nn.Dropout(drop_in), Maxout(784, 240, 5), nn.Dropout(drop_hidden), Maxout(240, 240, 5),
+                      nn.Dropout(drop_hidden), nn.Linear(240, 1))  # logits; the loss applies the sigmoid
     for net, r in ((g, 0.05), (d, 0.005)):
         for m in net.modules():
             if isinstance(m, nn.Linear):
@@ -42,13 +42,13 @@ def paper_nets():
     return g, d
 
 
-def train_step(g, d, opt_g, opt_d, x, noise=1.0):
-    """One alternating step on real rows x, with noise uniform in [-noise, noise].
-    Returns the D and G losses (tensors)."""
+def train_step(g, d, opt_g, opt_d, x, noise=1.0, zs=None):
+    """One alternating step on real rows x, with noise uniform in [-noise, noise], or
+    the two noise batches zs = (D's, G's) when given. Returns the D and G losses (tensors)."""
     b = x.shape[0]
     ones, zeros = torch.ones(b, 1), torch.zeros(b, 1)
     # D: real and fake rows in one batch, as libgan does.
-    z = (torch.rand(b, 100) * 2 - 1) * noise
+    z = zs[0] if zs else (torch.rand(b, 100) * 2 - 1) * noise
     with torch.no_grad():
         fake = g(z)
     logits = d(torch.cat([x, fake]))
@@ -59,7 +59,7 @@ def train_step(g, d, opt_g, opt_d, x, noise=1.0):
     # G: non-saturating loss through a frozen D (only its input gradient is needed).
     for p in d.parameters():
         p.requires_grad_(False)
-    z = (torch.rand(b, 100) * 2 - 1) * noise
+    z = zs[1] if zs else (torch.rand(b, 100) * 2 - 1) * noise
     loss_g = F.binary_cross_entropy_with_logits(d(g(z)), ones)
     opt_g.zero_grad(set_to_none=True)
     loss_g.backward()
