@@ -98,36 +98,7 @@ static void world_make(world *w, gan_activation act, float sgd_lr)
 
 static void world_free(world *w)
 {
-    gan_trainer_free(w->t);
-    gan_optim_free(w->og);
-    gan_optim_free(w->od);
-    gan_net_free(w->g);
-    gan_net_free(w->d);
-}
-
-/* A trainer's full state (G, D, both optimizers, settings, streams, EMA, step count) as
- * checkpoint bytes, in the test's own memory. */
-typedef struct image {
-    uint8_t *b;
-    size_t n;
-} image;
-
-static image snap(const gan_trainer *t)
-{
-    image s;
-    assert_int_equal(gan_trainer_save_mem(t, NULL, 0, &s.n), GAN_OK);
-    s.b = malloc(s.n);
-    assert_non_null(s.b);
-    assert_int_equal(gan_trainer_save_mem(t, s.b, s.n, &s.n), GAN_OK);
-    return s;
-}
-
-static void assert_same_image(const gan_trainer *t, const image *s)
-{
-    image now = snap(t);
-    assert_int_equal(now.n, s->n);
-    assert_memory_equal(now.b, s->b, s->n);
-    free(now.b);
+    free_gan(w->t, w->og, w->od, w->g, w->d);
 }
 
 /* An IDX data set of 3 images of 2 x 2 pixels and its labels, in memory. */
@@ -866,6 +837,17 @@ static void set_step_kind(gan_trainer *t, int kind)
     if (kind != 3) assert_int_equal(gan_trainer_set_ema(t, 0.5f), GAN_OK);
 }
 
+/* A world (act) taking steps of kind `mode`, after two of them; *f is its data (which 0)
+ * or noise (which 1) feed. Returns that feed's calls per step. */
+static int warmed_world(world *w, gan_activation act, int mode, int which, feed **f)
+{
+    world_make(w, act, 0.0f);
+    set_step_kind(w->t, mode);
+    *f = which ? &w->noise : &w->data;
+    assert_int_equal(gan_trainer_run(w->t, 2, NULL, NULL), GAN_OK);
+    return (*f)->calls / 2;
+}
+
 /* A data or noise callback that writes NaN or Inf, on any of the step's calls, in every
  * kind of step: GAN_EDIVERGED, and G, D, both optimizers, the EMA, the streams and the step
  * count are bit for bit as before the step. ReLU nets are the hard case: their forward
@@ -878,11 +860,8 @@ static void trainer_catches_non_finite_callback_values(void **state)
     for (int mode = 0; mode < STEP_KINDS; mode++) {
         for (int which = 0; which < 2; which++) { /* 0: data, 1: noise */
             world w;
-            world_make(&w, GAN_ACT_RELU, 0.0f);
-            set_step_kind(w.t, mode);
-            feed *f = which ? &w.noise : &w.data;
-            assert_int_equal(gan_trainer_run(w.t, 2, NULL, NULL), GAN_OK);
-            int per_step = f->calls / 2;
+            feed *f;
+            int per_step = warmed_world(&w, GAN_ACT_RELU, mode, which, &f);
             for (int pos = 1; pos <= per_step; pos++) {
                 for (size_t b = 0; b < sizeof bad / sizeof *bad; b++) {
                     image im = snap(w.t);
@@ -934,11 +913,8 @@ static void trainer_undoes_failed_callbacks(void **state)
     for (int mode = 0; mode < STEP_KINDS; mode++) {
         for (int which = 0; which < 2; which++) {
             world w;
-            world_make(&w, GAN_ACT_LEAKY_RELU, 0.0f);
-            set_step_kind(w.t, mode);
-            feed *f = which ? &w.noise : &w.data;
-            assert_int_equal(gan_trainer_run(w.t, 2, NULL, NULL), GAN_OK);
-            int per_step = f->calls / 2;
+            feed *f;
+            int per_step = warmed_world(&w, GAN_ACT_LEAKY_RELU, mode, which, &f);
             for (int pos = 1; pos <= per_step; pos++) {
                 image im = snap(w.t);
                 f->fail_on = f->calls + pos;

@@ -120,11 +120,7 @@ static int stage_parzen(world *w)
 
 static void world_free(world *w)
 {
-    gan_trainer_free(w->t);
-    gan_optim_free(w->og);
-    gan_optim_free(w->od);
-    gan_net_free(w->g);
-    gan_net_free(w->d);
+    free_gan(w->t, w->og, w->od, w->g, w->d);
     gan_net_free(w->g_loaded);
     free(w->ckpt);
     unlink(w->path);

@@ -54,17 +54,6 @@ static uint8_t *save_net_mem(const gan_net *n, size_t *size)
     return b;
 }
 
-static uint8_t *save_trainer_mem(const gan_trainer *t, size_t *size)
-{
-    assert_int_equal(gan_trainer_save_mem(t, NULL, 0, size), GAN_OK);
-    uint8_t *b = malloc(*size);
-    assert_non_null(b);
-    size_t again = 0;
-    assert_int_equal(gan_trainer_save_mem(t, b, *size, &again), GAN_OK);
-    assert_int_equal(again, *size);
-    return b;
-}
-
 static uint8_t *read_all(const char *path, size_t *size)
 {
     FILE *f = fopen(path, "rb");
@@ -359,32 +348,26 @@ static void rig_make(rig *r, int which, int configure)
 
 static void rig_free(rig *r)
 {
-    gan_trainer_free(r->t);
-    gan_optim_free(r->og);
-    gan_optim_free(r->od);
-    gan_net_free(r->g);
-    gan_net_free(r->d);
+    free_gan(r->t, r->og, r->od, r->g, r->d);
 }
 
-/* The trainer's whole saved state, to compare before and after a failed load. */
-typedef struct {
-    uint8_t *b;
-    size_t n;
-} image;
-
-static image snap(const gan_trainer *t)
+/* What a load test starts from: rig r of kind `which` trained `steps` steps and its
+ * checkpoint ck, and a fresh rig t of the same kind with its state before any load. */
+static void load_setup(rig *r, rig *t, image *ck, image *before, int which, uint64_t steps)
 {
-    image s;
-    s.b = save_trainer_mem(t, &s.n);
-    return s;
+    rig_make(r, which, 1);
+    assert_int_equal(gan_trainer_run(r->t, steps, NULL, NULL), GAN_OK);
+    *ck = snap(r->t);
+    rig_make(t, which, 0);
+    *before = snap(t->t);
 }
 
-static void assert_same_image(const gan_trainer *t, const image *s)
+static void load_teardown(rig *r, rig *t, image *ck, image *before)
 {
-    image now = snap(t);
-    assert_int_equal(now.n, s->n);
-    assert_memory_equal(now.b, s->b, s->n);
-    free(now.b);
+    free(ck->b);
+    free(before->b);
+    rig_free(r);
+    rig_free(t);
 }
 
 /* ----------------------------------------------------------------- round trips */
@@ -733,11 +716,8 @@ static void truncation_at_every_offset(void **state)
         assert_null(m);
     }
     rig r, t;
-    rig_make(&r, RIG_ADAM, 1);
-    assert_int_equal(gan_trainer_run(r.t, 2, NULL, NULL), GAN_OK);
-    image ck = snap(r.t);
-    rig_make(&t, RIG_ADAM, 0);
-    image before = snap(t.t);
+    image ck, before;
+    load_setup(&r, &t, &ck, &before, RIG_ADAM, 2);
     for (size_t len = 0; len < ck.n; len++) {
         int rc = gan_trainer_load_mem(t.t, ck.b, len);
         if (rc != GAN_EFORMAT || !strstr(gan_error_last(), "truncated"))
@@ -746,11 +726,8 @@ static void truncation_at_every_offset(void **state)
     }
     assert_same_image(t.t, &before);
     free(f);
-    free(ck.b);
-    free(before.b);
     gan_net_free(n);
-    rig_free(&r);
-    rig_free(&t);
+    load_teardown(&r, &t, &ck, &before);
 }
 
 static void every_bit_flip_is_caught(void **state)
@@ -771,11 +748,8 @@ static void every_bit_flip_is_caught(void **state)
     }
     /* a checkpoint too: every byte of it is covered by a CRC */
     rig r, t;
-    rig_make(&r, RIG_SGD, 1);
-    assert_int_equal(gan_trainer_run(r.t, 1, NULL, NULL), GAN_OK);
-    image ck = snap(r.t);
-    rig_make(&t, RIG_SGD, 0);
-    image before = snap(t.t);
+    image ck, before;
+    load_setup(&r, &t, &ck, &before, RIG_SGD, 1);
     for (size_t bit = 0; bit < ck.n * 8; bit++) {
         ck.b[bit / 8] ^= (uint8_t)(1u << (bit % 8));
         int rc = gan_trainer_load_mem(t.t, ck.b, ck.n);
@@ -786,11 +760,8 @@ static void every_bit_flip_is_caught(void **state)
     assert_same_image(t.t, &before);
     assert_int_equal(gan_trainer_load_mem(t.t, ck.b, ck.n), GAN_OK);
     free(f);
-    free(ck.b);
-    free(before.b);
     gan_net_free(n);
-    rig_free(&r);
-    rig_free(&t);
+    load_teardown(&r, &t, &ck, &before);
 }
 
 static void magic_version_and_flags(void **state)
@@ -996,11 +967,8 @@ static void hostile_sizes(void **state)
 
     /* checkpoints: patched fields with valid CRCs */
     rig r, t;
-    rig_make(&r, RIG_SGD, 1);
-    assert_int_equal(gan_trainer_run(r.t, 1, NULL, NULL), GAN_OK);
-    image ck = snap(r.t);
-    rig_make(&t, RIG_SGD, 0);
-    image before = snap(t.t);
+    image ck, before;
+    load_setup(&r, &t, &ck, &before, RIG_SGD, 1);
     uint8_t *f = malloc(ck.n);
     struct {
         const char *type;
@@ -1059,10 +1027,7 @@ static void hostile_sizes(void **state)
     assert_error(gan_trainer_load_mem(t.t, f, ck.n - (ema_end - ema)), GAN_EFORMAT, "no EMA chunk");
     assert_same_image(t.t, &before);
     free(f);
-    free(ck.b);
-    free(before.b);
-    rig_free(&r);
-    rig_free(&t);
+    load_teardown(&r, &t, &ck, &before);
     gan_set_allocator(NULL);
 }
 
@@ -1199,13 +1164,10 @@ static void allocation_failures(void **state)
     assert_memory_equal(gan_net_params(m), gan_net_params(n), 135 * sizeof(float));
     gan_net_free(m);
 
+    /* t is fresh: no optimizer state and no EMA yet, so the load allocates them */
     rig r, t;
-    rig_make(&r, RIG_SGD, 1);
-    assert_int_equal(gan_trainer_run(r.t, 2, NULL, NULL), GAN_OK);
-    image ck = snap(r.t);
-    /* a fresh target: no optimizer state and no EMA yet, so the load allocates them */
-    rig_make(&t, RIG_SGD, 0);
-    image before = snap(t.t);
+    image ck, before;
+    load_setup(&r, &t, &ck, &before, RIG_SGD, 2);
     SWEEP(failures, gan_trainer_load_mem(t.t, ck.b, ck.n), assert_same_image(t.t, &before));
     assert_int_equal(failures, 3);
     assert_same_image(t.t, &ck);
@@ -1218,11 +1180,8 @@ static void allocation_failures(void **state)
     assert_same_image(t.t, &ck);
 
     free(f);
-    free(ck.b);
-    free(before.b);
     gan_net_free(n);
-    rig_free(&r);
-    rig_free(&t);
+    load_teardown(&r, &t, &ck, &before);
     remove_dir(dir);
     assert_int_equal(test_alloc_live(), 0);
     gan_set_allocator(NULL);

@@ -74,11 +74,7 @@ static void *train(void *arg)
     /* A deliberate error: its message must be this thread's, whatever the other does. */
     if (!rc && gan_trainer_set_batch_size(t, 0) == GAN_EINVAL)
         snprintf(j->message, sizeof j->message, "%s", gan_error_last());
-    gan_trainer_free(t);
-    gan_optim_free(og);
-    gan_optim_free(od);
-    gan_net_free(g);
-    gan_net_free(d);
+    free_gan(t, og, od, g, d);
     j->rc = rc;
     return NULL;
 }

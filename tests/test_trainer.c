@@ -53,11 +53,7 @@ static void setup_make(setup *s, uint64_t seed, size_t cond_dim)
 
 static void setup_free(setup *s)
 {
-    gan_trainer_free(s->t);
-    gan_optim_free(s->og);
-    gan_optim_free(s->od);
-    gan_net_free(s->g);
-    gan_net_free(s->d);
+    free_gan(s->t, s->og, s->od, s->g, s->d);
 }
 
 static void same_seed_same_bits(void **state)
@@ -180,11 +176,7 @@ static void g_update_sees_the_updated_d(void **state)
     free(g1);
     free(want);
     free(d0);
-    gan_trainer_free(t);
-    gan_optim_free(og);
-    gan_optim_free(od);
-    gan_net_free(g);
-    gan_net_free(d);
+    free_gan(t, og, od, g, d);
 }
 
 static void nan_data_diverges_and_changes_nothing(void **state)
@@ -425,11 +417,7 @@ static void optimal_discriminator(void **state)
     }
     print_message("max |D(x) - D*(x)| on [-2, 2.5] = %.4f\n", worst);
     assert_true(worst < 0.05);
-    gan_trainer_free(t);
-    gan_optim_free(og);
-    gan_optim_free(od);
-    gan_net_free(g);
-    gan_net_free(d);
+    free_gan(t, og, od, g, d);
 }
 
 /* A whole GAN on N(2, 0.5): G's samples match the data's moments and D is near 1/2. */

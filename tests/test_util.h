@@ -85,6 +85,44 @@ static inline void add(gan_net *n, int made, gan_layer **l)
     assert_int_equal(try_add(n, made, l), GAN_OK);
 }
 
+/* Free a trainer, then what it borrowed (any may be NULL). */
+static inline void free_gan(gan_trainer *t, gan_optim *og, gan_optim *od, gan_net *g, gan_net *d)
+{
+    gan_trainer_free(t);
+    gan_optim_free(og);
+    gan_optim_free(od);
+    gan_net_free(g);
+    gan_net_free(d);
+}
+
+/* A trainer's whole saved state (G, D, both optimizers, settings, streams, EMA, step
+ * count) as checkpoint bytes in the test's own memory, to check that a call which
+ * failed, or must not change it, left it bit for bit as it was. */
+typedef struct {
+    uint8_t *b;
+    size_t n;
+} image;
+
+static inline image snap(const gan_trainer *t)
+{
+    image s;
+    assert_int_equal(gan_trainer_save_mem(t, NULL, 0, &s.n), GAN_OK);
+    s.b = malloc(s.n);
+    assert_non_null(s.b);
+    size_t again = 0;
+    assert_int_equal(gan_trainer_save_mem(t, s.b, s.n, &again), GAN_OK);
+    assert_int_equal(again, s.n);
+    return s;
+}
+
+static inline void assert_same_image(const gan_trainer *t, const image *s)
+{
+    image now = snap(t);
+    assert_int_equal(now.n, s->n);
+    assert_memory_equal(now.b, s->b, s->n);
+    free(now.b);
+}
+
 /* in -> dense hidden -> act -> dense hidden -> act -> dense out (-> sigmoid). */
 static inline gan_net *mlp(size_t in, size_t hidden, size_t out, gan_activation act, int sigmoid)
 {
