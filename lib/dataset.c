@@ -422,9 +422,9 @@ static int load_streams(gan_dataset **out, idx_stream *img, idx_stream *lbl)
 int gan_dataset_load_idx(gan_dataset **out, const char *images_path, const char *labels_path)
 {
     static const char fn[] = "gan_dataset_load_idx";
-    GAN_CHECK_ARG(out, fn);
+    GAN_CHECK_ARG(out);
     *out = NULL;
-    GAN_CHECK_ARG(images_path, fn);
+    GAN_CHECK_ARG(images_path);
     idx_stream img, lbl;
     memset(&lbl, 0, sizeof lbl); /* closing a stream that was never opened is a no-op */
     int rc = open_file(&img, fn, images_path);
@@ -439,9 +439,9 @@ int gan_dataset_load_idx_mem(gan_dataset **out, const void *images, size_t image
                              size_t labels_size)
 {
     static const char fn[] = "gan_dataset_load_idx_mem";
-    GAN_CHECK_ARG(out, fn);
+    GAN_CHECK_ARG(out);
     *out = NULL;
-    GAN_CHECK_ARG(images, fn);
+    GAN_CHECK_ARG(images);
     idx_stream img, lbl;
     memset(&lbl, 0, sizeof lbl);
     int rc = open_mem(&img, fn, "images", images, images_size);
@@ -539,9 +539,9 @@ int gan_dataset_split(gan_dataset **first, gan_dataset **second, const gan_datas
     static const char fn[] = "gan_dataset_split";
     if (first) *first = NULL;
     if (second) *second = NULL;
-    GAN_CHECK_ARG(first, fn);
-    GAN_CHECK_ARG(second, fn);
-    GAN_CHECK_ARG(ds, fn);
+    GAN_CHECK_ARG(first);
+    GAN_CHECK_ARG(second);
+    GAN_CHECK_ARG(ds);
     if (ds->n < 2 || n_first == 0 || n_first >= ds->n)
         return gan__fail(GAN_EINVAL, "%s: n_first must be in [1, %zu] for %zu rows, got %zu", fn,
                          ds->n > 1 ? ds->n - 1 : 0, ds->n, n_first);
@@ -572,9 +572,9 @@ int gan_dataset_split(gan_dataset **first, gan_dataset **second, const gan_datas
 int gan_sampler_create(gan_sampler **out, const gan_dataset *ds, gan_sample_mode mode, int one_hot_labels)
 {
     static const char fn[] = "gan_sampler_create";
-    GAN_CHECK_ARG(out, fn);
+    GAN_CHECK_ARG(out);
     *out = NULL;
-    GAN_CHECK_ARG(ds, fn);
+    GAN_CHECK_ARG(ds);
     if (mode != GAN_SAMPLE_UNIFORM && mode != GAN_SAMPLE_EPOCHS)
         return gan__fail(GAN_EINVAL, "%s: unknown sample mode %d", fn, (int)mode);
     if (one_hot_labels && !ds->labels)
@@ -622,11 +622,9 @@ static size_t next_row(gan_sampler *s, gan_rng *rng)
 }
 
 /* The trainer passes cond exactly when its condition size is non-zero. */
-static int check_call(const gan_sampler *s, const gan_rng *rng, const float *x, const float *cond, size_t batch)
+static int check_call(const gan_sampler *s, const float *x, const float *cond, size_t batch)
 {
     static const char fn[] = "gan_dataset_sampler";
-    GAN_CHECK_ARG(s, fn);
-    GAN_CHECK_ARG(rng, fn);
     if (batch && !x) return gan__fail(GAN_EINVAL, "%s: 'x' is NULL", fn);
     if (s->one_hot && !cond)
         return gan__fail(GAN_EINVAL, "%s: the sampler gives one-hot labels but 'cond' is NULL "
@@ -640,7 +638,9 @@ static int check_call(const gan_sampler *s, const gan_rng *rng, const float *x, 
 int gan_dataset_sampler(void *payload, gan_rng *rng, float *x, float *cond, size_t batch)
 {
     gan_sampler *s = payload;
-    int rc = check_call(s, rng, x, cond, batch);
+    GAN_CHECK_ARG(s);
+    GAN_CHECK_ARG(rng);
+    int rc = check_call(s, x, cond, batch);
     if (rc) return rc;
     const gan_dataset *ds = s->ds;
     for (size_t i = 0; i < batch; i++) {

@@ -3,23 +3,27 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
-static _Thread_local char last_message[512];
+static _Thread_local char last_message[GAN__MESSAGE_CAP];
+
+/* One table, indexed by -code. */
+static const char *const DESCRIPTIONS[] = {
+    "success",                                        /* GAN_OK */
+    "invalid argument",                               /* GAN_EINVAL */
+    "out of memory",                                  /* GAN_ENOMEM */
+    "input/output error",                             /* GAN_EIO */
+    "malformed data",                                 /* GAN_EFORMAT */
+    "unsupported format version",                     /* GAN_EVERSION */
+    "stopped by a user callback",                     /* GAN_EUSER */
+    "training diverged (non-finite loss or gradient)", /* GAN_EDIVERGED */
+    "invalid state for this call",                    /* GAN_ESTATE */
+};
 
 const char *gan_strerror(int code)
 {
-    switch (code) {
-    case GAN_OK: return "success";
-    case GAN_EINVAL: return "invalid argument";
-    case GAN_ENOMEM: return "out of memory";
-    case GAN_EIO: return "input/output error";
-    case GAN_EFORMAT: return "malformed data";
-    case GAN_EVERSION: return "unsupported format version";
-    case GAN_EUSER: return "stopped by a user callback";
-    case GAN_EDIVERGED: return "training diverged (non-finite loss or gradient)";
-    case GAN_ESTATE: return "invalid state for this call";
-    default: return "unknown error code";
-    }
+    if (code > 0 || -(long)code >= (long)(sizeof DESCRIPTIONS / sizeof DESCRIPTIONS[0])) return "unknown error code";
+    return DESCRIPTIONS[-code];
 }
 
 const char *gan_error_last(void)
@@ -34,9 +38,32 @@ void gan__clear_error(void)
 
 int gan__fail(int code, const char *fmt, ...)
 {
+    char buf[GAN__MESSAGE_CAP];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(last_message, sizeof last_message, fmt, ap);
+    vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
+    memcpy(last_message, buf, sizeof buf);
     return code;
+}
+
+int gan__wrap(int code, const char *fmt, ...)
+{
+    char context[GAN__MESSAGE_CAP];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(context, sizeof context, fmt, ap);
+    va_end(ap);
+    if (!last_message[0]) return gan__fail(code, "%s", context);
+    return gan__fail(code, "%s: %s", context, last_message);
+}
+
+void gan__error_save(gan__saved_error *saved)
+{
+    memcpy(saved->message, last_message, sizeof last_message);
+}
+
+void gan__error_restore(const gan__saved_error *saved)
+{
+    memcpy(last_message, saved->message, sizeof last_message);
 }

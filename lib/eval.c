@@ -226,9 +226,9 @@ int gan_parzen_log_likelihood(double *mean, double *std_err, const float *sample
                               size_t m, size_t dim, float sigma)
 {
     static const char fn[] = "gan_parzen_log_likelihood";
-    GAN_CHECK_ARG(mean, fn);
-    GAN_CHECK_ARG(samples, fn);
-    GAN_CHECK_ARG(test, fn);
+    GAN_CHECK_ARG(mean);
+    GAN_CHECK_ARG(samples);
+    GAN_CHECK_ARG(test);
     int rc;
     if ((rc = check_sigma(fn, sigma)) || (rc = check_pair(fn, "m", test, m, "n", samples, n, dim))) return rc;
     parzen_sink p;
@@ -246,9 +246,9 @@ int gan_parzen_select_sigma(float *best_sigma, double *best_ll, const float *sam
                             size_t m, size_t dim, const float *sigmas, size_t n_sigmas)
 {
     static const char fn[] = "gan_parzen_select_sigma";
-    GAN_CHECK_ARG(best_sigma, fn);
-    GAN_CHECK_ARG(samples, fn);
-    GAN_CHECK_ARG(valid, fn);
+    GAN_CHECK_ARG(best_sigma);
+    GAN_CHECK_ARG(samples);
+    GAN_CHECK_ARG(valid);
     float grid[DEFAULT_SIGMAS];
     if (!sigmas) {
         for (size_t k = 0; k < DEFAULT_SIGMAS; k++) grid[k] = (float)pow(10.0, -1.0 + (double)k / 9.0);
@@ -324,9 +324,9 @@ int gan_nearest_neighbors(size_t *index, float *dist2, const float *queries, siz
                           size_t nr, size_t dim)
 {
     static const char fn[] = "gan_nearest_neighbors";
-    GAN_CHECK_ARG(index, fn);
-    GAN_CHECK_ARG(queries, fn);
-    GAN_CHECK_ARG(refs, fn);
+    GAN_CHECK_ARG(index);
+    GAN_CHECK_ARG(queries);
+    GAN_CHECK_ARG(refs);
     int rc = check_pair(fn, "nq", queries, nq, "nr", refs, nr, dim);
     if (rc) return rc;
     dist_ws w;
@@ -375,8 +375,8 @@ int gan_image_grid_size(size_t *width, size_t *height, size_t n, size_t img_w, s
                         size_t pad)
 {
     static const char fn[] = "gan_image_grid_size";
-    GAN_CHECK_ARG(width, fn);
-    GAN_CHECK_ARG(height, fn);
+    GAN_CHECK_ARG(width);
+    GAN_CHECK_ARG(height);
     return grid_dims(fn, width, height, n, img_w, img_h, cols, pad);
 }
 
@@ -392,8 +392,8 @@ int gan_image_grid(uint8_t *pixels, const float *images, size_t n, size_t img_w,
                    size_t pad)
 {
     static const char fn[] = "gan_image_grid";
-    GAN_CHECK_ARG(pixels, fn);
-    GAN_CHECK_ARG(images, fn);
+    GAN_CHECK_ARG(pixels);
+    GAN_CHECK_ARG(images);
     size_t width = 0, height = 0, area, count;
     int rc = grid_dims(fn, &width, &height, n, img_w, img_h, cols, pad);
     if (rc) return rc;

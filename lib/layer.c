@@ -113,7 +113,7 @@ static const struct gan_layer_ops dense_ops = {
 
 int gan_layer_dense(gan_layer **out, size_t in_dim, size_t out_dim)
 {
-    GAN_CHECK_ARG(out, "gan_layer_dense");
+    GAN_CHECK_ARG(out);
     *out = NULL;
     int rc = check_affine("gan_layer_dense", in_dim, out_dim, out_dim);
     if (rc) return rc;
@@ -175,7 +175,7 @@ static const struct gan_layer_ops maxout_ops = {
 
 int gan_layer_maxout(gan_layer **out, size_t in_dim, size_t units, size_t pieces)
 {
-    GAN_CHECK_ARG(out, "gan_layer_maxout");
+    GAN_CHECK_ARG(out);
     *out = NULL;
     size_t width;
     if (units == 0 || pieces == 0)
@@ -226,7 +226,7 @@ static const struct gan_layer_ops act_ops = {
 
 int gan_layer_leaky_relu(gan_layer **out, float slope)
 {
-    GAN_CHECK_ARG(out, "gan_layer_leaky_relu");
+    GAN_CHECK_ARG(out);
     *out = NULL;
     if (!(slope >= 0.0f && slope < 1.0f))
         return gan__fail(GAN_EINVAL, "gan_layer_leaky_relu: slope must be in [0, 1), got %g", slope);
@@ -239,7 +239,7 @@ int gan_layer_leaky_relu(gan_layer **out, float slope)
 
 int gan_layer_activation(gan_layer **out, gan_activation act)
 {
-    GAN_CHECK_ARG(out, "gan_layer_activation");
+    GAN_CHECK_ARG(out);
     *out = NULL;
     if (act < GAN_ACT_RELU || act > GAN_ACT_IDENTITY)
         return gan__fail(GAN_EINVAL, "gan_layer_activation: unknown activation %d", (int)act);
@@ -287,7 +287,7 @@ static const struct gan_layer_ops dropout_ops = {
 
 int gan_layer_dropout(gan_layer **out, float keep_prob)
 {
-    GAN_CHECK_ARG(out, "gan_layer_dropout");
+    GAN_CHECK_ARG(out);
     *out = NULL;
     if (!(keep_prob > 0.0f && keep_prob <= 1.0f))
         return gan__fail(GAN_EINVAL, "gan_layer_dropout: keep_prob must be in (0, 1], got %g", keep_prob);

@@ -22,7 +22,7 @@
 
 int gan_net_create(gan_net **out, size_t in_dim)
 {
-    GAN_CHECK_ARG(out, "gan_net_create");
+    GAN_CHECK_ARG(out);
     *out = NULL;
     if (in_dim == 0 || in_dim > INT_MAX)
         return gan__fail(GAN_EINVAL, "gan_net_create: in_dim must be in [1, %d], got %zu", INT_MAX, in_dim);
@@ -98,8 +98,8 @@ static void bind_all(gan_net *n)
 
 int gan_net_add(gan_net *net, gan_layer *layer)
 {
-    GAN_CHECK_ARG(net, "gan_net_add");
-    GAN_CHECK_ARG(layer, "gan_net_add");
+    GAN_CHECK_ARG(net);
+    GAN_CHECK_ARG(layer);
     for (size_t i = 0; i < net->n_layers; i++)
         if (net->layers[i] == layer) return gan__fail(GAN_EINVAL, "gan_net_add: the layer is already in this net");
     /* Placing may set an elementwise layer's width; undo that on failure. */
@@ -165,7 +165,7 @@ const gan_layer *gan_net_layer(const gan_net *net, size_t index)
 
 int gan_net_layer_params(const gan_net *net, size_t index, size_t *offset, size_t *count)
 {
-    GAN_CHECK_ARG(net, "gan_net_layer_params");
+    GAN_CHECK_ARG(net);
     if (index >= net->n_layers)
         return gan__fail(GAN_EINVAL, "gan_net_layer_params: layer %zu of a net with %zu layers", index,
                          net->n_layers);
@@ -178,8 +178,8 @@ int gan_net_layer_params(const gan_net *net, size_t index, size_t *offset, size_
 
 int gan_net_init(gan_net *net, gan_rng *rng, gan_init scheme, float scale)
 {
-    GAN_CHECK_ARG(net, "gan_net_init");
-    GAN_CHECK_ARG(rng, "gan_net_init");
+    GAN_CHECK_ARG(net);
+    GAN_CHECK_ARG(rng);
     if (scheme < GAN_INIT_UNIFORM || scheme > GAN_INIT_HE)
         return gan__fail(GAN_EINVAL, "gan_net_init: unknown init scheme %d", (int)scheme);
     if (!(scale >= 0.0f && scale <= 1e30f))
@@ -190,7 +190,7 @@ int gan_net_init(gan_net *net, gan_rng *rng, gan_init scheme, float scale)
 
 int gan_net_set_rng(gan_net *net, gan_rng *rng)
 {
-    GAN_CHECK_ARG(net, "gan_net_set_rng");
+    GAN_CHECK_ARG(net);
     net->rng = rng;
     return GAN_OK;
 }
@@ -237,9 +237,6 @@ static int reserve(gan_net *n, size_t batch)
 
 int gan__net_forward_depth(gan_net *net, const float *x, size_t batch, float *y, int train, size_t depth)
 {
-    GAN_CHECK_ARG(net, "gan_net_forward");
-    GAN_CHECK_ARG(x, "gan_net_forward");
-    GAN_CHECK_ARG(y, "gan_net_forward");
     if (batch == 0 || batch > INT_MAX)
         return gan__fail(GAN_EINVAL, "gan_net_forward: batch must be in [1, %d], got %zu", INT_MAX, batch);
     if (train && !net->rng)
@@ -278,18 +275,21 @@ int gan__net_forward_depth(gan_net *net, const float *x, size_t batch, float *y,
 
 int gan_net_forward(gan_net *net, const float *x, size_t batch, float *y, int train)
 {
+    GAN_CHECK_ARG(net);
+    GAN_CHECK_ARG(x);
+    GAN_CHECK_ARG(y);
     return gan__net_forward_depth(net, x, batch, y, train, net ? net->n_layers : 0);
 }
 
 int gan_net_backward(gan_net *net, const float *dy, float *dx)
 {
+    GAN_CHECK_ARG(net);
+    GAN_CHECK_ARG(dy);
     return gan__net_backward_ex(net, dy, dx, GAN__GRADS_ADD);
 }
 
 int gan__net_backward_ex(gan_net *net, const float *dy, float *dx, int grads)
 {
-    GAN_CHECK_ARG(net, "gan_net_backward");
-    GAN_CHECK_ARG(dy, "gan_net_backward");
     size_t batch = net->batch, depth = net->depth;
     if (batch == 0) return gan__fail(GAN_ESTATE, "gan_net_backward: no forward pass to differentiate");
     if (depth == 0) {
@@ -333,7 +333,7 @@ float *gan_net_grads(gan_net *net) { return net ? net->grads : NULL; }
 
 int gan_net_zero_grads(gan_net *net)
 {
-    GAN_CHECK_ARG(net, "gan_net_zero_grads");
+    GAN_CHECK_ARG(net);
     if (net->n_params) memset(net->grads, 0, net->n_params * sizeof *net->grads);
     return GAN_OK;
 }

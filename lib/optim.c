@@ -27,7 +27,7 @@ static int new_optim(gan_optim **out, int kind, float lr, float momentum, const 
 
 int gan_optim_sgd(gan_optim **out, float lr, float momentum, int nesterov)
 {
-    GAN_CHECK_ARG(out, "gan_optim_sgd");
+    GAN_CHECK_ARG(out);
     *out = NULL;
     int rc = new_optim(out, GAN_OPTIM_SGD, lr, momentum, "gan_optim_sgd");
     if (!rc) (*out)->nesterov = nesterov != 0;
@@ -36,7 +36,7 @@ int gan_optim_sgd(gan_optim **out, float lr, float momentum, int nesterov)
 
 int gan_optim_adam(gan_optim **out, float lr, float beta1, float beta2, float eps)
 {
-    GAN_CHECK_ARG(out, "gan_optim_adam");
+    GAN_CHECK_ARG(out);
     *out = NULL;
     if (!valid_fraction(beta2)) return gan__fail(GAN_EINVAL, "gan_optim_adam: beta2 must be in [0, 1), got %g", beta2);
     if (!(eps > 0.0f && eps <= 1.0f)) return gan__fail(GAN_EINVAL, "gan_optim_adam: eps must be in (0, 1], got %g", eps);
@@ -67,17 +67,15 @@ static void adam_corrections(const gan_optim *opt, float *c1, float *c2)
 /* Size the state on the first step; refuse a net of another size. */
 static int ready(gan_optim *opt, gan_net *net)
 {
-    GAN_CHECK_ARG(opt, "gan_optim_step");
-    GAN_CHECK_ARG(net, "gan_optim_step");
     size_t n = gan_net_num_params(net);
-    if (n == 0) return gan__fail(GAN_EINVAL, "gan_optim_step: the net has no parameters");
+    if (n == 0) return gan__fail(GAN_EINVAL, "the net has no parameters");
     if (opt->n && opt->n != n)
-        return gan__fail(GAN_EINVAL, "gan_optim_step: the optimizer's state is for %zu parameters, the net has %zu "
+        return gan__fail(GAN_EINVAL, "the optimizer's state is for %zu parameters, the net has %zu "
                                      "(gan_optim_reset to reuse it)", opt->n, n);
     if (!opt->state) {
         size_t slots = gan__optim_slots(opt);
         if (n > SIZE_MAX / slots || !(opt->state = gan__calloc(n * slots, sizeof(float))))
-            return gan__fail(GAN_ENOMEM, "gan_optim_step: out of memory for the state of %zu parameters", n);
+            return gan__fail(GAN_ENOMEM, "out of memory for the state of %zu parameters", n);
         opt->n = n;
     }
     return GAN_OK;
@@ -99,15 +97,15 @@ static int dry_run(gan_optim *opt, gan_net *net, float *staged, double *grad_nor
         finite = gan__adam_finite(p, opt->state, opt->state + n, g, n, opt->lr, opt->momentum, opt->beta2,
                                   opt->eps, c1, c2, staged, &ss);
     }
-    if (!isfinite(ss)) return gan__fail(GAN_EDIVERGED, "gan_optim_step: the gradient is not finite");
-    if (!finite) return gan__fail(GAN_EDIVERGED, "gan_optim_step: the update would overflow; nothing was changed");
+    if (!isfinite(ss)) return gan__fail(GAN_EDIVERGED, "the gradient is not finite");
+    if (!finite) return gan__fail(GAN_EDIVERGED, "the update would overflow; nothing was changed");
     if (grad_norm) *grad_norm = sqrt(ss);
     return GAN_OK;
 }
 
 int gan__optim_prepare(gan_optim *opt, gan_net *net, float *staged, double *grad_norm)
 {
-    int fresh = opt && !opt->state;
+    int fresh = !opt->state;
     int rc = ready(opt, net);
     if (!rc) rc = dry_run(opt, net, staged, grad_norm);
     if (rc && fresh && opt->state) {
@@ -135,14 +133,17 @@ void gan__optim_apply(gan_optim *opt, gan_net *net)
 
 int gan_optim_step(gan_optim *opt, gan_net *net)
 {
+    GAN_CHECK_ARG(opt);
+    GAN_CHECK_ARG(net);
     int rc = gan__optim_prepare(opt, net, NULL, NULL);
-    if (!rc) gan__optim_apply(opt, net);
-    return rc;
+    if (rc) return gan__wrap(rc, "gan_optim_step");
+    gan__optim_apply(opt, net);
+    return GAN_OK;
 }
 
 int gan_optim_reset(gan_optim *opt)
 {
-    GAN_CHECK_ARG(opt, "gan_optim_reset");
+    GAN_CHECK_ARG(opt);
     gan__free(opt->state);
     opt->state = NULL;
     opt->n = 0;
@@ -152,7 +153,7 @@ int gan_optim_reset(gan_optim *opt)
 
 int gan_optim_set_lr(gan_optim *opt, float lr)
 {
-    GAN_CHECK_ARG(opt, "gan_optim_set_lr");
+    GAN_CHECK_ARG(opt);
     if (!valid_lr(lr)) return gan__fail(GAN_EINVAL, "gan_optim_set_lr: lr must be finite and >= 0, got %g", lr);
     opt->lr = lr;
     return GAN_OK;
@@ -162,7 +163,7 @@ float gan_optim_get_lr(const gan_optim *opt) { return opt ? opt->lr : 0.0f; }
 
 int gan_optim_set_momentum(gan_optim *opt, float momentum)
 {
-    GAN_CHECK_ARG(opt, "gan_optim_set_momentum");
+    GAN_CHECK_ARG(opt);
     if (!valid_fraction(momentum))
         return gan__fail(GAN_EINVAL, "gan_optim_set_momentum: momentum must be in [0, 1), got %g", momentum);
     opt->momentum = momentum;

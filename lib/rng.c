@@ -20,7 +20,7 @@ static uint32_t pcg32_next(gan_rng *r)
 
 int gan_rng_seed(gan_rng *rng, uint64_t seed)
 {
-    GAN_CHECK_ARG(rng, "gan_rng_seed");
+    GAN_CHECK_ARG(rng);
     /* The stream selector is derived from the seed too, so nearby seeds give unrelated streams. */
     rng->state = 0;
     rng->inc = ((seed ^ 0x9E3779B97F4A7C15ULL) << 1u) | 1u;
@@ -34,7 +34,7 @@ int gan_rng_seed(gan_rng *rng, uint64_t seed)
 
 int gan_rng_create(gan_rng **out, uint64_t seed)
 {
-    GAN_CHECK_ARG(out, "gan_rng_create");
+    GAN_CHECK_ARG(out);
     *out = NULL;
     gan_rng *r = gan__malloc(sizeof *r);
     if (!r) return gan__fail(GAN_ENOMEM, "gan_rng_create: out of memory");
@@ -72,7 +72,7 @@ float gan_rng_normal(gan_rng *rng)
 
 int gan_rng_fill_uniform(gan_rng *rng, float *dst, size_t n, float lo, float hi)
 {
-    GAN_CHECK_ARG(rng, "gan_rng_fill_uniform");
+    GAN_CHECK_ARG(rng);
     if (n && !dst) return gan__fail(GAN_EINVAL, "gan_rng_fill_uniform: 'dst' is NULL");
     if (!isfinite(lo) || !isfinite(hi) || lo > hi)
         return gan__fail(GAN_EINVAL, "gan_rng_fill_uniform: need finite lo <= hi, got [%g, %g)", lo, hi);
@@ -88,7 +88,7 @@ int gan_rng_fill_uniform(gan_rng *rng, float *dst, size_t n, float lo, float hi)
 
 int gan_rng_fill_normal(gan_rng *rng, float *dst, size_t n, float mean, float std)
 {
-    GAN_CHECK_ARG(rng, "gan_rng_fill_normal");
+    GAN_CHECK_ARG(rng);
     if (n && !dst) return gan__fail(GAN_EINVAL, "gan_rng_fill_normal: 'dst' is NULL");
     if (!isfinite(mean) || !isfinite(std) || std < 0.0f)
         return gan__fail(GAN_EINVAL, "gan_rng_fill_normal: need finite mean and std >= 0, got %g and %g", mean, std);

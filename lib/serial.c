@@ -1153,25 +1153,25 @@ static int read_file(const ctx *c, const char *path, uint8_t **out, size_t *size
 
 int gan_net_save(const gan_net *n, const char *path)
 {
-    GAN_CHECK_ARG(n, "gan_net_save");
-    GAN_CHECK_ARG(path, "gan_net_save");
+    GAN_CHECK_ARG(n);
+    GAN_CHECK_ARG(path);
     ctx c = {"gan_net_save", path};
     return save_path(&c, emit_net_file, net_file_size(n), n, path);
 }
 
 int gan_net_save_mem(const gan_net *n, void *buf, size_t cap, size_t *size)
 {
-    GAN_CHECK_ARG(n, "gan_net_save_mem");
-    GAN_CHECK_ARG(size, "gan_net_save_mem");
+    GAN_CHECK_ARG(n);
+    GAN_CHECK_ARG(size);
     ctx c = {"gan_net_save_mem", NULL};
     return save_mem(&c, emit_net_file, net_file_size(n), n, buf, cap, size);
 }
 
 int gan_net_load(gan_net **out, const char *path)
 {
-    GAN_CHECK_ARG(out, "gan_net_load");
+    GAN_CHECK_ARG(out);
     *out = NULL;
-    GAN_CHECK_ARG(path, "gan_net_load");
+    GAN_CHECK_ARG(path);
     ctx c = {"gan_net_load", path};
     uint8_t *buf;
     size_t size;
@@ -1184,9 +1184,9 @@ int gan_net_load(gan_net **out, const char *path)
 
 int gan_net_load_mem(gan_net **out, const void *buf, size_t size)
 {
-    GAN_CHECK_ARG(out, "gan_net_load_mem");
+    GAN_CHECK_ARG(out);
     *out = NULL;
-    if (size) GAN_CHECK_ARG(buf, "gan_net_load_mem");
+    if (size) GAN_CHECK_ARG(buf);
     ctx c = {"gan_net_load_mem", NULL};
     static const uint8_t empty[1] = {0};
     return load_net(&c, out, size ? buf : empty, size);
@@ -1194,8 +1194,8 @@ int gan_net_load_mem(gan_net **out, const void *buf, size_t size)
 
 int gan_trainer_save(const gan_trainer *t, const char *path)
 {
-    GAN_CHECK_ARG(t, "gan_trainer_save");
-    GAN_CHECK_ARG(path, "gan_trainer_save");
+    GAN_CHECK_ARG(t);
+    GAN_CHECK_ARG(path);
     ctx c = {"gan_trainer_save", path};
     int rc = trainer_savable(&c, t);
     return rc ? rc : save_path(&c, emit_trainer_file, trainer_file_size(t), t, path);
@@ -1203,8 +1203,8 @@ int gan_trainer_save(const gan_trainer *t, const char *path)
 
 int gan_trainer_save_mem(const gan_trainer *t, void *buf, size_t cap, size_t *size)
 {
-    GAN_CHECK_ARG(t, "gan_trainer_save_mem");
-    GAN_CHECK_ARG(size, "gan_trainer_save_mem");
+    GAN_CHECK_ARG(t);
+    GAN_CHECK_ARG(size);
     ctx c = {"gan_trainer_save_mem", NULL};
     int rc = trainer_savable(&c, t);
     return rc ? rc : save_mem(&c, emit_trainer_file, trainer_file_size(t), t, buf, cap, size);
@@ -1212,8 +1212,8 @@ int gan_trainer_save_mem(const gan_trainer *t, void *buf, size_t cap, size_t *si
 
 int gan_trainer_load(gan_trainer *t, const char *path)
 {
-    GAN_CHECK_ARG(t, "gan_trainer_load");
-    GAN_CHECK_ARG(path, "gan_trainer_load");
+    GAN_CHECK_ARG(t);
+    GAN_CHECK_ARG(path);
     ctx c = {"gan_trainer_load", path};
     uint8_t *buf;
     size_t size;
@@ -1226,8 +1226,8 @@ int gan_trainer_load(gan_trainer *t, const char *path)
 
 int gan_trainer_load_mem(gan_trainer *t, const void *buf, size_t size)
 {
-    GAN_CHECK_ARG(t, "gan_trainer_load_mem");
-    if (size) GAN_CHECK_ARG(buf, "gan_trainer_load_mem");
+    GAN_CHECK_ARG(t);
+    if (size) GAN_CHECK_ARG(buf);
     ctx c = {"gan_trainer_load_mem", NULL};
     static const uint8_t empty[1] = {0};
     return load_trainer(&c, t, size ? buf : empty, size);

@@ -46,12 +46,12 @@ static size_t logit_depth(const gan_net *d)
 
 int gan_trainer_create(gan_trainer **out, gan_net *g, gan_net *d, gan_optim *opt_g, gan_optim *opt_d)
 {
-    GAN_CHECK_ARG(out, "gan_trainer_create");
+    GAN_CHECK_ARG(out);
     *out = NULL;
-    GAN_CHECK_ARG(g, "gan_trainer_create");
-    GAN_CHECK_ARG(d, "gan_trainer_create");
-    GAN_CHECK_ARG(opt_g, "gan_trainer_create");
-    GAN_CHECK_ARG(opt_d, "gan_trainer_create");
+    GAN_CHECK_ARG(g);
+    GAN_CHECK_ARG(d);
+    GAN_CHECK_ARG(opt_g);
+    GAN_CHECK_ARG(opt_d);
     if (g == d || opt_g == opt_d)
         return gan__fail(GAN_EINVAL, "gan_trainer_create: G and D need distinct nets and distinct optimizers");
     if (gan_net_out_dim(d) != 1)
@@ -113,8 +113,8 @@ void gan_trainer_free(gan_trainer *t)
 
 int gan_trainer_set_data(gan_trainer *t, gan_data_fn fn, void *payload)
 {
-    GAN_CHECK_ARG(t, "gan_trainer_set_data");
-    GAN_CHECK_ARG(fn, "gan_trainer_set_data");
+    GAN_CHECK_ARG(t);
+    GAN_CHECK_ARG(fn);
     t->data_fn = fn;
     t->data_payload = payload;
     return GAN_OK;
@@ -122,8 +122,8 @@ int gan_trainer_set_data(gan_trainer *t, gan_data_fn fn, void *payload)
 
 int gan_trainer_set_noise(gan_trainer *t, gan_noise_fn fn, void *payload)
 {
-    GAN_CHECK_ARG(t, "gan_trainer_set_noise");
-    GAN_CHECK_ARG(fn, "gan_trainer_set_noise");
+    GAN_CHECK_ARG(t);
+    GAN_CHECK_ARG(fn);
     t->noise_fn = fn;
     t->noise_payload = payload;
     t->noise_kind = NOISE_CUSTOM;
@@ -132,7 +132,6 @@ int gan_trainer_set_noise(gan_trainer *t, gan_noise_fn fn, void *payload)
 
 static int set_builtin_noise(gan_trainer *t, int kind, float scale, const char *fn)
 {
-    GAN_CHECK_ARG(t, fn);
     if (!(scale > 0.0f && scale <= 1e30f))
         return gan__fail(GAN_EINVAL, "%s: the scale must be finite and > 0, got %g", fn, scale);
     t->noise_fn = noise_builtin;
@@ -144,17 +143,19 @@ static int set_builtin_noise(gan_trainer *t, int kind, float scale, const char *
 
 int gan_trainer_set_noise_uniform(gan_trainer *t, float a)
 {
+    GAN_CHECK_ARG(t);
     return set_builtin_noise(t, NOISE_UNIFORM, a, "gan_trainer_set_noise_uniform");
 }
 
 int gan_trainer_set_noise_normal(gan_trainer *t, float std)
 {
+    GAN_CHECK_ARG(t);
     return set_builtin_noise(t, NOISE_NORMAL, std, "gan_trainer_set_noise_normal");
 }
 
 int gan_trainer_set_batch_size(gan_trainer *t, size_t batch)
 {
-    GAN_CHECK_ARG(t, "gan_trainer_set_batch_size");
+    GAN_CHECK_ARG(t);
     /* D sees 2 x batch rows; keep that within BLAS's int. */
     if (batch == 0 || batch > (size_t)1 << 28)
         return gan__fail(GAN_EINVAL, "gan_trainer_set_batch_size: batch must be in [1, 2^28], got %zu", batch);
@@ -164,7 +165,7 @@ int gan_trainer_set_batch_size(gan_trainer *t, size_t batch)
 
 int gan_trainer_set_d_steps(gan_trainer *t, unsigned k)
 {
-    GAN_CHECK_ARG(t, "gan_trainer_set_d_steps");
+    GAN_CHECK_ARG(t);
     if (k == 0) return gan__fail(GAN_EINVAL, "gan_trainer_set_d_steps: k must be at least 1");
     t->d_steps = k;
     return GAN_OK;
@@ -172,7 +173,7 @@ int gan_trainer_set_d_steps(gan_trainer *t, unsigned k)
 
 int gan_trainer_set_g_steps(gan_trainer *t, unsigned g)
 {
-    GAN_CHECK_ARG(t, "gan_trainer_set_g_steps");
+    GAN_CHECK_ARG(t);
     if (g == 0) return gan__fail(GAN_EINVAL, "gan_trainer_set_g_steps: the count must be at least 1");
     t->g_steps = g;
     return GAN_OK;
@@ -180,7 +181,7 @@ int gan_trainer_set_g_steps(gan_trainer *t, unsigned g)
 
 int gan_trainer_set_update(gan_trainer *t, gan_update mode)
 {
-    GAN_CHECK_ARG(t, "gan_trainer_set_update");
+    GAN_CHECK_ARG(t);
     if (mode != GAN_UPDATE_ALTERNATING && mode != GAN_UPDATE_SIMULTANEOUS)
         return gan__fail(GAN_EINVAL, "gan_trainer_set_update: unknown update mode %d", (int)mode);
     t->update = mode;
@@ -189,7 +190,7 @@ int gan_trainer_set_update(gan_trainer *t, gan_update mode)
 
 int gan_trainer_set_loss(gan_trainer *t, gan_loss loss)
 {
-    GAN_CHECK_ARG(t, "gan_trainer_set_loss");
+    GAN_CHECK_ARG(t);
     if (loss < GAN_LOSS_MINIMAX || loss > GAN_LOSS_WASSERSTEIN)
         return gan__fail(GAN_EINVAL, "gan_trainer_set_loss: unknown loss %d", (int)loss);
     t->loss = loss;
@@ -198,7 +199,7 @@ int gan_trainer_set_loss(gan_trainer *t, gan_loss loss)
 
 int gan_trainer_set_seed(gan_trainer *t, uint64_t seed)
 {
-    GAN_CHECK_ARG(t, "gan_trainer_set_seed");
+    GAN_CHECK_ARG(t);
     for (uint64_t i = 0; i < 4; i++) gan_rng_seed(t->rng[i], splitmix64(seed * 4 + i));
     t->steps = 0;
     return GAN_OK;
@@ -218,7 +219,7 @@ static int check_dims(const gan_trainer *t, size_t c, const char *fn)
 
 int gan_trainer_set_cond_dim(gan_trainer *t, size_t c)
 {
-    GAN_CHECK_ARG(t, "gan_trainer_set_cond_dim");
+    GAN_CHECK_ARG(t);
     int rc = check_dims(t, c, "gan_trainer_set_cond_dim");
     if (rc) return rc;
     t->cond_dim = c; /* the workspaces are carved anew for its widths on the next call */
@@ -227,7 +228,7 @@ int gan_trainer_set_cond_dim(gan_trainer *t, size_t c)
 
 int gan_trainer_set_label_smoothing(gan_trainer *t, float real_target)
 {
-    GAN_CHECK_ARG(t, "gan_trainer_set_label_smoothing");
+    GAN_CHECK_ARG(t);
     if (!(real_target > 0.0f && real_target <= 1.0f))
         return gan__fail(GAN_EINVAL, "gan_trainer_set_label_smoothing: the real target must be in (0, 1], got %g",
                          real_target);
@@ -237,7 +238,7 @@ int gan_trainer_set_label_smoothing(gan_trainer *t, float real_target)
 
 int gan_trainer_set_clip(gan_trainer *t, float c)
 {
-    GAN_CHECK_ARG(t, "gan_trainer_set_clip");
+    GAN_CHECK_ARG(t);
     if (!(c > 0.0f && c <= 1e30f))
         return gan__fail(GAN_EINVAL, "gan_trainer_set_clip: the clip range must be finite and > 0, got %g", c);
     t->clip = c;
@@ -246,7 +247,7 @@ int gan_trainer_set_clip(gan_trainer *t, float c)
 
 int gan_trainer_set_ema(gan_trainer *t, float decay)
 {
-    GAN_CHECK_ARG(t, "gan_trainer_set_ema");
+    GAN_CHECK_ARG(t);
     if (!(decay >= 0.0f && decay < 1.0f))
         return gan__fail(GAN_EINVAL, "gan_trainer_set_ema: decay must be in [0, 1), got %g", decay);
     if (decay > 0.0f && !t->ema) {
@@ -543,7 +544,7 @@ static int needs_snapshot_g(const gan_trainer *t) { return alternating(t) && t->
 
 static int ready(gan_trainer *t, const char *fn)
 {
-    GAN_CHECK_ARG(t, fn);
+    if (!t) return gan__fail(GAN_EINVAL, "%s: 't' is NULL", fn);
     if (!t->data_fn) return gan__fail(GAN_ESTATE, "%s: no data callback (gan_trainer_set_data)", fn);
     int rc = check_dims(t, t->cond_dim, fn);
     if (rc) return rc == GAN_EINVAL ? gan__fail(GAN_ESTATE, "%s", gan_error_last()) : rc;
@@ -631,7 +632,7 @@ int gan_trainer_step(gan_trainer *t, gan_step_stats *stats)
 
 int gan_trainer_run(gan_trainer *t, uint64_t steps, gan_step_fn on_step, void *payload)
 {
-    GAN_CHECK_ARG(t, "gan_trainer_run");
+    GAN_CHECK_ARG(t);
     for (uint64_t i = 0; i < steps; i++) {
         int rc = gan_trainer_step(t, NULL);
         if (rc) return rc;
@@ -647,8 +648,8 @@ int gan_trainer_run(gan_trainer *t, uint64_t steps, gan_step_fn on_step, void *p
 
 int gan_trainer_generate(gan_trainer *t, const float *z, const float *cond, size_t n, float *out)
 {
-    GAN_CHECK_ARG(t, "gan_trainer_generate");
-    GAN_CHECK_ARG(out, "gan_trainer_generate");
+    GAN_CHECK_ARG(t);
+    GAN_CHECK_ARG(out);
     if (n == 0) return gan__fail(GAN_EINVAL, "gan_trainer_generate: n must be positive");
     if (t->cond_dim && !cond)
         return gan__fail(GAN_EINVAL, "gan_trainer_generate: 'cond' is NULL but the condition size is %zu", t->cond_dim);

@@ -1,0 +1,149 @@
+/* fingerprint: what training computes, as one hash per trainer configuration.
+ *
+ * A refactor that claims to change nothing runs this before and after and compares
+ * the lines. Each configuration trains a small conditional-capable GAN with dropout
+ * for a few steps, saves a checkpoint and hashes every chunk payload but the nets'
+ * architecture records (the only part a new file format version may re-encode), plus
+ * samples drawn from the trained G. Usage: fingerprint [steps] */
+#include "gan.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TRY(call)                                                                          \
+    do {                                                                                   \
+        int rc_ = (call);                                                                  \
+        if (rc_) {                                                                         \
+            fprintf(stderr, "%s: %s (%s)\n", #call, gan_strerror(rc_), gan_error_last()); \
+            exit(1);                                                                       \
+        }                                                                                  \
+    } while (0)
+
+typedef struct config {
+    const char *name;
+    int adam, nesterov, loss, update;
+    unsigned d_steps, g_steps;
+    float ema;
+    size_t cond;
+} config;
+
+static const config CONFIGS[] = {
+    {"sgd", 0, 0, GAN_LOSS_NON_SATURATING, GAN_UPDATE_ALTERNATING, 1, 1, 0.0f, 0},
+    {"nesterov", 0, 1, GAN_LOSS_NON_SATURATING, GAN_UPDATE_ALTERNATING, 1, 1, 0.0f, 0},
+    {"adam", 1, 0, GAN_LOSS_NON_SATURATING, GAN_UPDATE_ALTERNATING, 1, 1, 0.0f, 0},
+    {"wgan-clip", 0, 0, GAN_LOSS_WASSERSTEIN, GAN_UPDATE_ALTERNATING, 1, 1, 0.0f, 0},
+    {"g-steps-2", 1, 0, GAN_LOSS_MINIMAX, GAN_UPDATE_ALTERNATING, 1, 2, 0.0f, 0},
+    {"ema", 1, 0, GAN_LOSS_LEAST_SQUARES, GAN_UPDATE_ALTERNATING, 1, 1, 0.9f, 0},
+    {"cond", 1, 0, GAN_LOSS_HINGE, GAN_UPDATE_ALTERNATING, 1, 1, 0.0f, 3},
+    {"d-steps-3", 0, 0, GAN_LOSS_NON_SATURATING, GAN_UPDATE_ALTERNATING, 3, 1, 0.0f, 0},
+    {"simultaneous", 1, 0, GAN_LOSS_NON_SATURATING, GAN_UPDATE_SIMULTANEOUS, 1, 1, 0.5f, 0},
+};
+
+enum { DATA = 6, NOISE = 4 };
+
+/* FNV-1a, 64 bits. */
+static uint64_t fnv(uint64_t h, const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 0x100000001b3ULL;
+    return h;
+}
+
+static uint32_t u32(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
+
+/* Every chunk payload but NET (docs/file-format.md: 20-byte header, 16-byte chunk heads). */
+static uint64_t hash_checkpoint(const uint8_t *b, size_t size)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t pos = 20; pos + 20 <= size;) {
+        uint32_t type = u32(b + pos);
+        size_t len = (size_t)u32(b + pos + 8) | (size_t)u32(b + pos + 12) << 32;
+        if (type != 0x2054454eu) h = fnv(h, b + pos + 16, len); /* 'NET ' */
+        pos += 16 + len + 4;
+    }
+    return h;
+}
+
+/* Real rows: DATA values around a per-class centre; the class one-hot as the condition. */
+static int data(void *payload, gan_rng *rng, float *x, float *cond, size_t batch)
+{
+    size_t c = *(const size_t *)payload;
+    for (size_t i = 0; i < batch; i++) {
+        size_t k = c ? (size_t)(gan_rng_uniform(rng) * (float)c) % c : 0;
+        for (size_t j = 0; j < DATA; j++) x[i * DATA + j] = (float)k + 0.3f * gan_rng_normal(rng) + 0.1f * (float)j;
+        for (size_t j = 0; j < c; j++) cond[i * c + j] = j == k ? 1.0f : 0.0f;
+    }
+    return 0;
+}
+
+/* Make a layer into l, then move it into net n. */
+#define ADD(n, make)              \
+    do {                          \
+        TRY(make);                \
+        TRY(gan_net_add((n), l)); \
+    } while (0)
+
+static uint64_t run(const config *cf, unsigned steps)
+{
+    gan_net *g, *d;
+    gan_layer *l;
+    gan_optim *og, *od;
+    gan_trainer *t;
+    TRY(gan_net_create(&g, NOISE + cf->cond));
+    ADD(g, gan_layer_dense(&l, NOISE + cf->cond, 16));
+    ADD(g, gan_layer_leaky_relu(&l, 0.2f));
+    ADD(g, gan_layer_dense(&l, 16, DATA));
+    TRY(gan_net_create(&d, DATA + cf->cond));
+    ADD(d, gan_layer_dropout(&l, 0.8f));
+    ADD(d, gan_layer_maxout(&l, DATA + cf->cond, 8, 3));
+    ADD(d, gan_layer_dropout(&l, 0.5f));
+    ADD(d, gan_layer_dense(&l, 8, 1));
+    ADD(d, gan_layer_activation(&l, GAN_ACT_SIGMOID));
+    if (cf->adam) {
+        TRY(gan_optim_adam(&og, 2e-3f, 0.5f, 0.999f, 1e-8f));
+        TRY(gan_optim_adam(&od, 2e-3f, 0.5f, 0.999f, 1e-8f));
+    } else {
+        TRY(gan_optim_sgd(&og, 0.05f, 0.5f, cf->nesterov));
+        TRY(gan_optim_sgd(&od, 0.05f, 0.5f, cf->nesterov));
+    }
+    TRY(gan_trainer_create(&t, g, d, og, od));
+    TRY(gan_trainer_set_seed(t, 7));
+    TRY(gan_trainer_set_data(t, data, (void *)&cf->cond));
+    TRY(gan_trainer_set_batch_size(t, 32));
+    TRY(gan_trainer_set_loss(t, (gan_loss)cf->loss));
+    TRY(gan_trainer_set_update(t, (gan_update)cf->update));
+    TRY(gan_trainer_set_d_steps(t, cf->d_steps));
+    TRY(gan_trainer_set_g_steps(t, cf->g_steps));
+    TRY(gan_trainer_set_cond_dim(t, cf->cond));
+    TRY(gan_net_init(g, gan_trainer_rng(t, GAN_STREAM_INIT), GAN_INIT_XAVIER, 1.0f));
+    TRY(gan_net_init(d, gan_trainer_rng(t, GAN_STREAM_INIT), GAN_INIT_UNIFORM, 0.1f));
+    if (cf->ema > 0.0f) TRY(gan_trainer_set_ema(t, cf->ema));
+    TRY(gan_trainer_run(t, steps, NULL, NULL));
+
+    size_t size;
+    TRY(gan_trainer_save_mem(t, NULL, 0, &size));
+    uint8_t *buf = malloc(size);
+    if (!buf) exit(1);
+    TRY(gan_trainer_save_mem(t, buf, size, &size));
+    uint64_t h = hash_checkpoint(buf, size);
+    free(buf);
+    float cond[8 * 3], out[8 * DATA];
+    for (size_t i = 0; i < 8 * cf->cond; i++) cond[i] = i % cf->cond == (i / cf->cond) % cf->cond ? 1.0f : 0.0f;
+    TRY(gan_trainer_generate(t, NULL, cf->cond ? cond : NULL, 8, out));
+    h = fnv(h, (const uint8_t *)out, sizeof out);
+    gan_trainer_free(t);
+    gan_optim_free(og);
+    gan_optim_free(od);
+    gan_net_free(g);
+    gan_net_free(d);
+    return h;
+}
+
+int main(int argc, char **argv)
+{
+    unsigned steps = argc > 1 ? (unsigned)strtoul(argv[1], NULL, 10) : 50;
+    for (size_t i = 0; i < sizeof CONFIGS / sizeof CONFIGS[0]; i++)
+        printf("%-13s %016llx\n", CONFIGS[i].name, (unsigned long long)run(&CONFIGS[i], steps));
+    return 0;
+}
