@@ -5,6 +5,7 @@
 #include "alloc_impl.h"
 #include "error_impl.h"
 #include "kernels_impl.h"
+#include "vecmath_impl.h"
 
 #include <float.h>
 #include <limits.h>
@@ -44,12 +45,20 @@ static int check_rows(const char *fn, const char *name, size_t rows, size_t dim)
     return GAN_OK;
 }
 
+/* Sum of squares accumulated in double: NaN or Inf anywhere makes it non-finite. */
+static double sum_squares(const float *x, size_t n)
+{
+    double s = 0.0;
+    for (size_t i = 0; i < n; i++) s += (double)x[i] * x[i];
+    return s;
+}
+
 /* Every row finite and small enough that its distances fit a float. Checked up front:
  * it costs one pass over the data, far less than the products. */
 static int check_values(const char *fn, const char *what, const float *x, size_t rows, size_t dim)
 {
     for (size_t i = 0; i < rows; i++) {
-        double s = gan__sum_squares(x + i * dim, dim);
+        double s = sum_squares(x + i * dim, dim);
         if (!(s <= MAX_NORM2))
             return gan__fail(GAN_EINVAL, "%s: %s row %zu is not finite or too large (squared norm %g)", fn,
                              what, i, s);
@@ -75,6 +84,62 @@ static int check_sigma(const char *fn, float sigma)
 }
 
 /* --------------------------------------------------------- blocked distances */
+
+/* The distance loops run in chunks of a constant length: -O2's cheap cost model vectorises
+ * a loop only when no scalar remainder is needed. Branches on floats also stop it, so clamps
+ * compare bit patterns, which order like the values for floats >= 0. */
+#define CHUNK 64
+
+/* max(d2 + xn + sn, 0) in place; a negative float has negative bits. Returns the minimum bits. */
+static inline int32_t dist_chunk(float *restrict d2, float xn, const float *restrict sn, size_t len, int32_t lo)
+{
+    for (size_t j = 0; j < len; j++) {
+        int32_t b = float_bits(d2[j] + xn + sn[j]);
+        b = b > 0 ? b : 0;
+        d2[j] = bits_float(b);
+        lo = b < lo ? b : lo;
+    }
+    return lo;
+}
+
+/* Finish one row of squared distances from d2[j] = -2 x.s_j: d2[j] += xn + sn[j],
+ * clamped at 0 (cancellation can make a tiny distance negative). Returns the row's minimum. */
+static float sq_dist_finish(float *restrict d2, float xn, const float *restrict sn, size_t n)
+{
+    int32_t lo = float_bits(INFINITY);
+    size_t j = 0;
+    for (; j + CHUNK <= n; j += CHUNK) lo = dist_chunk(d2 + j, xn, sn + j, CHUNK, lo);
+    return bits_float(dist_chunk(d2 + j, xn, sn + j, n - j, lo));
+}
+
+/* out[r] = squared norm of row r of x (rows x dim), accumulated in double. */
+static void sq_norms(float *restrict out, const float *restrict x, size_t rows, size_t dim)
+{
+    for (size_t r = 0; r < rows; r++, x += dim) {
+        double s[4] = {0.0, 0.0, 0.0, 0.0}; /* four chains: the adds overlap */
+        size_t i = 0;
+        for (; i + 4 <= dim; i += 4)
+            for (size_t l = 0; l < 4; l++) s[l] += (double)x[i + l] * x[i + l];
+        for (; i < dim; i++) s[0] += (double)x[i] * x[i];
+        out[r] = (float)((s[0] + s[1]) + (s[2] + s[3]));
+    }
+}
+
+/* sum_j exp((shift - d2[j]) * scale), accumulated in double, for d2[j] >= shift and
+ * 0 <= scale < inf. Each term is within 1e-7 relative; terms under e^-87 count as e^-87,
+ * negligible next to the sums of the callers, which hold a term exp(0) = 1. */
+static double exp_sum(const float *restrict d2, size_t n, float shift, float scale)
+{
+    float e[CHUNK];
+    double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0; /* four chains: the adds overlap */
+    size_t j = 0;
+    for (; j + CHUNK <= n; j += CHUNK) {
+        for (size_t i = 0; i < CHUNK; i++) e[i] = exp_neg((d2[j + i] - shift) * scale);
+        for (size_t i = 0; i < CHUNK; i += 4) s0 += e[i], s1 += e[i + 1], s2 += e[i + 2], s3 += e[i + 3];
+    }
+    for (; j < n; j++) s0 += exp_neg((d2[j] - shift) * scale);
+    return (s0 + s1) + (s2 + s3);
+}
 
 /* Receives the squared distances of query rows q0 .. q0+rows-1 to reference rows
  * r0 .. r0+cols-1 (d2 is rows x cols), with each row's minimum over the block. */
@@ -112,15 +177,15 @@ static void dist_pass(const dist_ws *w, const float *q, size_t nq, const float *
     for (size_t q0 = 0; q0 < nq; q0 += w->bq) {
         size_t rows = min_size(w->bq, nq - q0);
         const float *qb = q + q0 * dim;
-        gan__sq_norms(w->qn, qb, rows, dim);
+        sq_norms(w->qn, qb, rows, dim);
         s->start(s, q0, rows);
         for (size_t r0 = 0; r0 < nr; r0 += w->br) {
             size_t cols = min_size(w->br, nr - r0);
             const float *rb = r + r0 * dim;
-            gan__sq_norms(w->rn, rb, cols, dim);
+            sq_norms(w->rn, rb, cols, dim);
             gan__gemm(0, 1, rows, cols, dim, -2.0f, qb, dim, rb, dim, 0.0f, w->g, cols);
             for (size_t i = 0; i < rows; i++)
-                w->row_min[i] = gan__sq_dist_finish(w->g + i * cols, w->qn[i], w->rn, cols);
+                w->row_min[i] = sq_dist_finish(w->g + i * cols, w->qn[i], w->rn, cols);
             s->block(s, q0, rows, r0, cols, w->g, w->row_min);
         }
         s->finish(s, q0, rows);
@@ -164,7 +229,7 @@ static void parzen_block(dist_sink *base, size_t q0, size_t rows, size_t r0, siz
             p->dmin[i] = row_min[i];
         }
         for (size_t k = 0; k < p->k; k++)
-            sum[k] += gan__exp_sum(d2 + i * cols, cols, (float)p->dmin[i], p->scale[k]);
+            sum[k] += exp_sum(d2 + i * cols, cols, (float)p->dmin[i], p->scale[k]);
     }
 }
 

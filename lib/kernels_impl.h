@@ -1,4 +1,5 @@
-/* The compute seam: one gemm and the fused elementwise loops. Only kernels.c sees cblas.h. */
+/* The compute seam: one gemm and the layers' fused elementwise loops. Only kernels.c sees cblas.h;
+ * the optimizers' and the distances' loops live with their one user (optim.c, eval.c). */
 #ifndef GAN_KERNELS_IMPL_H
 #define GAN_KERNELS_IMPL_H
 
@@ -33,34 +34,5 @@ size_t gan__maxout_argmax_size(size_t pieces);
 void gan__dropout_mask(uint8_t *mask, size_t n, uint64_t *state, uint64_t inc, float keep);
 /* y = x * (mask ? scale : 0); y may be x. */
 void gan__dropout_apply(const float *x, const uint8_t *mask, float scale, float *y, size_t n);
-
-/* Sum of squares accumulated in double: NaN or Inf anywhere makes it non-finite. */
-double gan__sum_squares(const float *x, size_t n);
-
-/* out[r] = squared norm of row r of x (rows x dim), accumulated in double. */
-void gan__sq_norms(float *out, const float *x, size_t rows, size_t dim);
-/* Finish one row of squared distances from d2[j] = -2 x.s_j: d2[j] += xn + sn[j],
- * clamped at 0 (cancellation can make a tiny distance negative). Returns the row's minimum. */
-float gan__sq_dist_finish(float *d2, float xn, const float *sn, size_t n);
-/* sum_j exp((shift - d2[j]) * scale), accumulated in double, for d2[j] >= shift and
- * 0 <= scale < inf. Each term is within 1e-7 relative; terms under e^-87 count as e^-87,
- * negligible next to the sums of the callers, which hold a term exp(0) = 1. */
-double gan__exp_sum(const float *d2, size_t n, float shift, float scale);
-
-/* Dry runs of the two updates: 1 if the gradient and every new value would be finite,
- * 0 otherwise; *grad_sq receives the gradient's sum of squares either way. They let a
- * step refuse an update that would overflow, before writing anything. When p_new is not
- * NULL it receives the new parameters, bit for bit what the update will store: a staged
- * update, while p and the state stay as they are. */
-int gan__sgd_finite(const float *p, const float *v, const float *g, size_t n, float lr, float momentum, int nesterov,
-                    float *p_new, double *grad_sq);
-int gan__adam_finite(const float *p, const float *m, const float *v, const float *g, size_t n, float lr,
-                     float beta1, float beta2, float eps, float c1, float c2, float *p_new, double *grad_sq);
-
-/* SGD with classical or Nesterov momentum; v is the velocity. */
-void gan__sgd_update(float *p, float *v, const float *g, size_t n, float lr, float momentum, int nesterov);
-/* Adam; c1, c2 are the bias corrections 1 - beta^t. */
-void gan__adam_update(float *p, float *m, float *v, const float *g, size_t n, float lr,
-                      float beta1, float beta2, float eps, float c1, float c2);
 
 #endif

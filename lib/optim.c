@@ -2,10 +2,10 @@
 #include "optim_impl.h"
 #include "alloc_impl.h"
 #include "error_impl.h"
-#include "kernels_impl.h"
 #include "net_impl.h"
 
 #include <math.h>
+#include <string.h>
 
 static int valid_lr(float lr) { return lr >= 0.0f && lr <= 1e30f; }
 static int valid_fraction(float f) { return f >= 0.0f && f < 1.0f; }
@@ -56,6 +56,150 @@ void gan_optim_free(gan_optim *opt)
 
 size_t gan__optim_slots(const gan_optim *opt) { return opt->kind == GAN_OPTIM_ADAM ? 2 : 1; }
 
+/* The dry runs flag a new value that is infinite or NaN from its bits: the exponent
+ * field plus one carries into the sign bit exactly when it is all ones. The flags are
+ * OR-ed (an integer reduction, which the compiler vectorises), so the loop has no branch.
+ * They also sum the squared gradient, so one pass serves both checks and the norm: each
+ * chunk stores the squares in a small array, then adds them into LANES independent float
+ * sums (vectorised without reassociating any one of them), which go to double once per
+ * chunk to keep their precision. */
+enum { LANES = 8, DRY_CHUNK = 512 };
+
+static inline uint32_t nonfinite_bit(float x)
+{
+    uint32_t b;
+    memcpy(&b, &x, sizeof b);
+    return ((b & 0x7f800000u) + 0x00800000u) & 0x80000000u;
+}
+
+/* The sum of q[0..len) in double, through LANES float sums. */
+static double lane_sum(const float *restrict q, size_t len)
+{
+    float sq[LANES] = {0};
+    size_t k = 0;
+    for (; k + LANES <= len; k += LANES)
+        for (int j = 0; j < LANES; j++) sq[j] += q[k + j];
+    for (; k < len; k++) sq[0] += q[k];
+    double s = 0.0;
+    for (int j = 0; j < LANES; j++) s += sq[j];
+    return s;
+}
+
+/* The new values of one parameter, written once and used by the dry runs and the
+ * updates alike, so a staged value is bit for bit the one the update later stores. */
+static inline float sgd_velocity(float v, float g, float lr, float momentum) { return momentum * v - lr * g; }
+
+static inline float sgd_param(float p, float vn, float g, float lr, float momentum, int nesterov)
+{
+    return p + (nesterov ? momentum * vn - lr * g : vn);
+}
+
+static inline float adam_m(float m, float g, float beta1) { return beta1 * m + (1.0f - beta1) * g; }
+static inline float adam_v(float v, float g, float beta2) { return beta2 * v + (1.0f - beta2) * g * g; }
+
+static inline float adam_param(float p, float mn, float vn, float lr, float eps, float c1, float c2)
+{
+    return p - lr * (mn / c1) / (sqrtf(vn / c2) + eps);
+}
+
+/* The SGD dry run: the new values exactly as sgd_update computes them, flagged when
+ * not finite, and stored in p_new when `stage` is set. Inlined twice (stage 0 and 1), so
+ * neither loop tests it. */
+static inline int sgd_dry_body(const float *restrict p, const float *restrict v, const float *restrict g, size_t n,
+                               float lr, float momentum, int nesterov, float *restrict p_new, int stage,
+                               double *grad_sq)
+{
+    float q[DRY_CHUNK];
+    uint32_t bad = 0;
+    double sq = 0.0;
+    for (size_t i = 0; i < n; i += DRY_CHUNK) {
+        size_t len = n - i < DRY_CHUNK ? n - i : DRY_CHUNK;
+        const float *pi = p + i, *vi = v + i, *gi = g + i;
+        for (size_t k = 0; k < len; k++) {
+            float gk = gi[k];
+            float vn = sgd_velocity(vi[k], gk, lr, momentum);
+            float pn = sgd_param(pi[k], vn, gk, lr, momentum, nesterov);
+            bad |= nonfinite_bit(vn) | nonfinite_bit(pn);
+            q[k] = gk * gk;
+            if (stage) p_new[i + k] = pn;
+        }
+        sq += lane_sum(q, len);
+    }
+    *grad_sq = sq;
+    return !bad && isfinite(sq);
+}
+
+/* Dry runs of the two updates: 1 if the gradient and every new value would be finite,
+ * 0 otherwise; *grad_sq receives the gradient's sum of squares either way. They let a
+ * step refuse an update that would overflow, before writing anything. When p_new is not
+ * NULL it receives the new parameters, bit for bit what the update will store: a staged
+ * update, while p and the state stay as they are. */
+static int sgd_finite(const float *p, const float *v, const float *g, size_t n, float lr, float momentum, int nesterov,
+                      float *p_new, double *grad_sq)
+{
+    if (p_new) return sgd_dry_body(p, v, g, n, lr, momentum, nesterov, p_new, 1, grad_sq);
+    return sgd_dry_body(p, v, g, n, lr, momentum, nesterov, NULL, 0, grad_sq);
+}
+
+static inline int adam_dry_body(const float *restrict p, const float *restrict m, const float *restrict v,
+                                const float *restrict g, size_t n, float lr, float beta1, float beta2, float eps,
+                                float c1, float c2, float *restrict p_new, int stage, double *grad_sq)
+{
+    float q[DRY_CHUNK];
+    uint32_t bad = 0;
+    double sq = 0.0;
+    for (size_t i = 0; i < n; i += DRY_CHUNK) {
+        size_t len = n - i < DRY_CHUNK ? n - i : DRY_CHUNK;
+        const float *pi = p + i, *mi = m + i, *vi = v + i, *gi = g + i;
+        for (size_t k = 0; k < len; k++) {
+            float gk = gi[k];
+            float mn = adam_m(mi[k], gk, beta1), vn = adam_v(vi[k], gk, beta2);
+            float pn = adam_param(pi[k], mn, vn, lr, eps, c1, c2);
+            bad |= nonfinite_bit(mn) | nonfinite_bit(vn) | nonfinite_bit(pn);
+            q[k] = gk * gk;
+            if (stage) p_new[i + k] = pn;
+        }
+        sq += lane_sum(q, len);
+    }
+    *grad_sq = sq;
+    return !bad && isfinite(sq);
+}
+
+static int adam_finite(const float *p, const float *m, const float *v, const float *g, size_t n, float lr,
+                       float beta1, float beta2, float eps, float c1, float c2, float *p_new, double *grad_sq)
+{
+    if (p_new) return adam_dry_body(p, m, v, g, n, lr, beta1, beta2, eps, c1, c2, p_new, 1, grad_sq);
+    return adam_dry_body(p, m, v, g, n, lr, beta1, beta2, eps, c1, c2, NULL, 0, grad_sq);
+}
+
+/* SGD with classical or Nesterov momentum; v is the velocity. */
+static void sgd_update(float *restrict p, float *restrict v, const float *restrict g, size_t n,
+                       float lr, float momentum, int nesterov)
+{
+    if (nesterov) {
+        for (size_t i = 0; i < n; i++) {
+            v[i] = sgd_velocity(v[i], g[i], lr, momentum);
+            p[i] = sgd_param(p[i], v[i], g[i], lr, momentum, 1);
+        }
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            v[i] = sgd_velocity(v[i], g[i], lr, momentum);
+            p[i] = sgd_param(p[i], v[i], g[i], lr, momentum, 0);
+        }
+    }
+}
+
+/* Adam; c1, c2 are the bias corrections 1 - beta^t. */
+static void adam_update(float *restrict p, float *restrict m, float *restrict v, const float *restrict g,
+                        size_t n, float lr, float beta1, float beta2, float eps, float c1, float c2)
+{
+    for (size_t i = 0; i < n; i++) {
+        m[i] = adam_m(m[i], g[i], beta1);
+        v[i] = adam_v(v[i], g[i], beta2);
+        p[i] = adam_param(p[i], m[i], v[i], lr, eps, c1, c2);
+    }
+}
+
 /* Adam's bias corrections 1 - beta^t for the coming step. */
 static void adam_corrections(const gan_optim *opt, float *c1, float *c2)
 {
@@ -90,11 +234,11 @@ static int dry_run(gan_optim *opt, gan_net *net, float *staged, double *grad_nor
     double ss;
     int finite;
     if (opt->kind == GAN_OPTIM_SGD) {
-        finite = gan__sgd_finite(p, opt->state, g, n, opt->lr, opt->momentum, opt->nesterov, staged, &ss);
+        finite = sgd_finite(p, opt->state, g, n, opt->lr, opt->momentum, opt->nesterov, staged, &ss);
     } else {
         float c1, c2;
         adam_corrections(opt, &c1, &c2);
-        finite = gan__adam_finite(p, opt->state, opt->state + n, g, n, opt->lr, opt->momentum, opt->beta2,
+        finite = adam_finite(p, opt->state, opt->state + n, g, n, opt->lr, opt->momentum, opt->beta2,
                                   opt->eps, c1, c2, staged, &ss);
     }
     if (!isfinite(ss)) return gan__fail(GAN_EDIVERGED, "the gradient is not finite");
@@ -122,11 +266,11 @@ void gan__optim_apply(gan_optim *opt, gan_net *net)
     float *p = gan_net_params(net);
     const float *g = gan_net_grads(net);
     if (opt->kind == GAN_OPTIM_SGD) {
-        gan__sgd_update(p, opt->state, g, n, opt->lr, opt->momentum, opt->nesterov);
+        sgd_update(p, opt->state, g, n, opt->lr, opt->momentum, opt->nesterov);
     } else {
         float c1, c2;
         adam_corrections(opt, &c1, &c2);
-        gan__adam_update(p, opt->state, opt->state + n, g, n, opt->lr, opt->momentum, opt->beta2, opt->eps, c1, c2);
+        adam_update(p, opt->state, opt->state + n, g, n, opt->lr, opt->momentum, opt->beta2, opt->eps, c1, c2);
     }
     opt->steps++;
 }
