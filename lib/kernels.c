@@ -2,6 +2,7 @@
  * compiler vectorises them; every dense product is a single cblas_sgemm. */
 #include "kernels_impl.h"
 #include "gan.h"
+#include "rng_impl.h"
 #include "vecmath_impl.h"
 
 #include <cblas.h>
@@ -170,19 +171,9 @@ void gan__maxout_backward(const float *restrict dy, const void *restrict argmax,
 
 size_t gan__maxout_argmax_size(size_t pieces) { return pieces <= 256 ? sizeof(uint8_t) : sizeof(uint32_t); }
 
-/* PCG32 exactly as rng.c steps it: state' = state * MULT + inc, output from the old state. */
-#define PCG_MULT 6364136223846793005ULL
-
-static inline uint32_t pcg_output(uint64_t old)
-{
-    uint32_t xorshifted = (uint32_t)(((old >> 18u) ^ old) >> 27u);
-    uint32_t rot = (uint32_t)(old >> 59u);
-    return (xorshifted >> rot) | (xorshifted << ((-rot) & 31));
-}
-
-/* The draws run in PCG_LANES interleaved chains, each jumping PCG_LANES steps at a time
- * (state * MULT^L + inc * (MULT^(L-1) + ... + 1)): the same states in the same order as
- * one chain, without its multiply-add latency on every draw. */
+/* The draws run in PCG_LANES interleaved chains of rng_impl.h's step, each jumping PCG_LANES
+ * steps at a time (state * MULT^L + inc * (MULT^(L-1) + ... + 1)): the same states in the
+ * same order as one chain, without its multiply-add latency on every draw. */
 enum { PCG_LANES = 8 };
 
 void gan__dropout_mask(uint8_t *restrict mask, size_t n, uint64_t *state, uint64_t inc, float keep)
@@ -193,20 +184,20 @@ void gan__dropout_mask(uint8_t *restrict mask, size_t n, uint64_t *state, uint64
     uint64_t s[PCG_LANES], mul = 1, add = 0, cur = *state;
     for (int j = 0; j < PCG_LANES; j++) {
         s[j] = cur;
-        cur = cur * PCG_MULT + inc;
-        mul *= PCG_MULT;
-        add = add * PCG_MULT + inc;
+        cur = gan__pcg32_step(cur, inc);
+        mul *= GAN__PCG32_MULT;
+        add = add * GAN__PCG32_MULT + inc;
     }
     size_t i = 0;
     for (; i + PCG_LANES <= n; i += PCG_LANES)
         for (int j = 0; j < PCG_LANES; j++) {
-            mask[i + j] = (pcg_output(s[j]) >> 8) < threshold;
+            mask[i + j] = (gan__pcg32_output(s[j]) >> 8) < threshold;
             s[j] = s[j] * mul + add;
         }
     cur = s[0]; /* the state of draw i */
     for (; i < n; i++) {
-        mask[i] = (pcg_output(cur) >> 8) < threshold;
-        cur = cur * PCG_MULT + inc;
+        mask[i] = (gan__pcg32_output(cur) >> 8) < threshold;
+        cur = gan__pcg32_step(cur, inc);
     }
     *state = cur;
 }

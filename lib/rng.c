@@ -12,10 +12,8 @@
 static uint32_t pcg32_next(gan_rng *r)
 {
     uint64_t old = r->state;
-    r->state = old * 6364136223846793005ULL + r->inc;
-    uint32_t xorshifted = (uint32_t)(((old >> 18u) ^ old) >> 27u);
-    uint32_t rot = (uint32_t)(old >> 59u);
-    return (xorshifted >> rot) | (xorshifted << ((-rot) & 31));
+    r->state = gan__pcg32_step(old, r->inc);
+    return gan__pcg32_output(old);
 }
 
 int gan_rng_seed(gan_rng *rng, uint64_t seed)

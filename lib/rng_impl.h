@@ -11,4 +11,18 @@ struct gan_rng {
     float spare;
 };
 
+/* One PCG32 step (O'Neill 2014): the state advances by an LCG with the stream's odd
+ * increment, and a draw is the XSH RR permutation of the state before the step. Defined
+ * once here because kernels.c's dropout masks draw from the same stream as rng.c. */
+#define GAN__PCG32_MULT 6364136223846793005ULL
+
+static inline uint64_t gan__pcg32_step(uint64_t state, uint64_t inc) { return state * GAN__PCG32_MULT + inc; }
+
+static inline uint32_t gan__pcg32_output(uint64_t old)
+{
+    uint32_t xorshifted = (uint32_t)(((old >> 18u) ^ old) >> 27u);
+    uint32_t rot = (uint32_t)(old >> 59u);
+    return (xorshifted >> rot) | (xorshifted << ((-rot) & 31));
+}
+
 #endif
