@@ -25,13 +25,11 @@ extern "C" {
  * @def GAN_API
  * @brief Marks every exported declaration of the library.
  *
- * Expands to the export attribute (dllexport on Windows, default visibility with GCC
- * and Clang) while libgan itself is built (GAN_BUILDING defined), and to nothing for
- * programs that include the header.
+ * Expands to default visibility with GCC and Clang while libgan itself is built
+ * (GAN_BUILDING defined; everything else is hidden), and to nothing for programs that
+ * include the header.
  */
-#if defined(_WIN32) && defined(GAN_BUILDING)
-#define GAN_API __declspec(dllexport)
-#elif defined(__GNUC__) && defined(GAN_BUILDING)
+#if defined(__GNUC__) && defined(GAN_BUILDING)
 #define GAN_API __attribute__((visibility("default")))
 #else
 #define GAN_API
@@ -69,12 +67,12 @@ enum {
     GAN_FEATURE_OPENBLAS = 1u << 0, /**< dense kernels run on OpenBLAS */
     GAN_FEATURE_REFBLAS = 1u << 1,  /**< dense kernels run on the reference CBLAS */
     GAN_FEATURE_BLIS = 1u << 2,     /**< dense kernels run on BLIS */
-    GAN_FEATURE_ZLIB = 1u << 3      /**< gzip-compressed inputs can be read */
+    GAN_FEATURE_ZLIB = 1u << 3      /**< gzip-compressed inputs can be read (always set) */
 };
 /**
- * The optional features the runtime library was built with. Thread-safe.
+ * The features the runtime library was built with. Thread-safe.
  * @return a bitwise OR of GAN_FEATURE_* flags: exactly one BLAS flag, plus
- * GAN_FEATURE_ZLIB when gzip input is supported.
+ * GAN_FEATURE_ZLIB, which every build sets (zlib is a required dependency).
  */
 GAN_API unsigned gan_features(void);
 
@@ -882,8 +880,8 @@ typedef struct gan_dataset gan_dataset;
  * @param images_path  the IDX image file
  * @param labels_path  the IDX label file (one dimension), or NULL for no labels
  * @return GAN_OK; GAN_EINVAL for a NULL @p out or @p images_path; GAN_EIO when a file
- * cannot be opened or read; GAN_EFORMAT for a malformed file, counts that differ, a
- * corrupt gzip stream or gzip input in a build without zlib; GAN_ENOMEM.
+ * cannot be opened or read; GAN_EFORMAT for a malformed file, counts that differ or a
+ * corrupt gzip stream; GAN_ENOMEM.
  */
 GAN_API int gan_dataset_load_idx(gan_dataset **out, const char *images_path, const char *labels_path);
 /**

@@ -9,9 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#ifdef GAN_HAVE_ZLIB
 #include <zlib.h>
-#endif
 
 struct gan_dataset {
     size_t n, dim;      /* rows and row width */
@@ -52,11 +50,9 @@ typedef struct idx_stream {
     uint8_t peek[2];      /* bytes pushed back after sniffing the gzip magic */
     size_t npeek;
     int gzip;
-#ifdef GAN_HAVE_ZLIB
     z_stream zs;
     int z_ready, z_done;
     uint8_t *in;          /* compressed input buffer (IN_CHUNK bytes) */
-#endif
 } idx_stream;
 
 static int fail_fmt(const idx_stream *s, const char *what)
@@ -89,7 +85,6 @@ static int raw_read(idx_stream *s, uint8_t *dst, size_t want, size_t *got)
     return GAN_OK;
 }
 
-#ifdef GAN_HAVE_ZLIB
 /* zlib's allocations go through the library's allocator too. */
 static voidpf z_alloc(voidpf opaque, uInt items, uInt size)
 {
@@ -162,7 +157,6 @@ static int gz_read(idx_stream *s, uint8_t *dst, size_t want, size_t *got)
     s->zs.avail_out = 0;
     return rc;
 }
-#endif
 
 /* Sniff the gzip magic (1f 8b) and push the bytes back. */
 static int stream_start(idx_stream *s)
@@ -170,29 +164,21 @@ static int stream_start(idx_stream *s)
     int rc = raw_read(s, s->peek, 2, &s->npeek);
     if (rc) return rc;
     if (s->npeek < 2 || s->peek[0] != 0x1f || s->peek[1] != 0x8b) return GAN_OK;
-#ifdef GAN_HAVE_ZLIB
     s->gzip = 1;
     return gz_start(s);
-#else
-    return fail_fmt(s, "gzip input, but libgan was built without zlib");
-#endif
 }
 
 static void stream_close(idx_stream *s)
 {
-#ifdef GAN_HAVE_ZLIB
     if (s->z_ready) inflateEnd(&s->zs);
     gan__free(s->in);
-#endif
     if (s->fp) fclose(s->fp);
     s->fp = NULL;
 }
 
 static int stream_read(idx_stream *s, uint8_t *dst, size_t want, size_t *got)
 {
-#ifdef GAN_HAVE_ZLIB
     if (s->gzip) return gz_read(s, dst, want, got);
-#endif
     return raw_read(s, dst, want, got);
 }
 

@@ -21,8 +21,6 @@ unsigned gan_features(void)
 #else
     f |= GAN_FEATURE_REFBLAS;
 #endif
-#if defined(GAN_HAVE_ZLIB)
-    f |= GAN_FEATURE_ZLIB;
-#endif
+    f |= GAN_FEATURE_ZLIB; /* zlib is a required dependency */
     return f;
 }

@@ -20,7 +20,7 @@ out=$(cd "$out" && pwd)  # absolute: the fuzzer runs from inside it
 cc=${CC_FUZZ:-clang}
 # shellcheck disable=SC2046
 "$cc" -g -O1 -std=c11 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-    -DGAN_BUILDING -DGAN_BLAS_OPENBLAS -DGAN_HAVE_ZLIB -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION \
+    -DGAN_BUILDING -DGAN_BLAS_OPENBLAS -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION \
     -I"$root/include" -I"$root/lib" \
     $(pkg-config --cflags openblas zlib) \
     "$root/tests/fuzz/fuzz_$name.c" "$root"/lib/*.c \
