@@ -227,7 +227,8 @@ enum {
     GAN_LAYER_DENSE = 1,      /**< made by gan_layer_dense() */
     GAN_LAYER_MAXOUT = 2,     /**< made by gan_layer_maxout() */
     GAN_LAYER_ACTIVATION = 3, /**< made by gan_layer_activation() or gan_layer_leaky_relu() */
-    GAN_LAYER_DROPOUT = 4     /**< made by gan_layer_dropout() */
+    GAN_LAYER_DROPOUT = 4,    /**< made by gan_layer_dropout() */
+    GAN_LAYER_RESHAPE = 5     /**< made by gan_layer_reshape() (since 0.2) */
 };
 
 /**
@@ -280,6 +281,19 @@ GAN_API int gan_layer_leaky_relu(gan_layer **out, float slope);
  */
 GAN_API int gan_layer_dropout(gan_layer **out, float keep_prob);
 /**
+ * Reshape: the same values seen as an image of @p channels x @p height x @p width (for
+ * a dense layer to feed a convolution, say). Rows are HWC, channels last, before and
+ * after, so nothing moves: it checks the size and carries the shape. Since 0.2.
+ * @param[out] out the new layer, owned by the caller until gan_net_add(); NULL on failure
+ * @param channels channels (> 0)
+ * @param height   rows of the image (> 0)
+ * @param width    columns of the image (> 0; channels * height * width at most INT_MAX)
+ * @return GAN_OK; GAN_EINVAL for a NULL @p out, a zero size or a product beyond
+ * INT_MAX; GAN_ENOMEM. gan_net_add() refuses it (GAN_EINVAL) where the net's output
+ * does not have channels * height * width values.
+ */
+GAN_API int gan_layer_reshape(gan_layer **out, size_t channels, size_t height, size_t width);
+/**
  * Free a layer the caller owns. NULL-safe. Never call it on a layer a net owns.
  * @param layer the layer, or NULL
  */
@@ -309,6 +323,40 @@ typedef enum gan_init {
  * @return GAN_OK; GAN_EINVAL for a NULL @p out or an @p in_dim out of range; GAN_ENOMEM.
  */
 GAN_API int gan_net_create(gan_net **out, size_t in_dim);
+/**
+ * Create an empty net taking images: each input row holds @p height x @p width pixels of
+ * @p channels values, channels last (HWC, the order of an image file's interleaved
+ * pixels): value (y, x, c) is at (y * width + x) * channels + c. To feed it PyTorch's
+ * NCHW tensors, permute them to NHWC first (`x.permute(0, 2, 3, 1)`). Dense and maxout
+ * layers read an image as its flat row. Since 0.2.
+ * @param[out] out the new net, owned by the caller; NULL on failure
+ * @param channels channels per pixel (> 0)
+ * @param height   image height (> 0)
+ * @param width    image width (> 0; channels * height * width at most INT_MAX)
+ * @return GAN_OK; GAN_EINVAL for a NULL @p out, a zero size or a product beyond
+ * INT_MAX; GAN_ENOMEM.
+ */
+GAN_API int gan_net_create_image(gan_net **out, size_t channels, size_t height, size_t width);
+/**
+ * The shape of the net's input rows: (in_dim, 1, 1) for a net made by gan_net_create().
+ * Since 0.2.
+ * @param net           the net
+ * @param[out] channels channels (may be NULL)
+ * @param[out] height   height (may be NULL)
+ * @param[out] width    width (may be NULL)
+ * @return GAN_OK; GAN_EINVAL for a NULL @p net.
+ */
+GAN_API int gan_net_in_shape(const gan_net *net, size_t *channels, size_t *height, size_t *width);
+/**
+ * The shape of the net's output rows: the last layer's output shape, (n, 1, 1) after a
+ * dense or maxout layer; the input shape for a net without layers. Since 0.2.
+ * @param net           the net
+ * @param[out] channels channels (may be NULL)
+ * @param[out] height   height (may be NULL)
+ * @param[out] width    width (may be NULL)
+ * @return GAN_OK; GAN_EINVAL for a NULL @p net.
+ */
+GAN_API int gan_net_out_shape(const gan_net *net, size_t *channels, size_t *height, size_t *width);
 /**
  * Free a net and the layers it owns (not the rng lent with gan_net_set_rng()).
  * NULL-safe. A trainer that borrows the net must be freed first.
@@ -365,7 +413,7 @@ GAN_API const gan_layer *gan_net_layer(const gan_net *net, size_t index);
  * The kind of a layer.
  * @param layer the layer, or NULL
  * @return one of GAN_LAYER_DENSE, GAN_LAYER_MAXOUT, GAN_LAYER_ACTIVATION,
- * GAN_LAYER_DROPOUT; 0 for NULL.
+ * GAN_LAYER_DROPOUT, GAN_LAYER_RESHAPE; 0 for NULL.
  */
 GAN_API int gan_layer_kind(const gan_layer *layer);
 /**

@@ -1,20 +1,25 @@
-/* Layer kinds: dense, maxout, activation and dropout, one section each. */
+/* Layer kinds: dense, maxout, activation, dropout and reshape, one section each (see
+ * docs/layers.md). A section holds the kind's private struct, its kernels' calls, its
+ * parameter layout, its encoding in files and its ops table; the table of kinds at the
+ * end is the only place that lists them. */
 #include "layer_impl.h"
 #include "alloc_impl.h"
+#include "bytes_impl.h"
 #include "error_impl.h"
 #include "kernels_impl.h"
 #include "rng_impl.h"
 
 #include <limits.h>
 #include <math.h>
+#include <stdio.h>
 
 /* BLAS takes int dimensions: every width and batch must fit one. */
 #define GAN_MAX_DIM ((size_t)INT_MAX)
 
-static int new_layer(gan_layer **out, const struct gan_layer_ops *ops)
+static int new_layer(gan_layer **out, const struct gan_layer_ops *ops, const char *fn)
 {
-    gan_layer *l = gan__calloc(1, sizeof *l);
-    if (!l) return gan__fail(GAN_ENOMEM, "gan_layer_%s: out of memory", ops->name);
+    gan_layer *l = gan__calloc(1, ops->size);
+    if (!l) return gan__fail(GAN_ENOMEM, "%s: out of memory", fn);
     l->ops = ops;
     *out = l;
     return GAN_OK;
@@ -22,51 +27,76 @@ static int new_layer(gan_layer **out, const struct gan_layer_ops *ops)
 
 void gan__layer_bind(gan_layer *l, float *params, float *grads)
 {
-    l->w = params;
-    l->dw = grads;
-    l->b = params ? params + l->n_weights : NULL;
-    l->db = grads ? grads + l->n_weights : NULL;
+    l->params = params;
+    l->grads = grads;
 }
 
-/* Grow a workspace of `rows` x `width` elements of `elem` bytes, keeping the old one on failure. */
-static int grow(void **buf, size_t rows, size_t width, size_t elem)
+/* Grow a workspace of `rows` x `width` elements of `elem` bytes into l->work_next. */
+static int grow(gan_layer *l, size_t rows, size_t width, size_t elem)
 {
     size_t n, bytes;
     if (gan__size_mul(rows, width, &n) || gan__size_mul(n, elem, &bytes))
         return gan__fail(GAN_EINVAL, "workspace of %zu x %zu overflows", rows, width);
     void *p = gan__malloc(bytes);
     if (!p) return gan__fail(GAN_ENOMEM, "out of memory for a %zu x %zu workspace", rows, width);
-    gan__free(*buf);
-    *buf = p;
+    gan__free(l->work_next);
+    l->work_next = p;
     return GAN_OK;
 }
 
-static int no_reserve(gan_layer *l, size_t batch) { (void)l; (void)batch; return GAN_OK; }
-static void no_init(gan_layer *l, gan_rng *rng, gan_init scheme, float scale)
+/* A u64 field of a file as a size; values beyond size_t are refused by the constructor's range check. */
+static size_t field_size(uint64_t v) { return v > SIZE_MAX ? SIZE_MAX : (size_t)v; }
+
+static int bad_length(const char *kind, size_t len, size_t want)
 {
-    (void)l; (void)rng; (void)scheme; (void)scale;
+    return gan__fail(GAN_EFORMAT, "a %s record of %zu bytes, not %zu", kind, len, want);
 }
 
-/* Weights of a fan_in x fan_out matrix; biases zero. */
-static void init_weights(float *w, size_t fan_in, size_t fan_out, gan_rng *rng, gan_init scheme, float scale)
-{
-    size_t n = fan_in * fan_out;
-    if (scheme == GAN_INIT_HE) {
-        gan_rng_fill_normal(rng, w, n, 0.0f, scale * sqrtf(2.0f / (float)fan_in));
-        return;
-    }
-    float range = scheme == GAN_INIT_XAVIER ? scale * sqrtf(6.0f / (float)(fan_in + fan_out)) : scale;
-    gan_rng_fill_uniform(rng, w, n, -range, range);
-}
+/* Format version 1 gave every kind one fixed record: act u32, in u64, out u64, pieces u64,
+ * a float's bits u32, reserved u32 (after the kind). Each kind reads the fields it used
+ * and requires the others to be zero. */
+enum { V1_RECORD = 36 };
+typedef struct v1_record {
+    uint32_t act, fbits;
+    uint64_t in, out, pieces;
+} v1_record;
 
-/* Shared by dense and maxout: both are an affine map into `width` columns. */
-static int place_affine(gan_layer *l, size_t in_dim, size_t index)
+static int v1_read(v1_record *r, const char *kind, const uint8_t *p, size_t len, size_t in_size)
 {
-    if (l->in_dim != in_dim)
-        return gan__fail(GAN_EINVAL, "%s layer %zu expects %zu inputs, got %zu", l->ops->name, index,
-                         l->in_dim, in_dim);
+    if (len != V1_RECORD) return bad_length(kind, len, V1_RECORD);
+    r->act = gan__get_u32(p);
+    r->in = gan__get_u64(p + 4);
+    r->out = gan__get_u64(p + 12);
+    r->pieces = gan__get_u64(p + 20);
+    r->fbits = gan__get_u32(p + 28);
+    if (gan__get_u32(p + 32)) return gan__fail(GAN_EFORMAT, "%s: a reserved field is not zero", kind);
+    if (r->in != in_size)
+        return gan__fail(GAN_EFORMAT, "%s takes %llu inputs but the layer before gives %zu", kind,
+                         (unsigned long long)r->in, in_size);
     return GAN_OK;
 }
+
+static float bits_float(uint32_t u)
+{
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+/* ------------------------------------------------------------------ affine */
+
+/* Dense and maxout are both an affine map of the flattened input into `width` columns:
+ * in_dim x width weights (row-major), then width biases. */
+typedef struct affine_layer {
+    gan_layer base;
+    size_t in_dim, width;
+    size_t units, pieces; /* maxout: width = units * pieces */
+} affine_layer;
+
+static affine_layer *affine(gan_layer *l) { return (affine_layer *)l; }
+static const affine_layer *affine_c(const gan_layer *l) { return (const affine_layer *)l; }
+static float *bias(gan_layer *l) { return l->params + affine(l)->in_dim * affine(l)->width; }
+static float *bias_grad(gan_layer *l) { return l->grads + affine(l)->in_dim * affine(l)->width; }
 
 static int check_affine(const char *fn, size_t in_dim, size_t width, size_t out_dim)
 {
@@ -80,70 +110,154 @@ static int check_affine(const char *fn, size_t in_dim, size_t width, size_t out_
     return GAN_OK;
 }
 
+static int new_affine(gan_layer **out, const struct gan_layer_ops *ops, const char *fn, size_t in_dim,
+                      size_t units, size_t pieces)
+{
+    int rc = new_layer(out, ops, fn);
+    if (rc) return rc;
+    affine_layer *a = affine(*out);
+    a->in_dim = in_dim;
+    a->units = units;
+    a->pieces = pieces;
+    a->width = units * pieces;
+    a->base.in = gan__vector_shape(in_dim);
+    a->base.out = gan__vector_shape(units);
+    a->base.n_params = in_dim * a->width + a->width;
+    return GAN_OK;
+}
+
+/* Any input shape of in_dim values: an image is read as its flat HWC row. */
+static int affine_place(gan_layer *l, gan_shape in, size_t index)
+{
+    size_t n = gan__shape_size(in);
+    if (n != affine(l)->in_dim)
+        return gan__fail(GAN_EINVAL, "%s layer %zu expects %zu inputs, got %zu", l->ops->name, index,
+                         affine(l)->in_dim, n);
+    l->in = in;
+    return GAN_OK;
+}
+
+/* Weights by the scheme (fan_in x fan_out); biases zero. */
+static void affine_init(gan_layer *l, gan_rng *rng, gan_init scheme, float scale)
+{
+    size_t fan_in = affine(l)->in_dim, fan_out = affine(l)->width, n = fan_in * fan_out;
+    if (scheme == GAN_INIT_HE) {
+        gan_rng_fill_normal(rng, l->params, n, 0.0f, scale * sqrtf(2.0f / (float)fan_in));
+    } else {
+        float range = scheme == GAN_INIT_XAVIER ? scale * sqrtf(6.0f / (float)(fan_in + fan_out)) : scale;
+        gan_rng_fill_uniform(rng, l->params, n, -range, range);
+    }
+    for (size_t j = 0; j < fan_out; j++) bias(l)[j] = 0.0f;
+}
+
+/* z = x W + b into `width` columns. */
+static void affine_forward(gan_layer *l, const float *x, size_t batch, float *z)
+{
+    size_t in = affine(l)->in_dim, width = affine(l)->width;
+    gan__rows_set(z, bias(l), batch, width);
+    gan__gemm(0, 0, batch, width, in, 1.0f, x, in, l->params, width, 1.0f, z, width);
+}
+
+/* Parameter gradients from dz as `grads` says, and dx unless NULL. */
+static void affine_backward(gan_layer *l, const float *x, const float *dz, size_t batch, float *dx, int grads)
+{
+    size_t in = affine(l)->in_dim, width = affine(l)->width;
+    if (grads != GAN__GRADS_NONE) {
+        float beta = grads == GAN__GRADS_ADD ? 1.0f : 0.0f;
+        gan__gemm(1, 0, in, width, batch, 1.0f, x, in, dz, width, beta, l->grads, width);
+        gan__col_sums(bias_grad(l), dz, batch, width, grads == GAN__GRADS_ADD);
+    }
+    if (dx) gan__gemm(0, 1, batch, in, width, 1.0f, dz, width, l->params, width, 0.0f, dx, in);
+}
+
 /* ------------------------------------------------------------------- dense */
+
+/* Encoding: in u64, out u64. */
+enum { DENSE_RECORD = 16 };
 
 static void dense_forward(gan_layer *l, const float *x, size_t batch, float *y, int train, gan_rng *rng)
 {
     (void)train; (void)rng;
-    gan__rows_set(y, l->b, batch, l->out_dim);
-    gan__gemm(0, 0, batch, l->out_dim, l->in_dim, 1.0f, x, l->in_dim, l->w, l->out_dim, 1.0f, y, l->out_dim);
+    affine_forward(l, x, batch, y);
 }
 
 static void dense_backward(gan_layer *l, const float *x, const float *y, const float *dy, size_t batch, float *dx,
                            int grads)
 {
     (void)y;
-    if (grads != GAN__GRADS_NONE) {
-        float beta = grads == GAN__GRADS_ADD ? 1.0f : 0.0f;
-        gan__gemm(1, 0, l->in_dim, l->out_dim, batch, 1.0f, x, l->in_dim, dy, l->out_dim, beta, l->dw, l->out_dim);
-        gan__col_sums(l->db, dy, batch, l->out_dim, grads == GAN__GRADS_ADD);
-    }
-    if (dx) gan__gemm(0, 1, batch, l->in_dim, l->out_dim, 1.0f, dy, l->out_dim, l->w, l->out_dim, 0.0f, dx, l->in_dim);
+    affine_backward(l, x, dy, batch, dx, grads);
 }
 
-static void dense_init(gan_layer *l, gan_rng *rng, gan_init scheme, float scale)
+static size_t dense_encode(const gan_layer *l, uint8_t *out)
 {
-    init_weights(l->w, l->in_dim, l->out_dim, rng, scheme, scale);
-    for (size_t j = 0; j < l->out_dim; j++) l->b[j] = 0.0f;
+    if (out) {
+        gan__put_u64(out, affine_c(l)->in_dim);
+        gan__put_u64(out + 8, affine_c(l)->width);
+    }
+    return DENSE_RECORD;
+}
+
+static int dense_decode(gan_layer **out, const uint8_t *p, size_t len, unsigned version, size_t in_size)
+{
+    uint64_t in = in_size, width;
+    if (version == 1) {
+        v1_record r;
+        int rc = v1_read(&r, "dense", p, len, in_size);
+        if (rc) return rc;
+        if (r.act || r.pieces || r.fbits) return gan__fail(GAN_EFORMAT, "dense: unused fields are not zero");
+        width = r.out;
+    } else {
+        if (len != DENSE_RECORD) return bad_length("dense", len, DENSE_RECORD);
+        in = gan__get_u64(p);
+        width = gan__get_u64(p + 8);
+    }
+    return gan_layer_dense(out, field_size(in), field_size(width));
+}
+
+static void dense_describe(const gan_layer *l, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "dense %zu->%zu", affine_c(l)->in_dim, affine_c(l)->width);
 }
 
 static const struct gan_layer_ops dense_ops = {
-    "dense", GAN_LAYER_DENSE, 1, 0, 0, place_affine, no_reserve, dense_forward, dense_backward, dense_init,
+    .name = "dense",
+    .kind = GAN_LAYER_DENSE,
+    .size = sizeof(affine_layer),
+    .reads_x = 1,
+    .place = affine_place,
+    .forward = dense_forward,
+    .backward = dense_backward,
+    .init = affine_init,
+    .encode = dense_encode,
+    .decode = dense_decode,
+    .describe = dense_describe,
 };
 
 int gan_layer_dense(gan_layer **out, size_t in_dim, size_t out_dim)
 {
     GAN_CHECK_ARG(out);
     *out = NULL;
-    int rc = check_affine("gan_layer_dense", in_dim, out_dim, out_dim);
-    if (rc) return rc;
-    rc = new_layer(out, &dense_ops);
-    if (rc) return rc;
-    (*out)->in_dim = in_dim;
-    (*out)->out_dim = out_dim;
-    (*out)->n_weights = in_dim * out_dim;
-    (*out)->n_biases = out_dim;
-    return GAN_OK;
+    int rc = check_affine(__func__, in_dim, out_dim, out_dim);
+    return rc ? rc : new_affine(out, &dense_ops, __func__, in_dim, out_dim, 1);
 }
 
 /* ------------------------------------------------------------------ maxout */
 
-static size_t maxout_width(const gan_layer *l) { return l->units * l->pieces; }
+/* Encoding: in u64, units u64, pieces u64. Columns are unit-major: unit u's pieces are
+ * the adjacent columns u*pieces .. u*pieces + pieces-1. */
+enum { MAXOUT_RECORD = 24 };
 
 /* The winners only: the pre-activations live in the net's scratch, shared by its layers. */
 static int maxout_reserve(gan_layer *l, size_t batch)
 {
-    return grow(&l->work_next, batch, l->units, gan__maxout_argmax_size(l->pieces));
+    return grow(l, batch, affine(l)->units, gan__maxout_argmax_size(affine(l)->pieces));
 }
 
 static void maxout_forward(gan_layer *l, const float *x, size_t batch, float *y, int train, gan_rng *rng)
 {
     (void)train; (void)rng;
-    size_t width = maxout_width(l);
-    float *z = l->scratch;
-    gan__rows_set(z, l->b, batch, width);
-    gan__gemm(0, 0, batch, width, l->in_dim, 1.0f, x, l->in_dim, l->w, width, 1.0f, z, width);
-    gan__maxout_forward(z, batch, l->units, l->pieces, y, l->work);
+    affine_forward(l, x, batch, l->scratch);
+    gan__maxout_forward(l->scratch, batch, affine(l)->units, affine(l)->pieces, y, l->work);
 }
 
 static void maxout_backward(gan_layer *l, const float *x, const float *y, const float *dy, size_t batch, float *dx,
@@ -151,26 +265,58 @@ static void maxout_backward(gan_layer *l, const float *x, const float *y, const 
 {
     (void)y;
     if (grads == GAN__GRADS_NONE && !dx) return;
-    size_t width = maxout_width(l);
     float *dz = l->scratch; /* the pre-activations are spent: reuse their space */
-    gan__maxout_backward(dy, l->work, batch, l->units, l->pieces, dz);
-    if (grads != GAN__GRADS_NONE) {
-        float beta = grads == GAN__GRADS_ADD ? 1.0f : 0.0f;
-        gan__gemm(1, 0, l->in_dim, width, batch, 1.0f, x, l->in_dim, dz, width, beta, l->dw, width);
-        gan__col_sums(l->db, dz, batch, width, grads == GAN__GRADS_ADD);
-    }
-    if (dx) gan__gemm(0, 1, batch, l->in_dim, width, 1.0f, dz, width, l->w, width, 0.0f, dx, l->in_dim);
+    gan__maxout_backward(dy, l->work, batch, affine(l)->units, affine(l)->pieces, dz);
+    affine_backward(l, x, dz, batch, dx, grads);
 }
 
-static void maxout_init(gan_layer *l, gan_rng *rng, gan_init scheme, float scale)
+static size_t maxout_encode(const gan_layer *l, uint8_t *out)
 {
-    size_t width = maxout_width(l);
-    init_weights(l->w, l->in_dim, width, rng, scheme, scale);
-    for (size_t j = 0; j < width; j++) l->b[j] = 0.0f;
+    if (out) {
+        gan__put_u64(out, affine_c(l)->in_dim);
+        gan__put_u64(out + 8, affine_c(l)->units);
+        gan__put_u64(out + 16, affine_c(l)->pieces);
+    }
+    return MAXOUT_RECORD;
+}
+
+static int maxout_decode(gan_layer **out, const uint8_t *p, size_t len, unsigned version, size_t in_size)
+{
+    uint64_t in = in_size, units, pieces;
+    if (version == 1) {
+        v1_record r;
+        int rc = v1_read(&r, "maxout", p, len, in_size);
+        if (rc) return rc;
+        if (r.act || r.fbits) return gan__fail(GAN_EFORMAT, "maxout: unused fields are not zero");
+        units = r.out;
+        pieces = r.pieces;
+    } else {
+        if (len != MAXOUT_RECORD) return bad_length("maxout", len, MAXOUT_RECORD);
+        in = gan__get_u64(p);
+        units = gan__get_u64(p + 8);
+        pieces = gan__get_u64(p + 16);
+    }
+    return gan_layer_maxout(out, field_size(in), field_size(units), field_size(pieces));
+}
+
+static void maxout_describe(const gan_layer *l, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "maxout %zu->%zux%zu", affine_c(l)->in_dim, affine_c(l)->units, affine_c(l)->pieces);
 }
 
 static const struct gan_layer_ops maxout_ops = {
-    "maxout", GAN_LAYER_MAXOUT, 1, 0, 0, place_affine, maxout_reserve, maxout_forward, maxout_backward, maxout_init,
+    .name = "maxout",
+    .kind = GAN_LAYER_MAXOUT,
+    .size = sizeof(affine_layer),
+    .reads_x = 1,
+    .place = affine_place,
+    .reserve = maxout_reserve,
+    .forward = maxout_forward,
+    .backward = maxout_backward,
+    .init = affine_init,
+    .encode = maxout_encode,
+    .decode = maxout_decode,
+    .describe = maxout_describe,
 };
 
 int gan_layer_maxout(gan_layer **out, size_t in_dim, size_t units, size_t pieces)
@@ -179,62 +325,123 @@ int gan_layer_maxout(gan_layer **out, size_t in_dim, size_t units, size_t pieces
     *out = NULL;
     size_t width;
     if (units == 0 || pieces == 0)
-        return gan__fail(GAN_EINVAL, "gan_layer_maxout: units and pieces must be positive, got %zu x %zu", units,
-                         pieces);
+        return gan__fail(GAN_EINVAL, "%s: units and pieces must be positive, got %zu x %zu", __func__, units, pieces);
     if (gan__size_mul(units, pieces, &width) || pieces > UINT32_MAX)
-        return gan__fail(GAN_EINVAL, "gan_layer_maxout: %zu units x %zu pieces overflow", units, pieces);
-    int rc = check_affine("gan_layer_maxout", in_dim, width, units);
+        return gan__fail(GAN_EINVAL, "%s: %zu units x %zu pieces overflow", __func__, units, pieces);
+    int rc = check_affine(__func__, in_dim, width, units);
     if (rc) return rc;
-    rc = new_layer(out, &maxout_ops);
-    if (rc) return rc;
-    (*out)->in_dim = in_dim;
-    (*out)->out_dim = units;
-    (*out)->units = units;
-    (*out)->pieces = pieces;
-    (*out)->n_weights = in_dim * width;
-    (*out)->n_biases = width;
-    (*out)->scratch_width = width;
+    rc = new_affine(out, &maxout_ops, __func__, in_dim, units, pieces);
+    if (!rc) (*out)->scratch_width = width;
+    return rc;
+}
+
+/* -------------------------------------------------------------- elementwise */
+
+/* Activation, dropout and reshape take the shape of whatever precedes them. */
+static int adopt_shape(gan_layer *l, gan_shape in, size_t index)
+{
+    (void)index;
+    l->in = l->out = in;
     return GAN_OK;
 }
 
 /* -------------------------------------------------------------- activation */
 
-/* Activation and dropout take the width of whatever precedes them. */
-static int place_elementwise(gan_layer *l, size_t in_dim, size_t index)
-{
-    (void)index;
-    l->in_dim = l->out_dim = in_dim;
-    return GAN_OK;
-}
+/* Encoding: the gan_activation code u32, the leaky slope's float bits u32 (0 otherwise). */
+enum { ACT_RECORD = 8 };
+
+typedef struct act_layer {
+    gan_layer base;
+    int act;     /* gan_activation */
+    float slope; /* leaky ReLU */
+} act_layer;
+
+static act_layer *act_of(gan_layer *l) { return (act_layer *)l; }
+static const act_layer *act_of_c(const gan_layer *l) { return (const act_layer *)l; }
 
 static void act_forward(gan_layer *l, const float *x, size_t batch, float *y, int train, gan_rng *rng)
 {
     (void)train; (void)rng;
-    gan__act_forward(l->act, l->slope, x, y, batch * l->out_dim);
+    gan__act_forward(act_of(l)->act, act_of(l)->slope, x, y, batch * gan__shape_size(l->out));
 }
 
 static void act_backward(gan_layer *l, const float *x, const float *y, const float *dy, size_t batch, float *dx,
                          int grads)
 {
     (void)x; (void)grads;
-    if (dx) gan__act_backward(l->act, l->slope, y, dy, dx, batch * l->out_dim);
+    if (dx) gan__act_backward(act_of(l)->act, act_of(l)->slope, y, dy, dx, batch * gan__shape_size(l->out));
+}
+
+static uint32_t slope_bits(const act_layer *a) { return a->act == GAN_ACT_LEAKY_RELU ? gan__f32_bits(a->slope) : 0; }
+
+static size_t act_encode(const gan_layer *l, uint8_t *out)
+{
+    if (out) {
+        gan__put_u32(out, (uint32_t)act_of_c(l)->act);
+        gan__put_u32(out + 4, slope_bits(act_of_c(l)));
+    }
+    return ACT_RECORD;
+}
+
+static int act_decode(gan_layer **out, const uint8_t *p, size_t len, unsigned version, size_t in_size)
+{
+    uint32_t act, fbits;
+    if (version == 1) {
+        v1_record r;
+        int rc = v1_read(&r, "activation", p, len, in_size);
+        if (rc) return rc;
+        if (r.out != r.in || r.pieces) return gan__fail(GAN_EFORMAT, "activation: the width changes");
+        act = r.act;
+        fbits = r.fbits;
+    } else {
+        if (len != ACT_RECORD) return bad_length("activation", len, ACT_RECORD);
+        act = gan__get_u32(p);
+        fbits = gan__get_u32(p + 4);
+    }
+    if (act == GAN_ACT_LEAKY_RELU) return gan_layer_leaky_relu(out, bits_float(fbits));
+    if (fbits) return gan__fail(GAN_EFORMAT, "activation %lu: the slope field is not zero", (unsigned long)act);
+    return gan_layer_activation(out, (gan_activation)act);
+}
+
+static void act_describe(const gan_layer *l, char *buf, size_t cap)
+{
+    static const char *const names[] = {"?", "relu", "leaky_relu", "sigmoid", "tanh", "identity"};
+    const act_layer *a = act_of_c(l);
+    if (a->act == GAN_ACT_LEAKY_RELU)
+        snprintf(buf, cap, "leaky_relu(%g) of %zu", (double)a->slope, gan__shape_size(l->in));
+    else snprintf(buf, cap, "%s of %zu", names[a->act], gan__shape_size(l->in));
 }
 
 static const struct gan_layer_ops act_ops = {
-    "activation", GAN_LAYER_ACTIVATION, 0, 1, 1, place_elementwise, no_reserve, act_forward, act_backward, no_init,
+    .name = "activation",
+    .kind = GAN_LAYER_ACTIVATION,
+    .size = sizeof(act_layer),
+    .reads_y = 1,
+    .elementwise = 1,
+    .place = adopt_shape,
+    .forward = act_forward,
+    .backward = act_backward,
+    .encode = act_encode,
+    .decode = act_decode,
+    .describe = act_describe,
 };
+
+static int new_activation(gan_layer **out, int act, float slope, const char *fn)
+{
+    int rc = new_layer(out, &act_ops, fn);
+    if (rc) return rc;
+    act_of(*out)->act = act;
+    act_of(*out)->slope = slope;
+    return GAN_OK;
+}
 
 int gan_layer_leaky_relu(gan_layer **out, float slope)
 {
     GAN_CHECK_ARG(out);
     *out = NULL;
     if (!(slope >= 0.0f && slope < 1.0f))
-        return gan__fail(GAN_EINVAL, "gan_layer_leaky_relu: slope must be in [0, 1), got %g", slope);
-    int rc = new_layer(out, &act_ops);
-    if (rc) return rc;
-    (*out)->act = GAN_ACT_LEAKY_RELU;
-    (*out)->slope = slope;
-    return GAN_OK;
+        return gan__fail(GAN_EINVAL, "%s: slope must be in [0, 1), got %g", __func__, slope);
+    return new_activation(out, GAN_ACT_LEAKY_RELU, slope, __func__);
 }
 
 int gan_layer_activation(gan_layer **out, gan_activation act)
@@ -242,33 +449,46 @@ int gan_layer_activation(gan_layer **out, gan_activation act)
     GAN_CHECK_ARG(out);
     *out = NULL;
     if (act < GAN_ACT_RELU || act > GAN_ACT_IDENTITY)
-        return gan__fail(GAN_EINVAL, "gan_layer_activation: unknown activation %d", (int)act);
-    int rc = new_layer(out, &act_ops);
-    if (rc) return rc;
-    (*out)->act = act;
-    (*out)->slope = 0.2f;
-    return GAN_OK;
+        return gan__fail(GAN_EINVAL, "%s: unknown activation %d", __func__, (int)act);
+    return new_activation(out, act, 0.2f, __func__);
+}
+
+int gan__layer_is_sigmoid(const gan_layer *l)
+{
+    return l->ops == &act_ops && act_of_c(l)->act == GAN_ACT_SIGMOID;
 }
 
 /* ----------------------------------------------------------------- dropout */
 
+/* Encoding: the keep probability's float bits u32. */
+enum { DROPOUT_RECORD = 4 };
+
+typedef struct dropout_layer {
+    gan_layer base;
+    float keep_prob;
+    int masked; /* the last forward applied a mask (work holds it, one byte per value) */
+} dropout_layer;
+
+static dropout_layer *dropout_of(gan_layer *l) { return (dropout_layer *)l; }
+
 static int dropout_reserve(gan_layer *l, size_t batch)
 {
-    return grow(&l->work_next, batch, l->out_dim, sizeof(uint8_t));
+    return grow(l, batch, gan__shape_size(l->out), sizeof(uint8_t));
 }
 
-/* The mask takes the draws gan_rng_uniform(rng) < keep_prob would, one per unit in order,
+/* The mask takes the draws gan_rng_uniform(rng) < keep_prob would, one per value in order,
  * straight from the stream's state (rng_impl.h). */
 static void dropout_forward(gan_layer *l, const float *x, size_t batch, float *y, int train, gan_rng *rng)
 {
-    size_t n = batch * l->out_dim;
-    l->trained = train && l->keep_prob < 1.0f;
-    if (!l->trained) {
+    dropout_layer *d = dropout_of(l);
+    size_t n = batch * gan__shape_size(l->out);
+    d->masked = train && d->keep_prob < 1.0f;
+    if (!d->masked) {
         gan__act_forward(GAN_ACT_IDENTITY, 0.0f, x, y, n);
         return;
     }
-    gan__dropout_mask(l->work, n, &rng->state, rng->inc, l->keep_prob);
-    gan__dropout_apply(x, l->work, 1.0f / l->keep_prob, y, n);
+    gan__dropout_mask(l->work, n, &rng->state, rng->inc, d->keep_prob);
+    gan__dropout_apply(x, l->work, 1.0f / d->keep_prob, y, n);
 }
 
 static void dropout_backward(gan_layer *l, const float *x, const float *y, const float *dy, size_t batch, float *dx,
@@ -276,13 +496,52 @@ static void dropout_backward(gan_layer *l, const float *x, const float *y, const
 {
     (void)x; (void)y; (void)grads;
     if (!dx) return;
-    size_t n = batch * l->out_dim;
-    if (l->trained) gan__dropout_apply(dy, l->work, 1.0f / l->keep_prob, dx, n);
+    dropout_layer *d = dropout_of(l);
+    size_t n = batch * gan__shape_size(l->out);
+    if (d->masked) gan__dropout_apply(dy, l->work, 1.0f / d->keep_prob, dx, n);
     else gan__act_backward(GAN_ACT_IDENTITY, 0.0f, NULL, dy, dx, n);
 }
 
+static size_t dropout_encode(const gan_layer *l, uint8_t *out)
+{
+    if (out) gan__put_f32(out, ((const dropout_layer *)l)->keep_prob);
+    return DROPOUT_RECORD;
+}
+
+static int dropout_decode(gan_layer **out, const uint8_t *p, size_t len, unsigned version, size_t in_size)
+{
+    uint32_t fbits;
+    if (version == 1) {
+        v1_record r;
+        int rc = v1_read(&r, "dropout", p, len, in_size);
+        if (rc) return rc;
+        if (r.out != r.in || r.pieces || r.act)
+            return gan__fail(GAN_EFORMAT, "dropout: unused fields are not zero or the width changes");
+        fbits = r.fbits;
+    } else {
+        if (len != DROPOUT_RECORD) return bad_length("dropout", len, DROPOUT_RECORD);
+        fbits = gan__get_u32(p);
+    }
+    return gan_layer_dropout(out, bits_float(fbits));
+}
+
+static void dropout_describe(const gan_layer *l, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "dropout(%g) of %zu", (double)((const dropout_layer *)l)->keep_prob, gan__shape_size(l->in));
+}
+
 static const struct gan_layer_ops dropout_ops = {
-    "dropout", GAN_LAYER_DROPOUT, 0, 0, 1, place_elementwise, dropout_reserve, dropout_forward, dropout_backward, no_init,
+    .name = "dropout",
+    .kind = GAN_LAYER_DROPOUT,
+    .size = sizeof(dropout_layer),
+    .elementwise = 1,
+    .place = adopt_shape,
+    .reserve = dropout_reserve,
+    .forward = dropout_forward,
+    .backward = dropout_backward,
+    .encode = dropout_encode,
+    .decode = dropout_decode,
+    .describe = dropout_describe,
 };
 
 int gan_layer_dropout(gan_layer **out, float keep_prob)
@@ -290,14 +549,107 @@ int gan_layer_dropout(gan_layer **out, float keep_prob)
     GAN_CHECK_ARG(out);
     *out = NULL;
     if (!(keep_prob > 0.0f && keep_prob <= 1.0f))
-        return gan__fail(GAN_EINVAL, "gan_layer_dropout: keep_prob must be in (0, 1], got %g", keep_prob);
-    int rc = new_layer(out, &dropout_ops);
+        return gan__fail(GAN_EINVAL, "%s: keep_prob must be in (0, 1], got %g", __func__, keep_prob);
+    int rc = new_layer(out, &dropout_ops, __func__);
     if (rc) return rc;
-    (*out)->keep_prob = keep_prob;
+    dropout_of(*out)->keep_prob = keep_prob;
+    (*out)->needs_rng = keep_prob < 1.0f;
+    return GAN_OK;
+}
+
+/* ----------------------------------------------------------------- reshape */
+
+/* The same values under another shape: rows are HWC either way, so nothing moves.
+ * Encoding: c u64, h u64, w u64. */
+enum { RESHAPE_RECORD = 24 };
+
+static int reshape_place(gan_layer *l, gan_shape in, size_t index)
+{
+    size_t n = gan__shape_size(in), want = gan__shape_size(l->out);
+    if (n != want)
+        return gan__fail(GAN_EINVAL, "reshape layer %zu to %zux%zux%zu expects %zu inputs, got %zu", index, l->out.c,
+                         l->out.h, l->out.w, want, n);
+    l->in = in;
+    return GAN_OK;
+}
+
+static void reshape_forward(gan_layer *l, const float *x, size_t batch, float *y, int train, gan_rng *rng)
+{
+    (void)train; (void)rng;
+    gan__act_forward(GAN_ACT_IDENTITY, 0.0f, x, y, batch * gan__shape_size(l->out));
+}
+
+static void reshape_backward(gan_layer *l, const float *x, const float *y, const float *dy, size_t batch, float *dx,
+                             int grads)
+{
+    (void)x; (void)y; (void)grads;
+    if (dx) gan__act_backward(GAN_ACT_IDENTITY, 0.0f, NULL, dy, dx, batch * gan__shape_size(l->out));
+}
+
+static size_t reshape_encode(const gan_layer *l, uint8_t *out)
+{
+    if (out) {
+        gan__put_u64(out, l->out.c);
+        gan__put_u64(out + 8, l->out.h);
+        gan__put_u64(out + 16, l->out.w);
+    }
+    return RESHAPE_RECORD;
+}
+
+static int reshape_decode(gan_layer **out, const uint8_t *p, size_t len, unsigned version, size_t in_size)
+{
+    (void)in_size;
+    if (version == 1) return gan__fail(GAN_EFORMAT, "reshape layers came with format version 2");
+    if (len != RESHAPE_RECORD) return bad_length("reshape", len, RESHAPE_RECORD);
+    return gan_layer_reshape(out, field_size(gan__get_u64(p)), field_size(gan__get_u64(p + 8)),
+                             field_size(gan__get_u64(p + 16)));
+}
+
+static void reshape_describe(const gan_layer *l, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "reshape %zu to %zux%zux%zu", gan__shape_size(l->out), l->out.c, l->out.h, l->out.w);
+}
+
+static const struct gan_layer_ops reshape_ops = {
+    .name = "reshape",
+    .kind = GAN_LAYER_RESHAPE,
+    .size = sizeof(gan_layer),
+    .elementwise = 1,
+    .place = reshape_place,
+    .forward = reshape_forward,
+    .backward = reshape_backward,
+    .encode = reshape_encode,
+    .decode = reshape_decode,
+    .describe = reshape_describe,
+};
+
+int gan_layer_reshape(gan_layer **out, size_t channels, size_t height, size_t width)
+{
+    GAN_CHECK_ARG(out);
+    *out = NULL;
+    size_t hw, n;
+    if (channels == 0 || height == 0 || width == 0 || gan__size_mul(height, width, &hw) ||
+        gan__size_mul(hw, channels, &n) || n > GAN_MAX_DIM)
+        return gan__fail(GAN_EINVAL, "%s: %zu x %zu x %zu must be positive with a product of at most %d", __func__,
+                         channels, height, width, INT_MAX);
+    int rc = new_layer(out, &reshape_ops, __func__);
+    if (rc) return rc;
+    (*out)->out = (gan_shape){channels, height, width};
     return GAN_OK;
 }
 
 /* ------------------------------------------------------------------ common */
+
+static const struct gan_layer_ops *const KINDS[] = {&dense_ops, &maxout_ops, &act_ops, &dropout_ops, &reshape_ops};
+
+int gan__layer_decode(gan_layer **out, uint32_t kind, const uint8_t *p, size_t len, unsigned version,
+                      size_t in_size)
+{
+    *out = NULL;
+    for (size_t i = 0; i < sizeof KINDS / sizeof KINDS[0]; i++)
+        if ((uint32_t)KINDS[i]->kind == kind) return KINDS[i]->decode(out, p, len, version, in_size);
+    return gan__fail(GAN_EFORMAT, "unknown layer kind %lu", (unsigned long)kind);
+}
 
 void gan_layer_free(gan_layer *layer)
 {
@@ -308,6 +660,6 @@ void gan_layer_free(gan_layer *layer)
 }
 
 int gan_layer_kind(const gan_layer *layer) { return layer ? layer->ops->kind : 0; }
-size_t gan_layer_in_dim(const gan_layer *layer) { return layer ? layer->in_dim : 0; }
-size_t gan_layer_out_dim(const gan_layer *layer) { return layer ? layer->out_dim : 0; }
-size_t gan_layer_num_params(const gan_layer *layer) { return layer ? layer->n_weights + layer->n_biases : 0; }
+size_t gan_layer_in_dim(const gan_layer *layer) { return layer ? gan__shape_size(layer->in) : 0; }
+size_t gan_layer_out_dim(const gan_layer *layer) { return layer ? gan__shape_size(layer->out) : 0; }
+size_t gan_layer_num_params(const gan_layer *layer) { return layer ? layer->n_params : 0; }

@@ -1,9 +1,19 @@
-/* Layers behind a small vtable. A layer's parameters live in its net's flat buffers;
- * the net binds w/b/dw/db when it places the layer. */
+/* Layers behind a small vtable (docs/layers.md). Each kind is one section of layer.c: a
+ * private struct that starts with struct gan_layer, and an ops table. Other modules see
+ * the common part and the ops, never a kind's fields. A layer's parameters live in its
+ * net's flat buffers; the net binds params/grads when it places the layer. */
 #ifndef GAN_LAYER_IMPL_H
 #define GAN_LAYER_IMPL_H
 
 #include "gan.h"
+
+/* Channels, height, width; a row is c * h * w floats, channels last. A vector is (n, 1, 1). */
+typedef struct gan_shape {
+    size_t c, h, w;
+} gan_shape;
+
+static inline size_t gan__shape_size(gan_shape s) { return s.c * s.h * s.w; }
+static inline gan_shape gan__vector_shape(size_t n) { return (gan_shape){n, 1, 1}; }
 
 /* What a backward pass does with parameter gradients. */
 enum {
@@ -12,16 +22,23 @@ enum {
     GAN__GRADS_SET = 2   /* overwrite them: no gan_net_zero_grads pass needed */
 };
 
+/* The longest description a layer gives of itself, terminator included, and the
+ * longest encoding of its hyperparameters in a file. */
+enum { GAN__DESCRIBE_CAP = 96, GAN__ENCODING_CAP = 256 };
+
 struct gan_layer_ops {
     const char *name;
     int kind; /* GAN_LAYER_* */
+    size_t size; /* bytes of the kind's struct */
     /* What backward reads besides dy and the layer's own workspaces: its input x, its
-     * output y. An elementwise layer (same width in and out, position by position) may
-     * run in place over its input; the net decides when (see net.c). */
-    unsigned reads_x : 1, reads_y : 1, elementwise : 1;
-    /* Fix the input width (activation and dropout adopt the net's); validate sizes. */
-    int (*place)(gan_layer *l, size_t in_dim, size_t index);
-    /* Grow per-layer workspaces to hold `batch` rows. */
+     * output y. An elementwise layer (as many values out as in, position by position) may
+     * run in place over its input; the net decides when (see net.c). couples_rows: a row's
+     * output depends on the other rows of the batch (batch statistics). */
+    unsigned reads_x : 1, reads_y : 1, elementwise : 1, couples_rows : 1;
+    /* Take the input shape (elementwise layers adopt it), validate it, set l->in and
+     * l->out. `index` is the layer's position, for messages. */
+    int (*place)(gan_layer *l, gan_shape in, size_t index);
+    /* Grow per-layer workspaces (into work_next) to hold `batch` rows; NULL: none. */
     int (*reserve)(gan_layer *l, size_t batch);
     /* y may be x for an elementwise layer. */
     void (*forward)(gan_layer *l, const float *x, size_t batch, float *y, int train, gan_rng *rng);
@@ -30,29 +47,41 @@ struct gan_layer_ops {
      * meaningless unless reads_x). */
     void (*backward)(gan_layer *l, const float *x, const float *y, const float *dy, size_t batch, float *dx,
                      int grads);
+    /* Initialise the parameters; NULL: the kind has none. */
     void (*init)(gan_layer *l, gan_rng *rng, gan_init scheme, float scale);
+    /* The hyperparameters as the file format stores them (docs/file-format.md): writes
+     * them to out unless it is NULL, returns their length. */
+    size_t (*encode)(const gan_layer *l, uint8_t *out);
+    /* A new layer from an encoding of format `version`, every field checked as the
+     * constructor checks it; in_size is the width the net hands the layer. */
+    int (*decode)(gan_layer **out, const uint8_t *p, size_t len, unsigned version, size_t in_size);
+    /* A short description for messages, e.g. "maxout 784->240x5". */
+    void (*describe)(const gan_layer *l, char *buf, size_t cap);
 };
 
 struct gan_layer {
     const struct gan_layer_ops *ops;
-    size_t in_dim, out_dim;
-    size_t n_weights, n_biases; /* parameters: weights first, then biases */
-    size_t units, pieces; /* maxout */
-    int act;              /* activation code */
-    float slope;          /* leaky ReLU */
-    float keep_prob;      /* dropout */
-    float *w, *b, *dw, *db;  /* bound into the net's buffers */
+    gan_shape in, out;    /* (0, 0, 0) for an elementwise layer until it is placed */
+    size_t n_params;      /* the kind's layout within them: see its section of layer.c */
+    float *params, *grads; /* bound into the net's buffers */
+    int needs_rng;        /* a training-mode forward draws from the net's rng */
     void *work_next;      /* a grown workspace, until the net commits it */
-    void *work;           /* maxout: winners (uint8_t when pieces <= 256, else uint32_t);
-                             dropout: the mask, one byte per unit */
+    void *work;           /* the kind's per-row workspace (maxout winners, dropout mask) */
     size_t scratch_width; /* floats per row of the net's shared scratch this layer uses */
-    float *scratch;       /* maxout: pre-activations, then their gradient (borrowed from the net) */
+    float *scratch;       /* borrowed from the net for what one call needs */
     const float *fwd_x;   /* the last forward's input and output (the net's buffers, or */
     float *fwd_y;         /* the caller's input when backward does not read it) */
-    int trained;          /* dropout: the last forward applied a mask */
 };
 
-/* Bind parameter pointers at `params`/`grads` (weights first, then biases). */
+/* Bind parameter pointers at `params`/`grads` (NULL while the net has none). */
 void gan__layer_bind(gan_layer *l, float *params, float *grads);
+
+/* A layer of kind `kind` from the file format's encoding (ops->decode); GAN_EFORMAT
+ * for a kind this version does not know. */
+int gan__layer_decode(gan_layer **out, uint32_t kind, const uint8_t *p, size_t len, unsigned version,
+                      size_t in_size);
+
+/* The layer is a sigmoid: D's last one is read as a probability of its logit. */
+int gan__layer_is_sigmoid(const gan_layer *l);
 
 #endif

@@ -18,19 +18,38 @@
 #include "error_impl.h"
 
 #include <limits.h>
+#include <stdio.h>
 #include <string.h>
+
+static int new_net(gan_net **out, gan_shape in, const char *fn)
+{
+    gan_net *n = gan__calloc(1, sizeof *n);
+    if (!n) return gan__fail(GAN_ENOMEM, "%s: out of memory", fn);
+    n->in = n->out = in;
+    n->max_dim = n->act_width = gan__shape_size(in);
+    *out = n;
+    return GAN_OK;
+}
 
 int gan_net_create(gan_net **out, size_t in_dim)
 {
     GAN_CHECK_ARG(out);
     *out = NULL;
     if (in_dim == 0 || in_dim > INT_MAX)
-        return gan__fail(GAN_EINVAL, "gan_net_create: in_dim must be in [1, %d], got %zu", INT_MAX, in_dim);
-    gan_net *n = gan__calloc(1, sizeof *n);
-    if (!n) return gan__fail(GAN_ENOMEM, "gan_net_create: out of memory");
-    n->in_dim = n->out_dim = n->max_dim = n->act_width = in_dim;
-    *out = n;
-    return GAN_OK;
+        return gan__fail(GAN_EINVAL, "%s: in_dim must be in [1, %d], got %zu", __func__, INT_MAX, in_dim);
+    return new_net(out, gan__vector_shape(in_dim), __func__);
+}
+
+int gan_net_create_image(gan_net **out, size_t channels, size_t height, size_t width)
+{
+    GAN_CHECK_ARG(out);
+    *out = NULL;
+    size_t hw, n;
+    if (channels == 0 || height == 0 || width == 0 || gan__size_mul(height, width, &hw) ||
+        gan__size_mul(hw, channels, &n) || n > INT_MAX)
+        return gan__fail(GAN_EINVAL, "%s: %zu channels x %zu x %zu must be positive with a product of at most %d",
+                         __func__, channels, height, width, INT_MAX);
+    return new_net(out, (gan_shape){channels, height, width}, __func__);
 }
 
 static void drop_workspaces(gan_net *n)
@@ -62,13 +81,14 @@ static size_t leading_elementwise(const gan_net *n)
 /* Floats per row of acts, of each gradient half and of the shared scratch. */
 static void size_workspaces(gan_net *n)
 {
-    size_t width = copies_input(n) ? n->in_dim : 0, scratch = 0, grad = 1, lead = leading_elementwise(n);
+    size_t width = copies_input(n) ? gan__shape_size(n->in) : 0, scratch = 0, grad = 1,
+           lead = leading_elementwise(n);
     for (size_t i = 0; i < n->n_layers; i++) {
         const gan_layer *l = n->layers[i];
-        if (!in_place(n, i)) width += l->out_dim;
+        if (!in_place(n, i)) width += gan__shape_size(l->out);
         if (l->scratch_width > scratch) scratch = l->scratch_width;
         /* Layer i's input gradient goes to dx, or nowhere, when all below it are elementwise. */
-        if (i > lead && l->in_dim > grad) grad = l->in_dim;
+        if (i > lead && gan__shape_size(l->in) > grad) grad = gan__shape_size(l->in);
     }
     n->act_width = width;
     n->scratch_width = scratch;
@@ -92,8 +112,33 @@ static void bind_all(gan_net *n)
     for (size_t i = 0; i < n->n_layers; i++) {
         gan_layer *l = n->layers[i];
         if (n->params) gan__layer_bind(l, n->params + off, n->grads + off);
-        off += gan_layer_num_params(l);
+        off += l->n_params;
     }
+}
+
+/* Room for `total` parameters and gradients: capacity doubles, so a net built layer by
+ * layer copies its buffers a logarithmic number of times. New room is zero. */
+static int reserve_params(gan_net *n, size_t total)
+{
+    if (total <= n->cap_params) return GAN_OK;
+    size_t cap = n->cap_params ? n->cap_params : total;
+    while (cap < total) cap = cap > SIZE_MAX / sizeof(float) / 4 ? total : 2 * cap;
+    float *params = gan__calloc(cap, sizeof *params);
+    float *grads = params ? gan__calloc(cap, sizeof *grads) : NULL;
+    if (!grads) {
+        gan__free(params);
+        return gan__fail(GAN_ENOMEM, "out of memory for %zu parameters", total);
+    }
+    if (n->n_params) {
+        memcpy(params, n->params, n->n_params * sizeof *params);
+        memcpy(grads, n->grads, n->n_params * sizeof *grads);
+    }
+    gan__free(n->params);
+    gan__free(n->grads);
+    n->params = params;
+    n->grads = grads;
+    n->cap_params = cap;
+    return GAN_OK;
 }
 
 int gan_net_add(gan_net *net, gan_layer *layer)
@@ -101,62 +146,78 @@ int gan_net_add(gan_net *net, gan_layer *layer)
     GAN_CHECK_ARG(net);
     GAN_CHECK_ARG(layer);
     for (size_t i = 0; i < net->n_layers; i++)
-        if (net->layers[i] == layer) return gan__fail(GAN_EINVAL, "gan_net_add: the layer is already in this net");
-    /* Placing may set an elementwise layer's width; undo that on failure. */
-    size_t old_in = layer->in_dim, old_out = layer->out_dim;
-    int rc = layer->ops->place(layer, net->out_dim, net->n_layers);
-    if (rc) return rc;
-    size_t lp = gan_layer_num_params(layer), total = net->n_params + lp;
-    size_t width = net->act_width + layer->out_dim;
-    if (total < lp || total > SIZE_MAX / sizeof(float) / 2 || width < layer->out_dim) {
-        rc = gan__fail(GAN_EINVAL, "gan_net_add: the net's size overflows");
+        if (net->layers[i] == layer) return gan__fail(GAN_EINVAL, "%s: the layer is already in this net", __func__);
+    /* Placing may set an elementwise layer's shape; undo that on failure. */
+    gan_shape old_in = layer->in, old_out = layer->out;
+    int rc = layer->ops->place(layer, net->out, net->n_layers);
+    if (rc) return gan__wrap(rc, "%s", __func__);
+    size_t lp = layer->n_params, total = net->n_params + lp, out = gan__shape_size(layer->out);
+    size_t width = net->act_width + out;
+    if (total < lp || total > SIZE_MAX / sizeof(float) / 2 || width < out) {
+        rc = gan__fail(GAN_EINVAL, "%s: the net's size overflows", __func__);
         goto undo;
     }
     if (net->n_layers == net->cap_layers) {
         size_t cap = net->cap_layers ? 2 * net->cap_layers : 8;
         gan_layer **layers = gan__calloc(cap, sizeof *layers);
-        if (!layers) goto oom;
+        if (!layers) {
+            rc = gan__fail(GAN_ENOMEM, "%s: out of memory", __func__);
+            goto undo;
+        }
         if (net->n_layers) memcpy(layers, net->layers, net->n_layers * sizeof *layers);
         gan__free(net->layers);
         net->layers = layers;
         net->cap_layers = cap;
     }
-    if (lp) {
-        float *params = gan__calloc(total, sizeof *params);
-        float *grads = params ? gan__calloc(total, sizeof *grads) : NULL;
-        if (!grads) {
-            gan__free(params);
-            goto oom;
-        }
-        if (net->n_params) {
-            memcpy(params, net->params, net->n_params * sizeof *params);
-            memcpy(grads, net->grads, net->n_params * sizeof *grads);
-        }
-        gan__free(net->params);
-        gan__free(net->grads);
-        net->params = params;
-        net->grads = grads;
-        net->n_params = total;
+    if ((rc = reserve_params(net, total))) {
+        rc = gan__wrap(rc, "%s", __func__);
+        goto undo;
     }
+    net->n_params = total;
     net->layers[net->n_layers++] = layer;
-    net->out_dim = layer->out_dim;
-    (void)width; /* a bound on act_width, checked above */
+    net->out = layer->out;
+    net->layout++;
+    net->initialised = 0; /* the new layer's parameters are zeros */
     size_workspaces(net);
     bind_all(net);
     drop_workspaces(net); /* shapes changed: resized on the next forward */
     return GAN_OK;
-oom:
-    rc = gan__fail(GAN_ENOMEM, "gan_net_add: out of memory");
 undo:
-    layer->in_dim = old_in;
-    layer->out_dim = old_out;
+    layer->in = old_in;
+    layer->out = old_out;
     return rc;
 }
 
-size_t gan_net_in_dim(const gan_net *net) { return net ? net->in_dim : 0; }
-size_t gan_net_out_dim(const gan_net *net) { return net ? net->out_dim : 0; }
+size_t gan_net_in_dim(const gan_net *net) { return net ? gan__shape_size(net->in) : 0; }
+size_t gan_net_out_dim(const gan_net *net) { return net ? gan__shape_size(net->out) : 0; }
 size_t gan_net_num_params(const gan_net *net) { return net ? net->n_params : 0; }
 size_t gan_net_num_layers(const gan_net *net) { return net ? net->n_layers : 0; }
+
+static int get_shape(gan_shape s, size_t *c, size_t *h, size_t *w)
+{
+    if (c) *c = s.c;
+    if (h) *h = s.h;
+    if (w) *w = s.w;
+    return GAN_OK;
+}
+
+int gan_net_in_shape(const gan_net *net, size_t *channels, size_t *height, size_t *width)
+{
+    GAN_CHECK_ARG(net);
+    return get_shape(net->in, channels, height, width);
+}
+
+int gan_net_out_shape(const gan_net *net, size_t *channels, size_t *height, size_t *width)
+{
+    GAN_CHECK_ARG(net);
+    return get_shape(net->out, channels, height, width);
+}
+
+void gan__net_describe_layer(const gan_net *net, size_t i, char *buf, size_t cap)
+{
+    if (i < net->n_layers) net->layers[i]->ops->describe(net->layers[i], buf, cap);
+    else snprintf(buf, cap, "nothing");
+}
 
 const gan_layer *gan_net_layer(const gan_net *net, size_t index)
 {
@@ -167,7 +228,7 @@ int gan_net_layer_params(const gan_net *net, size_t index, size_t *offset, size_
 {
     GAN_CHECK_ARG(net);
     if (index >= net->n_layers)
-        return gan__fail(GAN_EINVAL, "gan_net_layer_params: layer %zu of a net with %zu layers", index,
+        return gan__fail(GAN_EINVAL, "%s: layer %zu of a net with %zu layers", __func__, index,
                          net->n_layers);
     size_t off = 0;
     for (size_t i = 0; i < index; i++) off += gan_layer_num_params(net->layers[i]);
@@ -181,10 +242,12 @@ int gan_net_init(gan_net *net, gan_rng *rng, gan_init scheme, float scale)
     GAN_CHECK_ARG(net);
     GAN_CHECK_ARG(rng);
     if (scheme < GAN_INIT_UNIFORM || scheme > GAN_INIT_HE)
-        return gan__fail(GAN_EINVAL, "gan_net_init: unknown init scheme %d", (int)scheme);
+        return gan__fail(GAN_EINVAL, "%s: unknown init scheme %d", __func__, (int)scheme);
     if (!(scale >= 0.0f && scale <= 1e30f))
-        return gan__fail(GAN_EINVAL, "gan_net_init: scale must be finite and >= 0, got %g", scale);
-    for (size_t i = 0; i < net->n_layers; i++) net->layers[i]->ops->init(net->layers[i], rng, scheme, scale);
+        return gan__fail(GAN_EINVAL, "%s: scale must be finite and >= 0, got %g", __func__, scale);
+    for (size_t i = 0; i < net->n_layers; i++)
+        if (net->layers[i]->ops->init) net->layers[i]->ops->init(net->layers[i], rng, scheme, scale);
+    gan__net_weights_set(net);
     return GAN_OK;
 }
 
@@ -203,9 +266,10 @@ static int reserve(gan_net *n, size_t batch)
     if (gan__size_mul(batch, n->act_width, &acts_n) || gan__size_mul(batch, n->max_dim, &grad_n) ||
         gan__size_mul(grad_n, 2 * sizeof(float), &grad_n) || acts_n > SIZE_MAX / sizeof(float) ||
         gan__size_mul(batch, n->scratch_width, &scratch_n) || scratch_n > SIZE_MAX / sizeof(float))
-        return gan__fail(GAN_EINVAL, "gan_net_forward: a batch of %zu overflows the workspace size", batch);
+        return gan__fail(GAN_EINVAL, "a batch of %zu overflows the workspace size", batch);
     int rc = GAN_OK;
-    for (size_t i = 0; i < n->n_layers && !rc; i++) rc = n->layers[i]->ops->reserve(n->layers[i], batch);
+    for (size_t i = 0; i < n->n_layers && !rc; i++)
+        if (n->layers[i]->ops->reserve) rc = n->layers[i]->ops->reserve(n->layers[i], batch);
     /* Every buffer gets at least one float, so that NULL means a failure. */
     float *acts = rc ? NULL : gan__malloc((acts_n ? acts_n : 1) * sizeof(float));
     float *grad_buf = acts ? gan__malloc(grad_n) : NULL;
@@ -217,7 +281,7 @@ static int reserve(gan_net *n, size_t batch)
             gan__free(n->layers[i]->work_next);
             n->layers[i]->work_next = NULL;
         }
-        return rc ? rc : gan__fail(GAN_ENOMEM, "gan_net_forward: out of memory for a batch of %zu", batch);
+        return rc ? rc : gan__fail(GAN_ENOMEM, "out of memory for a batch of %zu", batch);
     }
     for (size_t i = 0; i < n->n_layers; i++) {
         gan_layer *l = n->layers[i];
@@ -238,17 +302,17 @@ static int reserve(gan_net *n, size_t batch)
 int gan__net_forward_depth(gan_net *net, const float *x, size_t batch, float *y, int train, size_t depth)
 {
     if (batch == 0 || batch > INT_MAX)
-        return gan__fail(GAN_EINVAL, "gan_net_forward: batch must be in [1, %d], got %zu", INT_MAX, batch);
+        return gan__fail(GAN_EINVAL, "batch must be in [1, %d], got %zu", INT_MAX, batch);
     if (train && !net->rng)
         for (size_t i = 0; i < depth; i++)
-            if (net->layers[i]->ops->kind == GAN_LAYER_DROPOUT && net->layers[i]->keep_prob < 1.0f)
-                return gan__fail(GAN_ESTATE, "gan_net_forward: dropout layer %zu needs an rng in training mode "
-                                             "(gan_net_set_rng)", i);
+            if (net->layers[i]->needs_rng)
+                return gan__fail(GAN_ESTATE, "%s layer %zu needs an rng in training mode (gan_net_set_rng)",
+                                 net->layers[i]->ops->name, i);
     int rc = reserve(net, batch);
     if (rc) return rc;
     const float *in = x;
     float *slot = net->acts; /* the next free activation */
-    size_t width = net->in_dim;
+    size_t width = gan__shape_size(net->in);
     if (depth && copies_input(net)) {
         memcpy(slot, x, batch * width * sizeof *x);
         in = slot;
@@ -259,13 +323,13 @@ int gan__net_forward_depth(gan_net *net, const float *x, size_t batch, float *y,
         float *out = (float *)in; /* in place: in is one of the net's buffers */
         if (!in_place(net, i)) {
             out = slot;
-            slot += batch * l->out_dim;
+            slot += batch * gan__shape_size(l->out);
         }
         l->fwd_x = in;
         l->fwd_y = out;
         l->ops->forward(l, in, batch, out, train, net->rng);
         in = out;
-        width = l->out_dim;
+        width = gan__shape_size(l->out);
     }
     memmove(y, in, batch * width * sizeof *y);
     net->batch = batch;
@@ -278,22 +342,24 @@ int gan_net_forward(gan_net *net, const float *x, size_t batch, float *y, int tr
     GAN_CHECK_ARG(net);
     GAN_CHECK_ARG(x);
     GAN_CHECK_ARG(y);
-    return gan__net_forward_depth(net, x, batch, y, train, net ? net->n_layers : 0);
+    int rc = gan__net_forward_depth(net, x, batch, y, train, net->n_layers);
+    return rc ? gan__wrap(rc, "%s", __func__) : GAN_OK;
 }
 
 int gan_net_backward(gan_net *net, const float *dy, float *dx)
 {
     GAN_CHECK_ARG(net);
     GAN_CHECK_ARG(dy);
-    return gan__net_backward_ex(net, dy, dx, GAN__GRADS_ADD);
+    int rc = gan__net_backward_ex(net, dy, dx, GAN__GRADS_ADD);
+    return rc ? gan__wrap(rc, "%s", __func__) : GAN_OK;
 }
 
 int gan__net_backward_ex(gan_net *net, const float *dy, float *dx, int grads)
 {
     size_t batch = net->batch, depth = net->depth;
-    if (batch == 0) return gan__fail(GAN_ESTATE, "gan_net_backward: no forward pass to differentiate");
+    if (batch == 0) return gan__fail(GAN_ESTATE, "no forward pass to differentiate");
     if (depth == 0) {
-        if (dx) memcpy(dx, dy, batch * net->in_dim * sizeof *dx);
+        if (dx) memcpy(dx, dy, batch * gan__shape_size(net->in) * sizeof *dx);
         return GAN_OK;
     }
     /* Layers run down to `low`: to layer 0 when dx is wanted, else to the first layer with
@@ -303,7 +369,7 @@ int gan__net_backward_ex(gan_net *net, const float *dy, float *dx, int grads)
     if (dx) low = 0;
     else if (grads != GAN__GRADS_NONE)
         for (size_t i = 0; i < depth && low == depth; i++)
-            if (gan_layer_num_params(net->layers[i])) low = i;
+            if (net->layers[i]->n_params) low = i;
     float *h0 = net->grad_buf, *h1 = net->grad_buf + net->batch_cap * net->max_dim;
     size_t lead = leading_elementwise(net);
     const float *g = dy;
@@ -328,7 +394,19 @@ void gan__net_swap_params(gan_net *net, float **other)
     bind_all(net);
 }
 
-float *gan_net_params(gan_net *net) { return net ? net->params : NULL; }
+void gan__net_weights_set(gan_net *net)
+{
+    net->weights_set++;
+    net->initialised = 1;
+}
+
+/* Whoever holds the pointer may write weights: the net counts as initialised from here. */
+float *gan_net_params(gan_net *net)
+{
+    if (!net) return NULL;
+    net->initialised = 1;
+    return net->params;
+}
 float *gan_net_grads(gan_net *net) { return net ? net->grads : NULL; }
 
 int gan_net_zero_grads(gan_net *net)

@@ -3,13 +3,21 @@
 #define GAN_NET_IMPL_H
 
 #include "gan.h"
+#include "layer_impl.h"
 
 struct gan_net {
-    size_t in_dim, out_dim, max_dim; /* max_dim: widest gradient backward keeps between layers */
+    gan_shape in, out; /* the input's shape and the last layer's */
+    size_t max_dim;   /* widest gradient backward keeps between layers */
     gan_layer **layers;
     size_t n_layers, cap_layers;
-    float *params, *grads; /* one contiguous buffer each */
-    size_t n_params;
+    float *params, *grads; /* one contiguous buffer each, room for cap_params */
+    size_t n_params, cap_params;
+    /* Borrowers notice changes by these (DESIGN.md, "Where data goes"): layout grows with
+     * every added layer, weights_set with every gan_net_init or load. initialised: the
+     * parameters were set (init, load, or write access through gan_net_params) since the
+     * last layer was added. */
+    uint64_t layout, weights_set;
+    int initialised;
     float *acts;      /* activations for batch_cap rows: the input when layer 0's backward
                          reads it, then each output not computed in place (see net.c) */
     size_t act_width; /* floats per row of acts */
@@ -24,7 +32,7 @@ struct gan_net {
 
 /* Forward through the first `depth` layers only; y receives that layer's output.
  * gan_net_backward() then starts from there. The trainer uses it to read D's logit
- * below a final sigmoid. */
+ * below a final sigmoid. Messages name no public function: the caller adds its own. */
 int gan__net_forward_depth(gan_net *net, const float *x, size_t batch, float *y, int train, size_t depth);
 
 /* gan_net_backward() with a choice for the parameter gradients (GAN__GRADS_* in
@@ -32,7 +40,14 @@ int gan__net_forward_depth(gan_net *net, const float *x, size_t batch, float *y,
  * input gradient to train G. */
 int gan__net_backward_ex(gan_net *net, const float *dy, float *dx, int grads);
 
-/* Exchange the parameter buffer with *other (same size), e.g. for EMA weights. */
+/* Exchange the parameter buffer with *other (n_params floats at least), e.g. for EMA
+ * weights. */
 void gan__net_swap_params(gan_net *net, float **other);
+
+/* The parameters were set wholesale (a load): the net counts as initialised. */
+void gan__net_weights_set(gan_net *net);
+
+/* Describe layer i for messages ("nothing" past the end). */
+void gan__net_describe_layer(const gan_net *net, size_t i, char *buf, size_t cap);
 
 #endif

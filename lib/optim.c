@@ -7,15 +7,29 @@
 #include <math.h>
 #include <string.h>
 
-static int valid_lr(float lr) { return lr >= 0.0f && lr <= 1e30f; }
-static int valid_fraction(float f) { return f >= 0.0f && f < 1.0f; }
+int gan__check_lr(float lr)
+{
+    if (!(lr >= 0.0f && lr <= 1e30f)) return gan__fail(GAN_EINVAL, "lr must be finite and >= 0, got %g", (double)lr);
+    return GAN_OK;
+}
+
+int gan__check_fraction(float f, const char *what)
+{
+    if (!(f >= 0.0f && f < 1.0f)) return gan__fail(GAN_EINVAL, "%s must be in [0, 1), got %g", what, (double)f);
+    return GAN_OK;
+}
+
+int gan__check_eps(float eps)
+{
+    if (!(eps > 0.0f && eps <= 1.0f)) return gan__fail(GAN_EINVAL, "eps must be in (0, 1], got %g", (double)eps);
+    return GAN_OK;
+}
 
 static int new_optim(gan_optim **out, int kind, float lr, float momentum, const char *fn)
 {
-    if (!valid_lr(lr)) return gan__fail(GAN_EINVAL, "%s: lr must be finite and >= 0, got %g", fn, lr);
-    if (!valid_fraction(momentum))
-        return gan__fail(GAN_EINVAL, "%s: %s must be in [0, 1), got %g", fn,
-                         kind == GAN_OPTIM_SGD ? "momentum" : "beta1", momentum);
+    int rc = gan__check_lr(lr);
+    if (!rc) rc = gan__check_fraction(momentum, kind == GAN_OPTIM_SGD ? "momentum" : "beta1");
+    if (rc) return gan__wrap(rc, "%s", fn);
     gan_optim *o = gan__calloc(1, sizeof *o);
     if (!o) return gan__fail(GAN_ENOMEM, "%s: out of memory", fn);
     o->kind = kind;
@@ -29,7 +43,7 @@ int gan_optim_sgd(gan_optim **out, float lr, float momentum, int nesterov)
 {
     GAN_CHECK_ARG(out);
     *out = NULL;
-    int rc = new_optim(out, GAN_OPTIM_SGD, lr, momentum, "gan_optim_sgd");
+    int rc = new_optim(out, GAN_OPTIM_SGD, lr, momentum, __func__);
     if (!rc) (*out)->nesterov = nesterov != 0;
     return rc;
 }
@@ -38,9 +52,10 @@ int gan_optim_adam(gan_optim **out, float lr, float beta1, float beta2, float ep
 {
     GAN_CHECK_ARG(out);
     *out = NULL;
-    if (!valid_fraction(beta2)) return gan__fail(GAN_EINVAL, "gan_optim_adam: beta2 must be in [0, 1), got %g", beta2);
-    if (!(eps > 0.0f && eps <= 1.0f)) return gan__fail(GAN_EINVAL, "gan_optim_adam: eps must be in (0, 1], got %g", eps);
-    int rc = new_optim(out, GAN_OPTIM_ADAM, lr, beta1, "gan_optim_adam");
+    int rc = gan__check_fraction(beta2, "beta2");
+    if (!rc) rc = gan__check_eps(eps);
+    if (rc) return gan__wrap(rc, "%s", __func__);
+    rc = new_optim(out, GAN_OPTIM_ADAM, lr, beta1, __func__);
     if (rc) return rc;
     (*out)->beta2 = beta2;
     (*out)->eps = eps;
@@ -208,7 +223,8 @@ static void adam_corrections(const gan_optim *opt, float *c1, float *c2)
     *c2 = (float)(1.0 - pow(opt->beta2, t));
 }
 
-/* Size the state on the first step; refuse a net of another size. */
+/* Size the state on the first step; refuse another net, or a net of another size: the
+ * state (velocities, moments) belongs to the parameters it was accumulated for. */
 static int ready(gan_optim *opt, gan_net *net)
 {
     size_t n = gan_net_num_params(net);
@@ -216,11 +232,14 @@ static int ready(gan_optim *opt, gan_net *net)
     if (opt->n && opt->n != n)
         return gan__fail(GAN_EINVAL, "the optimizer's state is for %zu parameters, the net has %zu "
                                      "(gan_optim_reset to reuse it)", opt->n, n);
+    if (opt->state && opt->net != net)
+        return gan__fail(GAN_EINVAL, "the optimizer's state belongs to another net (gan_optim_reset to reuse it)");
     if (!opt->state) {
         size_t slots = gan__optim_slots(opt);
         if (n > SIZE_MAX / slots || !(opt->state = gan__calloc(n * slots, sizeof(float))))
             return gan__fail(GAN_ENOMEM, "out of memory for the state of %zu parameters", n);
         opt->n = n;
+        opt->net = net;
     }
     return GAN_OK;
 }
@@ -298,7 +317,8 @@ int gan_optim_reset(gan_optim *opt)
 int gan_optim_set_lr(gan_optim *opt, float lr)
 {
     GAN_CHECK_ARG(opt);
-    if (!valid_lr(lr)) return gan__fail(GAN_EINVAL, "gan_optim_set_lr: lr must be finite and >= 0, got %g", lr);
+    int rc = gan__check_lr(lr);
+    if (rc) return gan__wrap(rc, "%s", __func__);
     opt->lr = lr;
     return GAN_OK;
 }
@@ -308,8 +328,8 @@ float gan_optim_get_lr(const gan_optim *opt) { return opt ? opt->lr : 0.0f; }
 int gan_optim_set_momentum(gan_optim *opt, float momentum)
 {
     GAN_CHECK_ARG(opt);
-    if (!valid_fraction(momentum))
-        return gan__fail(GAN_EINVAL, "gan_optim_set_momentum: momentum must be in [0, 1), got %g", momentum);
+    int rc = gan__check_fraction(momentum, "momentum");
+    if (rc) return gan__wrap(rc, "%s", __func__);
     opt->momentum = momentum;
     return GAN_OK;
 }

@@ -14,7 +14,14 @@ struct gan_optim {
     float *state;       /* SGD: velocity; Adam: first then second moments */
     size_t n;           /* parameters the state is sized for; 0 before the first step */
     uint64_t steps;
+    const gan_net *net; /* the net the state belongs to, while there is state */
 };
+
+/* The hyperparameters' bounds, shared by the constructors, setters and the checkpoint
+ * loader: GAN_OK or GAN_EINVAL with a message that names no function. */
+int gan__check_lr(float lr);
+int gan__check_fraction(float f, const char *what); /* momentum, beta1, beta2: [0, 1) */
+int gan__check_eps(float eps);
 
 /* A step in two halves, so a caller can check several updates before applying any.
  * prepare sizes the state and refuses (GAN_EDIVERGED) a non-finite gradient or an

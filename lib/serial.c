@@ -14,6 +14,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include "alloc_impl.h"
+#include "bytes_impl.h"
 #include "error_impl.h"
 #include "layer_impl.h"
 #include "net_impl.h"
@@ -37,7 +38,7 @@
 static const uint8_t MAGIC[8] = {0x89, 'G', 'A', 'N', '\r', '\n', 0x1a, '\n'};
 
 enum {
-    FORMAT_VERSION = 1,
+    FORMAT_VERSION = 2, /* written; version 1 files are read too */
     HEADER_SIZE = 20, /* magic, version, kind, CRC */
     CHUNK_HEAD = 16,  /* type, flags, length */
     CHUNK_CRC = 4,
@@ -47,8 +48,10 @@ enum {
     ROLE_NET = 0, /* the net of a net file */
     ROLE_G = 1,
     ROLE_D = 2,
-    LAYER_RECORD = 40,
-    NET_HEAD = 16,
+    NET_HEAD_V1 = 16, /* role, layers, in_dim u64 */
+    LAYER_V1 = 40,    /* kind u32 and 36 bytes the kind decodes */
+    NET_HEAD = 32,    /* role, layers, input shape c, h, w u64 */
+    LAYER_HEAD = 8,   /* kind u32, length u32, then the kind's encoding */
     PARM_HEAD = 16,
     OPTM_HEAD = 48,
     TRNR_SIZE = 64,
@@ -73,9 +76,6 @@ enum {
 #define CH_EMA FOURCC('E', 'M', 'A', ' ')
 #define CH_END FOURCC('E', 'N', 'D', ' ')
 
-/* The trainer's settings are checked as its setters check them. */
-#define MAX_BATCH ((uint64_t)1 << 28)
-#define MAX_SCALE 1e30f
 
 static const char *const ROLE_NAMES[3] = {"net", "G", "D"};
 
@@ -99,39 +99,15 @@ static uint32_t crc_update(uint32_t crc, const uint8_t *p, size_t n)
 #define CRC_MISMATCH(computed, stored) ((computed) != (stored))
 #endif
 
-static uint32_t get_u32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t get_u64(const uint8_t *p) { return (uint64_t)get_u32(p) | (uint64_t)get_u32(p + 4) << 32; }
-
-static float get_f32(const uint8_t *p)
-{
-    uint32_t u = get_u32(p);
-    float f;
-    memcpy(&f, &u, sizeof f);
-    return f;
-}
+#define get_u32 gan__get_u32
+#define get_u64 gan__get_u64
+#define get_f32 gan__get_f32
+#define put_u32 gan__put_u32
+#define f32_bits gan__f32_bits
 
 static void get_floats(float *dst, const uint8_t *p, size_t n)
 {
     for (size_t i = 0; i < n; i++) dst[i] = get_f32(p + 4 * i);
-}
-
-static void put_u32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-
-static uint32_t f32_bits(float f)
-{
-    uint32_t u;
-    memcpy(&u, &f, sizeof u);
-    return u;
 }
 
 /* A chunk type for messages: its four characters when printable. */
@@ -168,68 +144,18 @@ static int perr(const ctx *c, int code, const char *fmt, ...)
     return gan__fail(code, "%s: %s", c->fn, detail);
 }
 
-/* ------------------------------------------------------------ layer records */
-
-/* One layer as the file describes it (and as a live layer is compared with it). */
-typedef struct {
-    uint32_t kind, act, reserved;
-    uint64_t in, out, pieces;
-    uint32_t fbits; /* leaky ReLU slope or dropout keep probability, as float bits */
-} lspec;
-
-static void get_layer(lspec *s, const uint8_t *p)
+/* A field a validator refused: GAN_EFORMAT, the validator's message after `what`. */
+static int invalid_field(const ctx *c, const char *what, ...) GAN_PRINTF(2, 3);
+static int invalid_field(const ctx *c, const char *what, ...)
 {
-    s->kind = get_u32(p);
-    s->act = get_u32(p + 4);
-    s->in = get_u64(p + 8);
-    s->out = get_u64(p + 16);
-    s->pieces = get_u64(p + 24);
-    s->fbits = get_u32(p + 32);
-    s->reserved = get_u32(p + 36);
-}
-
-static float spec_f(const lspec *s)
-{
-    float f;
-    memcpy(&f, &s->fbits, sizeof f);
-    return f;
-}
-
-static lspec spec_of(const gan_layer *l)
-{
-    lspec s = {0};
-    s.kind = (uint32_t)l->ops->kind;
-    s.in = l->in_dim;
-    s.out = l->out_dim;
-    if (s.kind == GAN_LAYER_MAXOUT) s.pieces = l->pieces;
-    if (s.kind == GAN_LAYER_ACTIVATION) {
-        s.act = (uint32_t)l->act;
-        if (l->act == GAN_ACT_LEAKY_RELU) s.fbits = f32_bits(l->slope);
-    }
-    if (s.kind == GAN_LAYER_DROPOUT) s.fbits = f32_bits(l->keep_prob);
-    return s;
-}
-
-static void describe(char *out, size_t cap, const lspec *s)
-{
-    static const char *const acts[] = {"?", "relu", "leaky_relu", "sigmoid", "tanh", "identity"};
-    unsigned long long in = s->in, o = s->out, pc = s->pieces;
-    switch (s->kind) {
-    case GAN_LAYER_DENSE: snprintf(out, cap, "dense %llu->%llu", in, o); break;
-    case GAN_LAYER_MAXOUT: snprintf(out, cap, "maxout %llu->%llux%llu", in, o, pc); break;
-    case GAN_LAYER_ACTIVATION:
-        if (s->act == GAN_ACT_LEAKY_RELU) snprintf(out, cap, "leaky_relu(%g) of %llu", (double)spec_f(s), in);
-        else snprintf(out, cap, "%s of %llu", s->act <= GAN_ACT_IDENTITY ? acts[s->act] : "?", in);
-        break;
-    case GAN_LAYER_DROPOUT: snprintf(out, cap, "dropout(%g) of %llu", (double)spec_f(s), in); break;
-    default: snprintf(out, cap, "layer kind %lu", (unsigned long)s->kind); break;
-    }
-}
-
-static int same_spec(const lspec *a, const lspec *b)
-{
-    return a->kind == b->kind && a->act == b->act && a->in == b->in && a->out == b->out && a->pieces == b->pieces &&
-           a->fbits == b->fbits && a->reserved == b->reserved;
+    char head[128];
+    gan__saved_error inner;
+    gan__error_save(&inner);
+    va_list ap;
+    va_start(ap, what);
+    vsnprintf(head, sizeof head, what, ap);
+    va_end(ap);
+    return perr(c, GAN_EFORMAT, "%s: %s", head, inner.message);
 }
 
 /* ------------------------------------------------------------------ writer */
@@ -335,7 +261,12 @@ static void w_chunk_end(writer *w)
 }
 
 /* Payload sizes, shared by the size computation and the writers. */
-static size_t net_payload(const gan_net *n) { return NET_HEAD + LAYER_RECORD * n->n_layers; }
+static size_t net_payload(const gan_net *n)
+{
+    size_t len = NET_HEAD;
+    for (size_t i = 0; i < n->n_layers; i++) len += LAYER_HEAD + n->layers[i]->ops->encode(n->layers[i], NULL);
+    return len;
+}
 static size_t parm_payload(const gan_net *n) { return PARM_HEAD + 4 * n->n_params; }
 static size_t optm_payload(const gan_optim *o) { return OPTM_HEAD + 4 * o->n * gan__optim_slots(o); }
 #define CHUNK(payload) (CHUNK_HEAD + (payload) + CHUNK_CRC)
@@ -345,16 +276,16 @@ static void w_net(writer *w, const gan_net *n, uint32_t role)
     w_chunk_begin(w, CH_NET, net_payload(n));
     w_u32(w, role);
     w_u32(w, (uint32_t)n->n_layers);
-    w_u64(w, n->in_dim);
+    w_u64(w, n->in.c);
+    w_u64(w, n->in.h);
+    w_u64(w, n->in.w);
     for (size_t i = 0; i < n->n_layers; i++) {
-        lspec s = spec_of(n->layers[i]);
-        w_u32(w, s.kind);
-        w_u32(w, s.act);
-        w_u64(w, s.in);
-        w_u64(w, s.out);
-        w_u64(w, s.pieces);
-        w_u32(w, s.fbits);
-        w_u32(w, 0);
+        const gan_layer *l = n->layers[i];
+        uint8_t enc[GAN__ENCODING_CAP];
+        size_t len = l->ops->encode(l, enc);
+        w_u32(w, (uint32_t)l->ops->kind);
+        w_u32(w, (uint32_t)len);
+        w_bytes(w, enc, len);
     }
     w_chunk_end(w);
     w_chunk_begin(w, CH_PARM, parm_payload(n));
@@ -457,7 +388,7 @@ static void emit_trainer_file(writer *w, const void *obj)
     if (t->ema) {
         w_chunk_begin(w, CH_EMA, EMA_HEAD + 4 * t->g->n_params);
         w_u64(w, t->g->n_params);
-        w_floats(w, t->ema, t->g->n_params);
+        w_floats(w, gan__trainer_ema(t), t->g->n_params);
         w_chunk_end(w);
     }
     w_end(w);
@@ -465,8 +396,18 @@ static void emit_trainer_file(writer *w, const void *obj)
 
 /* A trainer whose optimizer state is sized for another net cannot be restored
  * faithfully; refuse it rather than write a file no reader accepts. */
+static int nets_unchanged(const ctx *c, const gan_trainer *t)
+{
+    if (!gan__trainer_check_nets(t)) return GAN_OK;
+    gan__saved_error inner;
+    gan__error_save(&inner);
+    return perr(c, GAN_ESTATE, "%s", inner.message);
+}
+
 static int trainer_savable(const ctx *c, const gan_trainer *t)
 {
+    int rc = nets_unchanged(c, t);
+    if (rc) return rc;
     const gan_optim *opts[2] = {t->opt_g, t->opt_d};
     const gan_net *nets[2] = {t->g, t->d};
     for (int i = 0; i < 2; i++)
@@ -600,6 +541,7 @@ typedef struct {
 } span;
 
 typedef struct {
+    unsigned version; /* the file's format version */
     span net[3], parm[3], optm[3], trnr, rng, ema;
 } chunks;
 
@@ -628,6 +570,7 @@ static int frame(const ctx *c, const uint8_t *b, size_t size, uint32_t want_kind
     if (kind != want_kind)
         return perr(c, GAN_EFORMAT, "this is %s (kind %lu), not %s", kind_name(kind), (unsigned long)kind,
                     kind_name(want_kind));
+    out->version = version;
 
     size_t pos = HEADER_SIZE;
     for (;;) {
@@ -683,64 +626,85 @@ static int frame(const ctx *c, const uint8_t *b, size_t size, uint32_t want_kind
     }
 }
 
-/* A NET chunk, checked against the rules of the layer constructors. */
+/* A NET chunk decoded into layers, each built by its kind's own checks and placed on
+ * the shape before it, as gan_net_add would; nothing of the net is allocated until the
+ * PARM chunk's length backs its parameter count. */
 typedef struct {
-    size_t in_dim, n_layers, n_params;
-    const uint8_t *records;
+    gan_shape in;
+    size_t n_layers, n_params;
+    gan_layer **layers;
 } netspec;
 
-static int check_layer(const ctx *c, const char *who, size_t i, const lspec *s, uint64_t width, uint64_t *params)
+static void netspec_free(netspec *ns)
 {
-    char d[96];
-    describe(d, sizeof d, s);
-    if (s->in != width)
-        return perr(c, GAN_EFORMAT, "%s layer %zu (%s) takes %llu inputs but the layer before gives %llu", who, i, d,
-                    (unsigned long long)s->in, (unsigned long long)width);
-    if (s->reserved) return perr(c, GAN_EFORMAT, "%s layer %zu: a reserved field is not zero", who, i);
-    *params = 0;
-    switch (s->kind) {
-    case GAN_LAYER_DENSE:
-        if (s->act || s->pieces || s->fbits)
-            return perr(c, GAN_EFORMAT, "%s layer %zu (dense): unused fields are not zero", who, i);
-        if (s->out == 0 || s->out > INT_MAX)
-            return perr(c, GAN_EFORMAT, "%s layer %zu: dense width %llu is not in [1, %d]", who, i,
-                        (unsigned long long)s->out, INT_MAX);
-        *params = s->in * s->out + s->out; /* both <= INT_MAX: no overflow in 64 bits */
-        return GAN_OK;
-    case GAN_LAYER_MAXOUT: {
-        if (s->act || s->fbits)
-            return perr(c, GAN_EFORMAT, "%s layer %zu (maxout): unused fields are not zero", who, i);
-        if (s->out == 0 || s->pieces == 0 || s->out > INT_MAX || s->pieces > INT_MAX ||
-            s->out * s->pieces > INT_MAX)
-            return perr(c, GAN_EFORMAT, "%s layer %zu: maxout of %llu units x %llu pieces is not in [1, %d]", who, i,
-                        (unsigned long long)s->out, (unsigned long long)s->pieces, INT_MAX);
-        uint64_t w = s->out * s->pieces;
-        *params = s->in * w + w;
-        return GAN_OK;
-    }
-    case GAN_LAYER_ACTIVATION: {
-        if (s->out != s->in || s->pieces)
-            return perr(c, GAN_EFORMAT, "%s layer %zu (%s): an activation keeps its width", who, i, d);
-        if (s->act < GAN_ACT_RELU || s->act > GAN_ACT_IDENTITY)
-            return perr(c, GAN_EFORMAT, "%s layer %zu: unknown activation %lu", who, i, (unsigned long)s->act);
-        float slope = spec_f(s);
-        if (s->act == GAN_ACT_LEAKY_RELU ? !(slope >= 0.0f && slope < 1.0f) : s->fbits != 0)
-            return perr(c, GAN_EFORMAT, "%s layer %zu (%s): bad slope field", who, i, d);
-        return GAN_OK;
-    }
-    case GAN_LAYER_DROPOUT: {
-        float keep = spec_f(s);
-        if (s->out != s->in || s->pieces || s->act)
-            return perr(c, GAN_EFORMAT, "%s layer %zu (dropout): unused fields are not zero or width changes", who, i);
-        if (!(keep > 0.0f && keep <= 1.0f))
-            return perr(c, GAN_EFORMAT, "%s layer %zu: dropout keep probability %g is not in (0, 1]", who, i,
-                        (double)keep);
-        return GAN_OK;
-    }
-    default:
-        return perr(c, GAN_EFORMAT, "%s layer %zu: unknown layer kind %lu", who, i, (unsigned long)s->kind);
-    }
+    for (size_t i = 0; ns->layers && i < ns->n_layers; i++) gan_layer_free(ns->layers[i]);
+    gan__free(ns->layers);
+    ns->layers = NULL;
 }
+
+/* The NET chunk's head: layer count and input shape (version 1: a width). */
+static int read_net_head(const ctx *c, const char *who, const span *net, unsigned version, netspec *ns,
+                         size_t *pos)
+{
+    size_t head = version == 1 ? NET_HEAD_V1 : NET_HEAD;
+    if (net->len < head) return perr(c, GAN_EFORMAT, "%s's NET chunk is %zu bytes, too short", who, net->len);
+    uint32_t n_layers = get_u32(net->p + 4);
+    uint64_t ch = get_u64(net->p + 8), h = version == 1 ? 1 : get_u64(net->p + 16),
+             w = version == 1 ? 1 : get_u64(net->p + 24);
+    if (n_layers > MAX_LAYERS)
+        return perr(c, GAN_EFORMAT, "%s has %lu layers, more than the %d a file may hold", who,
+                    (unsigned long)n_layers, MAX_LAYERS);
+    /* Each factor at most INT_MAX, so the product cannot wrap in 64 bits before the check. */
+    if (ch == 0 || h == 0 || w == 0 || ch > INT_MAX || h > INT_MAX || w > INT_MAX || ch * h > INT_MAX ||
+        ch * h * w > INT_MAX)
+        return perr(c, GAN_EFORMAT, "%s's input shape %llu x %llu x %llu is not positive with at most %d values",
+                    who, (unsigned long long)ch, (unsigned long long)h, (unsigned long long)w, INT_MAX);
+    size_t min_record = version == 1 ? LAYER_V1 : LAYER_HEAD;
+    if ((net->len - head) / min_record < n_layers)
+        return perr(c, GAN_EFORMAT, "%s's NET chunk is %zu bytes, too short for %lu layers", who, net->len,
+                    (unsigned long)n_layers);
+    ns->in = (gan_shape){(size_t)ch, (size_t)h, (size_t)w};
+    ns->n_layers = 0;
+    *pos = head;
+    return GAN_OK;
+}
+
+/* Decode and place layer i at *pos; its record's length is checked against the chunk. */
+static int read_layer(const ctx *c, const char *who, const span *net, unsigned version, size_t i, gan_shape in,
+                      size_t *pos, gan_layer **out)
+{
+    size_t left = net->len - *pos;
+    uint32_t kind, len;
+    const uint8_t *p = net->p + *pos;
+    if (version == 1) {
+        if (left < LAYER_V1) return perr(c, GAN_EFORMAT, "%s layer %zu: the record is cut off", who, i);
+        kind = get_u32(p);
+        len = LAYER_V1 - 4;
+        p += 4;
+    } else {
+        if (left < LAYER_HEAD) return perr(c, GAN_EFORMAT, "%s layer %zu: the record is cut off", who, i);
+        kind = get_u32(p);
+        len = get_u32(p + 4);
+        p += LAYER_HEAD;
+        if (len > left - LAYER_HEAD || len > GAN__ENCODING_CAP)
+            return perr(c, GAN_EFORMAT, "%s layer %zu announces %lu bytes of %zu left (at most %d)", who, i,
+                        (unsigned long)len, left - LAYER_HEAD, GAN__ENCODING_CAP);
+    }
+    *pos = (size_t)(p - net->p) + len;
+    int rc = gan__layer_decode(out, kind, p, len, version, gan__shape_size(in));
+    if (!rc) rc = (*out)->ops->place(*out, in, i);
+    if (rc) {
+        gan_layer_free(*out);
+        *out = NULL;
+        if (rc == GAN_ENOMEM) return perr(c, GAN_ENOMEM, "out of memory");
+        gan__saved_error inner;
+        gan__error_save(&inner);
+        return perr(c, GAN_EFORMAT, "%s layer %zu: %s", who, i, inner.message);
+    }
+    return GAN_OK;
+}
+
+static int check_parm(const ctx *c, const char *who, const span *parm, uint64_t total);
 
 static int check_net(const ctx *c, const chunks *ch, uint32_t role, netspec *ns)
 {
@@ -748,33 +712,34 @@ static int check_net(const ctx *c, const chunks *ch, uint32_t role, netspec *ns)
     const span *net = &ch->net[role], *parm = &ch->parm[role];
     if (!net->p) return perr(c, GAN_EFORMAT, "no NET chunk for %s", who);
     if (!parm->p) return perr(c, GAN_EFORMAT, "no PARM chunk for %s", who);
-    if (net->len < NET_HEAD) return perr(c, GAN_EFORMAT, "%s's NET chunk is %zu bytes, too short", who, net->len);
+    size_t pos;
+    int rc = read_net_head(c, who, net, ch->version, ns, &pos);
+    if (rc) return rc;
     uint32_t n_layers = get_u32(net->p + 4);
-    uint64_t in_dim = get_u64(net->p + 8);
-    if (n_layers > MAX_LAYERS)
-        return perr(c, GAN_EFORMAT, "%s has %lu layers, more than the %d a file may hold", who,
-                    (unsigned long)n_layers, MAX_LAYERS);
-    if (net->len != NET_HEAD + (size_t)LAYER_RECORD * n_layers)
-        return perr(c, GAN_EFORMAT, "%s's NET chunk is %zu bytes but %lu layers need %zu", who, net->len,
-                    (unsigned long)n_layers, NET_HEAD + (size_t)LAYER_RECORD * n_layers);
-    if (in_dim == 0 || in_dim > INT_MAX)
-        return perr(c, GAN_EFORMAT, "%s's input width %llu is not in [1, %d]", who, (unsigned long long)in_dim,
-                    INT_MAX);
-    uint64_t width = in_dim, total = 0;
+    if (n_layers && !(ns->layers = gan__calloc(n_layers, sizeof *ns->layers)))
+        return perr(c, GAN_ENOMEM, "out of memory");
+    gan_shape shape = ns->in;
+    uint64_t total = 0;
     for (size_t i = 0; i < n_layers; i++) {
-        lspec s;
-        uint64_t p = 0;
-        get_layer(&s, net->p + NET_HEAD + LAYER_RECORD * i);
-        int rc = check_layer(c, who, i, &s, width, &p);
-        if (rc) return rc;
-        if (p > UINT64_MAX - total) total = UINT64_MAX;
-        else total += p;
-        width = s.out;
+        if ((rc = read_layer(c, who, net, ch->version, i, shape, &pos, &ns->layers[i]))) return rc;
+        ns->n_layers++;
+        shape = ns->layers[i]->out;
+        total += ns->layers[i]->n_params; /* each below SIZE_MAX / 8, at most 2^16 of them */
     }
+    if (pos != net->len)
+        return perr(c, GAN_EFORMAT, "%s's NET chunk has %zu bytes after its %lu layers", who, net->len - pos,
+                    (unsigned long)n_layers);
     if (total > SIZE_MAX / sizeof(float) / 2)
         return perr(c, GAN_EFORMAT, "%s's layers make %llu parameters, too many", who, (unsigned long long)total);
-    /* PARM: role, reserved, count, the floats. The count must be what the layers make,
-     * and the chunk exactly that long: the allocation a net costs is backed by bytes. */
+    if ((rc = check_parm(c, who, parm, total))) return rc;
+    ns->n_params = (size_t)total;
+    return GAN_OK;
+}
+
+/* PARM: role, reserved, count, the floats. The count must be what the layers make, and
+ * the chunk exactly that long: the allocation a net costs is backed by bytes. */
+static int check_parm(const ctx *c, const char *who, const span *parm, uint64_t total)
+{
     if (parm->len < PARM_HEAD) return perr(c, GAN_EFORMAT, "%s's PARM chunk is %zu bytes, too short", who, parm->len);
     uint64_t count = get_u64(parm->p + 8);
     if (get_u32(parm->p + 4) != 0) return perr(c, GAN_EFORMAT, "%s's PARM chunk: a reserved field is not zero", who);
@@ -784,67 +749,110 @@ static int check_net(const ctx *c, const chunks *ch, uint32_t role, netspec *ns)
     if (parm->len != PARM_HEAD + 4 * (size_t)total)
         return perr(c, GAN_EFORMAT, "%s's PARM chunk is %zu bytes but %llu parameters need %zu", who, parm->len,
                     (unsigned long long)total, PARM_HEAD + 4 * (size_t)total);
-    ns->in_dim = (size_t)in_dim;
-    ns->n_layers = n_layers;
-    ns->n_params = (size_t)total;
-    ns->records = net->p + NET_HEAD;
+    return GAN_OK;
+}
+
+/* Two layers are the same when their kinds, shapes and encodings are. */
+static int same_layer(const gan_layer *a, const gan_layer *b)
+{
+    uint8_t ea[GAN__ENCODING_CAP], eb[GAN__ENCODING_CAP];
+    if (a->ops != b->ops || gan__shape_size(a->in) != gan__shape_size(b->in) || a->out.c != b->out.c ||
+        a->out.h != b->out.h || a->out.w != b->out.w)
+        return 0;
+    size_t la = a->ops->encode(a, ea), lb = b->ops->encode(b, eb);
+    return la == lb && memcmp(ea, eb, la) == 0;
+}
+
+static int compare_input(const ctx *c, const char *who, gan_shape a, gan_shape b)
+{
+    if (a.c != b.c || a.h != b.h || a.w != b.w)
+        return perr(c, GAN_EFORMAT, "%s takes %zux%zux%zu inputs in the file, %zux%zux%zu in the trainer", who, a.c,
+                    a.h, a.w, b.c, b.h, b.w);
     return GAN_OK;
 }
 
 /* The live net must be the file's architecture, layer by layer. */
 static int compare_net(const ctx *c, const char *who, const netspec *ns, const gan_net *live)
 {
-    if (ns->in_dim != live->in_dim)
-        return perr(c, GAN_EFORMAT, "%s takes %zu inputs in the file, %zu in the trainer", who, ns->in_dim,
-                    live->in_dim);
+    int rc = compare_input(c, who, ns->in, live->in);
+    if (rc) return rc;
     for (size_t i = 0; i < ns->n_layers || i < live->n_layers; i++) {
-        char a[96] = "nothing", b[96] = "nothing";
-        lspec s = {0}, l = {0};
-        if (i < ns->n_layers) {
-            get_layer(&s, ns->records + LAYER_RECORD * i);
-            describe(a, sizeof a, &s);
-        }
-        if (i < live->n_layers) {
-            l = spec_of(live->layers[i]);
-            describe(b, sizeof b, &l);
-        }
-        if (i >= ns->n_layers || i >= live->n_layers || !same_spec(&s, &l))
-            return perr(c, GAN_EFORMAT, "%s layer %zu: %s in the file, %s in the trainer (%zu layers vs %zu)", who, i,
-                        a, b, ns->n_layers, live->n_layers);
+        if (i < ns->n_layers && i < live->n_layers && same_layer(ns->layers[i], live->layers[i])) continue;
+        char in_file[GAN__DESCRIBE_CAP] = "nothing", in_trainer[GAN__DESCRIBE_CAP];
+        if (i < ns->n_layers) ns->layers[i]->ops->describe(ns->layers[i], in_file, sizeof in_file);
+        gan__net_describe_layer(live, i, in_trainer, sizeof in_trainer);
+        return perr(c, GAN_EFORMAT, "%s layer %zu: %s in the file, %s in the trainer (%zu layers vs %zu)", who, i,
+                    in_file, in_trainer, ns->n_layers, live->n_layers);
     }
-    if (ns->n_params != live->n_params) /* implied by the layers; checked anyway */
-        return perr(c, GAN_EFORMAT, "%s has %zu parameters in the file, %zu in the trainer", who, ns->n_params,
-                    live->n_params);
     return GAN_OK;
 }
 
-/* Build a net from a checked spec and fill its parameters. */
-static int build_net(const ctx *c, const netspec *ns, const uint8_t *params, gan_net **out)
+/* A trainer's net against the file's NET chunk. A version-2 record must hold the live
+ * layer's kind and encoding byte for byte, so the live net, already valid, vouches for
+ * shapes and sizes and nothing is allocated; an older file is decoded and compared. */
+static int match_net(const ctx *c, const chunks *ch, uint32_t role, const gan_net *live, size_t *n_params)
+{
+    const char *who = ROLE_NAMES[role];
+    netspec ns = {0};
+    int rc;
+    if (ch->version == 1) {
+        rc = check_net(c, ch, role, &ns);
+        if (!rc) rc = compare_net(c, who, &ns, live);
+        *n_params = ns.n_params;
+        netspec_free(&ns);
+        return rc;
+    }
+    const span *net = &ch->net[role];
+    if (!net->p) return perr(c, GAN_EFORMAT, "no NET chunk for %s", who);
+    if (!ch->parm[role].p) return perr(c, GAN_EFORMAT, "no PARM chunk for %s", who);
+    size_t pos;
+    if ((rc = read_net_head(c, who, net, ch->version, &ns, &pos))) return rc;
+    if ((rc = compare_input(c, who, ns.in, live->in))) return rc;
+    uint32_t n_layers = get_u32(net->p + 4);
+    for (size_t i = 0; i < n_layers || i < live->n_layers; i++) {
+        const gan_layer *l = i < live->n_layers ? live->layers[i] : NULL;
+        uint8_t enc[GAN__ENCODING_CAP];
+        size_t len = l ? l->ops->encode(l, enc) : 0, left = net->len - pos;
+        const uint8_t *rec = net->p + pos;
+        if (i < n_layers && l && left >= LAYER_HEAD + len && get_u32(rec) == (uint32_t)l->ops->kind &&
+            get_u32(rec + 4) == len && memcmp(rec + LAYER_HEAD, enc, len) == 0) {
+            pos += LAYER_HEAD + len;
+            continue;
+        }
+        /* A difference: decode the file's layer to say what it is. */
+        char in_file[GAN__DESCRIBE_CAP] = "nothing", in_trainer[GAN__DESCRIBE_CAP];
+        if (i < n_layers) {
+            gan_layer *f = NULL;
+            gan_shape in = i ? live->layers[i - 1]->out : live->in;
+            if ((rc = read_layer(c, who, net, ch->version, i, in, &pos, &f))) return rc;
+            f->ops->describe(f, in_file, sizeof in_file);
+            gan_layer_free(f);
+        }
+        gan__net_describe_layer(live, i, in_trainer, sizeof in_trainer);
+        return perr(c, GAN_EFORMAT, "%s layer %zu: %s in the file, %s in the trainer (%lu layers vs %zu)", who, i,
+                    in_file, in_trainer, (unsigned long)n_layers, live->n_layers);
+    }
+    if (pos != net->len)
+        return perr(c, GAN_EFORMAT, "%s's NET chunk has %zu bytes after its %lu layers", who, net->len - pos,
+                    (unsigned long)n_layers);
+    *n_params = live->n_params;
+    return check_parm(c, who, &ch->parm[role], live->n_params);
+}
+
+/* Build a net from a checked spec (its layers move into the net) and fill its parameters. */
+static int build_net(const ctx *c, netspec *ns, const uint8_t *params, gan_net **out)
 {
     gan_net *n = NULL;
-    int rc = gan_net_create(&n, ns->in_dim);
-    for (size_t i = 0; !rc && i < ns->n_layers; i++) {
-        lspec s;
-        gan_layer *l = NULL;
-        get_layer(&s, ns->records + LAYER_RECORD * i);
-        switch (s.kind) {
-        case GAN_LAYER_DENSE: rc = gan_layer_dense(&l, (size_t)s.in, (size_t)s.out); break;
-        case GAN_LAYER_MAXOUT: rc = gan_layer_maxout(&l, (size_t)s.in, (size_t)s.out, (size_t)s.pieces); break;
-        case GAN_LAYER_ACTIVATION:
-            rc = s.act == GAN_ACT_LEAKY_RELU ? gan_layer_leaky_relu(&l, spec_f(&s))
-                                             : gan_layer_activation(&l, (gan_activation)s.act);
-            break;
-        default: rc = gan_layer_dropout(&l, spec_f(&s)); break;
-        }
-        if (!rc && (rc = gan_net_add(n, l)) != GAN_OK) gan_layer_free(l);
-    }
-    if (!rc && n->n_params != ns->n_params) rc = GAN_EFORMAT;
+    int rc = gan_net_create_image(&n, ns->in.c, ns->in.h, ns->in.w);
+    for (size_t i = 0; !rc && i < ns->n_layers; i++)
+        if (!(rc = gan_net_add(n, ns->layers[i]))) ns->layers[i] = NULL;
     if (rc) {
         gan_net_free(n);
         if (rc == GAN_ENOMEM) return perr(c, GAN_ENOMEM, "out of memory");
         return perr(c, GAN_EFORMAT, "the net cannot be built: %s", gan_error_last());
     }
     get_floats(n->params, params + PARM_HEAD, ns->n_params);
+    gan__net_weights_set(n);
     *out = n;
     return GAN_OK;
 }
@@ -883,20 +891,15 @@ static int check_optim(const ctx *c, const chunks *ch, uint32_t role, const gan_
         return perr(c, GAN_EFORMAT, "%s's optimizer: %s in the file, %s in the trainer", who, names[kind],
                     names[live_kind]);
     o->kind = live->kind;
-    if (!(o->lr >= 0.0f && o->lr <= MAX_SCALE))
-        return perr(c, GAN_EFORMAT, "%s's optimizer: lr %g is not finite and >= 0", who, (double)o->lr);
-    if (!(o->momentum >= 0.0f && o->momentum < 1.0f))
-        return perr(c, GAN_EFORMAT, "%s's optimizer: momentum %g is not in [0, 1)", who, (double)o->momentum);
-    if (kind == FILE_OPTIM_SGD) {
-        if (nesterov > 1 || f32_bits(o->beta2) || f32_bits(o->eps))
-            return perr(c, GAN_EFORMAT, "%s's optimizer (sgd): bad nesterov flag or unused fields not zero", who);
-    } else {
-        if (nesterov) return perr(c, GAN_EFORMAT, "%s's optimizer (adam): an unused field is not zero", who);
-        if (!(o->beta2 >= 0.0f && o->beta2 < 1.0f))
-            return perr(c, GAN_EFORMAT, "%s's optimizer: beta2 %g is not in [0, 1)", who, (double)o->beta2);
-        if (!(o->eps > 0.0f && o->eps <= 1.0f))
-            return perr(c, GAN_EFORMAT, "%s's optimizer: eps %g is not in (0, 1]", who, (double)o->eps);
-    }
+    int adam = kind == FILE_OPTIM_ADAM;
+    if (!adam && (nesterov > 1 || f32_bits(o->beta2) || f32_bits(o->eps)))
+        return perr(c, GAN_EFORMAT, "%s's optimizer (sgd): bad nesterov flag or unused fields not zero", who);
+    if (adam && nesterov) return perr(c, GAN_EFORMAT, "%s's optimizer (adam): an unused field is not zero", who);
+    int rc = gan__check_lr(o->lr);
+    if (!rc) rc = gan__check_fraction(o->momentum, adam ? "beta1" : "momentum");
+    if (!rc && adam) rc = gan__check_fraction(o->beta2, "beta2");
+    if (!rc && adam) rc = gan__check_eps(o->eps);
+    if (rc) return invalid_field(c, "%s's optimizer", who);
     o->nesterov = (int)nesterov;
     o->slots = kind == FILE_OPTIM_ADAM ? 2 : 1;
     if (n != 0 && n != n_params)
@@ -935,27 +938,20 @@ static int check_settings(const ctx *c, const chunks *ch, const gan_trainer *t, 
     uint32_t noise = get_u32(p + 52);
     ts->noise_scale = get_f32(p + 56);
     if (get_u32(p + 60)) return perr(c, GAN_EFORMAT, "the TRNR chunk: a reserved field is not zero");
-    if (batch == 0 || batch > MAX_BATCH)
-        return perr(c, GAN_EFORMAT, "batch size %llu is not in [1, 2^28]", (unsigned long long)batch);
-    if (d_steps == 0 || g_steps == 0)
-        return perr(c, GAN_EFORMAT, "D steps %lu and G steps %lu must be at least 1", (unsigned long)d_steps,
-                    (unsigned long)g_steps);
-    if (update != GAN_UPDATE_ALTERNATING && update != GAN_UPDATE_SIMULTANEOUS)
-        return perr(c, GAN_EFORMAT, "unknown update mode %lu", (unsigned long)update);
-    if (loss < GAN_LOSS_MINIMAX || loss > GAN_LOSS_WASSERSTEIN)
-        return perr(c, GAN_EFORMAT, "unknown loss %lu", (unsigned long)loss);
-    if (!(ts->real_target > 0.0f && ts->real_target <= 1.0f))
-        return perr(c, GAN_EFORMAT, "real target %g is not in (0, 1]", (double)ts->real_target);
-    if (!(ts->clip > 0.0f && ts->clip <= MAX_SCALE))
-        return perr(c, GAN_EFORMAT, "clip range %g is not finite and > 0", (double)ts->clip);
-    if (!(ts->ema_decay >= 0.0f && ts->ema_decay < 1.0f))
-        return perr(c, GAN_EFORMAT, "EMA decay %g is not in [0, 1)", (double)ts->ema_decay);
     if (noise > FILE_NOISE_NORMAL) return perr(c, GAN_EFORMAT, "unknown noise kind %lu", (unsigned long)noise);
-    if (!(ts->noise_scale > 0.0f && ts->noise_scale <= MAX_SCALE))
-        return perr(c, GAN_EFORMAT, "noise scale %g is not finite and > 0", (double)ts->noise_scale);
+    int rc = gan__check_batch(batch);
+    if (!rc) rc = gan__check_update_count(d_steps, "k (D updates per step)");
+    if (!rc) rc = gan__check_update_count(g_steps, "the number of G updates per step");
+    if (!rc) rc = gan__check_update_mode(update);
+    if (!rc) rc = gan__check_loss(loss);
+    if (!rc) rc = gan__check_real_target(ts->real_target);
+    if (!rc) rc = gan__check_clip(ts->clip);
+    if (!rc) rc = gan__check_ema_decay(ts->ema_decay);
+    if (!rc) rc = gan__check_noise_scale(ts->noise_scale);
+    if (rc) return invalid_field(c, "the trainer's settings");
     /* A condition must fit the nets, as gan_trainer_set_cond_dim requires; 0 is what a
      * trainer starts with, whatever its nets (it is checked when training starts). */
-    size_t g_in = t->g->in_dim, g_out = t->g->out_dim, d_in = t->d->in_dim;
+    size_t g_in = gan_net_in_dim(t->g), g_out = gan_net_out_dim(t->g), d_in = gan_net_in_dim(t->d);
     if (cond != 0 && (cond >= g_in || d_in != g_out + cond))
         return perr(c, GAN_EFORMAT, "condition size %llu does not fit G (%zu inputs, %zu outputs) and D (%zu inputs)",
                     (unsigned long long)cond, g_in, g_out, d_in);
@@ -1011,7 +1007,7 @@ static int check_ema(const ctx *c, const chunks *ch, const trnspec *ts, size_t n
 }
 
 /* Put a checked optimizer into place. Cannot fail. */
-static void commit_optim(gan_optim *live, optspec *o)
+static void commit_optim(gan_optim *live, optspec *o, const gan_net *net)
 {
     if (o->n == 0) {
         gan__free(live->state);
@@ -1023,6 +1019,7 @@ static void commit_optim(gan_optim *live, optspec *o)
     }
     if (o->n) get_floats(live->state, o->state, o->n * o->slots);
     live->n = o->n;
+    live->net = net;
     live->lr = o->lr;
     live->momentum = o->momentum;
     live->beta2 = o->beta2;
@@ -1039,35 +1036,37 @@ static int need_fresh_state(const gan_optim *live, const optspec *o)
 static int load_trainer(const ctx *c, gan_trainer *t, const uint8_t *b, size_t size)
 {
     chunks ch;
-    netspec g = {0}, d = {0};
+    size_t g_params = 0, d_params = 0;
     optspec og = {0}, od = {0};
     trnspec ts = {0};
     gan_rng rngs[4] = {{0}};
-    int rc = frame(c, b, size, KIND_TRAINER, &ch);
-    if (!rc) rc = check_net(c, &ch, ROLE_G, &g);
-    if (!rc) rc = compare_net(c, "G", &g, t->g);
-    if (!rc) rc = check_net(c, &ch, ROLE_D, &d);
-    if (!rc) rc = compare_net(c, "D", &d, t->d);
-    if (!rc) rc = check_optim(c, &ch, ROLE_G, t->opt_g, g.n_params, &og);
-    if (!rc) rc = check_optim(c, &ch, ROLE_D, t->opt_d, d.n_params, &od);
+    int rc = nets_unchanged(c, t);
+    if (!rc) rc = frame(c, b, size, KIND_TRAINER, &ch);
+    if (!rc) rc = match_net(c, &ch, ROLE_G, t->g, &g_params);
+    if (!rc) rc = match_net(c, &ch, ROLE_D, t->d, &d_params);
+    if (!rc) rc = check_optim(c, &ch, ROLE_G, t->opt_g, g_params, &og);
+    if (!rc) rc = check_optim(c, &ch, ROLE_D, t->opt_d, d_params, &od);
     if (!rc) rc = check_settings(c, &ch, t, &ts);
     if (!rc) rc = check_rngs(c, &ch, rngs);
-    if (!rc) rc = check_ema(c, &ch, &ts, g.n_params);
+    if (!rc) rc = check_ema(c, &ch, &ts, g_params);
     if (rc) return rc;
 
     /* Everything checks out: allocate what the commit needs, then commit. */
     float *ema = NULL;
     if (need_fresh_state(t->opt_g, &og) && !(og.fresh = gan__calloc(og.n * og.slots, sizeof(float)))) goto oom;
     if (need_fresh_state(t->opt_d, &od) && !(od.fresh = gan__calloc(od.n * od.slots, sizeof(float)))) goto oom;
-    if (ts.ema_decay > 0.0f && !t->ema && !(ema = gan__calloc(g.n_params, sizeof(float)))) goto oom;
+    if (ts.ema_decay > 0.0f && !t->ema && !(ema = gan__calloc(g_params, sizeof(float)))) goto oom;
 
-    get_floats(t->g->params, ch.parm[ROLE_G].p + PARM_HEAD, g.n_params);
-    get_floats(t->d->params, ch.parm[ROLE_D].p + PARM_HEAD, d.n_params);
-    commit_optim(t->opt_g, &og);
-    commit_optim(t->opt_d, &od);
+    get_floats(t->g->params, ch.parm[ROLE_G].p + PARM_HEAD, g_params);
+    get_floats(t->d->params, ch.parm[ROLE_D].p + PARM_HEAD, d_params);
+    gan__net_weights_set(t->g);
+    gan__net_weights_set(t->d);
+    t->ema_from = t->g->weights_set;
+    commit_optim(t->opt_g, &og, t->g);
+    commit_optim(t->opt_d, &od, t->d);
     if (ts.ema_decay > 0.0f) {
         if (ema) t->ema = ema;
-        get_floats(t->ema, ch.ema.p + EMA_HEAD, g.n_params);
+        get_floats(t->ema, ch.ema.p + EMA_HEAD, g_params);
     } else {
         gan__free(t->ema);
         t->ema = NULL;
@@ -1101,6 +1100,7 @@ static int load_net(const ctx *c, gan_net **out, const uint8_t *b, size_t size)
     int rc = frame(c, b, size, KIND_NET, &ch);
     if (!rc) rc = check_net(c, &ch, ROLE_NET, &ns);
     if (!rc) rc = build_net(c, &ns, ch.parm[ROLE_NET].p, out);
+    netspec_free(&ns);
     return rc;
 }
 

@@ -40,8 +40,7 @@ static size_t d_in_dim(const gan_trainer *t) { return gan_net_in_dim(t->d); }
 static size_t logit_depth(const gan_net *d)
 {
     size_t n = d->n_layers;
-    if (n && d->layers[n - 1]->ops->kind == GAN_LAYER_ACTIVATION && d->layers[n - 1]->act == GAN_ACT_SIGMOID) return n - 1;
-    return n;
+    return n && gan__layer_is_sigmoid(d->layers[n - 1]) ? n - 1 : n;
 }
 
 int gan_trainer_create(gan_trainer **out, gan_net *g, gan_net *d, gan_optim *opt_g, gan_optim *opt_d)
@@ -53,27 +52,29 @@ int gan_trainer_create(gan_trainer **out, gan_net *g, gan_net *d, gan_optim *opt
     GAN_CHECK_ARG(opt_g);
     GAN_CHECK_ARG(opt_d);
     if (g == d || opt_g == opt_d)
-        return gan__fail(GAN_EINVAL, "gan_trainer_create: G and D need distinct nets and distinct optimizers");
+        return gan__fail(GAN_EINVAL, "%s: G and D need distinct nets and distinct optimizers", __func__);
     if (gan_net_out_dim(d) != 1)
-        return gan__fail(GAN_EINVAL, "gan_trainer_create: D must have 1 output (a logit or probability), it has %zu",
+        return gan__fail(GAN_EINVAL, "%s: D must have 1 output (a logit or probability), it has %zu", __func__,
                          gan_net_out_dim(d));
     if (gan_net_in_dim(d) < gan_net_out_dim(g))
-        return gan__fail(GAN_EINVAL, "gan_trainer_create: D takes %zu inputs, fewer than G's %zu outputs",
+        return gan__fail(GAN_EINVAL, "%s: D takes %zu inputs, fewer than G's %zu outputs", __func__,
                          gan_net_in_dim(d), gan_net_out_dim(g));
     if (!gan_net_num_params(g) || !gan_net_num_params(d))
-        return gan__fail(GAN_EINVAL, "gan_trainer_create: G and D need parameters to train");
+        return gan__fail(GAN_EINVAL, "%s: G and D need parameters to train", __func__);
     gan_trainer *t = gan__calloc(1, sizeof *t);
-    if (!t) return gan__fail(GAN_ENOMEM, "gan_trainer_create: out of memory");
+    if (!t) return gan__fail(GAN_ENOMEM, "%s: out of memory", __func__);
     for (int i = 0; i < 4; i++) {
         if (gan_rng_create(&t->rng[i], 0) != GAN_OK) {
             gan_trainer_free(t);
-            return gan__fail(GAN_ENOMEM, "gan_trainer_create: out of memory");
+            return gan__fail(GAN_ENOMEM, "%s: out of memory", __func__);
         }
     }
     t->g = g;
     t->d = d;
     t->opt_g = opt_g;
     t->opt_d = opt_d;
+    t->g_seen = (net_seen){g->layout, g->n_layers, g->n_params};
+    t->d_seen = (net_seen){d->layout, d->n_layers, d->n_params};
     t->noise_fn = noise_builtin;
     t->noise_payload = t;
     t->noise_kind = NOISE_UNIFORM;
@@ -130,35 +131,101 @@ int gan_trainer_set_noise(gan_trainer *t, gan_noise_fn fn, void *payload)
     return GAN_OK;
 }
 
-static int set_builtin_noise(gan_trainer *t, int kind, float scale, const char *fn)
+/* ------------------------------------------------------------ bounds */
+
+int gan__check_batch(uint64_t batch)
+{
+    /* D sees 2 x batch rows; keep that within BLAS's int. */
+    if (batch == 0 || batch > (uint64_t)1 << 28)
+        return gan__fail(GAN_EINVAL, "the batch size must be in [1, 2^28], got %llu", (unsigned long long)batch);
+    return GAN_OK;
+}
+
+int gan__check_update_count(uint64_t count, const char *what)
+{
+    if (count == 0 || count > UINT32_MAX)
+        return gan__fail(GAN_EINVAL, "%s must be at least 1 and below 2^32, got %llu", what, (unsigned long long)count);
+    return GAN_OK;
+}
+
+int gan__check_update_mode(uint64_t mode)
+{
+    if (mode != GAN_UPDATE_ALTERNATING && mode != GAN_UPDATE_SIMULTANEOUS)
+        return gan__fail(GAN_EINVAL, "unknown update mode %llu", (unsigned long long)mode);
+    return GAN_OK;
+}
+
+int gan__check_loss(uint64_t loss)
+{
+    if (loss < GAN_LOSS_MINIMAX || loss > GAN_LOSS_WASSERSTEIN)
+        return gan__fail(GAN_EINVAL, "unknown loss %llu", (unsigned long long)loss);
+    return GAN_OK;
+}
+
+int gan__check_real_target(float target)
+{
+    if (!(target > 0.0f && target <= 1.0f))
+        return gan__fail(GAN_EINVAL, "the real target must be in (0, 1], got %g", (double)target);
+    return GAN_OK;
+}
+
+int gan__check_clip(float clip)
+{
+    if (!(clip > 0.0f && clip <= 1e30f))
+        return gan__fail(GAN_EINVAL, "the clip range must be finite and > 0, got %g", (double)clip);
+    return GAN_OK;
+}
+
+int gan__check_ema_decay(float decay)
+{
+    if (!(decay >= 0.0f && decay < 1.0f)) return gan__fail(GAN_EINVAL, "the EMA decay must be in [0, 1), got %g", (double)decay);
+    return GAN_OK;
+}
+
+int gan__check_noise_scale(float scale)
 {
     if (!(scale > 0.0f && scale <= 1e30f))
-        return gan__fail(GAN_EINVAL, "%s: the scale must be finite and > 0, got %g", fn, scale);
+        return gan__fail(GAN_EINVAL, "the noise scale must be finite and > 0, got %g", (double)scale);
+    return GAN_OK;
+}
+
+/* A setter's validation failure, named after the setter. */
+#define CHECKED(fn, check)                                  \
+    do {                                                    \
+        int rc_ = (check);                                  \
+        if (rc_) return gan__wrap(rc_, "%s", fn);           \
+    } while (0)
+
+/* ---------------------------------------------------------- setters */
+
+static void set_builtin_noise(gan_trainer *t, int kind, float scale)
+{
     t->noise_fn = noise_builtin;
     t->noise_payload = t;
     t->noise_kind = kind;
     t->noise_scale = scale;
-    return GAN_OK;
 }
 
 int gan_trainer_set_noise_uniform(gan_trainer *t, float a)
 {
     GAN_CHECK_ARG(t);
-    return set_builtin_noise(t, NOISE_UNIFORM, a, "gan_trainer_set_noise_uniform");
+    CHECKED(__func__, gan__check_noise_scale(a));
+    set_builtin_noise(t, NOISE_UNIFORM, a);
+    return GAN_OK;
 }
 
 int gan_trainer_set_noise_normal(gan_trainer *t, float std)
 {
     GAN_CHECK_ARG(t);
-    return set_builtin_noise(t, NOISE_NORMAL, std, "gan_trainer_set_noise_normal");
+    CHECKED(__func__, gan__check_noise_scale(std));
+    set_builtin_noise(t, NOISE_NORMAL, std);
+    return GAN_OK;
 }
 
 int gan_trainer_set_batch_size(gan_trainer *t, size_t batch)
 {
     GAN_CHECK_ARG(t);
-    /* D sees 2 x batch rows; keep that within BLAS's int. */
-    if (batch == 0 || batch > (size_t)1 << 28)
-        return gan__fail(GAN_EINVAL, "gan_trainer_set_batch_size: batch must be in [1, 2^28], got %zu", batch);
+    CHECKED(__func__, gan__check_batch(batch));
     t->batch = batch;
     return GAN_OK;
 }
@@ -166,7 +233,7 @@ int gan_trainer_set_batch_size(gan_trainer *t, size_t batch)
 int gan_trainer_set_d_steps(gan_trainer *t, unsigned k)
 {
     GAN_CHECK_ARG(t);
-    if (k == 0) return gan__fail(GAN_EINVAL, "gan_trainer_set_d_steps: k must be at least 1");
+    CHECKED(__func__, gan__check_update_count(k, "k (D updates per step)"));
     t->d_steps = k;
     return GAN_OK;
 }
@@ -174,7 +241,7 @@ int gan_trainer_set_d_steps(gan_trainer *t, unsigned k)
 int gan_trainer_set_g_steps(gan_trainer *t, unsigned g)
 {
     GAN_CHECK_ARG(t);
-    if (g == 0) return gan__fail(GAN_EINVAL, "gan_trainer_set_g_steps: the count must be at least 1");
+    CHECKED(__func__, gan__check_update_count(g, "the number of G updates per step"));
     t->g_steps = g;
     return GAN_OK;
 }
@@ -182,8 +249,7 @@ int gan_trainer_set_g_steps(gan_trainer *t, unsigned g)
 int gan_trainer_set_update(gan_trainer *t, gan_update mode)
 {
     GAN_CHECK_ARG(t);
-    if (mode != GAN_UPDATE_ALTERNATING && mode != GAN_UPDATE_SIMULTANEOUS)
-        return gan__fail(GAN_EINVAL, "gan_trainer_set_update: unknown update mode %d", (int)mode);
+    CHECKED(__func__, gan__check_update_mode((uint64_t)mode));
     t->update = mode;
     return GAN_OK;
 }
@@ -191,8 +257,7 @@ int gan_trainer_set_update(gan_trainer *t, gan_update mode)
 int gan_trainer_set_loss(gan_trainer *t, gan_loss loss)
 {
     GAN_CHECK_ARG(t);
-    if (loss < GAN_LOSS_MINIMAX || loss > GAN_LOSS_WASSERSTEIN)
-        return gan__fail(GAN_EINVAL, "gan_trainer_set_loss: unknown loss %d", (int)loss);
+    CHECKED(__func__, gan__check_loss((uint64_t)loss));
     t->loss = loss;
     return GAN_OK;
 }
@@ -205,23 +270,36 @@ int gan_trainer_set_seed(gan_trainer *t, uint64_t seed)
     return GAN_OK;
 }
 
-/* D's input must be G's output plus the condition. */
-static int check_dims(const gan_trainer *t, size_t c, const char *fn)
+int gan__trainer_check_nets(const gan_trainer *t)
 {
+    const gan_net *nets[2] = {t->g, t->d};
+    const net_seen *seen[2] = {&t->g_seen, &t->d_seen};
+    for (int i = 0; i < 2; i++)
+        if (nets[i]->layout != seen[i]->layout)
+            return gan__fail(GAN_ESTATE, "%s changed after gan_trainer_create (%zu layers and %zu parameters then, %zu "
+                             "and %zu now); create a new trainer for it", i ? "D" : "G", seen[i]->n_layers,
+                             seen[i]->n_params, nets[i]->n_layers, nets[i]->n_params);
+    return GAN_OK;
+}
+
+/* D's input must be G's output plus the condition. */
+static int check_dims(const gan_trainer *t, size_t c)
+{
+    int rc = gan__trainer_check_nets(t);
+    if (rc) return rc;
     if (d_in_dim(t) != data_dim(t) + c)
-        return gan__fail(GAN_EINVAL, "%s: D takes %zu inputs, but G's %zu outputs plus %zu condition values make %zu",
-                         fn, d_in_dim(t), data_dim(t), c, data_dim(t) + c);
+        return gan__fail(GAN_EINVAL, "D takes %zu inputs, but G's %zu outputs plus %zu condition values make %zu",
+                         d_in_dim(t), data_dim(t), c, data_dim(t) + c);
     if (gan_net_in_dim(t->g) <= c)
-        return gan__fail(GAN_EINVAL, "%s: G takes %zu inputs, which leaves no room for noise beside %zu condition values",
-                         fn, gan_net_in_dim(t->g), c);
+        return gan__fail(GAN_EINVAL, "G takes %zu inputs, which leaves no room for noise beside %zu condition values",
+                         gan_net_in_dim(t->g), c);
     return GAN_OK;
 }
 
 int gan_trainer_set_cond_dim(gan_trainer *t, size_t c)
 {
     GAN_CHECK_ARG(t);
-    int rc = check_dims(t, c, "gan_trainer_set_cond_dim");
-    if (rc) return rc;
+    CHECKED(__func__, check_dims(t, c));
     t->cond_dim = c; /* the workspaces are carved anew for its widths on the next call */
     return GAN_OK;
 }
@@ -229,9 +307,7 @@ int gan_trainer_set_cond_dim(gan_trainer *t, size_t c)
 int gan_trainer_set_label_smoothing(gan_trainer *t, float real_target)
 {
     GAN_CHECK_ARG(t);
-    if (!(real_target > 0.0f && real_target <= 1.0f))
-        return gan__fail(GAN_EINVAL, "gan_trainer_set_label_smoothing: the real target must be in (0, 1], got %g",
-                         real_target);
+    CHECKED(__func__, gan__check_real_target(real_target));
     t->real_target = real_target;
     return GAN_OK;
 }
@@ -239,22 +315,35 @@ int gan_trainer_set_label_smoothing(gan_trainer *t, float real_target)
 int gan_trainer_set_clip(gan_trainer *t, float c)
 {
     GAN_CHECK_ARG(t);
-    if (!(c > 0.0f && c <= 1e30f))
-        return gan__fail(GAN_EINVAL, "gan_trainer_set_clip: the clip range must be finite and > 0, got %g", c);
+    CHECKED(__func__, gan__check_clip(c));
     t->clip = c;
     return GAN_OK;
+}
+
+const float *gan__trainer_ema(const gan_trainer *t)
+{
+    return t->ema_from == t->g->weights_set ? t->ema : t->g->params;
+}
+
+/* Restart the average from G's weights when they were set after it started. */
+static void ema_sync(gan_trainer *t)
+{
+    if (!t->ema || t->ema_from == t->g->weights_set) return;
+    memcpy(t->ema, t->g->params, t->g->n_params * sizeof *t->ema);
+    t->ema_from = t->g->weights_set;
 }
 
 int gan_trainer_set_ema(gan_trainer *t, float decay)
 {
     GAN_CHECK_ARG(t);
-    if (!(decay >= 0.0f && decay < 1.0f))
-        return gan__fail(GAN_EINVAL, "gan_trainer_set_ema: decay must be in [0, 1), got %g", decay);
+    CHECKED(__func__, gan__check_ema_decay(decay));
+    CHECKED(__func__, gan__trainer_check_nets(t));
     if (decay > 0.0f && !t->ema) {
         size_t n = gan_net_num_params(t->g);
         if (!(t->ema = gan__calloc(n, sizeof *t->ema)))
-            return gan__fail(GAN_ENOMEM, "gan_trainer_set_ema: out of memory for %zu averaged weights", n);
-        memcpy(t->ema, gan_net_params(t->g), n * sizeof *t->ema); /* the average starts at G's weights */
+            return gan__fail(GAN_ENOMEM, "%s: out of memory for %zu averaged weights", __func__, n);
+        memcpy(t->ema, t->g->params, n * sizeof *t->ema); /* the average starts at G's weights */
+        t->ema_from = t->g->weights_set;
     }
     if (decay == 0.0f) {
         gan__free(t->ema);
@@ -280,7 +369,7 @@ uint64_t gan_trainer_steps(const gan_trainer *t) { return t ? t->steps : 0; }
 
 /* Workspaces for `rows` rows: the block grows when needed, the carving is redone on
  * every call (it is a few pointer sums). */
-static int reserve(gan_trainer *t, size_t rows, const char *fn)
+static int reserve(gan_trainer *t, size_t rows)
 {
     size_t data = data_dim(t), c = t->cond_dim, nz = gan_trainer_noise_dim(t), din = d_in_dim(t);
     /* Without conditions, D's input rows are the data rows and G's input rows the noise
@@ -292,10 +381,10 @@ static int reserve(gan_trainer *t, size_t rows, const char *fn)
     size_t dx_rows = t->update == GAN_UPDATE_SIMULTANEOUS ? 2 : 1;
     /* Per row: x_real, cond, z, g_in, x_fake, g_dy; twice for D: d_in, logits, dlogits. */
     size_t per_row = own * (data + nz + data + data) + c + (nz + c) + 2 * (din + 2) + dx_rows * din, total;
-    if (gan__size_mul(rows, per_row, &total)) return gan__fail(GAN_EINVAL, "%s: %zu rows of workspace overflow", fn, rows);
+    if (gan__size_mul(rows, per_row, &total)) return gan__fail(GAN_EINVAL, "%zu rows of workspace overflow", rows);
     if (total > t->cap) {
         float *block = gan__calloc(total, sizeof *block);
-        if (!block) return gan__fail(GAN_ENOMEM, "%s: out of memory for a batch of %zu", fn, rows);
+        if (!block) return gan__fail(GAN_ENOMEM, "out of memory for a batch of %zu", rows);
         gan__free(t->block);
         t->block = block;
         t->cap = total;
@@ -335,9 +424,7 @@ static void concat_rows(float *dst, const float *a, size_t wa, const float *b, s
  * is kept after ours. */
 static int callback_failed(const char *which, int rc)
 {
-    char detail[256];
-    snprintf(detail, sizeof detail, "%s", gan_error_last());
-    return gan__fail(GAN_EUSER, "the %s callback returned %d%s%s", which, rc, detail[0] ? ": " : "", detail);
+    return gan__wrap(GAN_EUSER, "the %s callback returned %d", which, rc);
 }
 
 /* What a callback wrote must be finite. Checked here, not left to the loss or the
@@ -381,7 +468,8 @@ static int generate_fakes(gan_trainer *t, size_t rows)
     int rc = call_noise(t, rows);
     if (rc) return rc;
     concat_rows(t->g_in, t->z, gan_trainer_noise_dim(t), t->cond, t->cond_dim, rows);
-    return gan_net_forward(t->g, t->g_in, rows, t->x_fake, 1);
+    rc = gan__net_forward_depth(t->g, t->g_in, rows, t->x_fake, 1, t->g->n_layers);
+    return rc ? gan__wrap(rc, "G") : GAN_OK;
 }
 
 static int diverged(const char *what, double value)
@@ -397,8 +485,9 @@ static int d_logits(gan_trainer *t, int with_real, size_t rows)
     float *fake_in = t->d_in + rows * (data + c);
     if (with_real) concat_rows(t->d_in, t->x_real, data, t->cond, c, rows);
     concat_rows(fake_in, t->x_fake, data, t->cond, c, rows);
-    return gan__net_forward_depth(t->d, with_real ? t->d_in : fake_in, with_real ? 2 * rows : rows, t->logits, 1,
-                                  logit_depth(t->d));
+    int rc = gan__net_forward_depth(t->d, with_real ? t->d_in : fake_in, with_real ? 2 * rows : rows, t->logits, 1,
+                                    logit_depth(t->d));
+    return rc ? gan__wrap(rc, "D") : GAN_OK;
 }
 
 /* D's weights, or their staged values in p, into [-clip, clip]. */
@@ -413,7 +502,7 @@ static void clip_weights(gan_trainer *t, float *p)
 static void commit_d(gan_trainer *t)
 {
     gan__optim_apply(t->opt_d, t->d);
-    if (t->loss == GAN_LOSS_WASSERSTEIN) clip_weights(t, gan_net_params(t->d));
+    if (t->loss == GAN_LOSS_WASSERSTEIN) clip_weights(t, t->d->params);
 }
 
 /* One update of D. With `staged`, D's new parameters go there and D and its optimizer
@@ -452,7 +541,7 @@ static const float *g_grad_from_d(gan_trainer *t, size_t first, size_t rows)
 static void ema_update(gan_trainer *t)
 {
     if (!t->ema) return;
-    const float *p = gan_net_params(t->g);
+    const float *p = t->g->params;
     float a = t->ema_decay;
     for (size_t i = 0, n = gan_net_num_params(t->g); i < n; i++) t->ema[i] = a * t->ema[i] + (1.0f - a) * p[i];
 }
@@ -506,17 +595,17 @@ static int joint_update(gan_trainer *t, size_t rows)
 
 /* ------------------------------------------------------------- step */
 
-static int snapshot_reserve(snapshot *s, const gan_net *net, const gan_optim *opt, const char *fn)
+static int snapshot_reserve(snapshot *s, const gan_net *net, const gan_optim *opt)
 {
     size_t n = gan_net_num_params(net);
     if (!s->params) s->params = gan__calloc(n, sizeof(float));
     if (s->params && !s->state) s->state = gan__calloc(n, gan__optim_slots(opt) * sizeof(float));
-    return s->state ? GAN_OK : gan__fail(GAN_ENOMEM, "%s: out of memory for the step's snapshot", fn);
+    return s->state ? GAN_OK : gan__fail(GAN_ENOMEM, "out of memory for the step's snapshot");
 }
 
 static void snapshot_save(snapshot *s, gan_net *net, const gan_optim *opt)
 {
-    memcpy(s->params, gan_net_params(net), gan_net_num_params(net) * sizeof(float));
+    memcpy(s->params, net->params, net->n_params * sizeof(float));
     s->had_state = opt->state != NULL;
     if (s->had_state) memcpy(s->state, opt->state, opt->n * gan__optim_slots(opt) * sizeof(float));
     s->steps = opt->steps;
@@ -524,7 +613,7 @@ static void snapshot_save(snapshot *s, gan_net *net, const gan_optim *opt)
 
 static void snapshot_restore(const snapshot *s, gan_net *net, gan_optim *opt)
 {
-    memcpy(gan_net_params(net), s->params, gan_net_num_params(net) * sizeof(float));
+    memcpy(net->params, s->params, net->n_params * sizeof(float));
     size_t state_n = opt->n * gan__optim_slots(opt);
     if (s->had_state) memcpy(opt->state, s->state, state_n * sizeof(float));
     else if (opt->state) memset(opt->state, 0, state_n * sizeof(float)); /* as fresh as calloc made it */
@@ -542,20 +631,45 @@ static int stages_d(const gan_trainer *t) { return alternating(t) && t->d_steps 
 static int needs_snapshot_d(const gan_trainer *t) { return alternating(t) && t->d_steps > 1; }
 static int needs_snapshot_g(const gan_trainer *t) { return alternating(t) && t->g_steps > 1; }
 
-static int ready(gan_trainer *t, const char *fn)
+/* The nets still fit each other and the condition size; a mismatch left by the caller
+ * (most often a conditional model without gan_trainer_set_cond_dim) is a state error. */
+static int nets_fit(const gan_trainer *t)
 {
-    if (!t) return gan__fail(GAN_EINVAL, "%s: 't' is NULL", fn);
-    if (!t->data_fn) return gan__fail(GAN_ESTATE, "%s: no data callback (gan_trainer_set_data)", fn);
-    int rc = check_dims(t, t->cond_dim, fn);
-    if (rc) return rc == GAN_EINVAL ? gan__fail(GAN_ESTATE, "%s", gan_error_last()) : rc;
-    rc = reserve(t, t->batch, fn);
-    if (!rc && stages_d(t) && !t->d_next && !(t->d_next = gan__calloc(gan_net_num_params(t->d), sizeof(float))))
-        rc = gan__fail(GAN_ENOMEM, "%s: out of memory for D's staged update", fn);
-    if (!rc && needs_snapshot_d(t)) rc = snapshot_reserve(&t->snap_d, t->d, t->opt_d, fn);
-    if (!rc && needs_snapshot_g(t)) rc = snapshot_reserve(&t->snap_g, t->g, t->opt_g, fn);
+    int rc = check_dims(t, t->cond_dim);
+    if (rc == GAN_EINVAL)
+        return gan__wrap(GAN_ESTATE, "with a condition size of %zu (gan_trainer_set_cond_dim)", t->cond_dim);
+    return rc;
+}
+
+/* Nets whose weights were never set would train for ever at GAN_OK and give zeros. The
+ * rule: the net's parameters were set by gan_net_init, a load, or the caller's write
+ * access through gan_net_params, since its last layer was added. */
+static int initialised(const gan_net *net, const char *who)
+{
+    return net->initialised ? GAN_OK : gan__fail(GAN_ESTATE, "%s was never initialised (gan_net_init)", who);
+}
+
+/* The nets draw dropout masks from this trainer's stream, even when another trainer
+ * shares them and lent its own since. */
+static void lend_dropout_stream(gan_trainer *t)
+{
+    t->g->rng = t->d->rng = t->rng[GAN_STREAM_DROPOUT];
+}
+
+static int ready(gan_trainer *t)
+{
+    if (!t->data_fn) return gan__fail(GAN_ESTATE, "no data callback (gan_trainer_set_data)");
+    int rc = nets_fit(t);
+    if (!rc) rc = initialised(t->g, "G");
+    if (!rc) rc = initialised(t->d, "D");
+    if (!rc) rc = reserve(t, t->batch);
+    if (!rc && stages_d(t) && !t->d_next && !(t->d_next = gan__calloc(t->d->n_params, sizeof(float))))
+        rc = gan__fail(GAN_ENOMEM, "out of memory for D's staged update");
+    if (!rc && needs_snapshot_d(t)) rc = snapshot_reserve(&t->snap_d, t->d, t->opt_d);
+    if (!rc && needs_snapshot_g(t)) rc = snapshot_reserve(&t->snap_g, t->g, t->opt_g);
     if (!rc && needs_snapshot_g(t) && t->ema && !t->snap_ema &&
-        !(t->snap_ema = gan__calloc(gan_net_num_params(t->g), sizeof(float))))
-        rc = gan__fail(GAN_ENOMEM, "%s: out of memory for the step's snapshot", fn);
+        !(t->snap_ema = gan__calloc(t->g->n_params, sizeof(float))))
+        rc = gan__fail(GAN_ENOMEM, "out of memory for the step's snapshot");
     return rc;
 }
 
@@ -564,7 +678,7 @@ static void save_state(gan_trainer *t)
     for (int i = 0; i < 4; i++) t->snap_rng[i] = *t->rng[i];
     if (needs_snapshot_d(t)) snapshot_save(&t->snap_d, t->d, t->opt_d);
     if (needs_snapshot_g(t)) snapshot_save(&t->snap_g, t->g, t->opt_g);
-    if (needs_snapshot_g(t) && t->ema) memcpy(t->snap_ema, t->ema, gan_net_num_params(t->g) * sizeof(float));
+    if (needs_snapshot_g(t) && t->ema) memcpy(t->snap_ema, t->ema, t->g->n_params * sizeof(float));
 }
 
 static void restore_state(gan_trainer *t)
@@ -572,7 +686,7 @@ static void restore_state(gan_trainer *t)
     for (int i = 0; i < 4; i++) *t->rng[i] = t->snap_rng[i];
     if (needs_snapshot_d(t)) snapshot_restore(&t->snap_d, t->d, t->opt_d);
     if (needs_snapshot_g(t)) snapshot_restore(&t->snap_g, t->g, t->opt_g);
-    if (needs_snapshot_g(t) && t->ema) memcpy(t->ema, t->snap_ema, gan_net_num_params(t->g) * sizeof(float));
+    if (needs_snapshot_g(t) && t->ema) memcpy(t->ema, t->snap_ema, t->g->n_params * sizeof(float));
 }
 
 static void copy_stats(gan_step_stats *dst, const gan_step_stats *src)
@@ -591,13 +705,13 @@ static void forget_state(gan_optim *opt)
     opt->n = 0;
 }
 
-int gan_trainer_step(gan_trainer *t, gan_step_stats *stats)
+/* One step of gan_trainer_step, whose name its messages leave to the caller. */
+static int train_step(gan_trainer *t)
 {
-    int rc = ready(t, "gan_trainer_step");
+    int rc = ready(t);
     if (rc) return rc;
-    if (stats && stats->size < sizeof(uint64_t) * 2)
-        return gan__fail(GAN_EINVAL, "gan_trainer_step: stats->size is %u; set it to sizeof(gan_step_stats)",
-                         (unsigned)stats->size);
+    lend_dropout_stream(t);
+    ema_sync(t);
     size_t rows = t->batch;
     int fresh_d = !t->opt_d->state, fresh_g = !t->opt_g->state;
     save_state(t);
@@ -626,6 +740,17 @@ int gan_trainer_step(gan_trainer *t, gan_step_stats *stats)
     t->stats.step = t->steps;
     t->stats.lr_d = gan_optim_get_lr(t->opt_d);
     t->stats.lr_g = gan_optim_get_lr(t->opt_g);
+    return GAN_OK;
+}
+
+int gan_trainer_step(gan_trainer *t, gan_step_stats *stats)
+{
+    GAN_CHECK_ARG(t);
+    if (stats && stats->size < sizeof(uint64_t) * 2)
+        return gan__fail(GAN_EINVAL, "%s: stats->size is %u; set it to sizeof(gan_step_stats)", __func__,
+                         (unsigned)stats->size);
+    int rc = train_step(t);
+    if (rc) return gan__wrap(rc, "%s", __func__);
     if (stats) copy_stats(stats, &t->stats);
     return GAN_OK;
 }
@@ -634,12 +759,12 @@ int gan_trainer_run(gan_trainer *t, uint64_t steps, gan_step_fn on_step, void *p
 {
     GAN_CHECK_ARG(t);
     for (uint64_t i = 0; i < steps; i++) {
-        int rc = gan_trainer_step(t, NULL);
-        if (rc) return rc;
+        int rc = train_step(t);
+        if (rc) return gan__wrap(rc, "%s: step %llu", __func__, (unsigned long long)t->steps + 1);
         if (on_step) {
             int stop = on_step(payload, &t->stats);
             if (stop)
-                return gan__fail(GAN_EUSER, "gan_trainer_run: the on_step callback returned %d at step %llu", stop,
+                return gan__fail(GAN_EUSER, "%s: the on_step callback returned %d at step %llu", __func__, stop,
                                  (unsigned long long)t->steps);
         }
     }
@@ -650,25 +775,32 @@ int gan_trainer_generate(gan_trainer *t, const float *z, const float *cond, size
 {
     GAN_CHECK_ARG(t);
     GAN_CHECK_ARG(out);
-    if (n == 0) return gan__fail(GAN_EINVAL, "gan_trainer_generate: n must be positive");
+    if (n == 0) return gan__fail(GAN_EINVAL, "%s: n must be positive", __func__);
     if (t->cond_dim && !cond)
-        return gan__fail(GAN_EINVAL, "gan_trainer_generate: 'cond' is NULL but the condition size is %zu", t->cond_dim);
-    int rc = check_dims(t, t->cond_dim, "gan_trainer_generate");
-    if (!rc) rc = reserve(t, t->batch, "gan_trainer_generate");
-    if (rc) return rc;
+        return gan__fail(GAN_EINVAL, "%s: 'cond' is NULL but the condition size is %zu", __func__, t->cond_dim);
+    int rc = nets_fit(t);
+    if (!rc) rc = initialised(t->g, "G");
+    if (!rc) rc = reserve(t, t->batch);
+    if (rc) return gan__wrap(rc, "%s", __func__);
+    lend_dropout_stream(t);
     gan_rng noise0 = *t->rng[GAN_STREAM_NOISE]; /* a failure takes the draws back */
     size_t nz = gan_trainer_noise_dim(t), c = t->cond_dim, data = data_dim(t);
-    if (t->ema) gan__net_swap_params(t->g, &t->ema);
+    int use_ema = t->ema && gan__trainer_ema(t) == t->ema;
+    if (use_ema) gan__net_swap_params(t->g, &t->ema);
     for (size_t done = 0; done < n && !rc;) {
         size_t rows = n - done < t->batch ? n - done : t->batch;
         if (z) memcpy(t->z, z + done * nz, rows * nz * sizeof *z);
         else rc = call_noise(t, rows);
         if (rc) break;
         concat_rows(t->g_in, t->z, nz, c ? cond + done * c : NULL, c, rows);
-        rc = gan_net_forward(t->g, t->g_in, rows, out + done * data, 0);
+        rc = gan__net_forward_depth(t->g, t->g_in, rows, out + done * data, 0, t->g->n_layers);
+        if (rc) rc = gan__wrap(rc, "G");
         done += rows;
     }
-    if (t->ema) gan__net_swap_params(t->g, &t->ema);
-    if (rc) *t->rng[GAN_STREAM_NOISE] = noise0;
-    return rc;
+    if (use_ema) gan__net_swap_params(t->g, &t->ema);
+    if (rc) {
+        *t->rng[GAN_STREAM_NOISE] = noise0;
+        return gan__wrap(rc, "%s", __func__);
+    }
+    return GAN_OK;
 }

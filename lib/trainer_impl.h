@@ -15,9 +15,17 @@ typedef struct {
     int had_state;
 } snapshot;
 
+/* A borrowed net as the trainer first saw it: a net whose layout moved on since is
+ * refused (gan__trainer_check_nets). */
+typedef struct net_seen {
+    uint64_t layout;
+    size_t n_layers, n_params;
+} net_seen;
+
 struct gan_trainer {
     gan_net *g, *d;
     gan_optim *opt_g, *opt_d;
+    net_seen g_seen, d_seen;
     gan_rng *rng[4];
     gan_data_fn data_fn;
     void *data_payload;
@@ -30,6 +38,7 @@ struct gan_trainer {
     int update, loss;
     float real_target, clip, ema_decay;
     float *ema; /* G's averaged weights, when ema_decay > 0 */
+    uint64_t ema_from; /* G's weights_set when the average started: G's later weights restart it */
     uint64_t steps;
     gan_step_stats stats; /* the last step's, in full */
     /* A step of several updates is all or nothing: the state before it, to restore. */
@@ -42,5 +51,26 @@ struct gan_trainer {
     size_t cap;
     float *x_real, *cond, *z, *g_in, *x_fake, *d_in, *logits, *dlogits, *d_dx, *g_dy;
 };
+
+/* GAN_ESTATE, naming the net and what changed, when G or D is no longer the net the
+ * trainer was created with (a layer added since). Every call that touches memory sized
+ * for the nets checks it first. The message names no public function. */
+int gan__trainer_check_nets(const gan_trainer *t);
+
+/* The EMA of G's weights as it stands: the average, or G's own weights when they were
+ * set (gan_net_init, a load) after the average started, which the next step restarts
+ * from. */
+const float *gan__trainer_ema(const gan_trainer *t);
+
+/* The settings' bounds, shared by the setters and the checkpoint loader. Each returns
+ * GAN_OK or GAN_EINVAL with a message that names no function. */
+int gan__check_batch(uint64_t batch);
+int gan__check_update_count(uint64_t count, const char *what);
+int gan__check_update_mode(uint64_t mode);
+int gan__check_loss(uint64_t loss);
+int gan__check_real_target(float target);
+int gan__check_clip(float clip);
+int gan__check_ema_decay(float decay);
+int gan__check_noise_scale(float scale);
 
 #endif

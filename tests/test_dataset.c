@@ -1017,6 +1017,8 @@ static void sampler_drives_the_trainer(void **state)
     assert_int_equal(gan_trainer_create(&t, g, d, og, od), GAN_OK);
     assert_int_equal(gan_trainer_set_batch_size(t, 10), GAN_OK);
     assert_int_equal(gan_trainer_set_data(t, gan_dataset_sampler, plain), GAN_OK);
+    assert_int_equal(gan_net_init(g, gan_trainer_rng(t, GAN_STREAM_INIT), GAN_INIT_XAVIER, 1.0f), GAN_OK);
+    assert_int_equal(gan_net_init(d, gan_trainer_rng(t, GAN_STREAM_INIT), GAN_INIT_XAVIER, 1.0f), GAN_OK);
     assert_int_equal(gan_trainer_run(t, 4, NULL, NULL), GAN_OK);
     assert_true(gan_sampler_epoch(plain) >= 2);
     assert_int_equal(gan_trainer_set_data(t, gan_dataset_sampler, hot), GAN_OK);

@@ -86,6 +86,13 @@ static void constructors_fail_cleanly(void **state)
     SWEEP(f, gan_layer_dropout(&l, 0.5f), assert_null(l));
     assert_int_equal(f, 1);
     gan_layer_free(l);
+    SWEEP(f, gan_layer_reshape(&l, 1, 2, 3), assert_null(l));
+    assert_int_equal(f, 1);
+    gan_layer_free(l);
+    gan_net *image;
+    SWEEP(f, gan_net_create_image(&image, 3, 4, 5), assert_null(image));
+    assert_int_equal(f, 1);
+    gan_net_free(image);
     gan_net_free(n);
     gan_rng_free(r);
     gan_optim_free(o);

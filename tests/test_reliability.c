@@ -176,6 +176,7 @@ static void null_arguments(void **state)
     EXPECT(gan_layer_activation(NULL, GAN_ACT_RELU), GAN_EINVAL, "'out' is NULL");
     EXPECT(gan_layer_leaky_relu(NULL, 0.1f), GAN_EINVAL, "'out' is NULL");
     EXPECT(gan_layer_dropout(NULL, 0.5f), GAN_EINVAL, "'out' is NULL");
+    EXPECT(gan_layer_reshape(NULL, 1, 2, 2), GAN_EINVAL, "'out' is NULL");
     gan_layer_free(NULL);
     assert_int_equal(gan_layer_kind(NULL), 0);
     assert_int_equal(gan_layer_in_dim(NULL), 0);
@@ -184,6 +185,10 @@ static void null_arguments(void **state)
 
     /* nets */
     EXPECT(gan_net_create(NULL, 2), GAN_EINVAL, "'out' is NULL");
+    EXPECT(gan_net_create_image(NULL, 1, 2, 2), GAN_EINVAL, "'out' is NULL");
+    EXPECT(gan_net_in_shape(NULL, NULL, NULL, NULL), GAN_EINVAL, "'net' is NULL");
+    EXPECT(gan_net_out_shape(NULL, NULL, NULL, NULL), GAN_EINVAL, "'net' is NULL");
+    EXPECT(gan_net_out_shape(w.g, NULL, NULL, NULL), GAN_OK, NULL); /* every output may be NULL */
     gan_net_free(NULL);
     EXPECT(gan_layer_dense(&l, DIM, 4), GAN_OK, NULL);
     EXPECT(gan_net_add(NULL, l), GAN_EINVAL, "'net' is NULL");
@@ -383,6 +388,14 @@ static void zero_sizes(void **state)
     assert_null(l);
     EXPECT(gan_net_create(&n, 0), GAN_EINVAL, "in_dim");
     assert_null(n);
+    for (int axis = 0; axis < 3; axis++) {
+        size_t dims[3] = {2, 2, 2};
+        dims[axis] = 0;
+        EXPECT(gan_net_create_image(&n, dims[0], dims[1], dims[2]), GAN_EINVAL, "must be positive");
+        assert_null(n);
+        EXPECT(gan_layer_reshape(&l, dims[0], dims[1], dims[2]), GAN_EINVAL, "must be positive");
+        assert_null(l);
+    }
     EXPECT(gan_net_forward(w.g, x, 0, y, 0), GAN_EINVAL, "batch must be in");
     EXPECT(gan_net_layer_params(w.g, gan_net_num_layers(w.g), &off, &count), GAN_EINVAL, "layer 5 of a net with 5");
     /* A net without layers is the identity and has no parameters. */
@@ -404,7 +417,7 @@ static void zero_sizes(void **state)
 
     /* trainer: counts must be positive; 0 disables the condition and the EMA */
     image im = snap(w.t);
-    EXPECT(gan_trainer_set_batch_size(w.t, 0), GAN_EINVAL, "batch must be in");
+    EXPECT(gan_trainer_set_batch_size(w.t, 0), GAN_EINVAL, "batch size must be in");
     EXPECT(gan_trainer_set_d_steps(w.t, 0), GAN_EINVAL, "at least 1");
     EXPECT(gan_trainer_set_g_steps(w.t, 0), GAN_EINVAL, "at least 1");
     EXPECT(gan_trainer_set_cond_dim(w.t, 0), GAN_OK, NULL);
@@ -497,6 +510,13 @@ static void overflowing_sizes(void **state)
     EXPECT(gan_net_create(&n, SIZE_MAX), GAN_EINVAL, "in_dim");
     EXPECT(gan_net_create(&n, over_int), GAN_EINVAL, "in_dim");
     assert_null(n);
+    /* image sizes whose product wraps size_t, or passes INT_MAX */
+    EXPECT(gan_net_create_image(&n, (size_t)1 << 32, (size_t)1 << 32, 2), GAN_EINVAL, "product of at most");
+    EXPECT(gan_net_create_image(&n, 3, 1 << 15, 1 << 15), GAN_EINVAL, "product of at most");
+    assert_null(n);
+    EXPECT(gan_layer_reshape(&l, SIZE_MAX, SIZE_MAX, 2), GAN_EINVAL, "product of at most");
+    EXPECT(gan_layer_reshape(&l, over_int, 1, 1), GAN_EINVAL, "product of at most");
+    assert_null(l);
 
     /* A layer of 2^60 weights is valid but takes 4 EiB: the add fails with GAN_ENOMEM and
      * changes nothing; the layer stays the caller's. */

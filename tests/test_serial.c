@@ -28,13 +28,16 @@ static void fill_formula(gan_net *n, int salt)
     for (size_t i = 0; i < gan_net_num_params(n); i++) p[i] = formula(i, salt);
 }
 
-/* Every layer kind: in 5 -> dense 8 -> leaky 0.1 -> maxout 4x2 -> dropout 0.75 -> dense 3 -> tanh. 135 params. */
-static gan_net *all_kinds_net(void)
+/* Every layer kind of format version 1: in 5 -> dense 8 -> leaky 0.1 -> maxout 4x2 ->
+ * dropout 0.75 -> dense 3 -> tanh; with_reshape puts a reshape to 2x2x2 after the first
+ * dense layer (every kind there is). 135 params. */
+static gan_net *kinds_net(int with_reshape)
 {
     gan_net *n;
     gan_layer *l;
     assert_int_equal(gan_net_create(&n, 5), GAN_OK);
     add(n, gan_layer_dense(&l, 5, 8), &l);
+    if (with_reshape) add(n, gan_layer_reshape(&l, 2, 2, 2), &l);
     add(n, gan_layer_leaky_relu(&l, 0.1f), &l);
     add(n, gan_layer_maxout(&l, 8, 4, 2), &l);
     add(n, gan_layer_dropout(&l, 0.75f), &l);
@@ -42,6 +45,8 @@ static gan_net *all_kinds_net(void)
     add(n, gan_layer_activation(&l, GAN_ACT_TANH), &l);
     return n;
 }
+
+static gan_net *all_kinds_net(void) { return kinds_net(1); }
 
 static uint8_t *save_net_mem(const gan_net *n, size_t *size)
 {
@@ -780,9 +785,9 @@ static void magic_version_and_flags(void **state)
 
     /* a future format version, with a valid header CRC */
     memcpy(g, f, size);
-    wr32(g + 8, 2);
+    wr32(g + 8, 3);
     wr32(g + 16, (uint32_t)crc32(0, g, 16));
-    assert_error(gan_net_load_mem(&m, g, size), GAN_EVERSION, "version 2");
+    assert_error(gan_net_load_mem(&m, g, size), GAN_EVERSION, "version 3");
     assert_null(m);
     wr32(g + 8, 0);
     wr32(g + 16, (uint32_t)crc32(0, g, 16));
@@ -925,18 +930,19 @@ static void hostile_sizes(void **state)
     } cases[] = {
         {big, 1, {GAN_LAYER_DENSE, 0, big, big, 0}, big * big + big, "parameters need"},
         {big, 1, {GAN_LAYER_DENSE, 0, big, big, 0}, 3, "layers have"},
-        {4, 1, {GAN_LAYER_MAXOUT, 0, 4, big, big}, 0, "units x"},
-        {4, 1, {GAN_LAYER_DENSE, 0, 4, (uint64_t)1 << 40, 0}, 0, "dense width"},
-        {(uint64_t)1 << 40, 0, {0}, 0, "input width"},
-        {0, 0, {0}, 0, "input width"},
+        {4, 1, {GAN_LAYER_MAXOUT, 0, 4, big, big}, 0, "weights overflow"},
+        {4, 1, {GAN_LAYER_DENSE, 0, 4, (uint64_t)1 << 40, 0}, 0, "weights overflow"},
+        {(uint64_t)1 << 40, 0, {0}, 0, "input shape"},
+        {0, 0, {0}, 0, "input shape"},
         {4, 0xFFFFFFFFu, {0}, 0, "more than"},
-        {4, 2, {GAN_LAYER_DENSE, 0, 4, 4, 0}, 20, "layers need"},
+        {4, 2, {GAN_LAYER_DENSE, 0, 4, 4, 0}, 20, "too short for 2 layers"},
         {4, 1, {GAN_LAYER_DENSE, 0, 5, 4, 0}, 24, "takes 5 inputs"},
-        {4, 1, {GAN_LAYER_DENSE, 0, 4, 0, 0}, 0, "dense width"},
+        {4, 1, {GAN_LAYER_DENSE, 0, 4, 0, 0}, 0, "must be positive"},
         {4, 1, {GAN_LAYER_DENSE, 7, 4, 4, 0}, 20, "unused"},
         {4, 1, {GAN_LAYER_ACTIVATION, 9, 4, 4, 0}, 0, "unknown activation"},
-        {4, 1, {GAN_LAYER_ACTIVATION, GAN_ACT_RELU, 4, 5, 0}, 0, "keeps its width"},
-        {4, 1, {GAN_LAYER_DROPOUT, 0, 4, 4, 0}, 0, "keep probability"},
+        {4, 1, {GAN_LAYER_ACTIVATION, GAN_ACT_RELU, 4, 5, 0}, 0, "width changes"},
+        {4, 1, {GAN_LAYER_DROPOUT, 0, 4, 4, 0}, 0, "keep_prob"},
+        {4, 1, {GAN_LAYER_RESHAPE, 0, 4, 4, 0}, 0, "version 2"},
         {4, 1, {77, 0, 4, 4, 0}, 0, "unknown layer kind"},
         {4, 1, {GAN_LAYER_DENSE, 0, 4, 4, 0}, (uint64_t)1 << 62, "layers have"},
     };
@@ -1004,7 +1010,10 @@ static void hostile_sizes(void **state)
         {"RNG ", 0, 0, 0, 5, GAN_EFORMAT, "streams"},
         {"RNG ", 0, 16, 1, 2, GAN_EFORMAT, "rng stream 0"},
         {"RNG ", 0, 8 + 24 * 3 + 16, 0, 2, GAN_EFORMAT, "rng stream 3"},
-        {"NET ", 1, 8, 1, 6, GAN_EFORMAT, "D layer 0 (dense 5->16) takes 5 inputs but the layer before gives 6"},
+        {"NET ", 1, 8, 1, 6, GAN_EFORMAT, "D takes 6x1x1 inputs in the file, 5x1x1 in the trainer"},
+        {"NET ", 1, 32 + 8, 1, 6, GAN_EFORMAT, "D layer 0: dense layer 0 expects 6 inputs, got 5"},
+        {"NET ", 1, 32 + 4, 0, 200, GAN_EFORMAT, "D layer 0 announces 200 bytes"},
+        {"NET ", 1, 32, 0, GAN_LAYER_MAXOUT, GAN_EFORMAT, "a maxout record of 16 bytes, not 24"},
         {"NET ", 0, 0, 0, 2, GAN_EFORMAT, "repeats"},
         {"NET ", 0, 0, 0, 0, GAN_EFORMAT, "role 0"},
         {"PARM", 1, 8, 1, 12345, GAN_EFORMAT, "PARM chunk holds"},
@@ -1204,39 +1213,49 @@ static void golden_trainer(rig *r)
     assert_int_equal(gan_trainer_run(r->t, 3, NULL, NULL), GAN_OK);
 }
 
-static void golden_files(void **state)
+static uint8_t *golden(const char *name, size_t *size)
 {
-    (void)state;
     char path[4096];
-    size_t size;
-    snprintf(path, sizeof path, "%s/golden_net_v1.gan", data_dir());
+    snprintf(path, sizeof path, "%s/%s", data_dir(), name);
+    return read_all(path, size);
+}
+
+/* A golden net file loads to the net built today, and saves to the bytes of `v2`. */
+static void golden_net(const char *name, int with_reshape)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", data_dir(), name);
     gan_net *n;
     assert_int_equal(gan_net_load(&n, path), GAN_OK);
-    static const int kinds[] = {GAN_LAYER_DENSE, GAN_LAYER_ACTIVATION, GAN_LAYER_MAXOUT, GAN_LAYER_DROPOUT,
-                                GAN_LAYER_DENSE, GAN_LAYER_ACTIVATION};
-    static const size_t outs[] = {8, 8, 4, 4, 3, 3};
-    assert_int_equal(gan_net_num_layers(n), 6);
+    gan_net *ref = kinds_net(with_reshape);
+    fill_formula(ref, 11);
+    size_t layers = gan_net_num_layers(ref);
+    assert_int_equal(gan_net_num_layers(n), layers);
     assert_int_equal(gan_net_in_dim(n), 5);
-    for (size_t i = 0; i < 6; i++) {
-        assert_int_equal(gan_layer_kind(gan_net_layer(n, i)), kinds[i]);
-        assert_int_equal(gan_layer_out_dim(gan_net_layer(n, i)), outs[i]);
+    for (size_t i = 0; i < layers; i++) {
+        assert_int_equal(gan_layer_kind(gan_net_layer(n, i)), gan_layer_kind(gan_net_layer(ref, i)));
+        assert_int_equal(gan_layer_out_dim(gan_net_layer(n, i)), gan_layer_out_dim(gan_net_layer(ref, i)));
     }
     assert_int_equal(gan_net_num_params(n), 135);
     for (size_t i = 0; i < 135; i++) assert_true(gan_net_params(n)[i] == formula(i, 11));
-    /* and the same architecture as built today: leaky slope, maxout pieces, keep prob */
-    gan_net *ref = all_kinds_net();
-    fill_formula(ref, 11);
-    uint8_t *want = read_all(path, &size), *now;
-    size_t now_n;
-    now = save_net_mem(ref, &now_n);
-    assert_int_equal(now_n, size); /* this version still writes format 1 byte for byte */
-    assert_memory_equal(now, want, size);
-    free(now);
-    free(want);
+    /* the same architecture as built today (slopes, pieces, keep probabilities), byte for byte */
+    size_t a, b;
+    uint8_t *loaded = save_net_mem(n, &a), *built = save_net_mem(ref, &b);
+    assert_int_equal(a, b);
+    assert_memory_equal(loaded, built, a);
+    free(loaded);
+    free(built);
     gan_net_free(ref);
     gan_net_free(n);
+}
 
-    snprintf(path, sizeof path, "%s/golden_trainer_v1.gan", data_dir());
+/* A golden checkpoint loads into today's rig with every setting, stream and state, and
+ * saves to the bytes of the version-2 golden checkpoint. */
+static void golden_checkpoint(const char *name)
+{
+    char path[4096];
+    size_t size;
+    snprintf(path, sizeof path, "%s/%s", data_dir(), name);
     rig t, live;
     rig_make(&t, RIG_GOLDEN, 0);
     assert_int_equal(gan_trainer_load(t.t, path), GAN_OK);
@@ -1248,7 +1267,7 @@ static void golden_files(void **state)
     assert_int_equal(gan_optim_steps(t.od), 6);
     assert_true(gan_optim_get_lr(t.og) == 0.0f && gan_optim_get_momentum(t.og) == 0.5f);
     assert_true(gan_optim_get_lr(t.od) == 0.0f && gan_optim_get_momentum(t.od) == 0.9f);
-    want = read_all(path, &size);
+    uint8_t *want = golden("golden_trainer_v2.gan", &size);
     image s = snap(t.t);
     assert_int_equal(s.n, size);
     assert_memory_equal(s.b, want, size);
@@ -1273,12 +1292,43 @@ static void golden_files(void **state)
     rig_free(&live);
 }
 
+/* Format version 1 (0.1.0) files keep loading, to what version 2 writes for them. */
+static void golden_files(void **state)
+{
+    (void)state;
+    golden_net("golden_net_v1.gan", 0);
+    golden_net("golden_net_v2.gan", 1);
+    golden_checkpoint("golden_trainer_v1.gan");
+    golden_checkpoint("golden_trainer_v2.gan");
+    /* today's writer gives the version-2 golden files byte for byte */
+    size_t size, now_n;
+    uint8_t *want = golden("golden_net_v2.gan", &size);
+    gan_net *ref = all_kinds_net();
+    fill_formula(ref, 11);
+    uint8_t *now = save_net_mem(ref, &now_n);
+    assert_int_equal(now_n, size);
+    assert_memory_equal(now, want, size);
+    free(now);
+    free(want);
+    gan_net_free(ref);
+    rig r;
+    golden_trainer(&r);
+    image s = snap(r.t);
+    want = golden("golden_trainer_v2.gan", &size);
+    assert_int_equal(s.n, size);
+    assert_memory_equal(s.b, want, size);
+    free(want);
+    free(s.b);
+    rig_free(&r);
+}
+
+/* Writes the golden files of the current format version (the version-1 ones are frozen). */
 static int write_golden(const char *dir)
 {
     char path[4096];
     gan_net *n = all_kinds_net();
     fill_formula(n, 11);
-    snprintf(path, sizeof path, "%s/golden_net_v1.gan", dir);
+    snprintf(path, sizeof path, "%s/golden_net_v2.gan", dir);
     int rc = gan_net_save(n, path);
     gan_net_free(n);
     if (rc) {
@@ -1287,14 +1337,14 @@ static int write_golden(const char *dir)
     }
     rig r;
     golden_trainer(&r);
-    snprintf(path, sizeof path, "%s/golden_trainer_v1.gan", dir);
+    snprintf(path, sizeof path, "%s/golden_trainer_v2.gan", dir);
     rc = gan_trainer_save(r.t, path);
     rig_free(&r);
     if (rc) {
         fprintf(stderr, "%s\n", gan_error_last());
         return 1;
     }
-    printf("wrote %s/golden_net_v1.gan and golden_trainer_v1.gan\n", dir);
+    printf("wrote %s/golden_net_v2.gan and golden_trainer_v2.gan\n", dir);
     return 0;
 }
 
