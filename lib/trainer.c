@@ -518,7 +518,7 @@ static int d_update(gan_trainer *t, size_t rows, float *staged)
     if (!isfinite(loss)) return diverged("D's loss", loss);
     gan__net_backward_ex(t->d, t->dlogits, NULL, GAN__GRADS_SET);
     rc = gan__optim_prepare(t->opt_d, t->d, staged, &t->stats.grad_norm_d);
-    if (rc) return rc;
+    if (rc) return gan__wrap(rc, "D");
     if (!staged) commit_d(t);
     else if (t->loss == GAN_LOSS_WASSERSTEIN) clip_weights(t, staged);
     t->stats.loss_d = loss;
@@ -557,7 +557,7 @@ static int g_update(gan_trainer *t, size_t rows)
     gan__net_backward_ex(t->d, t->dlogits, t->d_dx, GAN__GRADS_NONE); /* only the input gradient, for G */
     gan__net_backward_ex(t->g, g_grad_from_d(t, 0, rows), NULL, GAN__GRADS_SET);
     rc = gan__optim_prepare(t->opt_g, t->g, NULL, &t->stats.grad_norm_g);
-    if (rc) return rc;
+    if (rc) return gan__wrap(rc, "G");
     gan__optim_apply(t->opt_g, t->g);
     ema_update(t);
     t->stats.loss_g = loss;
@@ -580,9 +580,8 @@ static int joint_update(gan_trainer *t, size_t rows)
     double loss_d = gan__loss_d(t->loss, real, fake, rows, t->real_target, dreal, dfake);
     if (!isfinite(loss_d)) return diverged("D's loss", loss_d);
     gan__net_backward_ex(t->d, t->dlogits, NULL, GAN__GRADS_SET);
-    rc = gan__optim_prepare(t->opt_d, t->d, NULL, &t->stats.grad_norm_d);
-    if (!rc) rc = gan__optim_prepare(t->opt_g, t->g, NULL, &t->stats.grad_norm_g);
-    if (rc) return rc;
+    if ((rc = gan__optim_prepare(t->opt_d, t->d, NULL, &t->stats.grad_norm_d))) return gan__wrap(rc, "D");
+    if ((rc = gan__optim_prepare(t->opt_g, t->g, NULL, &t->stats.grad_norm_g))) return gan__wrap(rc, "G");
     commit_d(t);
     gan__optim_apply(t->opt_g, t->g);
     ema_update(t);

@@ -25,6 +25,7 @@ static void expect_rc(const char *call, int rc, int code, const char *needle)
     if (rc != code) fail_msg("%s: got %d (%s), expected %d: %s", call, rc, gan_strerror(rc), code, gan_error_last());
     if (needle && !strstr(gan_error_last(), needle))
         fail_msg("%s: message '%s' does not mention '%s'", call, gan_error_last(), needle);
+    if (rc) assert_failure_explained(call);
 }
 
 static int all_finite(const float *x, size_t n)
@@ -1311,6 +1312,199 @@ static void failed_first_step_keeps_the_optimizer_fresh(void **state)
 
 /* ---------------------------------------------------------------------- main */
 
+/* ------------------------------------- a borrowed handle changed underneath */
+
+/* A net grown while a trainer borrows it (the heap overflow of issue 12: the trainer's
+ * snapshots, staged D, EMA and workspaces were sized for the old net). Every trainer call
+ * that touches them refuses with GAN_ESTATE naming the net, for every kind of step, and
+ * with EMA after gan_optim_reset (the documented way to reuse an optimizer). */
+static void net_grown_under_a_trainer(void **state)
+{
+    (void)state;
+    for (int mode = 0; mode < STEP_KINDS + 1; mode++)
+        for (int which = 0; which < 2; which++) {
+            world w;
+            feed *f;
+            warmed_world(&w, GAN_ACT_RELU, mode < STEP_KINDS ? mode : 2, 0, &f);
+            if (mode == STEP_KINDS) {
+                assert_int_equal(gan_trainer_set_ema(w.t, 0.9f), GAN_OK);
+                assert_int_equal(gan_optim_reset(w.og), GAN_OK);
+                assert_int_equal(gan_optim_reset(w.od), GAN_OK);
+            }
+            size_t size;
+            assert_int_equal(gan_trainer_save_mem(w.t, NULL, 0, &size), GAN_OK);
+            uint8_t *ck = malloc(size);
+            assert_int_equal(gan_trainer_save_mem(w.t, ck, size, &size), GAN_OK);
+            gan_layer *l;
+            gan_net *grown = which ? w.d : w.g;
+            size_t width = gan_net_out_dim(grown);
+            assert_int_equal(gan_layer_dense(&l, width, width), GAN_OK);
+            assert_int_equal(gan_net_add(grown, l), GAN_OK);
+            const char *needle = which ? "D changed after gan_trainer_create" : "G changed after gan_trainer_create";
+            float out[2 * DIM];
+            EXPECT(gan_trainer_step(w.t, NULL), GAN_ESTATE, needle);
+            EXPECT(gan_trainer_run(w.t, 3, NULL, NULL), GAN_ESTATE, needle);
+            EXPECT(gan_trainer_generate(w.t, NULL, NULL, 2, out), GAN_ESTATE, needle);
+            EXPECT(gan_trainer_save_mem(w.t, NULL, 0, &size), GAN_ESTATE, needle);
+            EXPECT(gan_trainer_load_mem(w.t, ck, size), GAN_ESTATE, needle);
+            EXPECT(gan_trainer_set_ema(w.t, 0.5f), GAN_ESTATE, needle);
+            EXPECT(gan_trainer_set_cond_dim(w.t, 0), GAN_ESTATE, needle);
+            assert_int_equal(gan_trainer_steps(w.t), 2);
+            free(ck);
+            world_free(&w);
+        }
+}
+
+/* A net re-initialised while a trainer borrows it keeps training; the EMA of G restarts
+ * from the new weights instead of averaging them with the old ones. */
+static void net_reinitialised_under_a_trainer(void **state)
+{
+    (void)state;
+    world w;
+    feed *f;
+    warmed_world(&w, GAN_ACT_TANH, 2, 0, &f); /* EMA on */
+    gan_rng *init = gan_trainer_rng(w.t, GAN_STREAM_INIT);
+    assert_int_equal(gan_net_init(w.g, init, GAN_INIT_HE, 1.0f), GAN_OK);
+    float z[4 * ZDIM], by_trainer[4 * DIM], by_g[4 * DIM];
+    assert_int_equal(gan_rng_fill_uniform(init, z, 4 * ZDIM, -1.0f, 1.0f), GAN_OK);
+    /* before the next step the average is G's new weights */
+    EXPECT(gan_trainer_generate(w.t, z, NULL, 4, by_trainer), GAN_OK, NULL);
+    assert_int_equal(gan_net_forward(w.g, z, 4, by_g, 0), GAN_OK);
+    assert_memory_equal(by_trainer, by_g, sizeof by_g);
+    /* and after it, their average with the updated weights (decay 0.5) */
+    size_t n = gan_net_num_params(w.g);
+    float *before = malloc(n * sizeof *before), *avg = malloc(n * sizeof *avg);
+    memcpy(before, gan_net_params(w.g), n * sizeof *before);
+    EXPECT(gan_trainer_step(w.t, NULL), GAN_OK, NULL);
+    const float *p = gan_net_params(w.g);
+    for (size_t i = 0; i < n; i++) avg[i] = 0.5f * before[i] + (1.0f - 0.5f) * p[i];
+    memcpy(before, p, n * sizeof *before); /* G's trained weights */
+    memcpy(gan_net_params(w.g), avg, n * sizeof *avg);
+    assert_int_equal(gan_net_forward(w.g, z, 4, by_g, 0), GAN_OK);
+    memcpy(gan_net_params(w.g), before, n * sizeof *before);
+    EXPECT(gan_trainer_generate(w.t, z, NULL, 4, by_trainer), GAN_OK, NULL);
+    assert_memory_equal(by_trainer, by_g, sizeof by_g);
+    free(before);
+    free(avg);
+    world_free(&w);
+}
+
+/* One optimizer given to two trainers: its state belongs to the first trainer's net, so
+ * the second trainer's step refuses it (GAN_EINVAL) and changes nothing, until
+ * gan_optim_reset gives it up. */
+static void optimizer_shared_by_two_trainers(void **state)
+{
+    (void)state;
+    world a, b;
+    feed *f;
+    warmed_world(&a, GAN_ACT_RELU, 2, 0, &f);
+    world_make(&b, GAN_ACT_RELU, 0.0f);
+    gan_trainer *t;
+    assert_int_equal(gan_trainer_create(&t, b.g, b.d, a.og, b.od), GAN_OK); /* a's G optimizer, same sizes */
+    assert_int_equal(gan_trainer_set_data(t, feed_data, &b.data), GAN_OK);
+    assert_int_equal(gan_trainer_set_batch_size(t, BATCH), GAN_OK);
+    image before = snap(a.t);
+    EXPECT(gan_trainer_step(t, NULL), GAN_EINVAL, "G: the optimizer's state belongs to another net");
+    assert_same_image(a.t, &before);
+    assert_int_equal(gan_optim_reset(a.og), GAN_OK);
+    EXPECT(gan_trainer_step(t, NULL), GAN_OK, NULL);
+    EXPECT(gan_trainer_step(a.t, NULL), GAN_EINVAL, "G: the optimizer's state belongs to another net");
+    free(before.b);
+    gan_trainer_free(t);
+    world_free(&a);
+    world_free(&b);
+}
+
+/* One net given to two trainers: each draws dropout masks from its own stream, whichever
+ * trainer was created last; each checks the nets against what it first saw. */
+static void net_shared_by_two_trainers(void **state)
+{
+    (void)state;
+    world w;
+    world_make(&w, GAN_ACT_RELU, 0.0f);
+    gan_net *d;
+    gan_layer *l;
+    assert_int_equal(gan_net_create(&d, DIM), GAN_OK);
+    add(d, gan_layer_dropout(&l, 0.5f), &l);
+    add(d, gan_layer_dense(&l, DIM, 1), &l);
+    gan_optim *og, *od, *og2, *od2;
+    assert_int_equal(gan_optim_adam(&og, 1e-3f, 0.5f, 0.999f, 1e-8f), GAN_OK);
+    assert_int_equal(gan_optim_adam(&od, 1e-3f, 0.5f, 0.999f, 1e-8f), GAN_OK);
+    assert_int_equal(gan_optim_adam(&og2, 1e-3f, 0.5f, 0.999f, 1e-8f), GAN_OK);
+    assert_int_equal(gan_optim_adam(&od2, 1e-3f, 0.5f, 0.999f, 1e-8f), GAN_OK);
+    gan_trainer *a, *b, *fresh;
+    assert_int_equal(gan_trainer_create(&a, w.g, d, og, od), GAN_OK);
+    assert_int_equal(gan_trainer_create(&b, w.g, d, og2, od2), GAN_OK); /* lends the nets its stream */
+    assert_int_equal(gan_trainer_set_data(a, feed_data, &w.data), GAN_OK);
+    assert_int_equal(gan_net_init(d, gan_trainer_rng(a, GAN_STREAM_INIT), GAN_INIT_XAVIER, 1.0f), GAN_OK);
+    EXPECT(gan_trainer_run(a, 3, NULL, NULL), GAN_OK, NULL);
+    /* b's dropout stream is untouched: it draws what a new trainer's (same seed) draws */
+    assert_int_equal(gan_trainer_create(&fresh, w.g, d, og2, od2), GAN_OK);
+    assert_true(gan_rng_uniform(gan_trainer_rng(b, GAN_STREAM_DROPOUT)) ==
+                gan_rng_uniform(gan_trainer_rng(fresh, GAN_STREAM_DROPOUT)));
+    gan_trainer_free(fresh);
+    gan_trainer_free(b); /* a keeps working without b */
+    EXPECT(gan_trainer_step(a, NULL), GAN_OK, NULL);
+    gan_trainer_free(a);
+    gan_optim_free(og);
+    gan_optim_free(od);
+    gan_optim_free(og2);
+    gan_optim_free(od2);
+    gan_net_free(d);
+    world_free(&w);
+}
+
+/* Nets that do not fit the trainer's condition size (G 4 -> 1 and D 3 -> 1 without
+ * gan_trainer_set_cond_dim, the commonest cGAN mistake) and nets never initialised are
+ * GAN_ESTATE with a message (it used to be empty), and change nothing. */
+static void misfits_and_uninitialised_nets_explain_themselves(void **state)
+{
+    (void)state;
+    gan_net *g = mlp(4, 8, 1, GAN_ACT_RELU, 0), *d = mlp(3, 8, 1, GAN_ACT_RELU, 1);
+    gan_optim *og, *od;
+    gan_trainer *t;
+    assert_int_equal(gan_optim_sgd(&og, 0.01f, 0.0f, 0), GAN_OK);
+    assert_int_equal(gan_optim_sgd(&od, 0.01f, 0.0f, 0), GAN_OK);
+    assert_int_equal(gan_trainer_create(&t, g, d, og, od), GAN_OK);
+    feed fd = {0};
+    assert_int_equal(gan_trainer_set_data(t, feed_data, &fd), GAN_OK);
+    EXPECT(gan_trainer_step(t, NULL), GAN_ESTATE, "D takes 3 inputs, but G's 1 outputs plus 0 condition values");
+    EXPECT(gan_trainer_step(t, NULL), GAN_ESTATE, "gan_trainer_set_cond_dim");
+    assert_int_equal(gan_trainer_set_cond_dim(t, 2), GAN_OK);
+    EXPECT(gan_trainer_step(t, NULL), GAN_ESTATE, "G was never initialised (gan_net_init)");
+    float out[2], cond[4] = {1, 0, 0, 1};
+    EXPECT(gan_trainer_generate(t, NULL, cond, 2, out), GAN_ESTATE, "G was never initialised");
+    /* EMA enabled before init starts from G's weights at the first step, not from zeros */
+    assert_int_equal(gan_trainer_set_ema(t, 0.999f), GAN_OK);
+    gan_rng *init = gan_trainer_rng(t, GAN_STREAM_INIT);
+    assert_int_equal(gan_net_init(g, init, GAN_INIT_XAVIER, 1.0f), GAN_OK);
+    EXPECT(gan_trainer_step(t, NULL), GAN_ESTATE, "D was never initialised (gan_net_init)");
+    assert_int_equal(gan_trainer_steps(t), 0);
+    gan_net_params(d)[0] = 0.5f; /* the caller's own weights count too */
+    EXPECT(gan_trainer_step(t, NULL), GAN_OK, NULL);
+    float with_ema[2], z[2 * 2] = {0.5f, -0.5f, 0.25f, 0.75f}, gin[2 * 4];
+    for (int i = 0; i < 2; i++) {
+        memcpy(gin + 4 * i, z + 2 * i, 2 * sizeof(float));
+        memcpy(gin + 4 * i + 2, cond + 2 * i, 2 * sizeof(float));
+    }
+    EXPECT(gan_trainer_generate(t, z, cond, 2, with_ema), GAN_OK, NULL);
+    /* one step at decay 0.999 leaves the average within 1e-3 of G's weights: zeros would be far */
+    assert_int_equal(gan_net_forward(g, gin, 2, out, 0), GAN_OK);
+    for (int i = 0; i < 2; i++) assert_true(fabsf(with_ema[i] - out[i]) < 1e-2f * (1.0f + fabsf(out[i])));
+    assert_true(fabsf(out[0]) + fabsf(out[1]) > 1e-3f);
+    free_gan(t, og, od, g, d);
+}
+
+/* Every failure explains itself: each EXPECT, assert_error and SWEEP above that saw a
+ * public call fail also checked that gan_error_last() starts with that function's name
+ * (assert_failure_explained, test_util.h). Run last, this proves the walk happened. */
+static void every_failure_names_its_function(void **state)
+{
+    (void)state;
+    print_message("%zu failures of public calls checked for a message naming the call\n", failures_explained);
+    assert_true(failures_explained >= 300);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1330,6 +1524,12 @@ int main(void)
         cmocka_unit_test(allocation_failures_change_nothing),
         cmocka_unit_test(failing_allocator_spares_calls_that_allocate_nothing),
         cmocka_unit_test(non_finite_parameters_round_trip),
+        cmocka_unit_test(net_grown_under_a_trainer),
+        cmocka_unit_test(net_reinitialised_under_a_trainer),
+        cmocka_unit_test(optimizer_shared_by_two_trainers),
+        cmocka_unit_test(net_shared_by_two_trainers),
+        cmocka_unit_test(misfits_and_uninitialised_nets_explain_themselves),
+        cmocka_unit_test(every_failure_names_its_function), /* last: counts the checks above */
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -50,6 +50,23 @@ static inline size_t test_alloc_live(void)
     return test_alloc.allocs - test_alloc.frees;
 }
 
+/* Every failure explains itself (docs/conventions.md): after a call of the public API
+ * fails, gan_error_last() starts with the name of the function called, then ": ". `call`
+ * is the call's source text; calls of anything but a gan_ function are not checked.
+ * Failures checked so far, for tests that count them: */
+static size_t failures_explained;
+
+static inline void assert_failure_explained(const char *call)
+{
+    while (*call == ' ' || *call == '(') call++;
+    if (strncmp(call, "gan_", 4) != 0) return;
+    size_t n = strcspn(call, "( ");
+    const char *msg = gan_error_last();
+    if (strncmp(msg, call, n) != 0 || msg[n] != ':')
+        fail_msg("%.*s failed with a message that does not start with its name: '%s'", (int)n, call, msg);
+    failures_explained++;
+}
+
 /* Fail allocation k of `call` for k = 1, 2, ... until it succeeds, counting the failures
  * in `failures`. `check` runs after every failure to prove the handles still work. */
 #define SWEEP(failures, call, check)                                        \
@@ -62,6 +79,7 @@ static inline size_t test_alloc_live(void)
             test_alloc.fail_at = 0;                                         \
             if (status_ == GAN_OK) break;                                   \
             assert_error(status_, GAN_ENOMEM, "out of memory");             \
+            assert_failure_explained(#call);                                \
             assert_int_equal(test_alloc_live(), live_);                     \
             check;                                                          \
             failures++;                                                     \
@@ -146,6 +164,7 @@ static inline gan_net *mlp(size_t in, size_t hidden, size_t out, gan_activation 
                                     gan_strerror(rc_), (code), gan_error_last());   \
         if (!strstr(gan_error_last(), (needle)))                                    \
             fail_msg("message '%s' does not mention '%s'", gan_error_last(), (needle)); \
+        if (rc_) assert_failure_explained(#rc);                                     \
     } while (0)
 
 #endif
