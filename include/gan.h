@@ -40,11 +40,11 @@ extern "C" {
 /** Major version: changes only when the ABI breaks (also the SONAME). */
 #define GAN_VERSION_MAJOR 0
 /** Minor version: grows with additions to the API. */
-#define GAN_VERSION_MINOR 1
+#define GAN_VERSION_MINOR 2
 /** Patch version: fixes only. */
 #define GAN_VERSION_PATCH 0
 /** The version as a string literal "MAJOR.MINOR.PATCH". */
-#define GAN_VERSION_STRING "0.1.0"
+#define GAN_VERSION_STRING "0.2.0"
 /** The version as one number: MAJOR * 10000 + MINOR * 100 + PATCH. */
 #define GAN_VERSION_NUMBER \
     (GAN_VERSION_MAJOR * 10000 + GAN_VERSION_MINOR * 100 + GAN_VERSION_PATCH)
@@ -371,9 +371,13 @@ GAN_API void gan_net_free(gan_net *net);
  * gan_net_backward() needs a new gan_net_forward()).
  * @param net   the net
  * @param layer a layer the caller owns (never one that a net already owns)
- * @return GAN_OK; GAN_EINVAL for a NULL argument, a layer already in this net, a dense
- * or maxout layer whose input width is not the net's output width, or a net size that
- * overflows; GAN_ENOMEM.
+ * A trainer that borrows the net refuses it from then on (GAN_ESTATE): create a new
+ * trainer for the new net. The parameter buffer grows geometrically, so building a net
+ * layer by layer copies it a logarithmic number of times.
+ * @return GAN_OK; GAN_EINVAL for a NULL argument, a layer already in this net, a layer
+ * that does not fit the net's output shape (a dense or maxout layer whose input width is
+ * not the net's output size, a reshape of another size), or a net size that overflows;
+ * GAN_ENOMEM.
  */
 GAN_API int gan_net_add(gan_net *net, gan_layer *layer);
 /**
@@ -456,6 +460,9 @@ GAN_API int gan_net_layer_params(const gan_net *net, size_t index, size_t *offse
  * @param rng    the stream to draw from (borrowed for the call only)
  * @param scheme the initialisation scheme
  * @param scale  its scale (finite, >= 0)
+ * A net counts as initialised, for gan_trainer_step(), once this, a load or
+ * gan_net_params() has set its parameters after its last layer was added. A trainer that
+ * borrows the net keeps training it; the EMA of G restarts from the new weights.
  * @return GAN_OK; GAN_EINVAL for a NULL @p net or @p rng, an unknown @p scheme or an
  * invalid @p scale (nothing is drawn or written).
  */
@@ -499,7 +506,8 @@ GAN_API int gan_net_forward(gan_net *net, const float *x, size_t batch, float *y
 GAN_API int gan_net_backward(gan_net *net, const float *dy, float *dx);
 /**
  * The flat parameter buffer, writable (e.g. to load weights); layout in
- * gan_net_layer_params().
+ * gan_net_layer_params(). Whoever holds it may write weights, so from this call on the
+ * net counts as initialised (see gan_net_init()).
  * @param net the net, or NULL
  * @return gan_net_num_params() floats, borrowed (owned by the net; valid until the net
  * changes shape or is freed), or NULL for NULL or a net without parameters.
@@ -558,13 +566,14 @@ GAN_API int gan_optim_adam(gan_optim **out, float lr, float beta1, float beta2, 
 GAN_API void gan_optim_free(gan_optim *opt);
 /**
  * Apply one update to @p net from its gradients. The first step allocates the
- * state for the net's parameter count; a net of another size is GAN_EINVAL
- * until gan_optim_reset(). The gradients are read, not cleared. The update is checked
+ * state for that net; another net (of any size: the state is its parameters' history,
+ * so one optimizer given to two trainers is refused too) is GAN_EINVAL until
+ * gan_optim_reset(). The gradients are read, not cleared. The update is checked
  * before it is written: on failure the parameters and the state are unchanged.
  * @param opt the optimizer
  * @param net the net whose parameters are updated (only used for the call)
  * @return GAN_OK; GAN_EINVAL for a NULL argument, a net without parameters, or a net
- * of another size than the state; GAN_ENOMEM (first step); GAN_EDIVERGED when the
+ * other than the one the state is for; GAN_ENOMEM (first step); GAN_EDIVERGED when the
  * gradient is not finite or the update would overflow.
  */
 GAN_API int gan_optim_step(gan_optim *opt, gan_net *net);
@@ -700,7 +709,12 @@ typedef int (*gan_step_fn)(void *payload, const gan_step_stats *stats);
  * Create a trainer over generator @p g, discriminator @p d (one output: a logit, or a
  * probability when its last layer is a sigmoid, whose input is then used as the logit)
  * and their optimizers. All four are borrowed. The trainer lends its dropout stream to
- * G and D (gan_net_set_rng) and takes it back when freed.
+ * G and D (gan_net_set_rng) here and whenever it runs them, and takes it back when freed.
+ * The owner may still change a borrowed handle: the trainer notices. A net grown since
+ * this call (gan_net_add) is refused by every call that uses it (GAN_ESTATE, naming the
+ * net); a net re-initialised keeps training. Two trainers may share a net (each uses its
+ * own dropout stream); an optimizer stays with the net its state was made for (see
+ * gan_optim_step()). Train only initialised nets: see gan_trainer_step().
  * Defaults: batch 100, k = 1 D step and 1 G step, alternating, non-saturating loss,
  * seed 0, no condition, noise uniform in [-1, 1], no label smoothing, no EMA.
  * @param[out] out the new trainer, owned by the caller (free it with
@@ -808,7 +822,7 @@ GAN_API int gan_trainer_set_seed(gan_trainer *t, uint64_t seed);
  * @param t the trainer
  * @param c the condition size (default 0)
  * @return GAN_OK; GAN_EINVAL for a NULL @p t or widths that do not fit @p c (the old
- * size is kept).
+ * size is kept); GAN_ESTATE when G or D changed since gan_trainer_create().
  */
 GAN_API int gan_trainer_set_cond_dim(gan_trainer *t, size_t c);
 /**
@@ -830,12 +844,14 @@ GAN_API int gan_trainer_set_clip(gan_trainer *t, float c);
 /**
  * Exponential moving average of G's weights with the given decay in [0, 1); 0 turns
  * it off. When on, gan_trainer_generate() uses the averaged weights. The average
- * starts at G's weights as they are at this call: call it after initialising G.
- * Changing a non-zero decay keeps the running average.
+ * starts at G's weights as they are at this call, and starts again from G's weights
+ * whenever they are set afterwards (gan_net_init(), a load of G's file), so turning it
+ * on before initialising G is fine. Changing a non-zero decay keeps the running average.
  * @param t     the trainer
  * @param decay the decay, in [0, 1) (default 0: off)
- * @return GAN_OK; GAN_EINVAL for a NULL @p t or a decay outside [0, 1); GAN_ENOMEM when
- * turning it on (the setting is then unchanged).
+ * @return GAN_OK; GAN_EINVAL for a NULL @p t or a decay outside [0, 1); GAN_ESTATE when
+ * G changed since gan_trainer_create(); GAN_ENOMEM when turning it on (the setting is
+ * then unchanged).
  */
 GAN_API int gan_trainer_set_ema(gan_trainer *t, float decay);
 /**
@@ -872,10 +888,14 @@ GAN_API uint64_t gan_trainer_steps(const gan_trainer *t);
  * @param t              the trainer
  * @param[in,out] stats  may be NULL; else its size field (at least 16: size, reserved
  *                       and step) is read and the fields that fit are filled on success
+ * Every failure leaves a message naming this function and where it failed
+ * ("gan_trainer_step: D: ...").
  * @return GAN_OK; GAN_EINVAL for a NULL @p t, a @p stats size below 16, an optimizer
- * whose state is for a net of another size, or workspaces whose size overflows;
- * GAN_ESTATE when no data callback is set, the nets' widths no longer fit the
- * condition size, or a net with dropout has lost its rng; GAN_ENOMEM (first step at a
+ * whose state is for another net, or workspaces whose size overflows; GAN_ESTATE when no
+ * data callback is set, the nets' widths do not fit the condition size (a conditional
+ * model without gan_trainer_set_cond_dim()), G or D changed since gan_trainer_create(),
+ * or G or D was never initialised: no gan_net_init(), load or gan_net_params() since
+ * its last layer was added ("G was never initialised (gan_net_init)"); GAN_ENOMEM (first step at a
  * batch size); GAN_EUSER when a callback returns non-zero; GAN_EDIVERGED for a
  * non-finite loss or gradient or an update that would overflow.
  */
@@ -902,8 +922,9 @@ GAN_API int gan_trainer_run(gan_trainer *t, uint64_t steps, gan_step_fn on_step,
  * @param cond     n x c condition rows, or NULL when c = 0
  * @param n        number of samples (> 0)
  * @param[out] out n x data_dim floats (data_dim = G's output width)
- * @return GAN_OK; GAN_EINVAL for a NULL @p t or @p out, @p n = 0, a NULL @p cond when
- * c > 0, or widths that do not fit the condition size; GAN_ENOMEM; GAN_EUSER when the
+ * @return GAN_OK; GAN_EINVAL for a NULL @p t or @p out, @p n = 0 or a NULL @p cond when
+ * c > 0; GAN_ESTATE for widths that do not fit the condition size, a G changed since
+ * gan_trainer_create() or never initialised; GAN_ENOMEM; GAN_EUSER when the
  * noise callback returns non-zero, GAN_EDIVERGED when it writes NaN or Inf (@p out is
  * then partly written; the trainer, its noise stream included, is as before the call).
  */
@@ -1218,7 +1239,7 @@ GAN_API int gan_net_load_mem(gan_net **out, const void *buf, size_t size);
  * @param t    the trainer
  * @param path the file to write (replaced if it exists)
  * @return as gan_net_save(); GAN_ESTATE when an optimizer holds state for a net of
- * another size.
+ * another size, or G or D changed since gan_trainer_create().
  */
 GAN_API int gan_trainer_save(const gan_trainer *t, const char *path);
 /**
@@ -1245,7 +1266,9 @@ GAN_API int gan_trainer_save_mem(const gan_trainer *t, void *buf, size_t cap, si
  * @return GAN_OK; GAN_EINVAL for a NULL argument; GAN_EIO; GAN_EFORMAT when the file is
  * damaged or does not match the trainer (the message names the difference, e.g.
  * "D layer 2: dropout(0.8) of 16 in the file, maxout 16->1x3 in the trainer");
- * GAN_EVERSION; GAN_ESTATE when a custom noise callback is needed; GAN_ENOMEM.
+ * GAN_EVERSION; GAN_ESTATE when a custom noise callback is needed, or G or D changed
+ * since gan_trainer_create(); GAN_ENOMEM. Files of format version 1 (libgan 0.1) load
+ * too.
  */
 GAN_API int gan_trainer_load(gan_trainer *t, const char *path);
 /**
