@@ -623,16 +623,23 @@ static const struct gan_layer_ops reshape_ops = {
     .describe = reshape_describe,
 };
 
+int gan__check_shape(uint64_t c, uint64_t h, uint64_t w)
+{
+    /* Each axis at most INT_MAX first, so the products cannot wrap in 64 bits. */
+    if (c == 0 || h == 0 || w == 0 || c > GAN_MAX_DIM || h > GAN_MAX_DIM || w > GAN_MAX_DIM || c * h > GAN_MAX_DIM ||
+        c * h * w > GAN_MAX_DIM)
+        return gan__fail(GAN_EINVAL, "the shape %llu x %llu x %llu must be positive with a product of at most %d",
+                         (unsigned long long)c, (unsigned long long)h, (unsigned long long)w, INT_MAX);
+    return GAN_OK;
+}
+
 int gan_layer_reshape(gan_layer **out, size_t channels, size_t height, size_t width)
 {
     GAN_CHECK_ARG(out);
     *out = NULL;
-    size_t hw, n;
-    if (channels == 0 || height == 0 || width == 0 || gan__size_mul(height, width, &hw) ||
-        gan__size_mul(hw, channels, &n) || n > GAN_MAX_DIM)
-        return gan__fail(GAN_EINVAL, "%s: %zu x %zu x %zu must be positive with a product of at most %d", __func__,
-                         channels, height, width, INT_MAX);
-    int rc = new_layer(out, &reshape_ops, __func__);
+    int rc = gan__check_shape(channels, height, width);
+    if (rc) return gan__wrap(rc, "%s", __func__);
+    rc = new_layer(out, &reshape_ops, __func__);
     if (rc) return rc;
     (*out)->out = (gan_shape){channels, height, width};
     return GAN_OK;

@@ -73,6 +73,10 @@ struct gan_layer {
     float *fwd_y;         /* the caller's input when backward does not read it) */
 };
 
+/* A shape's bounds, for nets, reshape layers and files alike: every axis positive and the
+ * product at most INT_MAX (BLAS takes int). GAN_EINVAL with a message naming no function. */
+int gan__check_shape(uint64_t c, uint64_t h, uint64_t w);
+
 /* Bind parameter pointers at `params`/`grads` (NULL while the net has none). */
 void gan__layer_bind(gan_layer *l, float *params, float *grads);
 

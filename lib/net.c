@@ -44,11 +44,8 @@ int gan_net_create_image(gan_net **out, size_t channels, size_t height, size_t w
 {
     GAN_CHECK_ARG(out);
     *out = NULL;
-    size_t hw, n;
-    if (channels == 0 || height == 0 || width == 0 || gan__size_mul(height, width, &hw) ||
-        gan__size_mul(hw, channels, &n) || n > INT_MAX)
-        return gan__fail(GAN_EINVAL, "%s: %zu channels x %zu x %zu must be positive with a product of at most %d",
-                         __func__, channels, height, width, INT_MAX);
+    int rc = gan__check_shape(channels, height, width);
+    if (rc) return gan__wrap(rc, "%s", __func__);
     return new_net(out, (gan_shape){channels, height, width}, __func__);
 }
 

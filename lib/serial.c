@@ -654,11 +654,7 @@ static int read_net_head(const ctx *c, const char *who, const span *net, unsigne
     if (n_layers > MAX_LAYERS)
         return perr(c, GAN_EFORMAT, "%s has %lu layers, more than the %d a file may hold", who,
                     (unsigned long)n_layers, MAX_LAYERS);
-    /* Each factor at most INT_MAX, so the product cannot wrap in 64 bits before the check. */
-    if (ch == 0 || h == 0 || w == 0 || ch > INT_MAX || h > INT_MAX || w > INT_MAX || ch * h > INT_MAX ||
-        ch * h * w > INT_MAX)
-        return perr(c, GAN_EFORMAT, "%s's input shape %llu x %llu x %llu is not positive with at most %d values",
-                    who, (unsigned long long)ch, (unsigned long long)h, (unsigned long long)w, INT_MAX);
+    if (gan__check_shape(ch, h, w)) return invalid_field(c, "%s's input shape", who);
     size_t min_record = version == 1 ? LAYER_V1 : LAYER_HEAD;
     if ((net->len - head) / min_record < n_layers)
         return perr(c, GAN_EFORMAT, "%s's NET chunk is %zu bytes, too short for %lu layers", who, net->len,
