@@ -4,13 +4,21 @@
  *   arch 0: G 3 -> dense 6 -> leaky(0.2) -> dense 2 (SGD);
  *           D 2 -> maxout 4x2 -> dropout(0.9) -> dense 1 -> sigmoid (Adam); built-in noise.
  *   arch 1: condition size 2. G 5 -> dense 6 -> tanh -> dense 2 (Adam);
- *           D 4 -> dense 5 -> relu -> dense 1 (SGD with Nesterov momentum); custom noise. */
+ *           D 4 -> dense 5 -> relu -> dense 1 (SGD with Nesterov momentum); custom noise.
+ *   arch 2: images. G 3 -> dense 8 -> reshape 2x2x2 -> relu -> dense 4 -> reshape 1x2x2
+ *           -> sigmoid (Adam); D takes 1x2x2 images (gan_net_create_image) -> dropout(0.8)
+ *           -> maxout 3x2 -> dense 1 -> identity (SGD without momentum); built-in noise;
+ *           data: 2x2 one-channel images.
+ * Together they hold every layer kind (dense, maxout, activation with every function,
+ * leaky ReLU included, dropout, reshape) and both kinds of net input (vector, image). */
 #ifndef GAN_FUZZ_LOAD_ARCH_H
 #define GAN_FUZZ_LOAD_ARCH_H
 
 #include "gan.h"
 
 #include <string.h>
+
+enum { ARCH_COUNT = 3 };
 
 typedef struct {
     gan_net *g, *d;
@@ -28,6 +36,20 @@ static int arch_data(void *payload, gan_rng *rng, float *x, float *cond, size_t 
         if (cond) {
             cond[2 * i] = k == 0 ? 1.0f : 0.0f;
             cond[2 * i + 1] = k == 1 ? 1.0f : 0.0f;
+        }
+    }
+    return 0;
+}
+
+/* Arch 2: 2x2 images, a diagonal or an anti-diagonal stroke with some noise, in [0, 1]. */
+static int arch_image_data(void *payload, gan_rng *rng, float *x, float *cond, size_t batch)
+{
+    (void)payload; (void)cond;
+    for (size_t i = 0; i < batch; i++) {
+        size_t k = gan_rng_uniform(rng) < 0.5f ? 0 : 1;
+        for (size_t j = 0; j < 4; j++) {
+            float ink = (j == 0 || j == 3) == (k == 0) ? 0.9f : 0.1f;
+            x[4 * i + j] = ink + 0.1f * (gan_rng_uniform(rng) - 0.5f);
         }
     }
     return 0;
@@ -59,7 +81,7 @@ static int arch_add(gan_net *n, int rc_layer, gan_layer **l)
     return rc;
 }
 
-/* Build arch 0 or 1 with default settings and zero weights. Returns 0 or a GAN_E* code. */
+/* Build arch 0, 1 or 2 with default settings and zero weights. Returns 0 or a GAN_E* code. */
 static int arch_make(arch_rig *r, int arch)
 {
     gan_layer *l = NULL;
@@ -77,7 +99,7 @@ static int arch_make(arch_rig *r, int arch)
         if (!rc) rc = arch_add(r->d, gan_layer_activation(&l, GAN_ACT_SIGMOID), &l);
         if (!rc) rc = gan_optim_sgd(&r->og, 0.1f, 0.5f, 0);
         if (!rc) rc = gan_optim_adam(&r->od, 1e-3f, 0.5f, 0.999f, 1e-8f);
-    } else {
+    } else if (arch == 1) {
         rc = gan_net_create(&r->g, 5);
         if (!rc) rc = arch_add(r->g, gan_layer_dense(&l, 5, 6), &l);
         if (!rc) rc = arch_add(r->g, gan_layer_activation(&l, GAN_ACT_TANH), &l);
@@ -88,9 +110,24 @@ static int arch_make(arch_rig *r, int arch)
         if (!rc) rc = arch_add(r->d, gan_layer_dense(&l, 5, 1), &l);
         if (!rc) rc = gan_optim_adam(&r->og, 1e-3f, 0.5f, 0.999f, 1e-8f);
         if (!rc) rc = gan_optim_sgd(&r->od, 0.05f, 0.9f, 1);
+    } else {
+        rc = gan_net_create(&r->g, 3);
+        if (!rc) rc = arch_add(r->g, gan_layer_dense(&l, 3, 8), &l);
+        if (!rc) rc = arch_add(r->g, gan_layer_reshape(&l, 2, 2, 2), &l);
+        if (!rc) rc = arch_add(r->g, gan_layer_activation(&l, GAN_ACT_RELU), &l);
+        if (!rc) rc = arch_add(r->g, gan_layer_dense(&l, 8, 4), &l);
+        if (!rc) rc = arch_add(r->g, gan_layer_reshape(&l, 1, 2, 2), &l);
+        if (!rc) rc = arch_add(r->g, gan_layer_activation(&l, GAN_ACT_SIGMOID), &l);
+        if (!rc) rc = gan_net_create_image(&r->d, 1, 2, 2);
+        if (!rc) rc = arch_add(r->d, gan_layer_dropout(&l, 0.8f), &l);
+        if (!rc) rc = arch_add(r->d, gan_layer_maxout(&l, 4, 3, 2), &l);
+        if (!rc) rc = arch_add(r->d, gan_layer_dense(&l, 3, 1), &l);
+        if (!rc) rc = arch_add(r->d, gan_layer_activation(&l, GAN_ACT_IDENTITY), &l);
+        if (!rc) rc = gan_optim_adam(&r->og, 2e-3f, 0.9f, 0.99f, 1e-7f);
+        if (!rc) rc = gan_optim_sgd(&r->od, 0.05f, 0.0f, 0);
     }
     if (!rc) rc = gan_trainer_create(&r->t, r->g, r->d, r->og, r->od);
-    if (!rc) rc = gan_trainer_set_data(r->t, arch_data, NULL);
+    if (!rc) rc = gan_trainer_set_data(r->t, arch == 2 ? arch_image_data : arch_data, NULL);
     if (!rc && arch == 1) rc = gan_trainer_set_noise(r->t, arch_noise, NULL);
     if (rc) arch_free(r);
     return rc;

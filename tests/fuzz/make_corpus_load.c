@@ -1,5 +1,10 @@
 /* Write the seed corpus of fuzz_load.c: valid net files and checkpoints for the trainers
- * of load_arch.h, plus damaged and hand-edited variants.
+ * of load_arch.h, plus damaged and hand-edited variants. Files are what the library writes
+ * (the newest format version) and, for what format version 1 can express (vector inputs,
+ * no reshape), the same files rewritten in version 1, checked to load back to the same
+ * nets and trainers (ok-v1-*). Names: ok-* load (as a net file or into one trainer),
+ * bad-* are refused. Hand-made seeds sit beside them and are not written here: v1-*-golden
+ * are copies of tests/data/golden_*_v1.gan (another architecture than the trainers here).
  * Usage: meson compile -C build make_corpus_load && build/tests/make_corpus_load tests/fuzz/corpus_load */
 #include "gan.h"
 #include "load_arch.h"
@@ -33,6 +38,25 @@ static void wr32(uint8_t *p, uint32_t v)
     for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
 }
 
+static void wr64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint32_t rd32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t rd64(const uint8_t *p) { return rd32(p) | (uint64_t)rd32(p + 4) << 32; }
+
+/* The same bytes with another format version in the header (its CRC redone). */
+static void relabel(uint8_t *b, uint32_t version)
+{
+    wr32(b + 8, version);
+    wr32(b + 16, (uint32_t)crc32(0, b, 16));
+}
+
 static uint8_t *net_bytes(const gan_net *n, size_t *size)
 {
     if (gan_net_save_mem(n, NULL, 0, size)) die("size");
@@ -49,7 +73,7 @@ static uint8_t *trainer_bytes(const gan_trainer *t, size_t *size)
     return b;
 }
 
-/* A trained checkpoint of arch 0 or 1 with non-default settings. */
+/* A trained checkpoint of trainer `arch` with non-default settings. */
 static uint8_t *trained(int arch, int ema, size_t *size)
 {
     arch_rig r;
@@ -62,6 +86,9 @@ static uint8_t *trained(int arch, int ema, size_t *size)
         die("settings");
     if (arch == 0 && (gan_trainer_set_d_steps(r.t, 2) || gan_trainer_set_label_smoothing(r.t, 0.9f) ||
                       gan_trainer_set_noise_normal(r.t, 0.5f)))
+        die("settings");
+    if (arch == 2 && (gan_trainer_set_loss(r.t, GAN_LOSS_LEAST_SQUARES) || gan_trainer_set_g_steps(r.t, 2) ||
+                      gan_trainer_set_noise_uniform(r.t, 1.5f)))
         die("settings");
     if (ema && gan_trainer_set_ema(r.t, 0.9f)) die("ema");
     if (gan_trainer_run(r.t, 3, NULL, NULL)) die("train");
@@ -103,14 +130,148 @@ static void damaged(const char *stem, const uint8_t *f, size_t n)
     snprintf(name, sizeof name, "bad-%s-magic", stem);
     put(name, b, n);
     memcpy(b, f, n);
-    wr32(b + 8, 2);
-    wr32(b + 16, (uint32_t)crc32(0, b, 16));
+    relabel(b, rd32(f + 8) + 1);
     snprintf(name, sizeof name, "bad-%s-future-version", stem);
     put(name, b, n);
     snprintf(name, sizeof name, "bad-%s-critical-chunk", stem);
     with_chunk(name, f, n, "MUST", 1);
     snprintf(name, sizeof name, "ok-%s-optional-chunk", stem);
     with_chunk(name, f, n, "XTRA", 0);
+    free(b);
+}
+
+/* A layer record of format version 1: kind u32, then act u32, in u64, out u64, pieces u64,
+ * a float's bits u32, reserved u32. */
+enum { V1_LAYER = 40, V2_NET_HEAD = 32, V1_NET_HEAD = 16 };
+
+static void v1_layer(uint8_t *o, uint32_t kind, uint32_t act, uint64_t in, uint64_t out, uint64_t pieces,
+                     uint32_t fbits)
+{
+    wr32(o, kind);
+    wr32(o + 4, act);
+    wr64(o + 8, in);
+    wr64(o + 16, out);
+    wr64(o + 24, pieces);
+    wr32(o + 32, fbits);
+    wr32(o + 36, 0);
+}
+
+/* A version-2 NET payload in version 1 into o (room for it), its length returned; 0 when
+ * version 1 cannot express it (an image input, a reshape layer). */
+static size_t net_to_v1(const uint8_t *p, size_t len, uint8_t *o)
+{
+    uint32_t n_layers = rd32(p + 4);
+    uint64_t width = rd64(p + 8);
+    if (len < V2_NET_HEAD || rd64(p + 16) != 1 || rd64(p + 24) != 1) return 0;
+    memcpy(o, p, 8);
+    wr64(o + 8, width);
+    size_t at = V2_NET_HEAD, out = V1_NET_HEAD;
+    for (uint32_t i = 0; i < n_layers; i++, out += V1_LAYER) {
+        uint32_t kind = rd32(p + at), n = rd32(p + at + 4);
+        const uint8_t *e = p + at + 8;
+        at += 8 + n;
+        if (kind == GAN_LAYER_DENSE) {
+            v1_layer(o + out, kind, 0, rd64(e), rd64(e + 8), 0, 0);
+            width = rd64(e + 8);
+        } else if (kind == GAN_LAYER_MAXOUT) {
+            v1_layer(o + out, kind, 0, rd64(e), rd64(e + 8), rd64(e + 16), 0);
+            width = rd64(e + 8);
+        } else if (kind == GAN_LAYER_ACTIVATION) {
+            v1_layer(o + out, kind, rd32(e), width, width, 0, rd32(e + 4));
+        } else if (kind == GAN_LAYER_DROPOUT) {
+            v1_layer(o + out, kind, 0, width, width, 0, rd32(e));
+        } else {
+            return 0;
+        }
+    }
+    return at == len ? out : 0;
+}
+
+/* A file the library wrote, rewritten in format version 1 (NET chunks re-encoded, every
+ * other chunk as is, CRCs redone); NULL when version 1 cannot express it. */
+static uint8_t *to_v1(const uint8_t *f, size_t n, size_t *size)
+{
+    uint8_t *b = malloc(n * 3 + 64); /* a v1 layer record is at most 40 bytes for v2's 8 + 4 */
+    if (!b) die("memory");
+    memcpy(b, f, 20);
+    relabel(b, 1);
+    size_t at = 20, out = 20;
+    while (at + 20 <= n) {
+        uint32_t type = rd32(f + at);
+        size_t len = (size_t)rd64(f + at + 8), plen = len;
+        memcpy(b + out, f + at, 16);
+        if (type == rd32((const uint8_t *)"NET ")) {
+            plen = net_to_v1(f + at + 16, len, b + out + 16);
+            if (!plen) {
+                free(b);
+                return NULL;
+            }
+            wr64(b + out + 8, plen);
+        } else {
+            memcpy(b + out + 16, f + at + 16, len);
+        }
+        wr32(b + out + 16 + plen, (uint32_t)crc32(0, b + out, (uInt)(16 + plen)));
+        at += 20 + len;
+        out += 20 + plen;
+    }
+    if (at != n) die("to_v1: a file the library wrote does not frame");
+    *size = out;
+    return b;
+}
+
+/* Write f (a net file) in version 1 as ok-v1-STEM, after checking that it loads back to
+ * the net f holds; and v1 bytes labelled version 2, which the v2 reader must refuse. */
+static void v1_net(const char *stem, const uint8_t *f, size_t n)
+{
+    char name[256];
+    size_t v1_n, again_n;
+    uint8_t *v1 = to_v1(f, n, &v1_n);
+    if (!v1) die("a net version 1 cannot express");
+    gan_net *net;
+    if (gan_net_load_mem(&net, v1, v1_n)) die("load the version-1 net");
+    uint8_t *again = net_bytes(net, &again_n);
+    if (again_n != n || memcmp(again, f, n)) die("the version-1 net loads as another net");
+    snprintf(name, sizeof name, "ok-v1-%s", stem);
+    put(name, v1, v1_n);
+    relabel(v1, 2);
+    snprintf(name, sizeof name, "bad-v1-%s-as-v2", stem);
+    put(name, v1, v1_n);
+    free(again);
+    free(v1);
+    gan_net_free(net);
+}
+
+/* The same for a checkpoint of trainer `arch`. */
+static void v1_trainer(const char *stem, int arch, const uint8_t *f, size_t n)
+{
+    char name[256];
+    size_t v1_n, again_n;
+    uint8_t *v1 = to_v1(f, n, &v1_n);
+    if (!v1) die("a trainer version 1 cannot express");
+    arch_rig r;
+    if (arch_make(&r, arch) || gan_trainer_load_mem(r.t, v1, v1_n)) die("load the version-1 checkpoint");
+    uint8_t *again = trainer_bytes(r.t, &again_n);
+    if (again_n != n || memcmp(again, f, n)) die("the version-1 checkpoint loads as another trainer");
+    snprintf(name, sizeof name, "ok-v1-%s", stem);
+    put(name, v1, v1_n);
+    relabel(v1, 2);
+    snprintf(name, sizeof name, "bad-v1-%s-as-v2", stem);
+    put(name, v1, v1_n);
+    free(again);
+    free(v1);
+    arch_free(&r);
+}
+
+/* Version-2 bytes labelled version 1, which the v1 reader must refuse. */
+static void as_v1(const char *stem, const uint8_t *f, size_t n)
+{
+    char name[256];
+    uint8_t *b = malloc(n);
+    if (!b) die("memory");
+    memcpy(b, f, n);
+    relabel(b, 1);
+    snprintf(name, sizeof name, "bad-%s-as-v1", stem);
+    put(name, b, n);
     free(b);
 }
 
@@ -124,7 +285,7 @@ int main(int argc, char **argv)
     size_t n;
     uint8_t *b;
 
-    /* nets: every layer kind; and an empty one */
+    /* nets: every kind but reshape on a vector, every kind on an image; and an empty one */
     gan_net *net;
     gan_layer *l = NULL;
     gan_rng *rng;
@@ -137,17 +298,36 @@ int main(int argc, char **argv)
     b = net_bytes(net, &n);
     put("ok-net", b, n);
     damaged("net", b, n);
+    v1_net("net", b, n);
+    as_v1("net", b, n);
+    free(b);
+    gan_net_free(net);
+    /* 2x3x2 images -> dropout -> dense 6 -> reshape 3x1x2 -> leaky -> maxout 4x2
+     * -> reshape 2x2x1 -> sigmoid -> dense 3 -> reshape 3x1x1 -> tanh */
+    rc = gan_net_create_image(&net, 2, 3, 2);
+    rc = rc || arch_add(net, gan_layer_dropout(&l, 0.75f), &l) || arch_add(net, gan_layer_dense(&l, 12, 6), &l) ||
+         arch_add(net, gan_layer_reshape(&l, 3, 1, 2), &l) || arch_add(net, gan_layer_leaky_relu(&l, 0.3f), &l) ||
+         arch_add(net, gan_layer_maxout(&l, 6, 4, 2), &l) || arch_add(net, gan_layer_reshape(&l, 2, 2, 1), &l) ||
+         arch_add(net, gan_layer_activation(&l, GAN_ACT_SIGMOID), &l) ||
+         arch_add(net, gan_layer_dense(&l, 4, 3), &l) || arch_add(net, gan_layer_reshape(&l, 3, 1, 1), &l) ||
+         arch_add(net, gan_layer_activation(&l, GAN_ACT_TANH), &l) || gan_net_init(net, rng, GAN_INIT_HE, 1.0f);
+    if (rc) die("image net");
+    b = net_bytes(net, &n);
+    put("ok-net-image", b, n);
+    damaged("net-image", b, n);
+    as_v1("net-image", b, n);
     free(b);
     gan_net_free(net);
     gan_rng_free(rng);
     if (gan_net_create(&net, 3)) die("net");
     b = net_bytes(net, &n);
     put("ok-net-empty", b, n);
+    v1_net("net-empty", b, n);
     free(b);
     gan_net_free(net);
 
-    /* checkpoints: fresh (no optimizer state, no EMA) and trained, for both trainers */
-    for (int arch = 0; arch < 2; arch++) {
+    /* checkpoints: fresh (no optimizer state, no EMA) and trained, for every trainer */
+    for (int arch = 0; arch < ARCH_COUNT; arch++) {
         arch_rig r;
         char name[64];
         if (arch_make(&r, arch)) die("arch");
@@ -161,6 +341,9 @@ int main(int argc, char **argv)
         put(name, b, n);
         snprintf(name, sizeof name, "trainer%d", arch);
         damaged(name, b, n);
+        as_v1(name, b, n);
+        snprintf(name, sizeof name, "trainer%d-trained", arch);
+        if (arch != 2) v1_trainer(name, arch, b, n); /* arch 2's images and reshapes came with version 2 */
         free(b);
         b = trained(arch, 0, &n);
         snprintf(name, sizeof name, "ok-trainer%d-no-ema", arch);
