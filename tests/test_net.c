@@ -266,9 +266,10 @@ static void steady_state_allocates_nothing(void **state)
     gan_set_allocator(NULL);
 }
 
-/* The default allocator maps blocks of 1 MiB and more on their own (lib/alloc.c): a net
- * whose buffers cross that size, grown layer by layer, starts at zero, keeps what earlier
- * layers held, is usable end to end and aligned, and frees cleanly, next to small blocks. */
+/* The default allocator (malloc, and calloc for zeroed blocks) with a net whose buffers
+ * grow past 1 MiB layer by layer (geometric growth, lib/net.c): new room starts at zero,
+ * what earlier layers held is kept, and it is usable end to end, aligned, and frees
+ * cleanly, next to small blocks. */
 static void big_buffers_from_the_default_allocator(void **state)
 {
     (void)state;
@@ -282,11 +283,11 @@ static void big_buffers_from_the_default_allocator(void **state)
     assert_int_equal(gan_net_init(n, r, GAN_INIT_UNIFORM, 0.5f), GAN_OK);
     float first[16 * 600 + 600];
     memcpy(first, gan_net_params(n), sizeof first);
-    add(n, gan_layer_dense(&l, 600, 700), &l); /* now 1.7 MB each: mapped */
+    add(n, gan_layer_dense(&l, 600, 700), &l); /* now 1.7 MB each: regrown */
     size_t np = gan_net_num_params(n);
     float *p = gan_net_params(n), *g = gan_net_grads(n);
     assert_true(np * sizeof(float) > (1u << 20));
-    assert_int_equal((uintptr_t)p % 16, 0); /* malloc's alignment (64 when mapped) */
+    assert_int_equal((uintptr_t)p % 16, 0); /* malloc's alignment */
     assert_int_equal((uintptr_t)g % 16, 0);
     assert_memory_equal(p, first, sizeof first);
     size_t nonzero = 0;
