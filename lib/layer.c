@@ -655,7 +655,10 @@ int gan__layer_decode(gan_layer **out, uint32_t kind, const uint8_t *p, size_t l
     *out = NULL;
     for (size_t i = 0; i < sizeof KINDS / sizeof KINDS[0]; i++)
         if ((uint32_t)KINDS[i]->kind == kind) return KINDS[i]->decode(out, p, len, version, in_size);
-    return gan__fail(GAN_EFORMAT, "unknown layer kind %lu", (unsigned long)kind);
+    /* Version 1 is closed; a later version's file may hold a kind added since. */
+    if (version == 1) return gan__fail(GAN_EFORMAT, "unknown layer kind %lu", (unsigned long)kind);
+    return gan__fail(GAN_EVERSION, "layer kind %lu is unknown to libgan %s (a newer version wrote the file?)",
+                     (unsigned long)kind, GAN_VERSION_STRING);
 }
 
 void gan_layer_free(gan_layer *layer)

@@ -80,8 +80,8 @@ int gan__check_shape(uint64_t c, uint64_t h, uint64_t w);
 /* Bind parameter pointers at `params`/`grads` (NULL while the net has none). */
 void gan__layer_bind(gan_layer *l, float *params, float *grads);
 
-/* A layer of kind `kind` from the file format's encoding (ops->decode); GAN_EFORMAT
- * for a kind this version does not know. */
+/* A layer of kind `kind` from the file format's encoding (ops->decode); a kind this
+ * version does not know is GAN_EVERSION (GAN_EFORMAT in a version-1 file). */
 int gan__layer_decode(gan_layer **out, uint32_t kind, const uint8_t *p, size_t len, unsigned version,
                       size_t in_size);
 

@@ -695,7 +695,7 @@ static int read_layer(const ctx *c, const char *who, const span *net, unsigned v
         if (rc == GAN_ENOMEM) return perr(c, GAN_ENOMEM, "out of memory");
         gan__saved_error inner;
         gan__error_save(&inner);
-        return perr(c, GAN_EFORMAT, "%s layer %zu: %s", who, i, inner.message);
+        return perr(c, rc == GAN_EVERSION ? GAN_EVERSION : GAN_EFORMAT, "%s layer %zu: %s", who, i, inner.message);
     }
     return GAN_OK;
 }

@@ -271,7 +271,8 @@ static double model_run(const model *m, size_t n_layers, const double *p, const 
         const ref_layer *l = &m->layer[i];
         double *out = i + 1 == n_layers ? y : buf[i & 1];
         double mi;
-        if (l->kind == GAN_LAYER_DROPOUT) mi = ref_dropout(m->mask, in, batch * l->in, out);
+        if (l->kind == GAN_LAYER_RESHAPE) mi = ref_activation(&(ref_layer){.act = GAN_ACT_IDENTITY}, in, batch * l->in, out);
+        else if (l->kind == GAN_LAYER_DROPOUT) mi = ref_dropout(m->mask, in, batch * l->in, out);
         else if (l->kind == GAN_LAYER_ACTIVATION) mi = ref_activation(l, in, batch * l->in, out);
         else mi = ref_affine(l, p, in, batch, out);
         margin = fmin(margin, mi);
@@ -380,6 +381,17 @@ static void add_dropout(model *m, float keep)
     model_push(m, l, (ref_layer){.kind = GAN_LAYER_DROPOUT, .keep = keep});
 }
 
+/* A reshape is the identity on the values: the reference copies them. */
+static void add_reshape(model *m, size_t c, size_t h, size_t w)
+{
+    gan_layer *l;
+    assert_int_equal(gan_layer_reshape(&l, c, h, w), GAN_OK);
+    model_push(m, l, (ref_layer){.kind = GAN_LAYER_RESHAPE});
+    size_t oc, oh, ow;
+    assert_int_equal(gan_net_out_shape(m->net, &oc, &oh, &ow), GAN_OK);
+    assert_true(oc == c && oh == h && ow == w);
+}
+
 static void model_free(model *m)
 {
     gan_net_free(m->net);
@@ -449,6 +461,25 @@ static void test_grad_dropout(void **state)
     add_dense(&m, 8);
     add_dropout(&m, 0.5f);
     check_model(&m, 4, 302);
+}
+
+/* Reshape alone (input gradient only), and between layers with parameters: a dense
+ * layer's output seen as an image, read back flat by the next one. */
+static void test_grad_reshape(void **state)
+{
+    (void)state;
+    model m;
+    model_create(&m, 6);
+    add_reshape(&m, 3, 2, 1);
+    check_model(&m, 4, 401);
+
+    model_create(&m, 5);
+    add_dense(&m, 8);
+    add_reshape(&m, 2, 2, 2);
+    add_activation(&m, GAN_ACT_LEAKY_RELU, 0.1f);
+    add_reshape(&m, 8, 1, 1);
+    add_dense(&m, 3);
+    check_model(&m, 3, 402);
 }
 
 /* ------------------------------------------------------ whole-net gradient checks */
@@ -872,6 +903,7 @@ int main(void)
         TEST(test_grad_tanh),
         TEST(test_grad_identity),
         TEST(test_grad_dropout),
+        TEST(test_grad_reshape),
         TEST(test_grad_net_sigmoid),
         TEST(test_grad_net_tanh),
         TEST(test_backward_accumulates),

@@ -302,10 +302,86 @@ static void big_buffers_from_the_default_allocator(void **state)
     gan_rng_free(r);
 }
 
+static void expect_shape(const gan_net *n, int out, size_t c, size_t h, size_t w)
+{
+    size_t a, b, d;
+    assert_int_equal(out ? gan_net_out_shape(n, &a, &b, &d) : gan_net_in_shape(n, &a, &b, &d), GAN_OK);
+    if (a != c || b != h || d != w)
+        fail_msg("%s shape %zux%zux%zu, expected %zux%zux%zu", out ? "output" : "input", a, b, d, c, h, w);
+}
+
+/* Shapes flow from layer to layer: an image net's elementwise layers keep its shape,
+ * dense and maxout layers read it flat and give vectors, reshape gives an image again;
+ * a layer that does not fit the shape is refused, changes nothing and stays the
+ * caller's; files keep the shapes. */
+static void shapes_flow_through_the_net(void **state)
+{
+    (void)state;
+    gan_net *n, *m;
+    gan_layer *l;
+    assert_int_equal(gan_net_create_image(&n, 2, 3, 4), GAN_OK);
+    assert_int_equal(gan_net_in_dim(n), 24);
+    expect_shape(n, 0, 2, 3, 4);
+    expect_shape(n, 1, 2, 3, 4); /* no layers: the input's */
+    add(n, gan_layer_dropout(&l, 0.5f), &l);
+    expect_shape(n, 1, 2, 3, 4);
+    add(n, gan_layer_dense(&l, 24, 12), &l);
+    expect_shape(n, 1, 12, 1, 1);
+    add(n, gan_layer_reshape(&l, 3, 2, 2), &l);
+    expect_shape(n, 1, 3, 2, 2);
+    add(n, gan_layer_activation(&l, GAN_ACT_TANH), &l);
+    expect_shape(n, 1, 3, 2, 2);
+    assert_int_equal(gan_layer_in_dim(gan_net_layer(n, 2)), 12);
+    assert_int_equal(gan_layer_out_dim(gan_net_layer(n, 2)), 12);
+    assert_int_equal(gan_layer_kind(gan_net_layer(n, 2)), GAN_LAYER_RESHAPE);
+    /* misfits */
+    assert_int_equal(gan_layer_reshape(&l, 2, 2, 2), GAN_OK);
+    assert_int_equal(gan_layer_in_dim(l), 0); /* not placed yet */
+    assert_error(gan_net_add(n, l), GAN_EINVAL, "reshape layer 4 to 2x2x2 expects 8 inputs, got 12");
+    assert_int_equal(gan_layer_in_dim(l), 0);
+    gan_layer_free(l);
+    assert_int_equal(gan_layer_dense(&l, 13, 2), GAN_OK);
+    assert_error(gan_net_add(n, l), GAN_EINVAL, "dense layer 4 expects 13 inputs, got 12");
+    gan_layer_free(l);
+    assert_int_equal(gan_net_num_layers(n), 4);
+    expect_shape(n, 1, 3, 2, 2);
+    /* a forward through the image net: reshape and tanh change no position */
+    gan_rng *r;
+    assert_int_equal(gan_rng_create(&r, 9), GAN_OK);
+    assert_int_equal(gan_net_init(n, r, GAN_INIT_XAVIER, 1.0f), GAN_OK);
+    float x[2 * 24], y[2 * 12], z[2 * 12];
+    assert_int_equal(gan_rng_fill_uniform(r, x, 2 * 24, -1.0f, 1.0f), GAN_OK);
+    assert_int_equal(gan_net_forward(n, x, 2, y, 0), GAN_OK);
+    /* the same net without the reshape gives the same values */
+    assert_int_equal(gan_net_create_image(&m, 2, 3, 4), GAN_OK);
+    add(m, gan_layer_dropout(&l, 0.5f), &l);
+    add(m, gan_layer_dense(&l, 24, 12), &l);
+    add(m, gan_layer_activation(&l, GAN_ACT_TANH), &l);
+    memcpy(gan_net_params(m), gan_net_params(n), gan_net_num_params(n) * sizeof(float));
+    assert_int_equal(gan_net_forward(m, x, 2, z, 0), GAN_OK);
+    assert_memory_equal(y, z, sizeof y);
+    gan_net_free(m);
+    /* a round trip through a file keeps every shape */
+    size_t size;
+    assert_int_equal(gan_net_save_mem(n, NULL, 0, &size), GAN_OK);
+    uint8_t *buf = malloc(size);
+    assert_int_equal(gan_net_save_mem(n, buf, size, &size), GAN_OK);
+    assert_int_equal(gan_net_load_mem(&m, buf, size), GAN_OK);
+    expect_shape(m, 0, 2, 3, 4);
+    expect_shape(m, 1, 3, 2, 2);
+    assert_int_equal(gan_net_forward(m, x, 2, z, 0), GAN_OK);
+    assert_memory_equal(y, z, sizeof y);
+    free(buf);
+    gan_net_free(m);
+    gan_net_free(n);
+    gan_rng_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(shapes_and_layout),
+        cmocka_unit_test(shapes_flow_through_the_net),
         cmocka_unit_test(adding_keeps_existing_parameters),
         cmocka_unit_test(mismatched_layer_is_refused_and_stays_owned),
         cmocka_unit_test(null_and_zero_arguments),

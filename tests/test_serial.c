@@ -792,6 +792,11 @@ static void magic_version_and_flags(void **state)
     wr32(g + 8, 0);
     wr32(g + 16, (uint32_t)crc32(0, g, 16));
     assert_error(gan_net_load_mem(&m, g, size), GAN_EFORMAT, "version 0");
+    /* a layer kind added by a later version: its record's framing still reads */
+    memcpy(g, f, size);
+    patch32(g, size, "NET ", 0, 32, 99);
+    assert_error(gan_net_load_mem(&m, g, size), GAN_EVERSION, "net layer 0: layer kind 99 is unknown to libgan");
+    assert_null(m);
     /* an unknown kind of file */
     memcpy(g, f, size);
     wr32(g + 12, 9);
