@@ -119,7 +119,19 @@ static void setters_and_reset(void **state)
     assert_int_equal(gan_optim_reset(o), GAN_OK);
     assert_int_equal(gan_optim_steps(o), 0);
     assert_int_equal(gan_optim_step(o, big), GAN_OK);
+    /* and to that net, not its size: a twin is refused with nothing changed, until reset */
+    gan_net *twin = tiny_net();
+    set2(gan_net_params(twin), 1.0f, 2.0f);
+    set2(gan_net_grads(twin), 0.5f, 0.5f);
+    assert_int_equal(gan_optim_reset(o), GAN_OK);
+    assert_int_equal(gan_optim_step(o, net), GAN_OK);
+    assert_error(gan_optim_step(o, twin), GAN_EINVAL, "gan_optim_step: the optimizer's state belongs to another net");
+    assert_true(gan_net_params(twin)[0] == 1.0f && gan_net_params(twin)[1] == 2.0f);
+    assert_int_equal(gan_optim_steps(o), 1);
+    assert_int_equal(gan_optim_reset(o), GAN_OK);
+    assert_int_equal(gan_optim_step(o, twin), GAN_OK);
     gan_optim_free(o);
+    gan_net_free(twin);
     gan_net_free(big);
     gan_net_free(net);
 }
