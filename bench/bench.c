@@ -26,17 +26,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "check.h"
+
 char *openblas_get_corename(void);
 #pragma weak openblas_get_corename
 
-#define CHECK(call)                                                                         \
-    do {                                                                                    \
-        int rc_ = (call);                                                                   \
-        if (rc_) {                                                                          \
-            fprintf(stderr, "%s: %s (%s)\n", #call, gan_strerror(rc_), gan_error_last());   \
-            exit(1);                                                                        \
-        }                                                                                   \
-    } while (0)
 
 static clockid_t step_clock = CLOCK_MONOTONIC;
 

@@ -12,14 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TRY(call)                                                                          \
-    do {                                                                                   \
-        int rc_ = (call);                                                                  \
-        if (rc_) {                                                                         \
-            fprintf(stderr, "%s: %s (%s)\n", #call, gan_strerror(rc_), gan_error_last()); \
-            exit(1);                                                                       \
-        }                                                                                  \
-    } while (0)
+#include "check.h"
+
 
 typedef struct config {
     const char *name;
@@ -80,8 +74,8 @@ static int data(void *payload, gan_rng *rng, float *x, float *cond, size_t batch
 /* Make a layer into l, then move it into net n. */
 #define ADD(n, make)              \
     do {                          \
-        TRY(make);                \
-        TRY(gan_net_add((n), l)); \
+        CHECK(make);                \
+        CHECK(gan_net_add((n), l)); \
     } while (0)
 
 static uint64_t run(const config *cf, unsigned steps)
@@ -90,47 +84,47 @@ static uint64_t run(const config *cf, unsigned steps)
     gan_layer *l;
     gan_optim *og, *od;
     gan_trainer *t;
-    TRY(gan_net_create(&g, NOISE + cf->cond));
+    CHECK(gan_net_create(&g, NOISE + cf->cond));
     ADD(g, gan_layer_dense(&l, NOISE + cf->cond, 16));
     ADD(g, gan_layer_leaky_relu(&l, 0.2f));
     ADD(g, gan_layer_dense(&l, 16, DATA));
-    TRY(gan_net_create(&d, DATA + cf->cond));
+    CHECK(gan_net_create(&d, DATA + cf->cond));
     ADD(d, gan_layer_dropout(&l, 0.8f));
     ADD(d, gan_layer_maxout(&l, DATA + cf->cond, 8, 3));
     ADD(d, gan_layer_dropout(&l, 0.5f));
     ADD(d, gan_layer_dense(&l, 8, 1));
     ADD(d, gan_layer_activation(&l, GAN_ACT_SIGMOID));
     if (cf->adam) {
-        TRY(gan_optim_adam(&og, 2e-3f, 0.5f, 0.999f, 1e-8f));
-        TRY(gan_optim_adam(&od, 2e-3f, 0.5f, 0.999f, 1e-8f));
+        CHECK(gan_optim_adam(&og, 2e-3f, 0.5f, 0.999f, 1e-8f));
+        CHECK(gan_optim_adam(&od, 2e-3f, 0.5f, 0.999f, 1e-8f));
     } else {
-        TRY(gan_optim_sgd(&og, 0.05f, 0.5f, cf->nesterov));
-        TRY(gan_optim_sgd(&od, 0.05f, 0.5f, cf->nesterov));
+        CHECK(gan_optim_sgd(&og, 0.05f, 0.5f, cf->nesterov));
+        CHECK(gan_optim_sgd(&od, 0.05f, 0.5f, cf->nesterov));
     }
-    TRY(gan_trainer_create(&t, g, d, og, od));
-    TRY(gan_trainer_set_seed(t, 7));
-    TRY(gan_trainer_set_data(t, data, (void *)&cf->cond));
-    TRY(gan_trainer_set_batch_size(t, 32));
-    TRY(gan_trainer_set_loss(t, (gan_loss)cf->loss));
-    TRY(gan_trainer_set_update(t, (gan_update)cf->update));
-    TRY(gan_trainer_set_d_steps(t, cf->d_steps));
-    TRY(gan_trainer_set_g_steps(t, cf->g_steps));
-    TRY(gan_trainer_set_cond_dim(t, cf->cond));
-    TRY(gan_net_init(g, gan_trainer_rng(t, GAN_STREAM_INIT), GAN_INIT_XAVIER, 1.0f));
-    TRY(gan_net_init(d, gan_trainer_rng(t, GAN_STREAM_INIT), GAN_INIT_UNIFORM, 0.1f));
-    if (cf->ema > 0.0f) TRY(gan_trainer_set_ema(t, cf->ema));
-    TRY(gan_trainer_run(t, steps, NULL, NULL));
+    CHECK(gan_trainer_create(&t, g, d, og, od));
+    CHECK(gan_trainer_set_seed(t, 7));
+    CHECK(gan_trainer_set_data(t, data, (void *)&cf->cond));
+    CHECK(gan_trainer_set_batch_size(t, 32));
+    CHECK(gan_trainer_set_loss(t, (gan_loss)cf->loss));
+    CHECK(gan_trainer_set_update(t, (gan_update)cf->update));
+    CHECK(gan_trainer_set_d_steps(t, cf->d_steps));
+    CHECK(gan_trainer_set_g_steps(t, cf->g_steps));
+    CHECK(gan_trainer_set_cond_dim(t, cf->cond));
+    CHECK(gan_net_init(g, gan_trainer_rng(t, GAN_STREAM_INIT), GAN_INIT_XAVIER, 1.0f));
+    CHECK(gan_net_init(d, gan_trainer_rng(t, GAN_STREAM_INIT), GAN_INIT_UNIFORM, 0.1f));
+    if (cf->ema > 0.0f) CHECK(gan_trainer_set_ema(t, cf->ema));
+    CHECK(gan_trainer_run(t, steps, NULL, NULL));
 
     size_t size;
-    TRY(gan_trainer_save_mem(t, NULL, 0, &size));
+    CHECK(gan_trainer_save_mem(t, NULL, 0, &size));
     uint8_t *buf = malloc(size);
     if (!buf) exit(1);
-    TRY(gan_trainer_save_mem(t, buf, size, &size));
+    CHECK(gan_trainer_save_mem(t, buf, size, &size));
     uint64_t h = hash_checkpoint(buf, size);
     free(buf);
     float cond[8 * 3], out[8 * DATA];
     for (size_t i = 0; i < 8 * cf->cond; i++) cond[i] = i % cf->cond == (i / cf->cond) % cf->cond ? 1.0f : 0.0f;
-    TRY(gan_trainer_generate(t, NULL, cf->cond ? cond : NULL, 8, out));
+    CHECK(gan_trainer_generate(t, NULL, cf->cond ? cond : NULL, 8, out));
     h = fnv(h, (const uint8_t *)out, sizeof out);
     gan_trainer_free(t);
     gan_optim_free(og);

@@ -219,46 +219,46 @@ static uint8_t *to_v1(const uint8_t *f, size_t n, size_t *size)
     return b;
 }
 
-/* Write f (a net file) in version 1 as ok-v1-STEM, after checking that it loads back to
- * the net f holds; and v1 bytes labelled version 2, which the v2 reader must refuse. */
-static void v1_net(const char *stem, const uint8_t *f, size_t n)
+/* v1, the version-1 form of f, as ok-v1-STEM once what it loads to saves as f again
+ * (again, freed here); and v1 labelled version 2 as bad-v1-STEM-as-v2, which the v2
+ * reader must refuse. */
+static void put_v1_pair(const char *stem, uint8_t *v1, size_t v1_n, uint8_t *again, size_t again_n,
+                        const uint8_t *f, size_t n)
 {
     char name[256];
+    if (again_n != n || memcmp(again, f, n)) die("the version-1 file loads as something else");
+    snprintf(name, sizeof name, "ok-v1-%s", stem);
+    put(name, v1, v1_n);
+    relabel(v1, 2);
+    snprintf(name, sizeof name, "bad-v1-%s-as-v2", stem);
+    put(name, v1, v1_n);
+    free(again);
+    free(v1);
+}
+
+/* Write f (a net file) in version 1, checked to load back to the net f holds. */
+static void v1_net(const char *stem, const uint8_t *f, size_t n)
+{
     size_t v1_n, again_n;
     uint8_t *v1 = to_v1(f, n, &v1_n);
     if (!v1) die("a net version 1 cannot express");
     gan_net *net;
     if (gan_net_load_mem(&net, v1, v1_n)) die("load the version-1 net");
     uint8_t *again = net_bytes(net, &again_n);
-    if (again_n != n || memcmp(again, f, n)) die("the version-1 net loads as another net");
-    snprintf(name, sizeof name, "ok-v1-%s", stem);
-    put(name, v1, v1_n);
-    relabel(v1, 2);
-    snprintf(name, sizeof name, "bad-v1-%s-as-v2", stem);
-    put(name, v1, v1_n);
-    free(again);
-    free(v1);
+    put_v1_pair(stem, v1, v1_n, again, again_n, f, n);
     gan_net_free(net);
 }
 
 /* The same for a checkpoint of trainer `arch`. */
 static void v1_trainer(const char *stem, int arch, const uint8_t *f, size_t n)
 {
-    char name[256];
     size_t v1_n, again_n;
     uint8_t *v1 = to_v1(f, n, &v1_n);
     if (!v1) die("a trainer version 1 cannot express");
     arch_rig r;
     if (arch_make(&r, arch) || gan_trainer_load_mem(r.t, v1, v1_n)) die("load the version-1 checkpoint");
     uint8_t *again = trainer_bytes(r.t, &again_n);
-    if (again_n != n || memcmp(again, f, n)) die("the version-1 checkpoint loads as another trainer");
-    snprintf(name, sizeof name, "ok-v1-%s", stem);
-    put(name, v1, v1_n);
-    relabel(v1, 2);
-    snprintf(name, sizeof name, "bad-v1-%s-as-v2", stem);
-    put(name, v1, v1_n);
-    free(again);
-    free(v1);
+    put_v1_pair(stem, v1, v1_n, again, again_n, f, n);
     arch_free(&r);
 }
 
