@@ -1305,7 +1305,7 @@ static void golden_files(void **state)
     golden_net("golden_net_v2.gan", 1);
     golden_checkpoint("golden_trainer_v1.gan");
     golden_checkpoint("golden_trainer_v2.gan");
-    /* today's writer gives the version-2 golden files byte for byte */
+    /* today's writer gives the version-2 golden net byte for byte */
     size_t size, now_n;
     uint8_t *want = golden("golden_net_v2.gan", &size);
     gan_net *ref = all_kinds_net();
@@ -1316,15 +1316,8 @@ static void golden_files(void **state)
     free(now);
     free(want);
     gan_net_free(ref);
-    rig r;
-    golden_trainer(&r);
-    image s = snap(r.t);
-    want = golden("golden_trainer_v2.gan", &size);
-    assert_int_equal(s.n, size);
-    assert_memory_equal(s.b, want, size);
-    free(want);
-    free(s.b);
-    rig_free(&r);
+    /* (a checkpoint trained today is not compared: its optimizer state holds gradients,
+     * whose last bits depend on the BLAS; golden_checkpoint compares what loads) */
 }
 
 /* Writes the golden files of the current format version (the version-1 ones are frozen). */
