@@ -294,6 +294,17 @@ GAN_API int gan_layer_dropout(gan_layer **out, float keep_prob);
  */
 GAN_API int gan_layer_reshape(gan_layer **out, size_t channels, size_t height, size_t width);
 /**
+ * Keep or drop a layer's biases (dense, convolution and transposed convolution layers
+ * have them by default). A layer followed by a batch norm needs none: its shift plays
+ * their part (DCGAN drops them). Without biases the layer's parameters are its weights
+ * alone. Since 0.2.
+ * @param layer the layer, not yet in a net
+ * @param on    non-zero to keep the biases, 0 to drop them
+ * @return GAN_OK; GAN_EINVAL for a NULL @p layer or a kind without biases; GAN_ESTATE
+ * for a layer already in a net.
+ */
+GAN_API int gan_layer_set_bias(gan_layer *layer, int on);
+/**
  * Free a layer the caller owns. NULL-safe. Never call it on a layer a net owns.
  * @param layer the layer, or NULL
  */
@@ -312,7 +323,9 @@ typedef struct gan_net gan_net;
 typedef enum gan_init {
     GAN_INIT_UNIFORM = 1, /**< weights uniform in [-scale, scale] (the paper's irange) */
     GAN_INIT_XAVIER = 2,  /**< uniform in +-scale * sqrt(6 / (fan_in + fan_out)) */
-    GAN_INIT_HE = 3       /**< normal with std scale * sqrt(2 / fan_in) */
+    GAN_INIT_HE = 3,      /**< normal with std scale * sqrt(2 / fan_in) */
+    GAN_INIT_DCGAN = 4    /**< DCGAN's: weights normal with std scale * 0.02, batch-norm scales
+                               normal(1, scale * 0.02) (since 0.2) */
 } gan_init;
 
 /**

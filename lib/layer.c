@@ -2,7 +2,7 @@
  * docs/layers.md). A section holds the kind's private struct, its kernels' calls, its
  * parameter layout, its encoding in files and its ops table; the table of kinds at the
  * end is the only place that lists them. */
-#include "layer_impl.h"
+#include "layer_kind_impl.h"
 #include "alloc_impl.h"
 #include "bytes_impl.h"
 #include "error_impl.h"
@@ -13,10 +13,7 @@
 #include <math.h>
 #include <stdio.h>
 
-/* BLAS takes int dimensions: every width and batch must fit one. */
-#define GAN_MAX_DIM ((size_t)INT_MAX)
-
-static int new_layer(gan_layer **out, const struct gan_layer_ops *ops, const char *fn)
+int gan__layer_new(gan_layer **out, const struct gan_layer_ops *ops, const char *fn)
 {
     gan_layer *l = gan__calloc(1, ops->size);
     if (!l) return gan__fail(GAN_ENOMEM, "%s: out of memory", fn);
@@ -31,8 +28,7 @@ void gan__layer_bind(gan_layer *l, float *params, float *grads)
     l->grads = grads;
 }
 
-/* Grow a workspace of `rows` x `width` elements of `elem` bytes into l->work_next. */
-static int grow(gan_layer *l, size_t rows, size_t width, size_t elem)
+int gan__layer_grow(gan_layer *l, size_t rows, size_t width, size_t elem)
 {
     size_t n, bytes;
     if (gan__size_mul(rows, width, &n) || gan__size_mul(n, elem, &bytes))
@@ -44,10 +40,9 @@ static int grow(gan_layer *l, size_t rows, size_t width, size_t elem)
     return GAN_OK;
 }
 
-/* A u64 field of a file as a size; values beyond size_t are refused by the constructor's range check. */
-static size_t field_size(uint64_t v) { return v > SIZE_MAX ? SIZE_MAX : (size_t)v; }
+size_t gan__field_size(uint64_t v) { return v > SIZE_MAX ? SIZE_MAX : (size_t)v; }
 
-static int bad_length(const char *kind, size_t len, size_t want)
+int gan__bad_length(const char *kind, size_t len, size_t want)
 {
     return gan__fail(GAN_EFORMAT, "a %s record of %zu bytes, not %zu", kind, len, want);
 }
@@ -63,7 +58,7 @@ typedef struct v1_record {
 
 static int v1_read(v1_record *r, const char *kind, const uint8_t *p, size_t len, size_t in_size)
 {
-    if (len != V1_RECORD) return bad_length(kind, len, V1_RECORD);
+    if (len != V1_RECORD) return gan__bad_length(kind, len, V1_RECORD);
     r->act = gan__get_u32(p);
     r->in = gan__get_u64(p + 4);
     r->out = gan__get_u64(p + 12);
@@ -91,12 +86,25 @@ typedef struct affine_layer {
     gan_layer base;
     size_t in_dim, width;
     size_t units, pieces; /* maxout: width = units * pieces */
+    int bias;             /* 0: no biases (dense before a batch norm) */
 } affine_layer;
 
 static affine_layer *affine(gan_layer *l) { return (affine_layer *)l; }
 static const affine_layer *affine_c(const gan_layer *l) { return (const affine_layer *)l; }
 static float *bias(gan_layer *l) { return l->params + affine(l)->in_dim * affine(l)->width; }
 static float *bias_grad(gan_layer *l) { return l->grads + affine(l)->in_dim * affine(l)->width; }
+
+void gan__init_weights(float *w, size_t n, size_t fan_in, size_t fan_out, gan_rng *rng, gan_init scheme, float scale)
+{
+    if (scheme == GAN_INIT_HE) {
+        gan_rng_fill_normal(rng, w, n, 0.0f, scale * sqrtf(2.0f / (float)fan_in));
+    } else if (scheme == GAN_INIT_DCGAN) {
+        gan_rng_fill_normal(rng, w, n, 0.0f, scale * 0.02f);
+    } else {
+        float range = scheme == GAN_INIT_XAVIER ? scale * sqrtf(6.0f / (float)(fan_in + fan_out)) : scale;
+        gan_rng_fill_uniform(rng, w, n, -range, range);
+    }
+}
 
 static int check_affine(const char *fn, size_t in_dim, size_t width, size_t out_dim)
 {
@@ -113,13 +121,14 @@ static int check_affine(const char *fn, size_t in_dim, size_t width, size_t out_
 static int new_affine(gan_layer **out, const struct gan_layer_ops *ops, const char *fn, size_t in_dim,
                       size_t units, size_t pieces)
 {
-    int rc = new_layer(out, ops, fn);
+    int rc = gan__layer_new(out, ops, fn);
     if (rc) return rc;
     affine_layer *a = affine(*out);
     a->in_dim = in_dim;
     a->units = units;
     a->pieces = pieces;
     a->width = units * pieces;
+    a->bias = 1;
     a->base.in = gan__vector_shape(in_dim);
     a->base.out = gan__vector_shape(units);
     a->base.n_params = in_dim * a->width + a->width;
@@ -140,22 +149,18 @@ static int affine_place(gan_layer *l, gan_shape in, size_t index)
 /* Weights by the scheme (fan_in x fan_out); biases zero. */
 static void affine_init(gan_layer *l, gan_rng *rng, gan_init scheme, float scale)
 {
-    size_t fan_in = affine(l)->in_dim, fan_out = affine(l)->width, n = fan_in * fan_out;
-    if (scheme == GAN_INIT_HE) {
-        gan_rng_fill_normal(rng, l->params, n, 0.0f, scale * sqrtf(2.0f / (float)fan_in));
-    } else {
-        float range = scheme == GAN_INIT_XAVIER ? scale * sqrtf(6.0f / (float)(fan_in + fan_out)) : scale;
-        gan_rng_fill_uniform(rng, l->params, n, -range, range);
-    }
-    for (size_t j = 0; j < fan_out; j++) bias(l)[j] = 0.0f;
+    size_t fan_in = affine(l)->in_dim, fan_out = affine(l)->width;
+    gan__init_weights(l->params, fan_in * fan_out, fan_in, fan_out, rng, scheme, scale);
+    if (affine(l)->bias)
+        for (size_t j = 0; j < fan_out; j++) bias(l)[j] = 0.0f;
 }
 
 /* z = x W + b into `width` columns. */
 static void affine_forward(gan_layer *l, const float *x, size_t batch, float *z)
 {
     size_t in = affine(l)->in_dim, width = affine(l)->width;
-    gan__rows_set(z, bias(l), batch, width);
-    gan__gemm(0, 0, batch, width, in, 1.0f, x, in, l->params, width, 1.0f, z, width);
+    if (affine(l)->bias) gan__rows_set(z, bias(l), batch, width);
+    gan__gemm(0, 0, batch, width, in, 1.0f, x, in, l->params, width, affine(l)->bias ? 1.0f : 0.0f, z, width);
 }
 
 /* Parameter gradients from dz as `grads` says, and dx unless NULL. */
@@ -165,15 +170,16 @@ static void affine_backward(gan_layer *l, const float *x, const float *dz, size_
     if (grads != GAN__GRADS_NONE) {
         float beta = grads == GAN__GRADS_ADD ? 1.0f : 0.0f;
         gan__gemm(1, 0, in, width, batch, 1.0f, x, in, dz, width, beta, l->grads, width);
-        gan__col_sums(bias_grad(l), dz, batch, width, grads == GAN__GRADS_ADD);
+        if (affine(l)->bias) gan__col_sums(bias_grad(l), dz, batch, width, grads == GAN__GRADS_ADD);
     }
     if (dx) gan__gemm(0, 1, batch, in, width, 1.0f, dz, width, l->params, width, 0.0f, dx, in);
 }
 
 /* ------------------------------------------------------------------- dense */
 
-/* Encoding: in u64, out u64. */
-enum { DENSE_RECORD = 16 };
+/* Encoding: in u64, out u64; without biases also flags u32 (bit 0: no biases), so a
+ * dense layer with biases keeps its 16 bytes. */
+enum { DENSE_RECORD = 16, DENSE_RECORD_FLAGS = 20, DENSE_NO_BIAS = 1 };
 
 static void dense_forward(gan_layer *l, const float *x, size_t batch, float *y, int train, gan_rng *rng)
 {
@@ -193,13 +199,15 @@ static size_t dense_encode(const gan_layer *l, uint8_t *out)
     if (out) {
         gan__put_u64(out, affine_c(l)->in_dim);
         gan__put_u64(out + 8, affine_c(l)->width);
+        if (!affine_c(l)->bias) gan__put_u32(out + 16, DENSE_NO_BIAS);
     }
-    return DENSE_RECORD;
+    return affine_c(l)->bias ? DENSE_RECORD : DENSE_RECORD_FLAGS;
 }
 
 static int dense_decode(gan_layer **out, const uint8_t *p, size_t len, unsigned version, size_t in_size)
 {
     uint64_t in = in_size, width;
+    uint32_t flags = 0;
     if (version == 1) {
         v1_record r;
         int rc = v1_read(&r, "dense", p, len, in_size);
@@ -207,16 +215,30 @@ static int dense_decode(gan_layer **out, const uint8_t *p, size_t len, unsigned 
         if (r.act || r.pieces || r.fbits) return gan__fail(GAN_EFORMAT, "dense: unused fields are not zero");
         width = r.out;
     } else {
-        if (len != DENSE_RECORD) return bad_length("dense", len, DENSE_RECORD);
+        if (len != DENSE_RECORD && len != DENSE_RECORD_FLAGS) return gan__bad_length("dense", len, DENSE_RECORD);
         in = gan__get_u64(p);
         width = gan__get_u64(p + 8);
+        if (len == DENSE_RECORD_FLAGS && (flags = gan__get_u32(p + 16)) != DENSE_NO_BIAS)
+            return gan__fail(GAN_EFORMAT, "dense: flags 0x%lx, not 0x%x", (unsigned long)flags, DENSE_NO_BIAS);
     }
-    return gan_layer_dense(out, field_size(in), field_size(width));
+    int rc = gan_layer_dense(out, gan__field_size(in), gan__field_size(width));
+    if (!rc && flags) rc = gan_layer_set_bias(*out, 0);
+    return rc;
+}
+
+/* Biases are the last `width` parameters; dropping them shortens the layer. */
+static int affine_set_bias(gan_layer *l, int on)
+{
+    affine_layer *a = affine(l);
+    a->bias = on;
+    l->n_params = a->in_dim * a->width + (on ? a->width : 0);
+    return GAN_OK;
 }
 
 static void dense_describe(const gan_layer *l, char *buf, size_t cap)
 {
-    snprintf(buf, cap, "dense %zu->%zu", affine_c(l)->in_dim, affine_c(l)->width);
+    snprintf(buf, cap, "dense %zu->%zu%s", affine_c(l)->in_dim, affine_c(l)->width,
+             affine_c(l)->bias ? "" : " without bias");
 }
 
 static const struct gan_layer_ops dense_ops = {
@@ -231,6 +253,7 @@ static const struct gan_layer_ops dense_ops = {
     .encode = dense_encode,
     .decode = dense_decode,
     .describe = dense_describe,
+    .set_bias = affine_set_bias,
 };
 
 int gan_layer_dense(gan_layer **out, size_t in_dim, size_t out_dim)
@@ -250,7 +273,7 @@ enum { MAXOUT_RECORD = 24 };
 /* The winners only: the pre-activations live in the net's scratch, shared by its layers. */
 static int maxout_reserve(gan_layer *l, size_t batch)
 {
-    return grow(l, batch, affine(l)->units, gan__maxout_argmax_size(affine(l)->pieces));
+    return gan__layer_grow(l, batch, affine(l)->units, gan__maxout_argmax_size(affine(l)->pieces));
 }
 
 static void maxout_forward(gan_layer *l, const float *x, size_t batch, float *y, int train, gan_rng *rng)
@@ -291,12 +314,12 @@ static int maxout_decode(gan_layer **out, const uint8_t *p, size_t len, unsigned
         units = r.out;
         pieces = r.pieces;
     } else {
-        if (len != MAXOUT_RECORD) return bad_length("maxout", len, MAXOUT_RECORD);
+        if (len != MAXOUT_RECORD) return gan__bad_length("maxout", len, MAXOUT_RECORD);
         in = gan__get_u64(p);
         units = gan__get_u64(p + 8);
         pieces = gan__get_u64(p + 16);
     }
-    return gan_layer_maxout(out, field_size(in), field_size(units), field_size(pieces));
+    return gan_layer_maxout(out, gan__field_size(in), gan__field_size(units), gan__field_size(pieces));
 }
 
 static void maxout_describe(const gan_layer *l, char *buf, size_t cap)
@@ -394,7 +417,7 @@ static int act_decode(gan_layer **out, const uint8_t *p, size_t len, unsigned ve
         act = r.act;
         fbits = r.fbits;
     } else {
-        if (len != ACT_RECORD) return bad_length("activation", len, ACT_RECORD);
+        if (len != ACT_RECORD) return gan__bad_length("activation", len, ACT_RECORD);
         act = gan__get_u32(p);
         fbits = gan__get_u32(p + 4);
     }
@@ -428,7 +451,7 @@ static const struct gan_layer_ops act_ops = {
 
 static int new_activation(gan_layer **out, int act, float slope, const char *fn)
 {
-    int rc = new_layer(out, &act_ops, fn);
+    int rc = gan__layer_new(out, &act_ops, fn);
     if (rc) return rc;
     act_of(*out)->act = act;
     act_of(*out)->slope = slope;
@@ -473,7 +496,7 @@ static dropout_layer *dropout_of(gan_layer *l) { return (dropout_layer *)l; }
 
 static int dropout_reserve(gan_layer *l, size_t batch)
 {
-    return grow(l, batch, gan__shape_size(l->out), sizeof(uint8_t));
+    return gan__layer_grow(l, batch, gan__shape_size(l->out), sizeof(uint8_t));
 }
 
 /* The mask takes the draws gan_rng_uniform(rng) < keep_prob would, one per value in order,
@@ -519,7 +542,7 @@ static int dropout_decode(gan_layer **out, const uint8_t *p, size_t len, unsigne
             return gan__fail(GAN_EFORMAT, "dropout: unused fields are not zero or the width changes");
         fbits = r.fbits;
     } else {
-        if (len != DROPOUT_RECORD) return bad_length("dropout", len, DROPOUT_RECORD);
+        if (len != DROPOUT_RECORD) return gan__bad_length("dropout", len, DROPOUT_RECORD);
         fbits = gan__get_u32(p);
     }
     return gan_layer_dropout(out, bits_float(fbits));
@@ -550,7 +573,7 @@ int gan_layer_dropout(gan_layer **out, float keep_prob)
     *out = NULL;
     if (!(keep_prob > 0.0f && keep_prob <= 1.0f))
         return gan__fail(GAN_EINVAL, "%s: keep_prob must be in (0, 1], got %g", __func__, keep_prob);
-    int rc = new_layer(out, &dropout_ops, __func__);
+    int rc = gan__layer_new(out, &dropout_ops, __func__);
     if (rc) return rc;
     dropout_of(*out)->keep_prob = keep_prob;
     (*out)->needs_rng = keep_prob < 1.0f;
@@ -600,9 +623,9 @@ static int reshape_decode(gan_layer **out, const uint8_t *p, size_t len, unsigne
 {
     (void)in_size;
     if (version == 1) return gan__fail(GAN_EFORMAT, "reshape layers came with format version 2");
-    if (len != RESHAPE_RECORD) return bad_length("reshape", len, RESHAPE_RECORD);
-    return gan_layer_reshape(out, field_size(gan__get_u64(p)), field_size(gan__get_u64(p + 8)),
-                             field_size(gan__get_u64(p + 16)));
+    if (len != RESHAPE_RECORD) return gan__bad_length("reshape", len, RESHAPE_RECORD);
+    return gan_layer_reshape(out, gan__field_size(gan__get_u64(p)), gan__field_size(gan__get_u64(p + 8)),
+                             gan__field_size(gan__get_u64(p + 16)));
 }
 
 static void reshape_describe(const gan_layer *l, char *buf, size_t cap)
@@ -639,7 +662,7 @@ int gan_layer_reshape(gan_layer **out, size_t channels, size_t height, size_t wi
     *out = NULL;
     int rc = gan__check_shape(channels, height, width);
     if (rc) return gan__wrap(rc, "%s", __func__);
-    rc = new_layer(out, &reshape_ops, __func__);
+    rc = gan__layer_new(out, &reshape_ops, __func__);
     if (rc) return rc;
     (*out)->out = (gan_shape){channels, height, width};
     return GAN_OK;
@@ -659,6 +682,17 @@ int gan__layer_decode(gan_layer **out, uint32_t kind, const uint8_t *p, size_t l
     if (version == 1) return gan__fail(GAN_EFORMAT, "unknown layer kind %lu", (unsigned long)kind);
     return gan__fail(GAN_EVERSION, "layer kind %lu is unknown to libgan %s (a newer version wrote the file?)",
                      (unsigned long)kind, GAN_VERSION_STRING);
+}
+
+int gan_layer_set_bias(gan_layer *layer, int on)
+{
+    GAN_CHECK_ARG(layer);
+    if (!layer->ops->set_bias)
+        return gan__fail(GAN_EINVAL, "%s: %s layers have no bias", __func__, layer->ops->name);
+    if (layer->in_net)
+        return gan__fail(GAN_ESTATE, "%s: the layer is in a net already (set the bias before gan_net_add)", __func__);
+    int rc = layer->ops->set_bias(layer, on != 0);
+    return rc ? gan__wrap(rc, "%s", __func__) : GAN_OK;
 }
 
 void gan_layer_free(gan_layer *layer)

@@ -57,6 +57,8 @@ struct gan_layer_ops {
     int (*decode)(gan_layer **out, const uint8_t *p, size_t len, unsigned version, size_t in_size);
     /* A short description for messages, e.g. "maxout 784->240x5". */
     void (*describe)(const gan_layer *l, char *buf, size_t cap);
+    /* Keep (on) or drop the bias, before the layer is in a net; NULL: the kind has none. */
+    int (*set_bias)(gan_layer *l, int on);
 };
 
 struct gan_layer {
@@ -65,6 +67,7 @@ struct gan_layer {
     size_t n_params;      /* the kind's layout within them: see its section of layer.c */
     float *params, *grads; /* bound into the net's buffers */
     int needs_rng;        /* a training-mode forward draws from the net's rng */
+    int in_net;           /* added to a net: its hyperparameters are fixed */
     void *work_next;      /* a grown workspace, until the net commits it */
     void *work;           /* the kind's per-row workspace (maxout winners, dropout mask) */
     size_t scratch_width; /* floats per row of the net's shared scratch this layer uses */

@@ -172,6 +172,7 @@ int gan_net_add(gan_net *net, gan_layer *layer)
     }
     net->n_params = total;
     net->layers[net->n_layers++] = layer;
+    layer->in_net = 1;
     net->out = layer->out;
     net->layout++;
     net->initialised = 0; /* the new layer's parameters are zeros */
@@ -238,7 +239,7 @@ int gan_net_init(gan_net *net, gan_rng *rng, gan_init scheme, float scale)
 {
     GAN_CHECK_ARG(net);
     GAN_CHECK_ARG(rng);
-    if (scheme < GAN_INIT_UNIFORM || scheme > GAN_INIT_HE)
+    if (scheme < GAN_INIT_UNIFORM || scheme > GAN_INIT_DCGAN)
         return gan__fail(GAN_EINVAL, "%s: unknown init scheme %d", __func__, (int)scheme);
     if (!(scale >= 0.0f && scale <= 1e30f))
         return gan__fail(GAN_EINVAL, "%s: scale must be finite and >= 0, got %g", __func__, scale);

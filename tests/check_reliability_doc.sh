@@ -44,7 +44,7 @@ while read -r file fn; do
     elif ! grep -q "^static void $fn(void \*\*state)" "$src"; then
         echo "docs/reliability.md cites $file:$fn, which tests/$file does not define"
         status=1
-    elif ! grep -q "cmocka_unit_test($fn)" "$src"; then
+    elif ! grep -q -E "(cmocka_unit_test|TEST)\($fn\)" "$src"; then
         echo "docs/reliability.md cites $file:$fn, which tests/$file does not run"
         status=1
     fi

@@ -482,6 +482,60 @@ static void test_grad_reshape(void **state)
     check_model(&m, 3, 402);
 }
 
+/* A dense layer without biases computes x W: the same as one with zero biases, with the
+ * same weight gradients and no bias parameters; it says so in files; the option is only
+ * for kinds with biases and only before the layer is in a net. */
+static void test_bias_optional(void **state)
+{
+    (void)state;
+    gan_net *with, *without, *loaded;
+    gan_layer *l;
+    gan_rng *r = new_rng(77);
+    assert_error(gan_layer_set_bias(NULL, 0), GAN_EINVAL, "'layer' is NULL");
+    assert_int_equal(gan_layer_activation(&l, GAN_ACT_RELU), GAN_OK);
+    assert_error(gan_layer_set_bias(l, 0), GAN_EINVAL, "activation layers have no bias");
+    gan_layer_free(l);
+    assert_int_equal(gan_net_create(&with, 5), GAN_OK);
+    assert_int_equal(gan_net_create(&without, 5), GAN_OK);
+    add(with, gan_layer_dense(&l, 5, 3), &l);
+    assert_error(gan_layer_set_bias(l, 0), GAN_ESTATE, "in a net already");
+    assert_int_equal(gan_layer_dense(&l, 5, 3), GAN_OK);
+    assert_int_equal(gan_layer_set_bias(l, 0), GAN_OK);
+    assert_int_equal(gan_layer_num_params(l), 15);
+    assert_int_equal(gan_layer_set_bias(l, 1), GAN_OK); /* and back */
+    assert_int_equal(gan_layer_num_params(l), 18);
+    assert_int_equal(gan_layer_set_bias(l, 0), GAN_OK);
+    assert_int_equal(gan_net_add(without, l), GAN_OK);
+    assert_int_equal(gan_net_num_params(without), 15);
+    assert_int_equal(gan_net_init(with, r, GAN_INIT_XAVIER, 1.0f), GAN_OK);
+    memcpy(gan_net_params(without), gan_net_params(with), 15 * sizeof(float)); /* biases of `with` are 0 */
+    float x[4 * 5], y1[4 * 3], y2[4 * 3], dy[4 * 3], dx1[4 * 5], dx2[4 * 5];
+    fill(r, x, 20, -1.0f, 1.0f);
+    fill(r, dy, 12, -1.0f, 1.0f);
+    assert_int_equal(gan_net_forward(with, x, 4, y1, 1), GAN_OK);
+    assert_int_equal(gan_net_forward(without, x, 4, y2, 1), GAN_OK);
+    assert_memory_equal(y1, y2, sizeof y1);
+    assert_int_equal(gan_net_zero_grads(with), GAN_OK);
+    assert_int_equal(gan_net_zero_grads(without), GAN_OK);
+    assert_int_equal(gan_net_backward(with, dy, dx1), GAN_OK);
+    assert_int_equal(gan_net_backward(without, dy, dx2), GAN_OK);
+    assert_memory_equal(dx1, dx2, sizeof dx1);
+    assert_memory_equal(gan_net_grads(with), gan_net_grads(without), 15 * sizeof(float));
+    size_t size;
+    assert_int_equal(gan_net_save_mem(without, NULL, 0, &size), GAN_OK);
+    uint8_t *buf = malloc(size);
+    assert_int_equal(gan_net_save_mem(without, buf, size, &size), GAN_OK);
+    assert_int_equal(gan_net_load_mem(&loaded, buf, size), GAN_OK);
+    assert_int_equal(gan_net_num_params(loaded), 15);
+    assert_int_equal(gan_net_forward(loaded, x, 4, y2, 0), GAN_OK);
+    assert_memory_equal(y1, y2, sizeof y1);
+    free(buf);
+    gan_net_free(loaded);
+    gan_net_free(with);
+    gan_net_free(without);
+    gan_rng_free(r);
+}
+
 /* ------------------------------------------------------ whole-net gradient checks */
 
 static void build_stack(model *m, gan_activation out_act)
@@ -904,6 +958,7 @@ int main(void)
         TEST(test_grad_identity),
         TEST(test_grad_dropout),
         TEST(test_grad_reshape),
+        TEST(test_bias_optional),
         TEST(test_grad_net_sigmoid),
         TEST(test_grad_net_tanh),
         TEST(test_backward_accumulates),

@@ -1,0 +1,31 @@
+/* What the files of layer code share (layer.c and each kind's own file): the helpers every
+ * kind's constructor, reserve and decode use, and the ops tables of the kinds that live
+ * in files of their own, which layer.c lists in its table of kinds. */
+#ifndef GAN_LAYER_KIND_IMPL_H
+#define GAN_LAYER_KIND_IMPL_H
+
+#include "layer_impl.h"
+
+#include <limits.h>
+
+/* BLAS takes int dimensions: every width and batch must fit one. */
+#define GAN_MAX_DIM ((size_t)INT_MAX)
+
+/* A zeroed layer of ops->size bytes with its ops; GAN_ENOMEM naming fn. */
+int gan__layer_new(gan_layer **out, const struct gan_layer_ops *ops, const char *fn);
+
+/* Grow a workspace of rows x width elements of elem bytes into l->work_next (the net
+ * commits it into l->work once every layer's growth succeeded). */
+int gan__layer_grow(gan_layer *l, size_t rows, size_t width, size_t elem);
+
+/* A u64 field of a file as a size; values beyond size_t are refused by the constructor's
+ * range check. */
+size_t gan__field_size(uint64_t v);
+
+/* Initialise n weights of a layer with the given fans (GAN_INIT_*). */
+void gan__init_weights(float *w, size_t n, size_t fan_in, size_t fan_out, gan_rng *rng, gan_init scheme, float scale);
+
+/* GAN_EFORMAT: a record of the kind `kind` is len bytes, not want. */
+int gan__bad_length(const char *kind, size_t len, size_t want);
+
+#endif
