@@ -228,7 +228,8 @@ enum {
     GAN_LAYER_MAXOUT = 2,     /**< made by gan_layer_maxout() */
     GAN_LAYER_ACTIVATION = 3, /**< made by gan_layer_activation() or gan_layer_leaky_relu() */
     GAN_LAYER_DROPOUT = 4,    /**< made by gan_layer_dropout() */
-    GAN_LAYER_RESHAPE = 5     /**< made by gan_layer_reshape() (since 0.2) */
+    GAN_LAYER_RESHAPE = 5,    /**< made by gan_layer_reshape() (since 0.2) */
+    GAN_LAYER_BATCHNORM = 8   /**< made by gan_layer_batchnorm() (since 0.2) */
 };
 
 /**
@@ -293,6 +294,27 @@ GAN_API int gan_layer_dropout(gan_layer **out, float keep_prob);
  * does not have channels * height * width values.
  */
 GAN_API int gan_layer_reshape(gan_layer **out, size_t channels, size_t height, size_t width);
+/**
+ * Batch normalization with PyTorch's semantics, per channel of the shape it receives
+ * (per feature on a vector (n, 1, 1), per channel on an image): y = gamma (x - mean) /
+ * sqrt(var + eps) + beta. In training mode mean and var are the batch's (over its rows
+ * and positions; the biased variance) and the running statistics move by @p momentum:
+ * running = (1 - momentum) running + momentum batch, the variance unbiased (n / (n - 1)).
+ * In evaluation mode it uses the running statistics. The row's outputs depend on the
+ * whole batch, so a trainer shows D real and generated rows in separate passes.
+ * Parameters: @p channels scales (gamma), then @p channels shifts (beta); state
+ * (gan_net_state()): @p channels running means, then @p channels running variances.
+ * gan_net_init() sets gamma to 1 (GAN_INIT_DCGAN: normal(1, 0.02 scale)), beta to 0,
+ * the running means to 0 and the running variances to 1. Since 0.2.
+ * @param[out] out the new layer, owned by the caller until gan_net_add(); NULL on failure
+ * @param channels channels (or features) normalised, in [1, INT_MAX]; gan_net_add()
+ *                 refuses a shape with another channel count
+ * @param momentum weight of a batch in the running statistics, in [0, 1] (PyTorch: 0.1)
+ * @param eps      added to the variance, in (0, 1] (PyTorch: 1e-5)
+ * @return GAN_OK; GAN_EINVAL for a NULL @p out or an argument out of range (NaN
+ * included); GAN_ENOMEM.
+ */
+GAN_API int gan_layer_batchnorm(gan_layer **out, size_t channels, float momentum, float eps);
 /**
  * Keep or drop a layer's biases (dense, convolution and transposed convolution layers
  * have them by default). A layer followed by a batch norm needs none: its shift plays
@@ -533,6 +555,21 @@ GAN_API float *gan_net_params(gan_net *net);
  * changes shape or is freed), or NULL for NULL or a net without parameters.
  */
 GAN_API float *gan_net_grads(gan_net *net);
+/**
+ * The flat state buffer: the net's non-trainable values (batch-norm running
+ * statistics), layer by layer. Optimizers, weight clipping and gradients never touch it;
+ * files, checkpoints and the all-or-nothing step cover it. Since 0.2.
+ * @param net the net, or NULL
+ * @return gan_net_num_state() floats, borrowed (valid until the net changes shape or is
+ * freed), or NULL for NULL or a net without state.
+ */
+GAN_API float *gan_net_state(gan_net *net);
+/**
+ * The number of floats in gan_net_state(). Since 0.2.
+ * @param net the net, or NULL
+ * @return the state's size (0 for NULL or a net without batch norm).
+ */
+GAN_API size_t gan_net_num_state(const gan_net *net);
 /**
  * Set every gradient to zero.
  * @param net the net
@@ -867,6 +904,23 @@ GAN_API int gan_trainer_set_clip(gan_trainer *t, float c);
  * then unchanged).
  */
 GAN_API int gan_trainer_set_ema(gan_trainer *t, float decay);
+/** The statistics batch norm uses in G when gan_trainer_generate() runs it. */
+typedef enum gan_norm_stats {
+    GAN_STATS_RUNNING = 0, /**< the running statistics (evaluation mode; the default) */
+    GAN_STATS_BATCH = 1    /**< each generated batch's own statistics, as the DCGAN reference
+                                code samples (nothing is updated) */
+} gan_norm_stats;
+
+/**
+ * Choose what batch norm layers in G use when gan_trainer_generate() runs it: the
+ * running statistics (evaluation mode, the default) or the statistics of each batch it
+ * generates (with n smaller than the batch size, of those n rows). Saved in
+ * checkpoints. Since 0.2.
+ * @param t     the trainer
+ * @param stats GAN_STATS_RUNNING or GAN_STATS_BATCH
+ * @return GAN_OK; GAN_EINVAL for a NULL @p t or an unknown @p stats.
+ */
+GAN_API int gan_trainer_set_generate_stats(gan_trainer *t, gan_norm_stats stats);
 /**
  * One of the trainer's rng streams, e.g. GAN_STREAM_INIT for gan_net_init().
  * Drawing from it changes the trainer's run; it is used under the trainer's

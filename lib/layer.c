@@ -22,10 +22,11 @@ int gan__layer_new(gan_layer **out, const struct gan_layer_ops *ops, const char 
     return GAN_OK;
 }
 
-void gan__layer_bind(gan_layer *l, float *params, float *grads)
+void gan__layer_bind(gan_layer *l, float *params, float *grads, float *state)
 {
     l->params = params;
     l->grads = grads;
+    l->state = state;
 }
 
 int gan__layer_grow(gan_layer *l, size_t rows, size_t width, size_t elem)
@@ -505,7 +506,7 @@ static void dropout_forward(gan_layer *l, const float *x, size_t batch, float *y
 {
     dropout_layer *d = dropout_of(l);
     size_t n = batch * gan__shape_size(l->out);
-    d->masked = train && d->keep_prob < 1.0f;
+    d->masked = train == GAN__TRAIN && d->keep_prob < 1.0f;
     if (!d->masked) {
         gan__act_forward(GAN_ACT_IDENTITY, 0.0f, x, y, n);
         return;
@@ -670,7 +671,8 @@ int gan_layer_reshape(gan_layer **out, size_t channels, size_t height, size_t wi
 
 /* ------------------------------------------------------------------ common */
 
-static const struct gan_layer_ops *const KINDS[] = {&dense_ops, &maxout_ops, &act_ops, &dropout_ops, &reshape_ops};
+static const struct gan_layer_ops *const KINDS[] = {&dense_ops,   &maxout_ops,  &act_ops,
+                                                    &dropout_ops, &reshape_ops, &gan__batchnorm_ops};
 
 int gan__layer_decode(gan_layer **out, uint32_t kind, const uint8_t *p, size_t len, unsigned version,
                       size_t in_size)

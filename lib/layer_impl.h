@@ -66,6 +66,8 @@ struct gan_layer {
     gan_shape in, out;    /* (0, 0, 0) for an elementwise layer until it is placed */
     size_t n_params;      /* the kind's layout within them: see its section of layer.c */
     float *params, *grads; /* bound into the net's buffers */
+    size_t n_state;       /* non-trainable values (batch-norm running statistics) */
+    float *state;         /* bound into the net's state buffer */
     int needs_rng;        /* a training-mode forward draws from the net's rng */
     int in_net;           /* added to a net: its hyperparameters are fixed */
     void *work_next;      /* a grown workspace, until the net commits it */
@@ -80,8 +82,16 @@ struct gan_layer {
  * product at most INT_MAX (BLAS takes int). GAN_EINVAL with a message naming no function. */
 int gan__check_shape(uint64_t c, uint64_t h, uint64_t w);
 
-/* Bind parameter pointers at `params`/`grads` (NULL while the net has none). */
-void gan__layer_bind(gan_layer *l, float *params, float *grads);
+/* Bind parameter pointers at `params`/`grads` and the state at `state` (each NULL while
+ * the net has none). */
+void gan__layer_bind(gan_layer *l, float *params, float *grads, float *state);
+
+/* Forward modes: the `train` argument of ops->forward. */
+enum {
+    GAN__EVAL = 0,       /* evaluation: no dropout, batch norm on its running statistics */
+    GAN__TRAIN = 1,      /* training: dropout, batch statistics, running statistics updated */
+    GAN__BATCH_STATS = 2 /* evaluation with batch norm on the batch's statistics, nothing updated */
+};
 
 /* A layer of kind `kind` from the file format's encoding (ops->decode); a kind this
  * version does not know is GAN_EVERSION (GAN_EFORMAT in a version-1 file). */

@@ -25,6 +25,9 @@ size_t gan__field_size(uint64_t v);
 /* Initialise n weights of a layer with the given fans (GAN_INIT_*). */
 void gan__init_weights(float *w, size_t n, size_t fan_in, size_t fan_out, gan_rng *rng, gan_init scheme, float scale);
 
+/* The kinds in files of their own. */
+extern const struct gan_layer_ops gan__batchnorm_ops;
+
 /* GAN_EFORMAT: a record of the kind `kind` is len bytes, not want. */
 int gan__bad_length(const char *kind, size_t len, size_t want);
 

@@ -22,36 +22,65 @@ double gan__mean_sigmoid(const float *logits, size_t n)
     return s / (double)n;
 }
 
+/* D's loss terms for one real logit r (target t) and one fake logit f, with their
+ * gradients: D's loss is their sum, averaged. */
+static double d_real_term(int loss, double r, double t, double *g)
+{
+    switch (loss) {
+    case GAN_LOSS_LEAST_SQUARES: /* 0.5 (D(x) - t)^2 */
+        *g = r - t;
+        return 0.5 * (r - t) * (r - t);
+    case GAN_LOSS_HINGE: /* label smoothing applies to the two losses with targets only */
+        *g = r < 1 ? -1 : 0;
+        return r < 1 ? 1 - r : 0;
+    case GAN_LOSS_WASSERSTEIN: /* the critic maximises l_real - l_fake */
+        *g = -1;
+        return -r;
+    default: /* minimax and non-saturating share D's cross-entropy */
+        *g = sigmoid(r) - t;
+        return t * softplus(-r) + (1 - t) * softplus(r);
+    }
+}
+
+static double d_fake_term(int loss, double f, double *g)
+{
+    switch (loss) {
+    case GAN_LOSS_LEAST_SQUARES: /* 0.5 D(G(z))^2 */
+        *g = f;
+        return 0.5 * f * f;
+    case GAN_LOSS_HINGE:
+        *g = f > -1 ? 1 : 0;
+        return f > -1 ? 1 + f : 0;
+    case GAN_LOSS_WASSERSTEIN:
+        *g = 1;
+        return f;
+    default:
+        *g = sigmoid(f);
+        return softplus(f);
+    }
+}
+
 double gan__loss_d(int loss, const float *real, const float *fake, size_t n, float real_target,
                    float *g_real, float *g_fake)
 {
-    double total = 0, inv = 1.0 / (double)n, t = real_target;
+    double total = 0, inv = 1.0 / (double)n;
     for (size_t i = 0; i < n; i++) {
-        double r = real[i], f = fake[i], gr, gf;
-        switch (loss) {
-        case GAN_LOSS_LEAST_SQUARES: /* 0.5 (D(x) - t)^2 + 0.5 D(G(z))^2 */
-            total += 0.5 * (r - t) * (r - t) + 0.5 * f * f;
-            gr = r - t;
-            gf = f;
-            break;
-        case GAN_LOSS_HINGE: /* label smoothing applies to the two losses with targets only */
-            total += (r < 1 ? 1 - r : 0) + (f > -1 ? 1 + f : 0);
-            gr = r < 1 ? -1 : 0;
-            gf = f > -1 ? 1 : 0;
-            break;
-        case GAN_LOSS_WASSERSTEIN: /* the critic maximises l_real - l_fake */
-            total += f - r;
-            gr = -1;
-            gf = 1;
-            break;
-        default: /* minimax and non-saturating share D's cross-entropy */
-            total += t * softplus(-r) + (1 - t) * softplus(r) + softplus(f);
-            gr = sigmoid(r) - t;
-            gf = sigmoid(f);
-            break;
-        }
+        double gr, gf;
+        double a = d_real_term(loss, real[i], real_target, &gr), b = d_fake_term(loss, fake[i], &gf);
+        total += a + b;
         g_real[i] = (float)(gr * inv);
         g_fake[i] = (float)(gf * inv);
+    }
+    return total * inv;
+}
+
+double gan__loss_d_half(int loss, const float *logits, size_t n, int real, float real_target, float *g)
+{
+    double total = 0, inv = 1.0 / (double)n;
+    for (size_t i = 0; i < n; i++) {
+        double gi;
+        total += real ? d_real_term(loss, logits[i], real_target, &gi) : d_fake_term(loss, logits[i], &gi);
+        g[i] = (float)(gi * inv);
     }
     return total * inv;
 }

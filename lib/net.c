@@ -99,42 +99,43 @@ void gan_net_free(gan_net *net)
     gan__free(net->layers);
     gan__free(net->params);
     gan__free(net->grads);
+    gan__free(net->state);
     drop_workspaces(net);
     gan__free(net);
 }
 
 static void bind_all(gan_net *n)
 {
-    size_t off = 0;
+    size_t off = 0, soff = 0;
     for (size_t i = 0; i < n->n_layers; i++) {
         gan_layer *l = n->layers[i];
-        if (n->params) gan__layer_bind(l, n->params + off, n->grads + off);
+        gan__layer_bind(l, n->params ? n->params + off : NULL, n->grads ? n->grads + off : NULL,
+                        n->state ? n->state + soff : NULL);
         off += l->n_params;
+        soff += l->n_state;
     }
 }
 
-/* Room for `total` parameters and gradients: capacity doubles, so a net built layer by
- * layer copies its buffers a logarithmic number of times. New room is zero. */
-static int reserve_params(gan_net *n, size_t total)
+/* Room for `total` floats in each of the n buffers bufs[i], which hold `used` floats:
+ * capacity doubles, so a net built layer by layer copies its buffers a logarithmic number
+ * of times. New room is zero; on failure the buffers are as they were. */
+static int grow_buffers(float **bufs[], size_t n, size_t used, size_t *cap, size_t total)
 {
-    if (total <= n->cap_params) return GAN_OK;
-    size_t cap = n->cap_params ? n->cap_params : total;
-    while (cap < total) cap = cap > SIZE_MAX / sizeof(float) / 4 ? total : 2 * cap;
-    float *params = gan__calloc(cap, sizeof *params);
-    float *grads = params ? gan__calloc(cap, sizeof *grads) : NULL;
-    if (!grads) {
-        gan__free(params);
-        return gan__fail(GAN_ENOMEM, "out of memory for %zu parameters", total);
+    if (total <= *cap) return GAN_OK;
+    size_t want = *cap ? *cap : total;
+    while (want < total) want = want > SIZE_MAX / sizeof(float) / 4 ? total : 2 * want;
+    float *fresh[2] = {NULL, NULL};
+    for (size_t i = 0; i < n; i++)
+        if (!(fresh[i] = gan__calloc(want, sizeof(float)))) {
+            for (size_t j = 0; j < i; j++) gan__free(fresh[j]);
+            return gan__fail(GAN_ENOMEM, "out of memory for %zu values", total);
+        }
+    for (size_t i = 0; i < n; i++) {
+        if (used) memcpy(fresh[i], *bufs[i], used * sizeof(float));
+        gan__free(*bufs[i]);
+        *bufs[i] = fresh[i];
     }
-    if (n->n_params) {
-        memcpy(params, n->params, n->n_params * sizeof *params);
-        memcpy(grads, n->grads, n->n_params * sizeof *grads);
-    }
-    gan__free(n->params);
-    gan__free(n->grads);
-    n->params = params;
-    n->grads = grads;
-    n->cap_params = cap;
+    *cap = want;
     return GAN_OK;
 }
 
@@ -166,11 +167,15 @@ int gan_net_add(gan_net *net, gan_layer *layer)
         net->layers = layers;
         net->cap_layers = cap;
     }
-    if ((rc = reserve_params(net, total))) {
+    float **pg[2] = {&net->params, &net->grads}, **st[1] = {&net->state};
+    size_t states = net->n_state + layer->n_state;
+    if ((rc = grow_buffers(pg, 2, net->n_params, &net->cap_params, total)) ||
+        (rc = grow_buffers(st, 1, net->n_state, &net->cap_state, states))) {
         rc = gan__wrap(rc, "%s", __func__);
         goto undo;
     }
     net->n_params = total;
+    net->n_state = states;
     net->layers[net->n_layers++] = layer;
     layer->in_net = 1;
     net->out = layer->out;
@@ -190,6 +195,15 @@ size_t gan_net_in_dim(const gan_net *net) { return net ? gan__shape_size(net->in
 size_t gan_net_out_dim(const gan_net *net) { return net ? gan__shape_size(net->out) : 0; }
 size_t gan_net_num_params(const gan_net *net) { return net ? net->n_params : 0; }
 size_t gan_net_num_layers(const gan_net *net) { return net ? net->n_layers : 0; }
+size_t gan_net_num_state(const gan_net *net) { return net ? net->n_state : 0; }
+float *gan_net_state(gan_net *net) { return net ? net->state : NULL; }
+
+int gan__net_couples_rows(const gan_net *net)
+{
+    for (size_t i = 0; i < net->n_layers; i++)
+        if (net->layers[i]->ops->couples_rows) return 1;
+    return 0;
+}
 
 static int get_shape(gan_shape s, size_t *c, size_t *h, size_t *w)
 {
@@ -301,7 +315,7 @@ int gan__net_forward_depth(gan_net *net, const float *x, size_t batch, float *y,
 {
     if (batch == 0 || batch > INT_MAX)
         return gan__fail(GAN_EINVAL, "batch must be in [1, %d], got %zu", INT_MAX, batch);
-    if (train && !net->rng)
+    if (train == GAN__TRAIN && !net->rng)
         for (size_t i = 0; i < depth; i++)
             if (net->layers[i]->needs_rng)
                 return gan__fail(GAN_ESTATE, "%s layer %zu needs an rng in training mode (gan_net_set_rng)",
@@ -340,7 +354,7 @@ int gan_net_forward(gan_net *net, const float *x, size_t batch, float *y, int tr
     GAN_CHECK_ARG(net);
     GAN_CHECK_ARG(x);
     GAN_CHECK_ARG(y);
-    int rc = gan__net_forward_depth(net, x, batch, y, train, net->n_layers);
+    int rc = gan__net_forward_depth(net, x, batch, y, train ? GAN__TRAIN : GAN__EVAL, net->n_layers);
     return rc ? gan__wrap(rc, "%s", __func__) : GAN_OK;
 }
 

@@ -12,6 +12,8 @@ struct gan_net {
     size_t n_layers, cap_layers;
     float *params, *grads; /* one contiguous buffer each, room for cap_params */
     size_t n_params, cap_params;
+    float *state;          /* non-trainable values (running statistics), room for cap_state */
+    size_t n_state, cap_state;
     /* Borrowers notice changes by these (DESIGN.md, "Where data goes"): layout grows with
      * every added layer, weights_set with every gan_net_init or load. initialised: the
      * parameters were set (init, load, or write access through gan_net_params) since the
@@ -34,6 +36,10 @@ struct gan_net {
  * gan_net_backward() then starts from there. The trainer uses it to read D's logit
  * below a final sigmoid. Messages name no public function: the caller adds its own. */
 int gan__net_forward_depth(gan_net *net, const float *x, size_t batch, float *y, int train, size_t depth);
+
+/* Some layer couples the rows of a batch (batch norm): a batch's rows must be the ones
+ * that belong together (D sees real and generated rows in separate passes). */
+int gan__net_couples_rows(const gan_net *net);
 
 /* gan_net_backward() with a choice for the parameter gradients (GAN__GRADS_* in
  * layer_impl.h): the trainer overwrites them, or skips them when it wants only D's

@@ -70,6 +70,7 @@ enum {
 #define FOURCC(a, b, c, d) ((uint32_t)(a) | (uint32_t)(b) << 8 | (uint32_t)(c) << 16 | (uint32_t)(d) << 24)
 #define CH_NET FOURCC('N', 'E', 'T', ' ')
 #define CH_PARM FOURCC('P', 'A', 'R', 'M')
+#define CH_STAT FOURCC('S', 'T', 'A', 'T')
 #define CH_OPTM FOURCC('O', 'P', 'T', 'M')
 #define CH_TRNR FOURCC('T', 'R', 'N', 'R')
 #define CH_RNG FOURCC('R', 'N', 'G', ' ')
@@ -267,9 +268,15 @@ static size_t net_payload(const gan_net *n)
     for (size_t i = 0; i < n->n_layers; i++) len += LAYER_HEAD + n->layers[i]->ops->encode(n->layers[i], NULL);
     return len;
 }
-static size_t parm_payload(const gan_net *n) { return PARM_HEAD + 4 * n->n_params; }
-static size_t optm_payload(const gan_optim *o) { return OPTM_HEAD + 4 * o->n * gan__optim_slots(o); }
 #define CHUNK(payload) (CHUNK_HEAD + (payload) + CHUNK_CRC)
+static size_t parm_payload(const gan_net *n) { return PARM_HEAD + 4 * n->n_params; }
+static size_t stat_payload(const gan_net *n) { return PARM_HEAD + 4 * n->n_state; }
+/* A net's NET, PARM and (when it has state) STAT chunks. */
+static size_t net_chunks(const gan_net *n)
+{
+    return CHUNK(net_payload(n)) + CHUNK(parm_payload(n)) + (n->n_state ? CHUNK(stat_payload(n)) : 0);
+}
+static size_t optm_payload(const gan_optim *o) { return OPTM_HEAD + 4 * o->n * gan__optim_slots(o); }
 
 static void w_net(writer *w, const gan_net *n, uint32_t role)
 {
@@ -293,6 +300,13 @@ static void w_net(writer *w, const gan_net *n, uint32_t role)
     w_u32(w, 0);
     w_u64(w, n->n_params);
     w_floats(w, n->params, n->n_params);
+    w_chunk_end(w);
+    if (!n->n_state) return;
+    w_chunk_begin(w, CH_STAT, stat_payload(n));
+    w_u32(w, role);
+    w_u32(w, 0);
+    w_u64(w, n->n_state);
+    w_floats(w, n->state, n->n_state);
     w_chunk_end(w);
 }
 
@@ -325,7 +339,7 @@ static void w_end(writer *w)
 /* A net file: header, NET, PARM, END. */
 static size_t net_file_size(const gan_net *n)
 {
-    return HEADER_SIZE + CHUNK(net_payload(n)) + CHUNK(parm_payload(n)) + CHUNK(0);
+    return HEADER_SIZE + net_chunks(n) + CHUNK(0);
 }
 
 static void emit_net_file(writer *w, const void *obj)
@@ -339,8 +353,8 @@ static void emit_net_file(writer *w, const void *obj)
 static size_t trainer_file_size(const gan_trainer *t)
 {
     size_t s = HEADER_SIZE;
-    s += CHUNK(net_payload(t->g)) + CHUNK(parm_payload(t->g)) + CHUNK(optm_payload(t->opt_g));
-    s += CHUNK(net_payload(t->d)) + CHUNK(parm_payload(t->d)) + CHUNK(optm_payload(t->opt_d));
+    s += net_chunks(t->g) + CHUNK(optm_payload(t->opt_g));
+    s += net_chunks(t->d) + CHUNK(optm_payload(t->opt_d));
     s += CHUNK(TRNR_SIZE) + CHUNK(RNG_SIZE);
     if (t->ema) s += CHUNK(EMA_HEAD + 4 * t->g->n_params);
     return s + CHUNK(0);
@@ -370,7 +384,7 @@ static void emit_trainer_file(writer *w, const void *obj)
              : t->noise_kind == NOISE_NORMAL ? FILE_NOISE_NORMAL
                                              : FILE_NOISE_CUSTOM);
     w_f32(w, t->noise_scale);
-    w_u32(w, 0);
+    w_u32(w, (uint32_t)t->generate_stats);
     w_chunk_end(w);
 
     w_chunk_begin(w, CH_RNG, RNG_SIZE);
@@ -542,7 +556,7 @@ typedef struct {
 
 typedef struct {
     unsigned version; /* the file's format version */
-    span net[3], parm[3], optm[3], trnr, rng, ema;
+    span net[3], parm[3], stat[3], optm[3], trnr, rng, ema;
 } chunks;
 
 static const char *kind_name(uint32_t kind)
@@ -602,7 +616,7 @@ static int frame(const ctx *c, const uint8_t *b, size_t size, uint32_t want_kind
         }
         span *slot = NULL;
         int trainer = want_kind == KIND_TRAINER;
-        if (type == CH_NET || type == CH_PARM || type == CH_OPTM) {
+        if (type == CH_NET || type == CH_PARM || type == CH_STAT || type == CH_OPTM) {
             if (len < 4) return perr(c, GAN_EFORMAT, "chunk %s at byte %zu is %zu bytes, too short", tn, s.off, len);
             uint32_t role = get_u32(payload);
             if (trainer ? role != ROLE_G && role != ROLE_D : role != ROLE_NET)
@@ -610,7 +624,10 @@ static int frame(const ctx *c, const uint8_t *b, size_t size, uint32_t want_kind
                             s.off, (unsigned long)role, kind_name(want_kind));
             if (type == CH_OPTM && !trainer)
                 return perr(c, GAN_EFORMAT, "chunk %s at byte %zu does not belong in a net file", tn, s.off);
-            slot = type == CH_NET ? &out->net[role] : type == CH_PARM ? &out->parm[role] : &out->optm[role];
+            slot = type == CH_NET    ? &out->net[role]
+                   : type == CH_PARM ? &out->parm[role]
+                   : type == CH_STAT ? &out->stat[role]
+                                     : &out->optm[role];
         } else if (type == CH_TRNR || type == CH_RNG || type == CH_EMA) {
             if (!trainer) return perr(c, GAN_EFORMAT, "chunk %s at byte %zu does not belong in a net file", tn, s.off);
             slot = type == CH_TRNR ? &out->trnr : type == CH_RNG ? &out->rng : &out->ema;
@@ -631,7 +648,7 @@ static int frame(const ctx *c, const uint8_t *b, size_t size, uint32_t want_kind
  * PARM chunk's length backs its parameter count. */
 typedef struct {
     gan_shape in;
-    size_t n_layers, n_params;
+    size_t n_layers, n_params, n_state;
     gan_layer **layers;
 } netspec;
 
@@ -700,7 +717,7 @@ static int read_layer(const ctx *c, const char *who, const span *net, unsigned v
     return GAN_OK;
 }
 
-static int check_parm(const ctx *c, const char *who, const span *parm, uint64_t total);
+static int check_values(const ctx *c, const chunks *ch, uint32_t role, uint64_t params, uint64_t state);
 
 static int check_net(const ctx *c, const chunks *ch, uint32_t role, netspec *ns)
 {
@@ -715,37 +732,53 @@ static int check_net(const ctx *c, const chunks *ch, uint32_t role, netspec *ns)
     if (n_layers && !(ns->layers = gan__calloc(n_layers, sizeof *ns->layers)))
         return perr(c, GAN_ENOMEM, "out of memory");
     gan_shape shape = ns->in;
-    uint64_t total = 0;
+    uint64_t total = 0, state = 0;
     for (size_t i = 0; i < n_layers; i++) {
         if ((rc = read_layer(c, who, net, ch->version, i, shape, &pos, &ns->layers[i]))) return rc;
         ns->n_layers++;
         shape = ns->layers[i]->out;
         total += ns->layers[i]->n_params; /* each below SIZE_MAX / 8, at most 2^16 of them */
+        state += ns->layers[i]->n_state;
     }
     if (pos != net->len)
         return perr(c, GAN_EFORMAT, "%s's NET chunk has %zu bytes after its %lu layers", who, net->len - pos,
                     (unsigned long)n_layers);
-    if (total > SIZE_MAX / sizeof(float) / 2)
+    if (total > SIZE_MAX / sizeof(float) / 2 || state > SIZE_MAX / sizeof(float) / 2)
         return perr(c, GAN_EFORMAT, "%s's layers make %llu parameters, too many", who, (unsigned long long)total);
-    if ((rc = check_parm(c, who, parm, total))) return rc;
+    if ((rc = check_values(c, ch, role, total, state))) return rc;
     ns->n_params = (size_t)total;
+    ns->n_state = (size_t)state;
     return GAN_OK;
 }
 
-/* PARM: role, reserved, count, the floats. The count must be what the layers make, and
- * the chunk exactly that long: the allocation a net costs is backed by bytes. */
-static int check_parm(const ctx *c, const char *who, const span *parm, uint64_t total)
+/* PARM and STAT: role, reserved, count, the floats. The count must be what the layers
+ * make, and the chunk exactly that long: the allocation a net costs is backed by bytes. */
+static int check_floats(const ctx *c, const char *who, const span *s, const char *type, const char *what,
+                        uint64_t total)
 {
-    if (parm->len < PARM_HEAD) return perr(c, GAN_EFORMAT, "%s's PARM chunk is %zu bytes, too short", who, parm->len);
-    uint64_t count = get_u64(parm->p + 8);
-    if (get_u32(parm->p + 4) != 0) return perr(c, GAN_EFORMAT, "%s's PARM chunk: a reserved field is not zero", who);
+    if (s->len < PARM_HEAD) return perr(c, GAN_EFORMAT, "%s's %s chunk is %zu bytes, too short", who, type, s->len);
+    uint64_t count = get_u64(s->p + 8);
+    if (get_u32(s->p + 4) != 0) return perr(c, GAN_EFORMAT, "%s's %s chunk: a reserved field is not zero", who, type);
     if (count != total)
-        return perr(c, GAN_EFORMAT, "%s's PARM chunk holds %llu parameters but its layers have %llu", who,
-                    (unsigned long long)count, (unsigned long long)total);
-    if (parm->len != PARM_HEAD + 4 * (size_t)total)
-        return perr(c, GAN_EFORMAT, "%s's PARM chunk is %zu bytes but %llu parameters need %zu", who, parm->len,
-                    (unsigned long long)total, PARM_HEAD + 4 * (size_t)total);
+        return perr(c, GAN_EFORMAT, "%s's %s chunk holds %llu %s but its layers have %llu", who, type,
+                    (unsigned long long)count, what, (unsigned long long)total);
+    if (s->len != PARM_HEAD + 4 * (size_t)total)
+        return perr(c, GAN_EFORMAT, "%s's %s chunk is %zu bytes but %llu %s need %zu", who, type, s->len,
+                    (unsigned long long)total, what, PARM_HEAD + 4 * (size_t)total);
     return GAN_OK;
+}
+
+/* A net's PARM chunk, and its STAT chunk exactly when its layers have state. */
+static int check_values(const ctx *c, const chunks *ch, uint32_t role, uint64_t params, uint64_t state)
+{
+    const char *who = ROLE_NAMES[role];
+    const span *stat = &ch->stat[role];
+    int rc = check_floats(c, who, &ch->parm[role], "PARM", "parameters", params);
+    if (rc) return rc;
+    if (!state) return stat->p ? perr(c, GAN_EFORMAT, "a STAT chunk for %s, whose layers have no state", who) : GAN_OK;
+    if (!stat->p) return perr(c, GAN_EFORMAT, "no STAT chunk for %s, whose layers have %llu state values", who,
+                              (unsigned long long)state);
+    return check_floats(c, who, stat, "STAT", "state values", state);
 }
 
 /* Two layers are the same when their kinds, shapes and encodings are. */
@@ -832,11 +865,12 @@ static int match_net(const ctx *c, const chunks *ch, uint32_t role, const gan_ne
         return perr(c, GAN_EFORMAT, "%s's NET chunk has %zu bytes after its %lu layers", who, net->len - pos,
                     (unsigned long)n_layers);
     *n_params = live->n_params;
-    return check_parm(c, who, &ch->parm[role], live->n_params);
+    return check_values(c, ch, role, live->n_params, live->n_state);
 }
 
-/* Build a net from a checked spec (its layers move into the net) and fill its parameters. */
-static int build_net(const ctx *c, netspec *ns, const uint8_t *params, gan_net **out)
+/* Build a net from a checked spec (its layers move into the net) and fill its parameters
+ * and state. */
+static int build_net(const ctx *c, netspec *ns, const chunks *ch, gan_net **out)
 {
     gan_net *n = NULL;
     int rc = gan_net_create_image(&n, ns->in.c, ns->in.h, ns->in.w);
@@ -847,7 +881,8 @@ static int build_net(const ctx *c, netspec *ns, const uint8_t *params, gan_net *
         if (rc == GAN_ENOMEM) return perr(c, GAN_ENOMEM, "out of memory");
         return perr(c, GAN_EFORMAT, "the net cannot be built: %s", gan_error_last());
     }
-    get_floats(n->params, params + PARM_HEAD, ns->n_params);
+    get_floats(n->params, ch->parm[ROLE_NET].p + PARM_HEAD, ns->n_params);
+    if (ns->n_state) get_floats(n->state, ch->stat[ROLE_NET].p + PARM_HEAD, ns->n_state);
     gan__net_weights_set(n);
     *out = n;
     return GAN_OK;
@@ -915,7 +950,7 @@ typedef struct {
     size_t batch, cond_dim;
     uint64_t steps;
     unsigned d_steps, g_steps;
-    int update, loss, noise_kind;
+    int update, loss, noise_kind, generate_stats;
     float real_target, clip, ema_decay, noise_scale;
 } trnspec;
 
@@ -933,7 +968,7 @@ static int check_settings(const ctx *c, const chunks *ch, const gan_trainer *t, 
     ts->ema_decay = get_f32(p + 48);
     uint32_t noise = get_u32(p + 52);
     ts->noise_scale = get_f32(p + 56);
-    if (get_u32(p + 60)) return perr(c, GAN_EFORMAT, "the TRNR chunk: a reserved field is not zero");
+    uint32_t generate_stats = get_u32(p + 60);
     if (noise > FILE_NOISE_NORMAL) return perr(c, GAN_EFORMAT, "unknown noise kind %lu", (unsigned long)noise);
     int rc = gan__check_batch(batch);
     if (!rc) rc = gan__check_update_count(d_steps, "k (D updates per step)");
@@ -944,6 +979,8 @@ static int check_settings(const ctx *c, const chunks *ch, const gan_trainer *t, 
     if (!rc) rc = gan__check_clip(ts->clip);
     if (!rc) rc = gan__check_ema_decay(ts->ema_decay);
     if (!rc) rc = gan__check_noise_scale(ts->noise_scale);
+    if (!rc) rc = gan__check_generate_stats(generate_stats);
+    ts->generate_stats = (int)generate_stats;
     if (rc) return invalid_field(c, "the trainer's settings");
     /* A condition must fit the nets, as gan_trainer_set_cond_dim requires; 0 is what a
      * trainer starts with, whatever its nets (it is checked when training starts). */
@@ -1055,6 +1092,8 @@ static int load_trainer(const ctx *c, gan_trainer *t, const uint8_t *b, size_t s
 
     get_floats(t->g->params, ch.parm[ROLE_G].p + PARM_HEAD, g_params);
     get_floats(t->d->params, ch.parm[ROLE_D].p + PARM_HEAD, d_params);
+    if (t->g->n_state) get_floats(t->g->state, ch.stat[ROLE_G].p + PARM_HEAD, t->g->n_state);
+    if (t->d->n_state) get_floats(t->d->state, ch.stat[ROLE_D].p + PARM_HEAD, t->d->n_state);
     gan__net_weights_set(t->g);
     gan__net_weights_set(t->d);
     t->ema_from = t->g->weights_set;
@@ -1076,6 +1115,7 @@ static int load_trainer(const ctx *c, gan_trainer *t, const uint8_t *b, size_t s
     t->loss = ts.loss;
     t->real_target = ts.real_target;
     t->clip = ts.clip;
+    t->generate_stats = ts.generate_stats;
     t->steps = ts.steps;
     /* A built-in noise replaces whatever noise the trainer had; a custom one is kept. */
     if (ts.noise_kind == NOISE_UNIFORM) gan_trainer_set_noise_uniform(t, ts.noise_scale);
@@ -1095,7 +1135,7 @@ static int load_net(const ctx *c, gan_net **out, const uint8_t *b, size_t size)
     netspec ns = {0};
     int rc = frame(c, b, size, KIND_NET, &ch);
     if (!rc) rc = check_net(c, &ch, ROLE_NET, &ns);
-    if (!rc) rc = build_net(c, &ns, ch.parm[ROLE_NET].p, out);
+    if (!rc) rc = build_net(c, &ns, &ch, out);
     netspec_free(&ns);
     return rc;
 }

@@ -106,6 +106,7 @@ void gan_trainer_free(gan_trainer *t)
     gan__free(t->snap_g.params);
     gan__free(t->snap_g.state);
     gan__free(t->snap_ema);
+    gan__free(t->snap_state);
     gan__free(t->d_next);
     gan__free(t);
 }
@@ -353,6 +354,21 @@ int gan_trainer_set_ema(gan_trainer *t, float decay)
     return GAN_OK;
 }
 
+int gan__check_generate_stats(uint64_t stats)
+{
+    if (stats != GAN_STATS_RUNNING && stats != GAN_STATS_BATCH)
+        return gan__fail(GAN_EINVAL, "unknown batch-norm statistics %llu", (unsigned long long)stats);
+    return GAN_OK;
+}
+
+int gan_trainer_set_generate_stats(gan_trainer *t, gan_norm_stats stats)
+{
+    GAN_CHECK_ARG(t);
+    CHECKED(__func__, gan__check_generate_stats((uint64_t)stats));
+    t->generate_stats = stats;
+    return GAN_OK;
+}
+
 gan_rng *gan_trainer_rng(gan_trainer *t, gan_stream which)
 {
     return t && which >= GAN_STREAM_INIT && which <= GAN_STREAM_DROPOUT ? t->rng[which] : NULL;
@@ -490,6 +506,48 @@ static int d_logits(gan_trainer *t, int with_real, size_t rows)
     return rc ? gan__wrap(rc, "D") : GAN_OK;
 }
 
+/* D's logits on the real rows alone (already in d_in), into logits[rows..2 rows): the
+ * second pass of a D that couples the rows of a batch. */
+static int d_real_logits(gan_trainer *t, size_t rows)
+{
+    size_t data = data_dim(t), c = t->cond_dim;
+    concat_rows(t->d_in, t->x_real, data, t->cond, c, rows);
+    int rc = gan__net_forward_depth(t->d, t->d_in, rows, t->logits + rows, 1, logit_depth(t->d));
+    return rc ? gan__wrap(rc, "D") : GAN_OK;
+}
+
+/* D's loss on the batch and its parameter gradients (overwritten). A D whose layers
+ * couple the rows of a batch (batch norm) sees the generated rows and the real ones in
+ * two passes, as PyTorch's DCGAN does, so their statistics never mix; real[] and fake[]
+ * say where the logits are. */
+static int d_loss_and_grads(gan_trainer *t, size_t rows, int fake_done, double *loss, const float **real,
+                            const float **fake)
+{
+    if (!t->d_coupled) {
+        int rc = d_logits(t, 1, rows);
+        if (rc) return rc;
+        *loss = gan__loss_d(t->loss, t->logits, t->logits + rows, rows, t->real_target, t->dlogits, t->dlogits + rows);
+        if (!isfinite(*loss)) return diverged("D's loss", *loss);
+        gan__net_backward_ex(t->d, t->dlogits, NULL, GAN__GRADS_SET);
+        *real = t->logits;
+        *fake = t->logits + rows;
+        return GAN_OK;
+    }
+    int rc = fake_done ? GAN_OK : d_logits(t, 0, rows); /* fake rows: logits[0..rows) */
+    if (rc) return rc;
+    double lf = gan__loss_d_half(t->loss, t->logits, rows, 0, t->real_target, t->dlogits);
+    if (!isfinite(lf)) return diverged("D's loss", lf);
+    gan__net_backward_ex(t->d, t->dlogits, NULL, GAN__GRADS_SET);
+    if ((rc = d_real_logits(t, rows))) return rc;
+    double lr = gan__loss_d_half(t->loss, t->logits + rows, rows, 1, t->real_target, t->dlogits + rows);
+    if (!isfinite(lr)) return diverged("D's loss", lr);
+    gan__net_backward_ex(t->d, t->dlogits + rows, NULL, GAN__GRADS_ADD);
+    *loss = lr + lf;
+    *real = t->logits + rows;
+    *fake = t->logits;
+    return GAN_OK;
+}
+
 /* D's weights, or their staged values in p, into [-clip, clip]. */
 static void clip_weights(gan_trainer *t, float *p)
 {
@@ -509,21 +567,19 @@ static void commit_d(gan_trainer *t)
  * stay as they are until commit_d(). */
 static int d_update(gan_trainer *t, size_t rows, float *staged)
 {
+    const float *real, *fake;
+    double loss;
     int rc = call_data(t, rows);
     if (!rc) rc = generate_fakes(t, rows);
-    if (!rc) rc = d_logits(t, 1, rows);
+    if (!rc) rc = d_loss_and_grads(t, rows, 0, &loss, &real, &fake);
     if (rc) return rc;
-    double loss = gan__loss_d(t->loss, t->logits, t->logits + rows, rows, t->real_target, t->dlogits,
-                              t->dlogits + rows);
-    if (!isfinite(loss)) return diverged("D's loss", loss);
-    gan__net_backward_ex(t->d, t->dlogits, NULL, GAN__GRADS_SET);
     rc = gan__optim_prepare(t->opt_d, t->d, staged, &t->stats.grad_norm_d);
     if (rc) return gan__wrap(rc, "D");
     if (!staged) commit_d(t);
     else if (t->loss == GAN_LOSS_WASSERSTEIN) clip_weights(t, staged);
     t->stats.loss_d = loss;
-    t->stats.d_real = gan__mean_sigmoid(t->logits, rows);
-    t->stats.d_fake = gan__mean_sigmoid(t->logits + rows, rows);
+    t->stats.d_real = gan__mean_sigmoid(real, rows);
+    t->stats.d_fake = gan__mean_sigmoid(fake, rows);
     return GAN_OK;
 }
 
@@ -564,22 +620,41 @@ static int g_update(gan_trainer *t, size_t rows)
     return GAN_OK;
 }
 
+/* G's loss on the fake logits of D's last forward and G's parameter gradients through
+ * D's input gradient; `first` is where the fake rows start in that forward. */
+static int g_grads_through_d(gan_trainer *t, const float *fake, float *dfake, size_t rows, size_t first,
+                             double *loss_g)
+{
+    *loss_g = gan__loss_g(t->loss, fake, rows, dfake);
+    if (!isfinite(*loss_g)) return diverged("G's loss", *loss_g);
+    gan__net_backward_ex(t->d, t->dlogits, t->d_dx, GAN__GRADS_NONE);
+    gan__net_backward_ex(t->g, g_grad_from_d(t, first, rows), NULL, GAN__GRADS_SET);
+    return GAN_OK;
+}
+
 /* D and G from one batch: both updates are computed and checked before either net moves. */
 static int joint_update(gan_trainer *t, size_t rows)
 {
     int rc = call_data(t, rows);
     if (!rc) rc = generate_fakes(t, rows);
-    if (!rc) rc = d_logits(t, 1, rows);
     if (rc) return rc;
-    float *real = t->logits, *fake = t->logits + rows, *dreal = t->dlogits, *dfake = t->dlogits + rows;
-    double loss_g = gan__loss_g(t->loss, fake, rows, dfake);
-    if (!isfinite(loss_g)) return diverged("G's loss", loss_g);
-    memset(dreal, 0, rows * sizeof *dreal);
-    gan__net_backward_ex(t->d, t->dlogits, t->d_dx, GAN__GRADS_NONE);
-    gan__net_backward_ex(t->g, g_grad_from_d(t, rows, rows), NULL, GAN__GRADS_SET);
-    double loss_d = gan__loss_d(t->loss, real, fake, rows, t->real_target, dreal, dfake);
-    if (!isfinite(loss_d)) return diverged("D's loss", loss_d);
-    gan__net_backward_ex(t->d, t->dlogits, NULL, GAN__GRADS_SET);
+    const float *real, *fake;
+    double loss_g, loss_d;
+    if (t->d_coupled) { /* the fake pass trains G and then D, the real pass D */
+        if ((rc = d_logits(t, 0, rows))) return rc;
+        if ((rc = g_grads_through_d(t, t->logits, t->dlogits, rows, 0, &loss_g))) return rc;
+        if ((rc = d_loss_and_grads(t, rows, 1, &loss_d, &real, &fake))) return rc;
+    } else {
+        if ((rc = d_logits(t, 1, rows))) return rc;
+        float *dreal = t->dlogits, *dfake = t->dlogits + rows;
+        real = t->logits;
+        fake = t->logits + rows;
+        memset(dreal, 0, rows * sizeof *dreal);
+        if ((rc = g_grads_through_d(t, fake, dfake, rows, rows, &loss_g))) return rc;
+        loss_d = gan__loss_d(t->loss, real, fake, rows, t->real_target, dreal, dfake);
+        if (!isfinite(loss_d)) return diverged("D's loss", loss_d);
+        gan__net_backward_ex(t->d, t->dlogits, NULL, GAN__GRADS_SET);
+    }
     if ((rc = gan__optim_prepare(t->opt_d, t->d, NULL, &t->stats.grad_norm_d))) return gan__wrap(rc, "D");
     if ((rc = gan__optim_prepare(t->opt_g, t->g, NULL, &t->stats.grad_norm_g))) return gan__wrap(rc, "G");
     commit_d(t);
@@ -658,6 +733,7 @@ static void lend_dropout_stream(gan_trainer *t)
 static int ready(gan_trainer *t)
 {
     if (!t->data_fn) return gan__fail(GAN_ESTATE, "no data callback (gan_trainer_set_data)");
+    t->d_coupled = gan__net_couples_rows(t->d);
     int rc = nets_fit(t);
     if (!rc) rc = initialised(t->g, "G");
     if (!rc) rc = initialised(t->d, "D");
@@ -669,12 +745,19 @@ static int ready(gan_trainer *t)
     if (!rc && needs_snapshot_g(t) && t->ema && !t->snap_ema &&
         !(t->snap_ema = gan__calloc(t->g->n_params, sizeof(float))))
         rc = gan__fail(GAN_ENOMEM, "out of memory for the step's snapshot");
+    size_t states = t->g->n_state + t->d->n_state;
+    if (!rc && states && !t->snap_state && !(t->snap_state = gan__calloc(states, sizeof(float))))
+        rc = gan__fail(GAN_ENOMEM, "out of memory for the step's snapshot");
     return rc;
 }
 
 static void save_state(gan_trainer *t)
 {
     for (int i = 0; i < 4; i++) t->snap_rng[i] = *t->rng[i];
+    if (t->snap_state) {
+        memcpy(t->snap_state, t->g->state, t->g->n_state * sizeof(float));
+        memcpy(t->snap_state + t->g->n_state, t->d->state, t->d->n_state * sizeof(float));
+    }
     if (needs_snapshot_d(t)) snapshot_save(&t->snap_d, t->d, t->opt_d);
     if (needs_snapshot_g(t)) snapshot_save(&t->snap_g, t->g, t->opt_g);
     if (needs_snapshot_g(t) && t->ema) memcpy(t->snap_ema, t->ema, t->g->n_params * sizeof(float));
@@ -683,6 +766,10 @@ static void save_state(gan_trainer *t)
 static void restore_state(gan_trainer *t)
 {
     for (int i = 0; i < 4; i++) *t->rng[i] = t->snap_rng[i];
+    if (t->snap_state) {
+        memcpy(t->g->state, t->snap_state, t->g->n_state * sizeof(float));
+        memcpy(t->d->state, t->snap_state + t->g->n_state, t->d->n_state * sizeof(float));
+    }
     if (needs_snapshot_d(t)) snapshot_restore(&t->snap_d, t->d, t->opt_d);
     if (needs_snapshot_g(t)) snapshot_restore(&t->snap_g, t->g, t->opt_g);
     if (needs_snapshot_g(t) && t->ema) memcpy(t->ema, t->snap_ema, t->g->n_params * sizeof(float));
@@ -792,7 +879,8 @@ int gan_trainer_generate(gan_trainer *t, const float *z, const float *cond, size
         else rc = call_noise(t, rows);
         if (rc) break;
         concat_rows(t->g_in, t->z, nz, c ? cond + done * c : NULL, c, rows);
-        rc = gan__net_forward_depth(t->g, t->g_in, rows, out + done * data, 0, t->g->n_layers);
+        int mode = t->generate_stats == GAN_STATS_BATCH ? GAN__BATCH_STATS : GAN__EVAL;
+        rc = gan__net_forward_depth(t->g, t->g_in, rows, out + done * data, mode, t->g->n_layers);
         if (rc) rc = gan__wrap(rc, "G");
         done += rows;
     }

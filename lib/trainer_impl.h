@@ -36,7 +36,9 @@ struct gan_trainer {
     size_t batch, cond_dim;
     unsigned d_steps, g_steps;
     int update, loss;
+    int d_coupled; /* D's layers couple the rows of a batch: real and fake rows in two passes */
     float real_target, clip, ema_decay;
+    int generate_stats; /* gan_norm_stats: what batch norm in G uses when generating */
     float *ema; /* G's averaged weights, when ema_decay > 0 */
     uint64_t ema_from; /* G's weights_set when the average started: G's later weights restart it */
     uint64_t steps;
@@ -44,6 +46,7 @@ struct gan_trainer {
     /* A step of several updates is all or nothing: the state before it, to restore. */
     snapshot snap_d, snap_g;
     float *snap_ema;
+    float *snap_state; /* G's state then D's: running statistics move in every training pass */
     float *d_next; /* D's staged parameters when a step updates D once */
     gan_rng snap_rng[4];
     /* Workspaces carved from one block of `cap` floats. */
@@ -72,5 +75,6 @@ int gan__check_real_target(float target);
 int gan__check_clip(float clip);
 int gan__check_ema_decay(float decay);
 int gan__check_noise_scale(float scale);
+int gan__check_generate_stats(uint64_t stats);
 
 #endif

@@ -177,6 +177,8 @@ typedef struct {
     gan_activation act;
     double slope;    /* leaky ReLU */
     double keep;     /* dropout */
+    size_t channels; /* batch norm */
+    double eps;
 } ref_layer;
 
 /* A gan_net built side by side with its reference description. */
@@ -245,6 +247,24 @@ static double ref_activation(const ref_layer *l, const double *x, size_t n, doub
     return margin;
 }
 
+/* Batch norm with the batch's statistics (training mode): per channel j of rows of
+ * positions x channels, y = gamma (x - mean) / sqrt(var + eps) + beta over every row and
+ * position. Smooth: no kinks. */
+static double ref_batchnorm(const ref_layer *l, const double *p, const double *x, size_t batch, double *y)
+{
+    size_t c = l->channels, n = batch * (l->in / c);
+    const double *gamma = p + l->offset, *beta = gamma + c;
+    for (size_t j = 0; j < c; j++) {
+        double mean = 0, var = 0;
+        for (size_t i = 0; i < n; i++) mean += x[i * c + j];
+        mean /= (double)n;
+        for (size_t i = 0; i < n; i++) var += (x[i * c + j] - mean) * (x[i * c + j] - mean);
+        var /= (double)n;
+        for (size_t i = 0; i < n; i++) y[i * c + j] = gamma[j] * (x[i * c + j] - mean) / sqrt(var + l->eps) + beta[j];
+    }
+    return INFINITY;
+}
+
 /* A fixed mask of 0 or 1/keep; the identity until the mask is known. Either way
  * inputs must stay clear of 0, where the mask cannot be read off the output. */
 static double ref_dropout(const double *mask, const double *x, size_t n, double *y)
@@ -271,7 +291,8 @@ static double model_run(const model *m, size_t n_layers, const double *p, const 
         const ref_layer *l = &m->layer[i];
         double *out = i + 1 == n_layers ? y : buf[i & 1];
         double mi;
-        if (l->kind == GAN_LAYER_RESHAPE) mi = ref_activation(&(ref_layer){.act = GAN_ACT_IDENTITY}, in, batch * l->in, out);
+        if (l->kind == GAN_LAYER_BATCHNORM) mi = ref_batchnorm(l, p, in, batch, out);
+        else if (l->kind == GAN_LAYER_RESHAPE) mi = ref_activation(&(ref_layer){.act = GAN_ACT_IDENTITY}, in, batch * l->in, out);
         else if (l->kind == GAN_LAYER_DROPOUT) mi = ref_dropout(m->mask, in, batch * l->in, out);
         else if (l->kind == GAN_LAYER_ACTIVATION) mi = ref_activation(l, in, batch * l->in, out);
         else mi = ref_affine(l, p, in, batch, out);
@@ -336,7 +357,7 @@ static void model_push(model *m, gan_layer *layer, ref_layer r)
     assert_int_equal(gan_net_add(m->net, layer), GAN_OK);
     size_t count;
     assert_int_equal(gan_net_layer_params(m->net, m->n, &r.offset, &count), GAN_OK);
-    assert_int_equal(count, r.pieces ? (r.in + 1) * r.out * r.pieces : 0);
+    assert_int_equal(count, r.pieces ? (r.in + 1) * r.out * r.pieces : 2 * r.channels);
     assert_int_equal(gan_net_out_dim(m->net), r.out);
     m->layer[m->n++] = r;
 }
@@ -379,6 +400,13 @@ static void add_dropout(model *m, float keep)
         assert_int_equal(gan_net_set_rng(m->net, m->rng), GAN_OK);
     }
     model_push(m, l, (ref_layer){.kind = GAN_LAYER_DROPOUT, .keep = keep});
+}
+
+static void add_batchnorm(model *m, size_t channels)
+{
+    gan_layer *l;
+    assert_int_equal(gan_layer_batchnorm(&l, channels, 0.1f, 1e-5f), GAN_OK);
+    model_push(m, l, (ref_layer){.kind = GAN_LAYER_BATCHNORM, .channels = channels, .eps = 1e-5});
 }
 
 /* A reshape is the identity on the values: the reference copies them. */
@@ -480,6 +508,32 @@ static void test_grad_reshape(void **state)
     add_reshape(&m, 8, 1, 1);
     add_dense(&m, 3);
     check_model(&m, 3, 402);
+}
+
+/* Batch norm in training mode, where every row's gradient depends on the whole batch:
+ * on a vector (per feature), behind a dense layer, and on an image (per
+ * channel over rows and positions) between layers with parameters. */
+static void test_grad_batchnorm(void **state)
+{
+    (void)state;
+    model m;
+    model_create(&m, 6);
+    add_batchnorm(&m, 6);
+    check_model(&m, 5, 501);
+
+    model_create(&m, 4);
+    add_dense(&m, 6);
+    add_batchnorm(&m, 6);
+    add_activation(&m, GAN_ACT_TANH, DEFAULT_SLOPE);
+    check_model(&m, 4, 502);
+
+    model_create(&m, 5);
+    add_dense(&m, 12);
+    add_reshape(&m, 3, 2, 2);
+    add_batchnorm(&m, 3);
+    add_activation(&m, GAN_ACT_LEAKY_RELU, 0.2f);
+    add_dense(&m, 2);
+    check_model(&m, 3, 503);
 }
 
 /* A dense layer without biases computes x W: the same as one with zero biases, with the
@@ -959,6 +1013,7 @@ int main(void)
         TEST(test_grad_dropout),
         TEST(test_grad_reshape),
         TEST(test_bias_optional),
+        TEST(test_grad_batchnorm),
         TEST(test_grad_net_sigmoid),
         TEST(test_grad_net_tanh),
         TEST(test_backward_accumulates),

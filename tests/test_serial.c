@@ -1011,7 +1011,7 @@ static void hostile_sizes(void **state)
         {"TRNR", 0, 52, 0, 3, GAN_EFORMAT, "noise kind"},
         {"TRNR", 0, 52, 0, 0, GAN_ESTATE, "custom noise"},
         {"TRNR", 0, 56, 0, 0, GAN_EFORMAT, "noise scale"},
-        {"TRNR", 0, 60, 0, 1, GAN_EFORMAT, "reserved"},
+        {"TRNR", 0, 60, 0, 2, GAN_EFORMAT, "unknown batch-norm statistics 2"},
         {"RNG ", 0, 0, 0, 5, GAN_EFORMAT, "streams"},
         {"RNG ", 0, 16, 1, 2, GAN_EFORMAT, "rng stream 0"},
         {"RNG ", 0, 8 + 24 * 3 + 16, 0, 2, GAN_EFORMAT, "rng stream 3"},

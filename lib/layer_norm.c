@@ -1,0 +1,232 @@
+/* Batch normalization (Ioffe and Szegedy 2015) with PyTorch's semantics: per channel of
+ * the input shape (C, H, W), over the batch's rows and positions. Training normalises
+ * with the batch's mean and biased variance and moves the running statistics by
+ * `momentum` (the running variance unbiased, n / (n - 1)); evaluation uses the running
+ * statistics. Statistics are two passes accumulated in double: E[x^2] - E[x]^2 cancels
+ * badly where the mean is large against the spread.
+ *
+ * Parameters: C scales (gamma), then C shifts (beta). State: C running means, then C
+ * running variances. Workspace: per channel the mean and 1/sqrt(var + eps) the last
+ * forward used, and two double accumulators. */
+#include "layer_kind_impl.h"
+#include "alloc_impl.h"
+#include "bytes_impl.h"
+#include "error_impl.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Encoding: channels u64, momentum f32, eps f32. */
+enum { BATCHNORM_RECORD = 16 };
+
+typedef struct batchnorm_layer {
+    gan_layer base;
+    size_t channels;
+    float momentum, eps;
+    int train; /* the last forward's mode (GAN__*) */
+} batchnorm_layer;
+
+static batchnorm_layer *bn_of(gan_layer *l) { return (batchnorm_layer *)l; }
+static const batchnorm_layer *bn_of_c(const gan_layer *l) { return (const batchnorm_layer *)l; }
+
+/* The workspace: mean[C] and invstd[C] as floats, then two C-long double accumulators. */
+typedef struct bn_work {
+    float *mean, *invstd;
+    double *acc0, *acc1;
+} bn_work;
+
+static size_t work_bytes(size_t c) { return c * (2 * sizeof(float) + 2 * sizeof(double)); }
+
+static bn_work work_of(gan_layer *l)
+{
+    size_t c = bn_of(l)->channels;
+    double *acc = (double *)l->work; /* doubles first: their alignment */
+    float *f = (float *)(acc + 2 * c);
+    return (bn_work){f, f + c, acc, acc + c};
+}
+
+static int bn_place(gan_layer *l, gan_shape in, size_t index)
+{
+    if (in.c != bn_of(l)->channels)
+        return gan__fail(GAN_EINVAL, "batchnorm layer %zu normalises %zu channels, got %zu (shape %zux%zux%zu)", index,
+                         bn_of(l)->channels, in.c, in.c, in.h, in.w);
+    l->in = l->out = in;
+    return GAN_OK;
+}
+
+static int bn_reserve(gan_layer *l, size_t batch)
+{
+    (void)batch;
+    return l->work ? GAN_OK : gan__layer_grow(l, 1, 1, work_bytes(bn_of(l)->channels));
+}
+
+/* Per channel, the mean and the biased variance of n rows of c values (two passes). */
+static void batch_stats(gan_layer *l, const float *x, size_t n, bn_work w)
+{
+    size_t c = bn_of(l)->channels;
+    memset(w.acc0, 0, c * sizeof *w.acc0);
+    memset(w.acc1, 0, c * sizeof *w.acc1);
+    for (size_t r = 0; r < n; r++)
+        for (size_t j = 0; j < c; j++) w.acc0[j] += x[r * c + j];
+    for (size_t j = 0; j < c; j++) w.acc0[j] /= (double)n;
+    for (size_t r = 0; r < n; r++)
+        for (size_t j = 0; j < c; j++) {
+            double d = x[r * c + j] - w.acc0[j];
+            w.acc1[j] += d * d;
+        }
+    for (size_t j = 0; j < c; j++) w.acc1[j] /= (double)n;
+}
+
+static void bn_forward(gan_layer *l, const float *x, size_t batch, float *y, int train, gan_rng *rng)
+{
+    (void)rng;
+    batchnorm_layer *b = bn_of(l);
+    size_t c = b->channels, n = batch * l->in.h * l->in.w;
+    bn_work w = work_of(l);
+    float *run_mean = l->state, *run_var = l->state + c;
+    b->train = train;
+    if (train == GAN__EVAL) {
+        for (size_t j = 0; j < c; j++) {
+            w.mean[j] = run_mean[j];
+            w.invstd[j] = (float)(1.0 / sqrt((double)run_var[j] + b->eps));
+        }
+    } else {
+        batch_stats(l, x, n, w);
+        for (size_t j = 0; j < c; j++) {
+            w.mean[j] = (float)w.acc0[j];
+            w.invstd[j] = (float)(1.0 / sqrt(w.acc1[j] + b->eps));
+        }
+        if (train == GAN__TRAIN) {
+            double m = b->momentum, unbias = n > 1 ? (double)n / (double)(n - 1) : 1.0;
+            for (size_t j = 0; j < c; j++) {
+                run_mean[j] = (float)((1.0 - m) * run_mean[j] + m * w.acc0[j]);
+                run_var[j] = (float)((1.0 - m) * run_var[j] + m * w.acc1[j] * unbias);
+            }
+        }
+    }
+    const float *gamma = l->params, *beta = l->params + c;
+    /* y = (x - mean) (gamma invstd) + beta: subtracting first keeps a small spread around a
+     * large mean (x scale + shift would cancel it) */
+    float *scale = (float *)w.acc0; /* the accumulators are spent */
+    for (size_t j = 0; j < c; j++) scale[j] = gamma[j] * w.invstd[j];
+    for (size_t r = 0; r < n; r++)
+        for (size_t j = 0; j < c; j++) y[r * c + j] = (x[r * c + j] - w.mean[j]) * scale[j] + beta[j];
+}
+
+/* With x_hat = (x - mean) invstd: dgamma = sum dy x_hat, dbeta = sum dy; with batch
+ * statistics dx = gamma invstd (dy - (dbeta + x_hat dgamma) / n), with running ones
+ * dx = gamma invstd dy. */
+static void bn_backward(gan_layer *l, const float *x, const float *y, const float *dy, size_t batch, float *dx,
+                        int grads)
+{
+    (void)y;
+    batchnorm_layer *b = bn_of(l);
+    size_t c = b->channels, n = batch * l->in.h * l->in.w;
+    bn_work w = work_of(l);
+    int batch_stats_used = b->train != GAN__EVAL;
+    if (grads == GAN__GRADS_NONE && !dx) return;
+    double *sdy = w.acc0, *sdyx = w.acc1;
+    memset(sdy, 0, c * sizeof *sdy);
+    memset(sdyx, 0, c * sizeof *sdyx);
+    for (size_t r = 0; r < n; r++)
+        for (size_t j = 0; j < c; j++) {
+            double g = dy[r * c + j];
+            sdy[j] += g;
+            sdyx[j] += g * ((x[r * c + j] - w.mean[j]) * w.invstd[j]);
+        }
+    if (grads != GAN__GRADS_NONE) {
+        float *dgamma = l->grads, *dbeta = l->grads + c;
+        int add = grads == GAN__GRADS_ADD;
+        for (size_t j = 0; j < c; j++) {
+            dgamma[j] = (float)((add ? dgamma[j] : 0.0) + sdyx[j]);
+            dbeta[j] = (float)((add ? dbeta[j] : 0.0) + sdy[j]);
+        }
+    }
+    if (!dx) return;
+    const float *gamma = l->params;
+    for (size_t j = 0; j < c; j++) { /* per channel: dx = k dy - a - x_hat b */
+        double k = (double)gamma[j] * w.invstd[j];
+        sdy[j] = batch_stats_used ? k * sdy[j] / (double)n : 0.0;
+        sdyx[j] = batch_stats_used ? k * sdyx[j] / (double)n : 0.0;
+    }
+    for (size_t r = 0; r < n; r++)
+        for (size_t j = 0; j < c; j++) {
+            double xh = (x[r * c + j] - w.mean[j]) * w.invstd[j];
+            dx[r * c + j] = (float)((double)gamma[j] * w.invstd[j] * dy[r * c + j] - sdy[j] - xh * sdyx[j]);
+        }
+}
+
+static void bn_init(gan_layer *l, gan_rng *rng, gan_init scheme, float scale)
+{
+    size_t c = bn_of(l)->channels;
+    if (scheme == GAN_INIT_DCGAN) gan_rng_fill_normal(rng, l->params, c, 1.0f, scale * 0.02f);
+    else
+        for (size_t j = 0; j < c; j++) l->params[j] = 1.0f;
+    for (size_t j = 0; j < c; j++) {
+        l->params[c + j] = 0.0f;
+        l->state[j] = 0.0f;
+        l->state[c + j] = 1.0f;
+    }
+}
+
+static size_t bn_encode(const gan_layer *l, uint8_t *out)
+{
+    if (out) {
+        gan__put_u64(out, bn_of_c(l)->channels);
+        gan__put_f32(out + 8, bn_of_c(l)->momentum);
+        gan__put_f32(out + 12, bn_of_c(l)->eps);
+    }
+    return BATCHNORM_RECORD;
+}
+
+static int bn_decode(gan_layer **out, const uint8_t *p, size_t len, unsigned version, size_t in_size)
+{
+    (void)in_size;
+    if (version == 1) return gan__fail(GAN_EFORMAT, "batchnorm layers came with format version 2");
+    if (len != BATCHNORM_RECORD) return gan__bad_length("batchnorm", len, BATCHNORM_RECORD);
+    return gan_layer_batchnorm(out, gan__field_size(gan__get_u64(p)), gan__get_f32(p + 8), gan__get_f32(p + 12));
+}
+
+static void bn_describe(const gan_layer *l, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "batchnorm(%zu, momentum %g, eps %g) on %zux%zux%zu", bn_of_c(l)->channels,
+             (double)bn_of_c(l)->momentum, (double)bn_of_c(l)->eps, l->in.c, l->in.h, l->in.w);
+}
+
+const struct gan_layer_ops gan__batchnorm_ops = {
+    .name = "batchnorm",
+    .kind = GAN_LAYER_BATCHNORM,
+    .size = sizeof(batchnorm_layer),
+    .reads_x = 1,
+    .couples_rows = 1,
+    .place = bn_place,
+    .reserve = bn_reserve,
+    .forward = bn_forward,
+    .backward = bn_backward,
+    .init = bn_init,
+    .encode = bn_encode,
+    .decode = bn_decode,
+    .describe = bn_describe,
+};
+
+int gan_layer_batchnorm(gan_layer **out, size_t channels, float momentum, float eps)
+{
+    GAN_CHECK_ARG(out);
+    *out = NULL;
+    if (channels == 0 || channels > GAN_MAX_DIM)
+        return gan__fail(GAN_EINVAL, "%s: channels must be in [1, %d], got %zu", __func__, INT_MAX, channels);
+    if (!(momentum >= 0.0f && momentum <= 1.0f))
+        return gan__fail(GAN_EINVAL, "%s: momentum must be in [0, 1], got %g", __func__, (double)momentum);
+    if (!(eps > 0.0f && eps <= 1.0f))
+        return gan__fail(GAN_EINVAL, "%s: eps must be in (0, 1], got %g", __func__, (double)eps);
+    int rc = gan__layer_new(out, &gan__batchnorm_ops, __func__);
+    if (rc) return rc;
+    batchnorm_layer *b = bn_of(*out);
+    b->channels = channels;
+    b->momentum = momentum;
+    b->eps = eps;
+    (*out)->n_params = 2 * channels;
+    (*out)->n_state = 2 * channels;
+    return GAN_OK;
+}
