@@ -897,6 +897,8 @@ GAN_API int gan_trainer_set_clip(gan_trainer *t, float c);
  * starts at G's weights as they are at this call, and starts again from G's weights
  * whenever they are set afterwards (gan_net_init(), a load of G's file), so turning it
  * on before initialising G is fine. Changing a non-zero decay keeps the running average.
+ * Only parameters are averaged: G's state (batch-norm running statistics, themselves
+ * averages) is used as it is.
  * @param t     the trainer
  * @param decay the decay, in [0, 1) (default 0: off)
  * @return GAN_OK; GAN_EINVAL for a NULL @p t or a decay outside [0, 1); GAN_ESTATE when
@@ -955,6 +957,8 @@ GAN_API uint64_t gan_trainer_steps(const gan_trainer *t);
  * @param t              the trainer
  * @param[in,out] stats  may be NULL; else its size field (at least 16: size, reserved
  *                       and step) is read and the fields that fit are filled on success
+ * A D with batch norm sees the generated rows and the real ones in separate passes;
+ * every training-mode pass moves the running statistics, which a failed step restores.
  * Every failure leaves a message naming this function and where it failed
  * ("gan_trainer_step: D: ...").
  * @return GAN_OK; GAN_EINVAL for a NULL @p t, a @p stats size below 16, an optimizer
