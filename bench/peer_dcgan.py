@@ -1,0 +1,100 @@
+#!/usr/bin/python3
+"""The PyTorch peer of bench/bench_dcgan.c: examples/dcgan's model (DCGAN on 28 x 28
+images), same layers, init, losses and update rule (alternating, k = 1, D sees the fake
+and the real rows in two passes, non-saturating G loss, Adam 2e-4 (0.5, 0.999)), on
+synthetic images, at the same thread count.
+
+    /usr/bin/python3 bench/peer_dcgan.py [--batch 64] [--seconds S] [--threads N]
+
+peak_rss_mb is the process's peak resident set (ru_maxrss), what bench_dcgan reads as
+VmHWM; neither side holds a data set.
+"""
+import argparse
+import resource
+import statistics
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def dcgan_nets():
+    g = nn.Sequential(
+        nn.Linear(100, 128 * 7 * 7, bias=False), nn.BatchNorm1d(128 * 7 * 7), nn.ReLU(),
+        nn.Unflatten(1, (128, 7, 7)),
+        nn.ConvTranspose2d(128, 64, 4, 2, 1, bias=False), nn.BatchNorm2d(64), nn.ReLU(),
+        nn.ConvTranspose2d(64, 1, 4, 2, 1), nn.Tanh())
+    d = nn.Sequential(
+        nn.Conv2d(1, 64, 4, 2, 1), nn.LeakyReLU(0.2),
+        nn.Conv2d(64, 128, 4, 2, 1, bias=False), nn.BatchNorm2d(128), nn.LeakyReLU(0.2),
+        nn.Flatten(), nn.Linear(128 * 7 * 7, 1))
+    for net in (g, d):
+        for m in net.modules():
+            if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+                nn.init.normal_(m.weight, 0.0, 0.02)
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+            elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
+                nn.init.normal_(m.weight, 1.0, 0.02)
+                nn.init.zeros_(m.bias)
+    return g, d
+
+
+def train_step(g, d, opt_g, opt_d, x):
+    """One alternating step, libgan's order: D on fresh fakes then on the real rows (two
+    passes: batch norm must not mix them), then G on fresh noise through D."""
+    b = x.shape[0]
+    ones, zeros = torch.ones(b, 1), torch.zeros(b, 1)
+    with torch.no_grad():
+        fake = g(torch.randn(b, 100))
+    opt_d.zero_grad(set_to_none=True)
+    loss_fake = F.binary_cross_entropy_with_logits(d(fake), zeros)
+    loss_fake.backward()
+    loss_real = F.binary_cross_entropy_with_logits(d(x), ones)
+    loss_real.backward()
+    opt_d.step()
+    for p in d.parameters():
+        p.requires_grad_(False)
+    loss_g = F.binary_cross_entropy_with_logits(d(g(torch.randn(b, 100))), ones)
+    opt_g.zero_grad(set_to_none=True)
+    loss_g.backward()
+    opt_g.step()
+    for p in d.parameters():
+        p.requires_grad_(True)
+    return loss_fake + loss_real, loss_g
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--seconds", type=float, default=5)
+    ap.add_argument("--threads", type=int, default=1)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    g, d = dcgan_nets()
+    opt_g = torch.optim.Adam(g.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(d.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    b = args.batch
+
+    def images():  # tanh's range, as the example scales the data
+        return torch.rand(b, 1, 28, 28) * 2 - 1
+
+    for _ in range(3):
+        train_step(g, d, opt_g, opt_d, images())
+    windows, start = [], time.monotonic()
+    while len(windows) < 5 or (time.monotonic() - start < args.seconds and len(windows) < 64):
+        t0 = time.monotonic()
+        for _ in range(3):
+            train_step(g, d, opt_g, opt_d, images())
+        windows.append((time.monotonic() - t0) / 3)
+    t = statistics.median(windows)
+    print(f"pytorch {torch.__version__}, threads {torch.get_num_threads()}")
+    print(f"{'batch':<6} {'steps/s':>10} {'samples/s':>11}")
+    print(f"{b:<6} {1 / t:10.2f} {b / t:11.0f}")
+    print(f"peak_rss_mb={resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.1f}")
+
+
+if __name__ == "__main__":
+    main()
