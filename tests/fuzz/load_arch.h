@@ -9,8 +9,13 @@
  *           -> sigmoid (Adam); D takes 1x2x2 images (gan_net_create_image) -> dropout(0.8)
  *           -> maxout 3x2 -> dense 1 -> identity (SGD without momentum); built-in noise;
  *           data: 2x2 one-channel images.
- * Together they hold every layer kind (dense, maxout, activation with every function,
- * leaky ReLU included, dropout, reshape) and both kinds of net input (vector, image). */
+ *   arch 3: batch norm and state. G 3 -> dense 8 without bias -> batchnorm(8) -> relu
+ *           -> dense 2 (Adam); D 2 -> dense 4 -> batchnorm(4) -> leaky(0.2) -> dense 1
+ *           (Adam; D sees real and fake rows in two passes); batch statistics for
+ *           generation; built-in noise.
+ * Together they hold every layer kind (dense with and without bias, maxout, activation
+ * with every function, leaky ReLU included, dropout, reshape, batch norm) and both kinds
+ * of net input (vector, image). */
 #ifndef GAN_FUZZ_LOAD_ARCH_H
 #define GAN_FUZZ_LOAD_ARCH_H
 
@@ -18,7 +23,7 @@
 
 #include <string.h>
 
-enum { ARCH_COUNT = 3 };
+enum { ARCH_COUNT = 4 };
 
 typedef struct {
     gan_net *g, *d;
@@ -110,6 +115,21 @@ static int arch_make(arch_rig *r, int arch)
         if (!rc) rc = arch_add(r->d, gan_layer_dense(&l, 5, 1), &l);
         if (!rc) rc = gan_optim_adam(&r->og, 1e-3f, 0.5f, 0.999f, 1e-8f);
         if (!rc) rc = gan_optim_sgd(&r->od, 0.05f, 0.9f, 1);
+    } else if (arch == 3) {
+        rc = gan_net_create(&r->g, 3);
+        if (!rc) rc = gan_layer_dense(&l, 3, 8);
+        if (!rc && (rc = gan_layer_set_bias(l, 0)) != GAN_OK) gan_layer_free(l);
+        if (!rc) rc = arch_add(r->g, GAN_OK, &l);
+        if (!rc) rc = arch_add(r->g, gan_layer_batchnorm(&l, 8, 0.1f, 1e-5f), &l);
+        if (!rc) rc = arch_add(r->g, gan_layer_activation(&l, GAN_ACT_RELU), &l);
+        if (!rc) rc = arch_add(r->g, gan_layer_dense(&l, 8, 2), &l);
+        if (!rc) rc = gan_net_create(&r->d, 2);
+        if (!rc) rc = arch_add(r->d, gan_layer_dense(&l, 2, 4), &l);
+        if (!rc) rc = arch_add(r->d, gan_layer_batchnorm(&l, 4, 0.2f, 1e-3f), &l);
+        if (!rc) rc = arch_add(r->d, gan_layer_leaky_relu(&l, 0.2f), &l);
+        if (!rc) rc = arch_add(r->d, gan_layer_dense(&l, 4, 1), &l);
+        if (!rc) rc = gan_optim_adam(&r->og, 2e-3f, 0.5f, 0.999f, 1e-8f);
+        if (!rc) rc = gan_optim_adam(&r->od, 2e-3f, 0.5f, 0.999f, 1e-8f);
     } else {
         rc = gan_net_create(&r->g, 3);
         if (!rc) rc = arch_add(r->g, gan_layer_dense(&l, 3, 8), &l);
@@ -129,6 +149,7 @@ static int arch_make(arch_rig *r, int arch)
     if (!rc) rc = gan_trainer_create(&r->t, r->g, r->d, r->og, r->od);
     if (!rc) rc = gan_trainer_set_data(r->t, arch == 2 ? arch_image_data : arch_data, NULL);
     if (!rc && arch == 1) rc = gan_trainer_set_noise(r->t, arch_noise, NULL);
+    if (!rc && arch == 3) rc = gan_trainer_set_generate_stats(r->t, GAN_STATS_BATCH);
     if (rc) arch_free(r);
     return rc;
 }

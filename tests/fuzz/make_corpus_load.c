@@ -343,7 +343,7 @@ int main(int argc, char **argv)
         damaged(name, b, n);
         as_v1(name, b, n);
         snprintf(name, sizeof name, "trainer%d-trained", arch);
-        if (arch != 2) v1_trainer(name, arch, b, n); /* arch 2's images and reshapes came with version 2 */
+        if (arch < 2) v1_trainer(name, arch, b, n); /* arch 2 and 3 use what came with version 2 */
         free(b);
         b = trained(arch, 0, &n);
         snprintf(name, sizeof name, "ok-trainer%d-no-ema", arch);
