@@ -309,8 +309,8 @@ GAN_API int gan_layer_reshape(gan_layer **out, size_t channels, size_t height, s
  * [out, in, kh, kw]: `weight.permute(2, 3, 1, 0).reshape(kh*kw*in, out)`, then `bias`.
  * Initialised with fan_in kernel*kernel*in_channels and fan_out
  * kernel*kernel*out_channels; biases zero. The batch is folded into the rows of the
- * gemm, in chunks whose im2col buffer (the layer's only workspace) takes about 1.5 MiB.
- * Since 0.2.
+ * gemm, in chunks whose im2col buffer (the layer's only workspace, reused from call to
+ * call) takes at most 1.5 MiB, more only when a single window is larger. Since 0.2.
  * @param[out] out the new layer, owned by the caller until gan_net_add(); NULL on failure
  * @param in_channels  input channels (> 0); gan_net_add() refuses (GAN_EINVAL) an input
  *                     with other channels
