@@ -98,9 +98,17 @@ void gan__col2im(const gan__conv_geom *g, const float *restrict col, size_t q0, 
     }
 }
 
+/* The first row from b, then the rows written so far copied after themselves: log2(rows)
+ * copies, not one per row (a bias of one channel over every pixel of a batch). */
 void gan__rows_set(float *y, const float *b, size_t rows, size_t n)
 {
-    for (size_t r = 0; r < rows; r++) memcpy(y + r * n, b, n * sizeof *b);
+    if (rows == 0) return;
+    memcpy(y, b, n * sizeof *b);
+    for (size_t done = 1; done < rows;) {
+        size_t more = rows - done < done ? rows - done : done;
+        memcpy(y + done * n, y, more * n * sizeof *y);
+        done += more;
+    }
 }
 
 void gan__col_sums(float *restrict db, const float *restrict dy, size_t rows, size_t n, int add)
