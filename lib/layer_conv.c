@@ -56,9 +56,10 @@ static int check_conv(const char *fn, size_t cin, size_t cout, size_t k, size_t 
                          fn, cin, cout, k, stride);
     if (pad >= k) return gan__fail(GAN_EINVAL, "%s: padding %zu must be less than the kernel %zu", fn, pad, k);
     /* k * k * channels is a gemm dimension on either side; the parameter count must not
-     * overflow (each factor at most INT_MAX first, so the products fit 64 bits). */
-    uint64_t kk = (uint64_t)k * k;
-    if (cin > GAN_MAX_DIM || cout > GAN_MAX_DIM || k > GAN_MAX_DIM || stride > GAN_MAX_DIM ||
+     * overflow. Each factor is at most INT_MAX before it is multiplied, so no product
+     * wraps in 64 bits. */
+    uint64_t kk = (uint64_t)k * k; /* read only once k <= INT_MAX */
+    if (cin > GAN_MAX_DIM || cout > GAN_MAX_DIM || k > GAN_MAX_DIM || stride > GAN_MAX_DIM || kk > GAN_MAX_DIM ||
         kk * cin > GAN_MAX_DIM || kk * cout > GAN_MAX_DIM)
         return gan__fail(GAN_EINVAL, "%s: a %zux%zu kernel of %zu -> %zu channels or stride %zu exceeds %d", fn, k,
                          k, cin, cout, stride, INT_MAX);

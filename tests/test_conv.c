@@ -779,6 +779,8 @@ static void constructor_arguments(void **state)
     assert_error(gan_layer_conv2d(&l, 1, 1, SIZE_MAX, 1, 0), GAN_EINVAL, "exceeds");
     assert_error(gan_layer_conv2d(&l, 1, 1, 3, SIZE_MAX, 0), GAN_EINVAL, "exceeds");
     assert_error(gan_layer_conv2d(&l, 1, 1, 65536, 1, 0), GAN_EINVAL, "exceeds"); /* k*k = 2^32 */
+    assert_error(gan_layer_conv2d(&l, 16, 16, (size_t)1 << 30, 1, 0), GAN_EINVAL, "exceeds"); /* k*k*16 = 2^64 */
+    assert_error(gan_layer_conv2d_transpose(&l, 16, 16, (size_t)1 << 30, 1, 0, 0), GAN_EINVAL, "exceeds");
     assert_error(gan_layer_conv2d(&l, 3, 1, 30000, 1, 0), GAN_EINVAL, "exceeds"); /* k*k*cin > INT_MAX */
     assert_error(gan_layer_conv2d_transpose(&l, 1, 3, 30000, 1, 0, 0), GAN_EINVAL, "exceeds"); /* k*k*cout */
     assert_error(gan_layer_conv2d_transpose(&l, SIZE_MAX, 1, 1, 1, 0, 0), GAN_EINVAL, "exceeds");
