@@ -229,6 +229,8 @@ enum {
     GAN_LAYER_ACTIVATION = 3, /**< made by gan_layer_activation() or gan_layer_leaky_relu() */
     GAN_LAYER_DROPOUT = 4,    /**< made by gan_layer_dropout() */
     GAN_LAYER_RESHAPE = 5,    /**< made by gan_layer_reshape() (since 0.2) */
+    GAN_LAYER_CONV2D = 6,     /**< made by gan_layer_conv2d() (since 0.2) */
+    GAN_LAYER_CONV2D_TRANSPOSE = 7, /**< made by gan_layer_conv2d_transpose() (since 0.2) */
     GAN_LAYER_BATCHNORM = 8   /**< made by gan_layer_batchnorm() (since 0.2) */
 };
 
@@ -294,6 +296,70 @@ GAN_API int gan_layer_dropout(gan_layer **out, float keep_prob);
  * does not have channels * height * width values.
  */
 GAN_API int gan_layer_reshape(gan_layer **out, size_t channels, size_t height, size_t width);
+/**
+ * 2-D convolution over images, channels last. Placed on an input of shape
+ * (in_channels, H, W), it gives (out_channels, OH, OW) with
+ * OH = (H + 2 padding - kernel) / stride + 1 (rounded down; OW alike):
+ * y[oy][ox][co] = b[co] + sum over ky, kx < kernel and ci < in_channels of
+ * x[oy*stride - padding + ky][ox*stride - padding + kx][ci] * W[(ky*kernel + kx)*in_channels + ci][co],
+ * zero outside the image (zero padding), as PyTorch's nn.Conv2d (dilation 1, groups 1).
+ *
+ * Parameters: the weights W, row-major (kernel*kernel*in_channels) x out_channels (the
+ * layout of dense weights: row (ky*kernel + kx)*in_channels + ci), then out_channels
+ * biases (dropped by gan_layer_set_bias()). From PyTorch, whose Conv2d weight is
+ * [out, in, kh, kw]: `weight.permute(2, 3, 1, 0).reshape(kh*kw*in, out)`, then `bias`.
+ * Initialised with fan_in kernel*kernel*in_channels and fan_out
+ * kernel*kernel*out_channels; biases zero. The batch is folded into the rows of the
+ * gemm, in chunks whose im2col buffer (the layer's only workspace, reused from call to
+ * call) takes at most 1.5 MiB, more only when a single window is larger. Since 0.2.
+ * @param[out] out the new layer, owned by the caller until gan_net_add(); NULL on failure
+ * @param in_channels  input channels (> 0); gan_net_add() refuses (GAN_EINVAL) an input
+ *                     with other channels
+ * @param out_channels output channels (> 0)
+ * @param kernel       kernel height and width (> 0; kernel*kernel*in_channels at most
+ *                     INT_MAX); gan_net_add() refuses an input smaller than the kernel
+ *                     with its padding
+ * @param stride       step between windows (> 0, at most INT_MAX)
+ * @param padding      zeros around each side of the input (less than @p kernel)
+ * @return GAN_OK; GAN_EINVAL for a NULL @p out, a zero size, a padding not less than the
+ * kernel, a size beyond INT_MAX or a parameter count that overflows; GAN_ENOMEM.
+ */
+GAN_API int gan_layer_conv2d(gan_layer **out, size_t in_channels, size_t out_channels, size_t kernel, size_t stride,
+                             size_t padding);
+/**
+ * Transposed 2-D convolution (the adjoint of gan_layer_conv2d(), which maps its output
+ * back onto its input), channels last, as PyTorch's nn.ConvTranspose2d (dilation 1,
+ * groups 1). Placed on an input of shape (in_channels, H, W), it gives
+ * (out_channels, OH, OW) with OH = (H - 1) stride - 2 padding + kernel + output_padding
+ * (OW alike): every input pixel (iy, ix) adds x[iy][ix][ci] * W[ci][(ky*kernel + kx)*out_channels + co]
+ * to y[iy*stride - padding + ky][ix*stride - padding + kx][co] where that lies inside the
+ * output, then the biases are added.
+ *
+ * Parameters: the weights W, row-major in_channels x (kernel*kernel*out_channels) (column
+ * (ky*kernel + kx)*out_channels + co), then out_channels biases (dropped by
+ * gan_layer_set_bias()). From PyTorch, whose ConvTranspose2d weight is [in, out, kh, kw]:
+ * `weight.permute(0, 2, 3, 1).reshape(in, kh*kw*out)`, then `bias`. A conv2d's weights
+ * transposed are the weights of the transposed convolution that is its adjoint.
+ * Initialised with fan_in kernel*kernel*in_channels and fan_out
+ * kernel*kernel*out_channels; biases zero. Workspace as gan_layer_conv2d(). Since 0.2.
+ * @param[out] out the new layer, owned by the caller until gan_net_add(); NULL on failure
+ * @param in_channels    input channels (> 0); gan_net_add() refuses (GAN_EINVAL) an
+ *                       input with other channels, or one whose output would be empty
+ *                       or beyond INT_MAX values
+ * @param out_channels   output channels (> 0)
+ * @param kernel         kernel height and width (> 0; kernel*kernel*out_channels at most
+ *                       INT_MAX)
+ * @param stride         step between windows in the output (> 0, at most INT_MAX)
+ * @param padding        rows and columns taken off each side of the output (less than
+ *                       @p kernel)
+ * @param output_padding rows and columns added at the bottom and right of the output
+ *                       (less than @p stride), to reach sizes a stride leaves ambiguous
+ * @return GAN_OK; GAN_EINVAL for a NULL @p out, a zero size, a padding not less than the
+ * kernel, an output padding not less than the stride, a size beyond INT_MAX or a
+ * parameter count that overflows; GAN_ENOMEM.
+ */
+GAN_API int gan_layer_conv2d_transpose(gan_layer **out, size_t in_channels, size_t out_channels, size_t kernel,
+                                       size_t stride, size_t padding, size_t output_padding);
 /**
  * Batch normalization with PyTorch's semantics, per channel of the shape it receives
  * (per feature on a vector (n, 1, 1), per channel on an image): y = gamma (x - mean) /

@@ -18,9 +18,97 @@ void gan__gemm(int trans_a, int trans_b, size_t m, size_t n, size_t k, float alp
                 (int)m, (int)n, (int)k, alpha, a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
 }
 
+/* One output position's window, clipped to its image: kernel rows ky_lo .. ky_hi-1 and
+ * columns kx_lo .. kx_hi-1 fall inside; the window's top-left pixel is (iy0, ix0). With
+ * channels last, the kx_lo .. kx_hi-1 pixels of one kernel row are one contiguous run of
+ * (kx_hi - kx_lo) * c floats in the image and in the column row alike. */
+typedef struct conv_window {
+    ptrdiff_t iy0, ix0;
+    size_t ky_lo, ky_hi, kx_lo, kx_hi;
+} conv_window;
+
+static inline void clip(ptrdiff_t at, size_t k, size_t size, size_t *lo, size_t *hi)
+{
+    ptrdiff_t room = (ptrdiff_t)size - at; /* kernel taps before the far edge */
+    *lo = at < 0 ? (size_t)-at : 0;
+    *hi = room < (ptrdiff_t)k ? (room > 0 ? (size_t)room : 0) : k;
+    if (*hi < *lo) *hi = *lo;
+}
+
+static inline conv_window window_at(const gan__conv_geom *g, size_t oy, size_t ox)
+{
+    conv_window v;
+    v.iy0 = (ptrdiff_t)(oy * g->stride) - (ptrdiff_t)g->pad;
+    v.ix0 = (ptrdiff_t)(ox * g->stride) - (ptrdiff_t)g->pad;
+    clip(v.iy0, g->k, g->h, &v.ky_lo, &v.ky_hi);
+    clip(v.ix0, g->k, g->w, &v.kx_lo, &v.kx_hi);
+    return v;
+}
+
+/* The position after (b, oy, ox). */
+static inline void next_position(const gan__conv_geom *g, size_t *b, size_t *oy, size_t *ox)
+{
+    if (++*ox == g->ow) {
+        *ox = 0;
+        if (++*oy == g->oh) {
+            *oy = 0;
+            ++*b;
+        }
+    }
+}
+
+/* A row of the column buffer: rows of the kernel outside the image are zero in one go,
+ * each row inside is a zero head, one copied run, a zero tail. */
+void gan__im2col(const gan__conv_geom *g, const float *restrict img, size_t q0, size_t q1, float *restrict col)
+{
+    const size_t c = g->c, kc = g->k * c, row = g->k * kc, image = g->h * g->w * c, per_image = g->oh * g->ow;
+    size_t b = q0 / per_image, oy = q0 % per_image / g->ow, ox = q0 % g->ow;
+    for (size_t q = q0; q < q1; q++, col += row) {
+        conv_window v = window_at(g, oy, ox);
+        size_t head = v.kx_lo * c, run = (v.kx_hi - v.kx_lo) * c, tail = kc - head - run;
+        const float *src = img + b * image + ((size_t)(v.iy0 + (ptrdiff_t)v.ky_lo) * g->w +
+                                              (size_t)(v.ix0 + (ptrdiff_t)v.kx_lo)) * c;
+        if (v.ky_lo) memset(col, 0, v.ky_lo * kc * sizeof *col);
+        for (size_t ky = v.ky_lo; ky < v.ky_hi; ky++, src += g->w * c) {
+            float *dst = col + ky * kc;
+            if (head) memset(dst, 0, head * sizeof *dst);
+            memcpy(dst + head, src, run * sizeof *dst);
+            if (tail) memset(dst + head + run, 0, tail * sizeof *dst);
+        }
+        if (v.ky_hi < g->k) memset(col + v.ky_hi * kc, 0, (g->k - v.ky_hi) * kc * sizeof *col);
+        next_position(g, &b, &oy, &ox);
+    }
+}
+
+/* The same walk, adding each run back into the image. */
+void gan__col2im(const gan__conv_geom *g, const float *restrict col, size_t q0, size_t q1, float *restrict img)
+{
+    const size_t c = g->c, kc = g->k * c, row = g->k * kc, image = g->h * g->w * c, per_image = g->oh * g->ow;
+    size_t b = q0 / per_image, oy = q0 % per_image / g->ow, ox = q0 % g->ow;
+    for (size_t q = q0; q < q1; q++, col += row) {
+        conv_window v = window_at(g, oy, ox);
+        size_t head = v.kx_lo * c, run = (v.kx_hi - v.kx_lo) * c;
+        float *dst = img + b * image + ((size_t)(v.iy0 + (ptrdiff_t)v.ky_lo) * g->w +
+                                        (size_t)(v.ix0 + (ptrdiff_t)v.kx_lo)) * c;
+        for (size_t ky = v.ky_lo; ky < v.ky_hi; ky++, dst += g->w * c) {
+            const float *src = col + ky * kc + head;
+            for (size_t i = 0; i < run; i++) dst[i] += src[i];
+        }
+        next_position(g, &b, &oy, &ox);
+    }
+}
+
+/* The first row from b, then the rows written so far copied after themselves: log2(rows)
+ * copies, not one per row (a bias of one channel over every pixel of a batch). */
 void gan__rows_set(float *y, const float *b, size_t rows, size_t n)
 {
-    for (size_t r = 0; r < rows; r++) memcpy(y + r * n, b, n * sizeof *b);
+    if (rows == 0) return;
+    memcpy(y, b, n * sizeof *b);
+    for (size_t done = 1; done < rows;) {
+        size_t more = rows - done < done ? rows - done : done;
+        memcpy(y + done * n, y, more * n * sizeof *y);
+        done += more;
+    }
 }
 
 void gan__col_sums(float *restrict db, const float *restrict dy, size_t rows, size_t n, int add)

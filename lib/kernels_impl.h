@@ -11,6 +11,25 @@ void gan__gemm(int trans_a, int trans_b, size_t m, size_t n, size_t k, float alp
                const float *a, size_t lda, const float *b, size_t ldb, float beta,
                float *c, size_t ldc);
 
+/* The geometry of a convolution over a batch of HWC images (channels last): images of
+ * h x w pixels of c channels, a square k x k kernel, stride and zero padding; oh x ow
+ * output positions per image, oh = (h + 2 pad - k) / stride + 1 (ow alike). An output
+ * position q counts (b, oy, ox) over the batch: q = (b * oh + oy) * ow + ox. A column
+ * row holds the k*k*c values position q's window reads, ordered (ky, kx, c), zero where
+ * the window lies in the padding. The caller guarantees pad < k and h + 2 pad >= k
+ * (every window then overlaps its image). */
+typedef struct gan__conv_geom {
+    size_t h, w, c;
+    size_t k, stride, pad;
+    size_t oh, ow;
+} gan__conv_geom;
+
+/* col (q1 - q0 rows of k*k*c) = the windows of positions q0 .. q1-1 of the batch img. */
+void gan__im2col(const gan__conv_geom *g, const float *img, size_t q0, size_t q1, float *col);
+/* The adjoint: every value of the rows of col (positions q0 .. q1-1) is added to the
+ * pixel of img it was read from; padding is dropped. img is not cleared. */
+void gan__col2im(const gan__conv_geom *g, const float *col, size_t q0, size_t q1, float *img);
+
 /* Every row of y (rows x n) becomes b. */
 void gan__rows_set(float *y, const float *b, size_t rows, size_t n);
 /* db = (add ? db : 0) + column sums of dy (rows x n). */

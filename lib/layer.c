@@ -1,7 +1,7 @@
 /* Layer kinds: dense, maxout, activation, dropout and reshape, one section each (see
- * docs/layers.md). A section holds the kind's private struct, its kernels' calls, its
- * parameter layout, its encoding in files and its ops table; the table of kinds at the
- * end is the only place that lists them. */
+ * docs/layers.md); the convolutions live in layer_conv.c. A section holds the kind's
+ * private struct, its kernels' calls, its parameter layout, its encoding in files and its
+ * ops table; the table of kinds at the end is the only place that lists them. */
 #include "layer_kind_impl.h"
 #include "alloc_impl.h"
 #include "bytes_impl.h"
@@ -671,8 +671,9 @@ int gan_layer_reshape(gan_layer **out, size_t channels, size_t height, size_t wi
 
 /* ------------------------------------------------------------------ common */
 
-static const struct gan_layer_ops *const KINDS[] = {&dense_ops,   &maxout_ops,  &act_ops,
-                                                    &dropout_ops, &reshape_ops, &gan__batchnorm_ops};
+static const struct gan_layer_ops *const KINDS[] = {&dense_ops,       &maxout_ops,          &act_ops,
+                                                    &dropout_ops,     &reshape_ops,         &gan__conv2d_ops,
+                                                    &gan__conv2d_transpose_ops, &gan__batchnorm_ops};
 
 int gan__layer_decode(gan_layer **out, uint32_t kind, const uint8_t *p, size_t len, unsigned version,
                       size_t in_size)

@@ -31,4 +31,7 @@ extern const struct gan_layer_ops gan__batchnorm_ops;
 /* GAN_EFORMAT: a record of the kind `kind` is len bytes, not want. */
 int gan__bad_length(const char *kind, size_t len, size_t want);
 
+/* The kinds of lib/layer_conv.c. */
+extern const struct gan_layer_ops gan__conv2d_ops, gan__conv2d_transpose_ops;
+
 #endif
