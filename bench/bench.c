@@ -1,7 +1,8 @@
-/* Training-step throughput of the paper's MNIST model, measured against cblas_sgemm at
- * the same shapes in the same process.
+/* Training-step throughput of the paper's MNIST model (or, with --model dcgan, of
+ * examples/dcgan's), measured against cblas_sgemm at the same shapes in the same process.
  *
- *   bench [--batches 32,100,256] [--seconds S] [--no-sgemm] [--rss] [--cpu-time]
+ *   bench [--model mlp|dcgan] [--batches 32,100,256 (dcgan: 64)] [--seconds S] [--no-sgemm]
+ *         [--rss] [--cpu-time]
  *
  * Threads: set OPENBLAS_NUM_THREADS (bench/run.sh does). Prints, per batch size, steps/s,
  * samples/s, GFLOP/s of the whole step, the sgemm rate on the step's own products, the
@@ -96,11 +97,52 @@ static gan_net *paper_discriminator(void)
     return d;
 }
 
+/* examples/dcgan's nets (see its header). */
+static void add_unbiased(gan_net *n, gan_layer *l)
+{
+    CHECK(gan_layer_set_bias(l, 0));
+    add(n, l);
+}
+
+static gan_net *dcgan_generator(void)
+{
+    gan_net *g;
+    gan_layer *l;
+    CHECK(gan_net_create(&g, 100));
+    CHECK(gan_layer_dense(&l, 100, 128 * 7 * 7)); add_unbiased(g, l);
+    CHECK(gan_layer_batchnorm(&l, 128 * 7 * 7, 0.1f, 1e-5f)); add(g, l);
+    CHECK(gan_layer_activation(&l, GAN_ACT_RELU)); add(g, l);
+    CHECK(gan_layer_reshape(&l, 128, 7, 7)); add(g, l);
+    CHECK(gan_layer_conv2d_transpose(&l, 128, 64, 4, 2, 1, 0)); add_unbiased(g, l);
+    CHECK(gan_layer_batchnorm(&l, 64, 0.1f, 1e-5f)); add(g, l);
+    CHECK(gan_layer_activation(&l, GAN_ACT_RELU)); add(g, l);
+    CHECK(gan_layer_conv2d_transpose(&l, 64, 1, 4, 2, 1, 0)); add(g, l);
+    CHECK(gan_layer_activation(&l, GAN_ACT_TANH)); add(g, l);
+    return g;
+}
+
+static gan_net *dcgan_discriminator(void)
+{
+    gan_net *d;
+    gan_layer *l;
+    CHECK(gan_net_create_image(&d, 1, 28, 28));
+    CHECK(gan_layer_conv2d(&l, 1, 64, 4, 2, 1)); add(d, l);
+    CHECK(gan_layer_leaky_relu(&l, 0.2f)); add(d, l);
+    CHECK(gan_layer_conv2d(&l, 64, 128, 4, 2, 1)); add_unbiased(d, l);
+    CHECK(gan_layer_batchnorm(&l, 128, 0.1f, 1e-5f)); add(d, l);
+    CHECK(gan_layer_leaky_relu(&l, 0.2f)); add(d, l);
+    CHECK(gan_layer_dense(&l, 128 * 7 * 7, 1)); add(d, l);
+    return d;
+}
+
+static int dcgan_model;
+
 /* Synthetic images: the benchmark times compute, not data loading. */
 static int random_images(void *payload, gan_rng *rng, float *x, float *cond, size_t batch)
 {
     (void)payload; (void)cond;
-    return gan_rng_fill_uniform(rng, x, batch * 784, 0.0f, 1.0f);
+    return dcgan_model ? gan_rng_fill_uniform(rng, x, batch * 784, -1.0f, 1.0f)
+                       : gan_rng_fill_uniform(rng, x, batch * 784, 0.0f, 1.0f);
 }
 
 /* ----------------------------------------------------- the step's gemms */
@@ -132,6 +174,54 @@ static size_t step_gemms(gemm_shape *s, int b)
         G(1, 0, g_dims[i], g_dims[i + 1], b);
         if (i) G(0, 1, b, g_dims[i], g_dims[i + 1]);
     }
+#undef G
+    return n;
+}
+
+/* Every product of one DCGAN step at batch b, at full size (the layers cut the rows of
+ * convolutions into chunks; the rate of the whole product is the reference). A
+ * convolution's products, with M its positions: forward col W (M x cout, K = k*k*cin),
+ * weight gradient col^T dy, input gradient dy W^T; a transposed convolution's are
+ * those of the convolution from its output back to its input. D sees the fake rows and
+ * the real ones in two passes; when G trains, D computes input gradients only. */
+static size_t dcgan_gemms(gemm_shape *s, int b)
+{
+    size_t n = 0;
+#define G(ta_, tb_, m_, n_, k_, beta_) (s[n++] = (gemm_shape){ta_, tb_, m_, n_, k_, beta_})
+#define G_FORWARD()                                                                                  \
+    do {                                                                                             \
+        G(0, 0, b, 6272, 100, 0.0f);          /* dense, no bias */                                   \
+        G(0, 0, b * 49, 1024, 128, 0.0f);      /* transposed conv 128 -> 64 on 7x7: x W */           \
+        G(0, 0, b * 196, 16, 64, 0.0f);        /* transposed conv 64 -> 1 on 14x14 */                \
+    } while (0)
+#define D_FORWARD(rows)                                                                              \
+    do {                                                                                             \
+        G(0, 0, (rows) * 196, 64, 16, 1.0f);   /* conv 1 -> 64 to 14x14, with bias */                \
+        G(0, 0, (rows) * 49, 128, 1024, 0.0f); /* conv 64 -> 128 to 7x7, no bias */                 \
+        G(0, 0, (rows), 1, 6272, 1.0f);        /* dense to the logit */                              \
+    } while (0)
+    for (int pass = 0; pass < 3; pass++) {    /* D's fake pass, its real pass, G's pass */
+        if (pass != 1) G_FORWARD();
+        D_FORWARD(b);
+        if (pass < 2) { /* D's parameter gradients, input gradients down to its first layer */
+            G(1, 0, 6272, 1, b, pass ? 1.0f : 0.0f);
+            G(0, 1, b, 6272, 1, 0.0f);
+            G(1, 0, 1024, 128, b * 49, pass ? 1.0f : 0.0f);
+            G(0, 1, b * 49, 1024, 128, 0.0f);
+            G(1, 0, 16, 64, b * 196, pass ? 1.0f : 0.0f);
+        } else { /* input gradients through D, then G's backward */
+            G(0, 1, b, 6272, 1, 0.0f);
+            G(0, 1, b * 49, 1024, 128, 0.0f);
+            G(0, 1, b * 196, 16, 64, 0.0f);
+            G(1, 0, 64, 16, b * 196, 0.0f);    /* transposed conv 64 -> 1: dW = x^T im2col(dy) */
+            G(0, 1, b * 196, 64, 16, 0.0f);    /* dx = im2col(dy) W^T */
+            G(1, 0, 128, 1024, b * 49, 0.0f);
+            G(0, 1, b * 49, 128, 1024, 0.0f);
+            G(1, 0, 100, 6272, b, 0.0f);       /* dense dW */
+        }
+    }
+#undef D_FORWARD
+#undef G_FORWARD
 #undef G
     return n;
 }
@@ -180,16 +270,29 @@ static double time_gemms(const gemm_shape *s, size_t n, double seconds)
 /* Seconds per training step at batch b, median of timed windows after a warm-up. */
 static double time_steps(int b, double seconds)
 {
-    gan_net *g = paper_generator(), *d = paper_discriminator();
+    gan_net *g = dcgan_model ? dcgan_generator() : paper_generator();
+    gan_net *d = dcgan_model ? dcgan_discriminator() : paper_discriminator();
     gan_optim *og, *od;
     gan_trainer *t;
-    CHECK(gan_optim_sgd(&og, 0.1f, 0.5f, 0));
-    CHECK(gan_optim_sgd(&od, 0.1f, 0.5f, 0));
+    if (dcgan_model) {
+        CHECK(gan_optim_adam(&og, 2e-4f, 0.5f, 0.999f, 1e-8f));
+        CHECK(gan_optim_adam(&od, 2e-4f, 0.5f, 0.999f, 1e-8f));
+    } else {
+        CHECK(gan_optim_sgd(&og, 0.1f, 0.5f, 0));
+        CHECK(gan_optim_sgd(&od, 0.1f, 0.5f, 0));
+    }
     CHECK(gan_trainer_create(&t, g, d, og, od));
     CHECK(gan_trainer_set_batch_size(t, (size_t)b));
     CHECK(gan_trainer_set_data(t, random_images, NULL));
-    CHECK(gan_net_init(g, gan_trainer_rng(t, GAN_STREAM_INIT), GAN_INIT_UNIFORM, 0.05f));
-    CHECK(gan_net_init(d, gan_trainer_rng(t, GAN_STREAM_INIT), GAN_INIT_UNIFORM, 0.005f));
+    gan_rng *init = gan_trainer_rng(t, GAN_STREAM_INIT);
+    if (dcgan_model) {
+        CHECK(gan_trainer_set_noise_normal(t, 1.0f));
+        CHECK(gan_net_init(g, init, GAN_INIT_DCGAN, 1.0f));
+        CHECK(gan_net_init(d, init, GAN_INIT_DCGAN, 1.0f));
+    } else {
+        CHECK(gan_net_init(g, init, GAN_INIT_UNIFORM, 0.05f));
+        CHECK(gan_net_init(d, init, GAN_INIT_UNIFORM, 0.005f));
+    }
     rss_at(b, "nets and trainer made");
     CHECK(gan_trainer_run(t, 1, NULL, NULL));
     rss_at(b, "after the first step");
@@ -228,10 +331,13 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--rss")) show_rss = 1;
         else if (!strcmp(argv[i], "--cpu-time")) step_clock = CLOCK_PROCESS_CPUTIME_ID;
         else if (i + 1 < argc && !strcmp(argv[i], "--batches")) batches = argv[++i];
+        else if (i + 1 < argc && !strcmp(argv[i], "--model")) dcgan_model = !strcmp(argv[++i], "dcgan");
         else if (i + 1 < argc && !strcmp(argv[i], "--seconds")) seconds = atof(argv[++i]);
     }
+    if (dcgan_model && !strcmp(batches, "32,100,256")) batches = "64";
     const char *threads = getenv("OPENBLAS_NUM_THREADS");
-    printf("libgan %s, BLAS features 0x%x, threads %s", gan_version_string(), gan_features(), threads ? threads : "default");
+    printf("libgan %s, model %s, BLAS features 0x%x, threads %s", gan_version_string(), dcgan_model ? "dcgan" : "mlp",
+           gan_features(), threads ? threads : "default");
     /* The kernels OpenBLAS picked for this CPU (OPENBLAS_CORETYPE overrides): the
      * sgemm rate, and so every number below, depends on them. A weak reference, so the
      * bench also links against the reference CBLAS. */
@@ -260,7 +366,7 @@ int main(int argc, char **argv)
     printf("%-6s %10s %11s %9s %11s %9s\n", "batch", "steps/s", "samples/s", "GFLOP/s", "sgemm GF/s", "of sgemm");
     for (int i = 0; i < nb; i++) {
         gemm_shape shapes[64];
-        size_t n = step_gemms(shapes, bs[i]);
+        size_t n = dcgan_model ? dcgan_gemms(shapes, bs[i]) : step_gemms(shapes, bs[i]);
         double flops = gemm_flops(shapes, n), t = t_step[i];
         printf("%-6d %10.2f %11.0f %9.2f", bs[i], 1 / t, bs[i] / t, flops / t * 1e-9);
         if (sgemm) {

@@ -1,0 +1,354 @@
+/* dcgan: the convolutional GAN of Radford, Metz and Chintala (2016) on Fashion-MNIST at
+ * 28 x 28 (or any IDX set of that size).
+ *
+ *   G: z (100) -> dense 128*7*7 (no bias) + batch norm + ReLU -> reshape 128x7x7
+ *      -> transposed conv 4x4 s2 p1 to 64x14x14 (no bias) + batch norm + ReLU
+ *      -> transposed conv 4x4 s2 p1 to 1x28x28 -> tanh (data scaled to [-1, 1])
+ *   D: conv 4x4 s2 p1 1 -> 64 + leaky ReLU 0.2 -> conv 4x4 s2 p1 64 -> 128 (no bias)
+ *      + batch norm + leaky ReLU 0.2 -> dense to one logit
+ *   Adam lr 2e-4, betas (0.5, 0.999), batch 64, normal noise, non-saturating loss,
+ *   DCGAN's init (weights N(0, 0.02), batch-norm scales N(1, 0.02)).
+ *
+ * With --cond the model is class-conditional: G takes [z | one-hot class], and D, whose
+ * input rows are [image | one-hot class], starts with a dense layer to 64x14x14 instead
+ * of its first convolution (a sequential net cannot route the class around a
+ * convolution); the grids then show one row per class.
+ *
+ * Writes a grid from a fixed z every epoch (epoch_NNN.png) and samples.png at the end,
+ * shows a progress line, saves and resumes checkpoints, and ends with the line
+ *   parzen_ll=<mean> se=<se> sigma=<sigma>
+ * (the Parzen-window protocol of mnist_gan, on samples mapped back to [0, 1]). */
+#include "common.h"
+#include "gan.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SIDE 28
+#define DIM (SIDE * SIDE)
+#define ZDIM 100
+#define CLASSES 10
+#define BATCH 64
+#define N_VALID 1000
+#define GRID 100 /* samples in a grid: 10 x 10 */
+
+typedef struct options {
+    long epochs, seed, threads, train_rows, test_rows, parzen;
+    int cond;
+    const char *data, *out, *save, *resume;
+} options;
+
+typedef struct data {
+    gan_dataset *train, *valid, *test;
+    gan_sampler *sampler;
+    int cond;
+} data;
+
+extern void openblas_set_num_threads(int n) __attribute__((weak));
+
+/* ---------------------------------------------------------------- data */
+
+static void data_path(char *buf, size_t size, const char *dir, const char *name)
+{
+    snprintf(buf, size, "%s/%s", dir, name);
+    FILE *f = fopen(buf, "rb");
+    if (f) {
+        fclose(f);
+        return;
+    }
+    snprintf(buf, size, "%s/%s.gz", dir, name);
+}
+
+static void data_free(data *d)
+{
+    gan_sampler_free(d->sampler);
+    gan_dataset_free(d->train);
+    gan_dataset_free(d->valid);
+    gan_dataset_free(d->test);
+    memset(d, 0, sizeof *d);
+}
+
+static int load_idx(gan_dataset **ds, const char *dir, const char *images, const char *labels)
+{
+    char ip[4096], lp[4096];
+    data_path(ip, sizeof ip, dir, images);
+    data_path(lp, sizeof lp, dir, labels);
+    EX_TRY(gan_dataset_load_idx(ds, ip, lp));
+    if (gan_dataset_dim(*ds) != DIM || gan_dataset_num_classes(*ds) > CLASSES) {
+        fprintf(stderr, "dcgan: %s is not 28 x 28 images of at most %d classes\n", ip, CLASSES);
+        return GAN_EFORMAT;
+    }
+    return GAN_OK;
+}
+
+static int data_load(data *d, const options *o)
+{
+    gan_dataset *all = NULL, *rest = NULL;
+    int rc = load_idx(&all, o->data, "train-images-idx3-ubyte", "train-labels-idx1-ubyte");
+    size_t n = rc ? 0 : gan_dataset_size(all);
+    if (!rc && n <= N_VALID) rc = GAN_EFORMAT;
+    if (!rc) rc = ex_report(gan_dataset_split(&d->train, &d->valid, all, n - N_VALID, NULL), "gan_dataset_split");
+    gan_dataset_free(all);
+    if (!rc && o->train_rows > 0 && (size_t)o->train_rows < gan_dataset_size(d->train)) {
+        gan_dataset *sub = NULL;
+        rc = ex_report(gan_dataset_split(&sub, &rest, d->train, (size_t)o->train_rows, NULL), "gan_dataset_split");
+        gan_dataset_free(rest);
+        if (!rc) {
+            gan_dataset_free(d->train);
+            d->train = sub;
+        }
+    }
+    if (!rc) rc = load_idx(&d->test, o->data, "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte");
+    if (!rc) rc = ex_report(gan_sampler_create(&d->sampler, d->train, GAN_SAMPLE_EPOCHS, o->cond), "gan_sampler_create");
+    d->cond = o->cond;
+    return rc;
+}
+
+/* The sampler's rows, scaled from [0, 1] to tanh's [-1, 1]. */
+static int real_rows(void *payload, gan_rng *rng, float *x, float *cond, size_t batch)
+{
+    data *d = payload;
+    int rc = gan_dataset_sampler(d->sampler, rng, x, cond, batch);
+    for (size_t i = 0; !rc && i < batch * DIM; i++) x[i] = 2.0f * x[i] - 1.0f;
+    return rc;
+}
+
+/* ---------------------------------------------------------------- model */
+
+/* Add the layer `made` put in l, without its bias. */
+static int add_unbiased(gan_net *n, int made, gan_layer **l)
+{
+    if (!made) made = gan_layer_set_bias(*l, 0);
+    if (made) {
+        gan_layer_free(*l);
+        return made;
+    }
+    return ex_add_layer(n, 0, l);
+}
+
+static int generator(gan_net **g, size_t cond)
+{
+    gan_layer *l;
+    EX_TRY(gan_net_create(g, ZDIM + cond));
+    EX_TRY(add_unbiased(*g, gan_layer_dense(&l, ZDIM + cond, 128 * 7 * 7), &l));
+    EX_TRY(ex_add_layer(*g, gan_layer_batchnorm(&l, 128 * 7 * 7, 0.1f, 1e-5f), &l));
+    EX_TRY(ex_add_layer(*g, gan_layer_activation(&l, GAN_ACT_RELU), &l));
+    EX_TRY(ex_add_layer(*g, gan_layer_reshape(&l, 128, 7, 7), &l));
+    EX_TRY(add_unbiased(*g, gan_layer_conv2d_transpose(&l, 128, 64, 4, 2, 1, 0), &l));
+    EX_TRY(ex_add_layer(*g, gan_layer_batchnorm(&l, 64, 0.1f, 1e-5f), &l));
+    EX_TRY(ex_add_layer(*g, gan_layer_activation(&l, GAN_ACT_RELU), &l));
+    EX_TRY(ex_add_layer(*g, gan_layer_conv2d_transpose(&l, 64, 1, 4, 2, 1, 0), &l));
+    EX_TRY(ex_add_layer(*g, gan_layer_activation(&l, GAN_ACT_TANH), &l));
+    return GAN_OK;
+}
+
+static int discriminator(gan_net **d, size_t cond)
+{
+    gan_layer *l;
+    if (cond) { /* [image | class] rows: a dense layer stands in for the first convolution */
+        EX_TRY(gan_net_create(d, DIM + cond));
+        EX_TRY(ex_add_layer(*d, gan_layer_dense(&l, DIM + cond, 64 * 14 * 14), &l));
+        EX_TRY(ex_add_layer(*d, gan_layer_reshape(&l, 64, 14, 14), &l));
+    } else {
+        EX_TRY(gan_net_create_image(d, 1, SIDE, SIDE));
+        EX_TRY(ex_add_layer(*d, gan_layer_conv2d(&l, 1, 64, 4, 2, 1), &l));
+    }
+    EX_TRY(ex_add_layer(*d, gan_layer_leaky_relu(&l, 0.2f), &l));
+    EX_TRY(add_unbiased(*d, gan_layer_conv2d(&l, 64, 128, 4, 2, 1), &l));
+    EX_TRY(ex_add_layer(*d, gan_layer_batchnorm(&l, 128, 0.1f, 1e-5f), &l));
+    EX_TRY(ex_add_layer(*d, gan_layer_leaky_relu(&l, 0.2f), &l));
+    EX_TRY(ex_add_layer(*d, gan_layer_dense(&l, 128 * 7 * 7, 1), &l));
+    return GAN_OK;
+}
+
+static int model_setup(ex_gan *m, data *d, const options *o)
+{
+    size_t c = o->cond ? CLASSES : 0;
+    EX_TRY(generator(&m->g, c));
+    EX_TRY(discriminator(&m->d, c));
+    EX_TRY(gan_optim_adam(&m->opt_g, 2e-4f, 0.5f, 0.999f, 1e-8f));
+    EX_TRY(gan_optim_adam(&m->opt_d, 2e-4f, 0.5f, 0.999f, 1e-8f));
+    EX_TRY(gan_trainer_create(&m->t, m->g, m->d, m->opt_g, m->opt_d));
+    EX_TRY(gan_trainer_set_seed(m->t, (uint64_t)o->seed));
+    EX_TRY(gan_trainer_set_batch_size(m->t, BATCH));
+    EX_TRY(gan_trainer_set_noise_normal(m->t, 1.0f));
+    EX_TRY(gan_trainer_set_cond_dim(m->t, c));
+    EX_TRY(gan_trainer_set_data(m->t, real_rows, d));
+    gan_rng *init = gan_trainer_rng(m->t, GAN_STREAM_INIT);
+    EX_TRY(gan_net_init(m->g, init, GAN_INIT_DCGAN, 1.0f));
+    EX_TRY(gan_net_init(m->d, init, GAN_INIT_DCGAN, 1.0f));
+    return GAN_OK;
+}
+
+/* ---------------------------------------------------------------- pictures */
+
+/* Map G's [-1, 1] back to pixels in [0, 1]. */
+static void to_unit(float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++) x[i] = 0.5f * (x[i] + 1.0f);
+}
+
+static int save_grid(const char *path, const float *images, size_t n, size_t cols)
+{
+    size_t w, h;
+    EX_TRY(gan_image_grid_size(&w, &h, n, SIDE, SIDE, cols, 2));
+    uint8_t *pixels = malloc(w * h);
+    if (!pixels) return ex_report(GAN_ENOMEM, "save_grid");
+    int rc = ex_report(gan_image_grid(pixels, images, n, SIDE, SIDE, cols, 2), "gan_image_grid");
+    if (!rc && ex_png_write_gray(path, pixels, (int)w, (int)h) != 0) rc = GAN_EIO;
+    free(pixels);
+    return rc;
+}
+
+/* A grid from the fixed z (and, conditional, class r in row r). */
+static int grid(gan_trainer *t, const float *z, const float *cond, float *x, const char *path)
+{
+    EX_TRY(gan_trainer_generate(t, z, cond, GRID, x));
+    to_unit(x, (size_t)GRID * DIM);
+    return save_grid(path, x, GRID, 10);
+}
+
+/* ---------------------------------------------------------------- Parzen */
+
+/* The Parzen protocol on n samples (a conditional model's cycle through the classes). */
+static int parzen(gan_trainer *t, const data *d, size_t n, size_t test_rows)
+{
+    float *x = malloc(n * DIM * sizeof *x), *cond = NULL, sigma;
+    double ll, se;
+    int rc = x ? GAN_OK : ex_report(GAN_ENOMEM, "parzen");
+    if (!rc && d->cond && !(cond = calloc(n * CLASSES, sizeof *cond))) rc = ex_report(GAN_ENOMEM, "parzen");
+    for (size_t i = 0; !rc && cond && i < n; i++) cond[i * CLASSES + i % CLASSES] = 1.0f;
+    if (!rc) rc = ex_report(gan_trainer_generate(t, NULL, cond, n, x), "gan_trainer_generate");
+    if (!rc) to_unit(x, n * DIM);
+    const float *valid = gan_dataset_row(d->valid, 0), *test = gan_dataset_row(d->test, 0);
+    size_t m = gan_dataset_size(d->test);
+    if (test_rows > 0 && test_rows < m) m = test_rows;
+    if (!rc) rc = ex_report(gan_parzen_select_sigma(&sigma, NULL, x, n, valid, gan_dataset_size(d->valid), DIM, NULL, 0),
+                            "gan_parzen_select_sigma");
+    if (!rc) rc = ex_report(gan_parzen_log_likelihood(&ll, &se, x, n, test, m, DIM, sigma), "gan_parzen_log_likelihood");
+    if (!rc) printf("parzen_ll=%.2f se=%.2f sigma=%.4f\n", ll, se, sigma);
+    free(cond);
+    free(x);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- training */
+
+typedef struct progress {
+    ex_progress bar;
+    gan_step_stats last;
+} progress;
+
+static int on_step(void *payload, const gan_step_stats *s)
+{
+    progress *p = payload;
+    p->last = *s;
+    ex_progress_update(&p->bar, s);
+    return 0;
+}
+
+static int train(const options *o, data *d)
+{
+    ex_gan m = {0};
+    progress p = {0};
+    char path[4096];
+    size_t c = o->cond ? CLASSES : 0;
+    float *z = malloc((size_t)GRID * ZDIM * sizeof *z), *x = malloc((size_t)GRID * DIM * sizeof *x);
+    float *cond = c ? calloc((size_t)GRID * c, sizeof *cond) : NULL;
+    int rc = z && x && (!c || cond) ? model_setup(&m, d, o) : ex_report(GAN_ENOMEM, "train");
+    gan_rng *zrng = NULL;
+    if (!rc) rc = ex_report(gan_rng_create(&zrng, (uint64_t)o->seed ^ 0x5EED), "gan_rng_create");
+    if (!rc) rc = gan_rng_fill_normal(zrng, z, (size_t)GRID * ZDIM, 0.0f, 1.0f);
+    gan_rng_free(zrng);
+    for (size_t i = 0; cond && i < GRID; i++) cond[i * c + i / 10] = 1.0f; /* row r: class r */
+
+    uint64_t per_epoch = gan_dataset_size(d->train) / BATCH, total = (uint64_t)o->epochs * per_epoch;
+    long first_epoch = 0;
+    if (!rc && o->resume) {
+        rc = ex_report(gan_trainer_load(m.t, o->resume), "gan_trainer_load");
+        uint64_t done = rc ? 0 : gan_trainer_steps(m.t);
+        if (!rc && (done % per_epoch || done > total)) {
+            fprintf(stderr, "dcgan: %s stopped at step %llu, not at the end of one of %ld epochs of %llu steps\n",
+                    o->resume, (unsigned long long)done, o->epochs, (unsigned long long)per_epoch);
+            rc = GAN_EINVAL;
+        }
+        first_epoch = (long)(done / per_epoch);
+    }
+    if (!rc) {
+        printf("data %s: %zu training rows | %s | %ld epochs of %llu steps of %d, seed %ld\n", o->data,
+               gan_dataset_size(d->train), o->cond ? "class-conditional" : "unconditional", o->epochs,
+               (unsigned long long)per_epoch, BATCH, o->seed);
+        fflush(stdout);
+        ex_progress_start(&p.bar, total, BATCH);
+        p.bar.first = (uint64_t)first_epoch * per_epoch;
+    }
+    for (long e = first_epoch; !rc && e < o->epochs; e++) {
+        rc = ex_report(gan_trainer_run(m.t, per_epoch, on_step, &p), "gan_trainer_run");
+        snprintf(path, sizeof path, "%s/epoch_%03ld.png", o->out, e + 1);
+        if (!rc) rc = grid(m.t, z, cond, x, path);
+        if (!rc && o->save) rc = ex_report(gan_trainer_save(m.t, o->save), "gan_trainer_save");
+        if (!rc)
+            fprintf(stderr, "%sepoch %ld/%ld: loss_d %.4f loss_g %.4f D(x) %.3f D(G(z)) %.3f -> %s\n",
+                    p.bar.tty ? "\r\033[K" : "", e + 1, o->epochs, p.last.loss_d, p.last.loss_g, p.last.d_real,
+                    p.last.d_fake, path);
+    }
+    if (!rc) ex_progress_end(&p.bar);
+    snprintf(path, sizeof path, "%s/samples.png", o->out);
+    if (!rc) rc = grid(m.t, z, cond, x, path);
+    if (!rc) printf("samples: %s\n", path);
+    if (!rc) rc = parzen(m.t, d, (size_t)o->parzen, (size_t)o->test_rows);
+    ex_gan_free(&m);
+    free(cond);
+    free(z);
+    free(x);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- main */
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: dcgan [--epochs 5] [--seed 1] [--threads 1 (0: BLAS default)] [--cond]\n"
+               "             [--data /usr/share/datasets/fashion-mnist] [--out out/dcgan]\n"
+               "             [--train-rows N (a multiple of 64; 0: all)] [--test-rows N (0: all)]\n"
+               "             [--parzen N (samples scored, default 10000)]\n"
+               "             [--save CHECKPOINT (after every epoch)] [--resume CHECKPOINT]\n");
+}
+
+int main(int argc, char **argv)
+{
+    options o = {0};
+    if (ex_arg_flag(argc, argv, "--help") || ex_arg_flag(argc, argv, "-h")) {
+        usage(stdout);
+        return 0;
+    }
+    o.epochs = ex_arg_long(argc, argv, "--epochs", 5);
+    o.seed = ex_arg_long(argc, argv, "--seed", 1);
+    o.threads = ex_arg_long(argc, argv, "--threads", 1);
+    o.train_rows = ex_arg_long(argc, argv, "--train-rows", 0);
+    o.test_rows = ex_arg_long(argc, argv, "--test-rows", 0);
+    o.parzen = ex_arg_long(argc, argv, "--parzen", 10000);
+    o.cond = ex_arg_flag(argc, argv, "--cond");
+    o.data = ex_arg_str(argc, argv, "--data", "/usr/share/datasets/fashion-mnist");
+    o.out = ex_arg_str(argc, argv, "--out", "out/dcgan");
+    o.save = ex_arg_str(argc, argv, "--save", NULL);
+    o.resume = ex_arg_str(argc, argv, "--resume", NULL);
+    if (o.epochs < 1 || o.seed < 0 || o.threads < 0 || o.train_rows < 0 || o.train_rows % BATCH || o.test_rows < 0 ||
+        o.parzen < GRID) {
+        fprintf(stderr, "dcgan: an option is out of range\n");
+        usage(stderr);
+        return 2;
+    }
+    if (o.threads > 0 && openblas_set_num_threads) openblas_set_num_threads((int)o.threads);
+    if (ex_mkdir_p(o.out) != 0) {
+        fprintf(stderr, "dcgan: cannot create %s\n", o.out);
+        return 1;
+    }
+    data d = {0};
+    int rc = data_load(&d, &o);
+    if (!rc) rc = train(&o, &d);
+    data_free(&d);
+    return rc ? 1 : 0;
+}
