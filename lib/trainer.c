@@ -754,10 +754,8 @@ static int ready(gan_trainer *t)
 static void save_state(gan_trainer *t)
 {
     for (int i = 0; i < 4; i++) t->snap_rng[i] = *t->rng[i];
-    if (t->snap_state) {
-        memcpy(t->snap_state, t->g->state, t->g->n_state * sizeof(float));
-        memcpy(t->snap_state + t->g->n_state, t->d->state, t->d->n_state * sizeof(float));
-    }
+    if (t->g->n_state) memcpy(t->snap_state, t->g->state, t->g->n_state * sizeof(float));
+    if (t->d->n_state) memcpy(t->snap_state + t->g->n_state, t->d->state, t->d->n_state * sizeof(float));
     if (needs_snapshot_d(t)) snapshot_save(&t->snap_d, t->d, t->opt_d);
     if (needs_snapshot_g(t)) snapshot_save(&t->snap_g, t->g, t->opt_g);
     if (needs_snapshot_g(t) && t->ema) memcpy(t->snap_ema, t->ema, t->g->n_params * sizeof(float));
@@ -766,10 +764,8 @@ static void save_state(gan_trainer *t)
 static void restore_state(gan_trainer *t)
 {
     for (int i = 0; i < 4; i++) *t->rng[i] = t->snap_rng[i];
-    if (t->snap_state) {
-        memcpy(t->g->state, t->snap_state, t->g->n_state * sizeof(float));
-        memcpy(t->d->state, t->snap_state + t->g->n_state, t->d->n_state * sizeof(float));
-    }
+    if (t->g->n_state) memcpy(t->g->state, t->snap_state, t->g->n_state * sizeof(float));
+    if (t->d->n_state) memcpy(t->d->state, t->snap_state + t->g->n_state, t->d->n_state * sizeof(float));
     if (needs_snapshot_d(t)) snapshot_restore(&t->snap_d, t->d, t->opt_d);
     if (needs_snapshot_g(t)) snapshot_restore(&t->snap_g, t->g, t->opt_g);
     if (needs_snapshot_g(t) && t->ema) memcpy(t->ema, t->snap_ema, t->g->n_params * sizeof(float));

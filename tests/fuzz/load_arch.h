@@ -13,9 +13,14 @@
  *           -> dense 2 (Adam); D 2 -> dense 4 -> batchnorm(4) -> leaky(0.2) -> dense 1
  *           (Adam; D sees real and fake rows in two passes); batch statistics for
  *           generation; built-in noise.
+ *   arch 4: convolutions. G 3 -> dense 2 -> reshape 2x1x1 -> conv2d_transpose 2->1 k2 s2
+ *           (to 1x2x2) -> sigmoid (Adam); D takes 1x2x2 images -> conv2d 1->3 k2 s1 p1
+ *           without bias (to 3x3x3) -> batchnorm(3) -> leaky(0.2) -> conv2d 3->2 k3 s2 p1
+ *           (to 2x2x2) -> dense 1 (Adam); data: 2x2 one-channel images.
  * Together they hold every layer kind (dense with and without bias, maxout, activation
- * with every function, leaky ReLU included, dropout, reshape, batch norm) and both kinds
- * of net input (vector, image). */
+ * with every function, leaky ReLU included, dropout, reshape, batch norm on vectors and
+ * images, both convolutions with and without bias) and both kinds of net input (vector,
+ * image). */
 #ifndef GAN_FUZZ_LOAD_ARCH_H
 #define GAN_FUZZ_LOAD_ARCH_H
 
@@ -23,7 +28,7 @@
 
 #include <string.h>
 
-enum { ARCH_COUNT = 4 };
+enum { ARCH_COUNT = 5 };
 
 typedef struct {
     gan_net *g, *d;
@@ -115,6 +120,22 @@ static int arch_make(arch_rig *r, int arch)
         if (!rc) rc = arch_add(r->d, gan_layer_dense(&l, 5, 1), &l);
         if (!rc) rc = gan_optim_adam(&r->og, 1e-3f, 0.5f, 0.999f, 1e-8f);
         if (!rc) rc = gan_optim_sgd(&r->od, 0.05f, 0.9f, 1);
+    } else if (arch == 4) {
+        rc = gan_net_create(&r->g, 3);
+        if (!rc) rc = arch_add(r->g, gan_layer_dense(&l, 3, 2), &l);
+        if (!rc) rc = arch_add(r->g, gan_layer_reshape(&l, 2, 1, 1), &l);
+        if (!rc) rc = arch_add(r->g, gan_layer_conv2d_transpose(&l, 2, 1, 2, 2, 0, 0), &l);
+        if (!rc) rc = arch_add(r->g, gan_layer_activation(&l, GAN_ACT_SIGMOID), &l);
+        if (!rc) rc = gan_net_create_image(&r->d, 1, 2, 2);
+        if (!rc) rc = gan_layer_conv2d(&l, 1, 3, 2, 1, 1);
+        if (!rc && (rc = gan_layer_set_bias(l, 0)) != GAN_OK) gan_layer_free(l);
+        if (!rc) rc = arch_add(r->d, GAN_OK, &l);
+        if (!rc) rc = arch_add(r->d, gan_layer_batchnorm(&l, 3, 0.1f, 1e-5f), &l);
+        if (!rc) rc = arch_add(r->d, gan_layer_leaky_relu(&l, 0.2f), &l);
+        if (!rc) rc = arch_add(r->d, gan_layer_conv2d(&l, 3, 2, 3, 2, 1), &l);
+        if (!rc) rc = arch_add(r->d, gan_layer_dense(&l, 8, 1), &l);
+        if (!rc) rc = gan_optim_adam(&r->og, 2e-3f, 0.5f, 0.999f, 1e-8f);
+        if (!rc) rc = gan_optim_adam(&r->od, 2e-3f, 0.5f, 0.999f, 1e-8f);
     } else if (arch == 3) {
         rc = gan_net_create(&r->g, 3);
         if (!rc) rc = gan_layer_dense(&l, 3, 8);
@@ -147,7 +168,7 @@ static int arch_make(arch_rig *r, int arch)
         if (!rc) rc = gan_optim_sgd(&r->od, 0.05f, 0.0f, 0);
     }
     if (!rc) rc = gan_trainer_create(&r->t, r->g, r->d, r->og, r->od);
-    if (!rc) rc = gan_trainer_set_data(r->t, arch == 2 ? arch_image_data : arch_data, NULL);
+    if (!rc) rc = gan_trainer_set_data(r->t, arch == 2 || arch == 4 ? arch_image_data : arch_data, NULL);
     if (!rc && arch == 1) rc = gan_trainer_set_noise(r->t, arch_noise, NULL);
     if (!rc && arch == 3) rc = gan_trainer_set_generate_stats(r->t, GAN_STATS_BATCH);
     if (rc) arch_free(r);
