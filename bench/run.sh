@@ -1,5 +1,6 @@
 #!/bin/sh
-# libgan against its PyTorch peer, side by side, at the same thread count.
+# libgan against its PyTorch peers, side by side, at the same thread count: the paper's MNIST
+# model, then examples/dcgan's DCGAN.
 #   sh bench/run.sh [THREADS] [SECONDS]
 set -eu
 cd "$(dirname "$0")/.."
@@ -26,3 +27,10 @@ awk 'FNR == 1 { f++ } /^[0-9]+ / { s[f, $1] = $2; b[$1] = 1 } /peak_rss_mb=/ { s
            printf "peak RSS, all batches: libgan %.1f MB, pytorch %.1f MB (%.3f of pytorch)\n", r[1], r[2], r[1] / r[2];
            printf "peak RSS, batch 100:   libgan %.1f MB, pytorch %.1f MB (%.3f of pytorch)\n", r[3], r[4], r[3] / r[4] }' \
     "$out/libgan" "$out/peer" "$out/libgan100" "$out/peer100"
+# The DCGAN of examples/dcgan at batch 64: each side in a process of its own.
+echo "--- DCGAN, batch 64"
+OPENBLAS_NUM_THREADS=$threads ./build-bench/bench --model dcgan --seconds "$seconds" | tee "$out/libgan_dcgan"
+OMP_NUM_THREADS=$threads /usr/bin/python3 bench/peer_dcgan.py --threads "$threads" --seconds "$seconds" | tee "$out/peer_dcgan"
+awk 'FNR == 1 { f++ } /^64 / { s[f] = $2 } /peak_rss_mb=/ { split($0, kv, "="); r[f] = kv[2] }
+     END { printf "dcgan: libgan %.2f  pytorch %.2f steps/s  ratio %.2fx; peak RSS %.1f MB vs %.1f MB (%.3f)\n",
+                  s[1], s[2], s[1] / s[2], r[1], r[2], r[1] / r[2] }' "$out/libgan_dcgan" "$out/peer_dcgan"
