@@ -50,16 +50,6 @@ extern void openblas_set_num_threads(int n) __attribute__((weak));
 
 /* ---------------------------------------------------------------- data */
 
-static void data_path(char *buf, size_t size, const char *dir, const char *name)
-{
-    snprintf(buf, size, "%s/%s", dir, name);
-    FILE *f = fopen(buf, "rb");
-    if (f) {
-        fclose(f);
-        return;
-    }
-    snprintf(buf, size, "%s/%s.gz", dir, name);
-}
 
 static void data_free(data *d)
 {
@@ -73,8 +63,8 @@ static void data_free(data *d)
 static int load_idx(gan_dataset **ds, const char *dir, const char *images, const char *labels)
 {
     char ip[4096], lp[4096];
-    data_path(ip, sizeof ip, dir, images);
-    data_path(lp, sizeof lp, dir, labels);
+    ex_idx_path(ip, sizeof ip, dir, images);
+    ex_idx_path(lp, sizeof lp, dir, labels);
     EX_TRY(gan_dataset_load_idx(ds, ip, lp));
     if (gan_dataset_dim(*ds) != DIM || gan_dataset_num_classes(*ds) > CLASSES) {
         fprintf(stderr, "dcgan: %s is not 28 x 28 images of at most %d classes\n", ip, CLASSES);
@@ -190,24 +180,13 @@ static void to_unit(float *x, size_t n)
     for (size_t i = 0; i < n; i++) x[i] = 0.5f * (x[i] + 1.0f);
 }
 
-static int save_grid(const char *path, const float *images, size_t n, size_t cols)
-{
-    size_t w, h;
-    EX_TRY(gan_image_grid_size(&w, &h, n, SIDE, SIDE, cols, 2));
-    uint8_t *pixels = malloc(w * h);
-    if (!pixels) return ex_report(GAN_ENOMEM, "save_grid");
-    int rc = ex_report(gan_image_grid(pixels, images, n, SIDE, SIDE, cols, 2), "gan_image_grid");
-    if (!rc && ex_png_write_gray(path, pixels, (int)w, (int)h) != 0) rc = GAN_EIO;
-    free(pixels);
-    return rc;
-}
 
 /* A grid from the fixed z (and, conditional, class r in row r). */
 static int grid(gan_trainer *t, const float *z, const float *cond, float *x, const char *path)
 {
     EX_TRY(gan_trainer_generate(t, z, cond, GRID, x));
     to_unit(x, (size_t)GRID * DIM);
-    return save_grid(path, x, GRID, 10);
+    return ex_save_image_grid(path, x, GRID, SIDE, 10);
 }
 
 /* ---------------------------------------------------------------- Parzen */

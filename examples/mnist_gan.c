@@ -49,18 +49,6 @@ static void set_threads(long n)
 
 /* ---------------------------------------------------------------- data */
 
-/* dir/name, or dir/name.gz when only that exists. */
-static void data_path(char *buf, size_t size, const char *dir, const char *name)
-{
-    snprintf(buf, size, "%s/%s", dir, name);
-    FILE *f = fopen(buf, "rb");
-    if (f) {
-        fclose(f);
-        return;
-    }
-    snprintf(buf, size, "%s/%s.gz", dir, name);
-}
-
 static void data_free(data *d)
 {
     gan_sampler_free(d->sampler);
@@ -75,8 +63,8 @@ static void data_free(data *d)
 static int data_load(data *d, const options *o)
 {
     char images[4096], labels[4096];
-    data_path(images, sizeof images, o->data, "train-images-idx3-ubyte");
-    data_path(labels, sizeof labels, o->data, "train-labels-idx1-ubyte");
+    ex_idx_path(images, sizeof images, o->data, "train-images-idx3-ubyte");
+    ex_idx_path(labels, sizeof labels, o->data, "train-labels-idx1-ubyte");
     EX_TRY(gan_dataset_load_idx(&d->all, images, labels));
     if (gan_dataset_dim(d->all) != DIM) {
         fprintf(stderr, "mnist_gan: %s has %zu pixels per image, this model takes 28 x 28\n", images,
@@ -100,8 +88,8 @@ static int data_load(data *d, const options *o)
         d->train = d->all;
         d->all = NULL;
     }
-    data_path(images, sizeof images, o->data, "t10k-images-idx3-ubyte");
-    data_path(labels, sizeof labels, o->data, "t10k-labels-idx1-ubyte");
+    ex_idx_path(images, sizeof images, o->data, "t10k-images-idx3-ubyte");
+    ex_idx_path(labels, sizeof labels, o->data, "t10k-labels-idx1-ubyte");
     EX_TRY(gan_dataset_load_idx(&d->test, images, labels));
     if (gan_dataset_dim(d->test) != DIM) {
         fprintf(stderr, "mnist_gan: %s is not 28 x 28\n", images);
@@ -211,19 +199,6 @@ static int on_step(void *payload, const gan_step_stats *s)
 
 /* ---------------------------------------------------------------- pictures */
 
-/* n images of 28 x 28 in a grid of `cols` columns, as a grayscale PNG. */
-static int save_grid(const char *path, const float *images, size_t n, size_t cols)
-{
-    size_t w, h;
-    EX_TRY(gan_image_grid_size(&w, &h, n, SIDE, SIDE, cols, 2));
-    uint8_t *pixels = malloc(w * h);
-    if (!pixels) return ex_report(GAN_ENOMEM, "save_grid");
-    int rc = ex_report(gan_image_grid(pixels, images, n, SIDE, SIDE, cols, 2), "gan_image_grid");
-    if (!rc && ex_png_write_gray(path, pixels, (int)w, (int)h) != 0) rc = GAN_EIO;
-    free(pixels);
-    return rc;
-}
-
 /* Figure 2: samples, each followed by its nearest training image framed in yellow,
  * to show G does not memorise. `pairs` samples, `per_row` pairs to a row. */
 static int figure_neighbours(const char *path, gan_trainer *t, const gan_dataset *train, size_t pairs,
@@ -272,7 +247,7 @@ static int figure_interpolation(const char *path, gan_trainer *t, size_t n_rows,
         }
     }
     if (!rc) rc = ex_report(gan_trainer_generate(t, z, NULL, n_rows * steps, x), "gan_trainer_generate");
-    if (!rc) rc = save_grid(path, x, n_rows * steps, steps);
+    if (!rc) rc = ex_save_image_grid(path, x, n_rows * steps, SIDE, steps);
     free(z);
     free(x);
     return rc;
@@ -363,7 +338,7 @@ static int train(const options *o, data *d)
         if (!rc) rc = ex_report(gan_trainer_run(m.t, per_epoch, on_step, &p), "gan_trainer_run");
         if (!rc) rc = ex_report(gan_trainer_generate(m.t, z_fixed, NULL, 100, x), "gan_trainer_generate");
         snprintf(path, sizeof path, "%s/epoch_%03ld.png", o->out, e + 1);
-        if (!rc) rc = save_grid(path, x, 100, 10);
+        if (!rc) rc = ex_save_image_grid(path, x, 100, SIDE, 10);
         if (!rc && o->save) rc = ex_report(gan_trainer_save(m.t, o->save), "gan_trainer_save");
         if (!rc) {
             const gan_step_stats *s = &p.last;
@@ -375,7 +350,7 @@ static int train(const options *o, data *d)
     if (!rc) ex_progress_end(&p.bar);
     snprintf(path, sizeof path, "%s/samples.png", o->out);
     if (!rc) rc = ex_report(gan_trainer_generate(m.t, z_fixed, NULL, 100, x), "gan_trainer_generate");
-    if (!rc) rc = save_grid(path, x, 100, 10);
+    if (!rc) rc = ex_save_image_grid(path, x, 100, SIDE, 10);
     if (!rc) printf("samples: %s\n", path);
     snprintf(path, sizeof path, "%s/neighbours.png", o->out);
     if (!rc) rc = figure_neighbours(path, m.t, d->train, 40, 5);

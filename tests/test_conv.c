@@ -26,37 +26,6 @@
 
 /* ------------------------------------------------------------------ helpers */
 
-static void *xcalloc(size_t n, size_t size)
-{
-    void *p = calloc(n ? n : 1, size);
-    assert_non_null(p);
-    return p;
-}
-
-static gan_rng *new_rng(uint64_t seed)
-{
-    gan_rng *rng = NULL;
-    assert_int_equal(gan_rng_create(&rng, seed), GAN_OK);
-    return rng;
-}
-
-static void fill(gan_rng *rng, float *dst, size_t n, float lo, float hi)
-{
-    assert_int_equal(gan_rng_fill_uniform(rng, dst, n, lo, hi), GAN_OK);
-}
-
-static void to_double(const float *src, double *dst, size_t n)
-{
-    for (size_t i = 0; i < n; i++) dst[i] = src[i];
-}
-
-static double dot(const double *a, const double *b, size_t n)
-{
-    double s = 0.0;
-    for (size_t i = 0; i < n; i++) s += a[i] * b[i];
-    return s;
-}
-
 static double dot_f(const float *a, const float *b, size_t n)
 {
     double s = 0.0;
@@ -436,7 +405,6 @@ static void check_forward(int kind, const geometry *g, uint64_t seed)
     gan_rng_free(rng);
     model_free(&m);
 }
-
 
 static void conv_forward_matches_reference(void **state)
 {

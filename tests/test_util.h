@@ -156,6 +156,39 @@ static inline gan_net *mlp(size_t in, size_t hidden, size_t out, gan_activation 
     return n;
 }
 
+/* --------------------------------------------- numeric checks (gradients, references) */
+
+static inline void *xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size);
+    assert_non_null(p);
+    return p;
+}
+
+static inline gan_rng *new_rng(uint64_t seed)
+{
+    gan_rng *rng = NULL;
+    assert_int_equal(gan_rng_create(&rng, seed), GAN_OK);
+    return rng;
+}
+
+static inline void fill(gan_rng *rng, float *dst, size_t n, float lo, float hi)
+{
+    assert_int_equal(gan_rng_fill_uniform(rng, dst, n, lo, hi), GAN_OK);
+}
+
+static inline void to_double(const float *src, double *dst, size_t n)
+{
+    for (size_t i = 0; i < n; i++) dst[i] = src[i];
+}
+
+static inline double dot(const double *a, const double *b, size_t n)
+{
+    double s = 0.0;
+    for (size_t i = 0; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
 /* Assert that rc is the expected code and that the message mentions `needle`. */
 #define assert_error(rc, code, needle)                                              \
     do {                                                                            \

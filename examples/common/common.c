@@ -286,3 +286,26 @@ int ex_mkdir_p(const char *path)
     }
     return mkdir(buf, 0777) != 0 && errno != EEXIST ? -1 : 0;
 }
+
+int ex_save_image_grid(const char *path, const float *images, size_t n, size_t side, size_t cols)
+{
+    size_t w, h;
+    EX_TRY(gan_image_grid_size(&w, &h, n, side, side, cols, 2));
+    uint8_t *pixels = malloc(w * h);
+    if (!pixels) return ex_report(GAN_ENOMEM, "ex_save_image_grid");
+    int rc = ex_report(gan_image_grid(pixels, images, n, side, side, cols, 2), "gan_image_grid");
+    if (!rc && ex_png_write_gray(path, pixels, (int)w, (int)h) != 0) rc = GAN_EIO;
+    free(pixels);
+    return rc;
+}
+
+void ex_idx_path(char *buf, size_t size, const char *dir, const char *name)
+{
+    snprintf(buf, size, "%s/%s", dir, name);
+    FILE *f = fopen(buf, "rb");
+    if (f) {
+        fclose(f);
+        return;
+    }
+    snprintf(buf, size, "%s/%s.gz", dir, name);
+}

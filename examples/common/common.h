@@ -86,6 +86,13 @@ int ex_png_write_rgb(const char *path, const uint8_t *rgb, int w, int h);
 int ex_png_write_gray(const char *path, const uint8_t *gray, int w, int h);
 int ex_canvas_save(const ex_canvas *c, const char *path);
 
+/* n grayscale images of side x side pixels in [0, 1] as a PNG grid of `cols` columns
+ * (gan_image_grid, 2 pixels apart). Returns a status, reported on stderr. */
+int ex_save_image_grid(const char *path, const float *images, size_t n, size_t side, size_t cols);
+
+/* dir/name, or dir/name.gz when only that exists (IDX files ship either way). */
+void ex_idx_path(char *buf, size_t size, const char *dir, const char *name);
+
 /* Create a directory (and parents) if missing; 0 or -1. */
 int ex_mkdir_p(const char *path);
 
