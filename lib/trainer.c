@@ -190,6 +190,13 @@ int gan__check_noise_scale(float scale)
     return GAN_OK;
 }
 
+int gan__check_generate_stats(uint64_t stats)
+{
+    if (stats != GAN_STATS_RUNNING && stats != GAN_STATS_BATCH)
+        return gan__fail(GAN_EINVAL, "unknown batch-norm statistics %llu", (unsigned long long)stats);
+    return GAN_OK;
+}
+
 /* A setter's validation failure, named after the setter. */
 #define CHECKED(fn, check)                                  \
     do {                                                    \
@@ -351,13 +358,6 @@ int gan_trainer_set_ema(gan_trainer *t, float decay)
         t->ema = NULL;
     }
     t->ema_decay = decay;
-    return GAN_OK;
-}
-
-int gan__check_generate_stats(uint64_t stats)
-{
-    if (stats != GAN_STATS_RUNNING && stats != GAN_STATS_BATCH)
-        return gan__fail(GAN_EINVAL, "unknown batch-norm statistics %llu", (unsigned long long)stats);
     return GAN_OK;
 }
 
