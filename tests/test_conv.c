@@ -1153,8 +1153,8 @@ static void rig_make(rig *r, uint64_t init_seed)
 }
 
 /* A DCGAN of both kinds trains (the trainer overwrites D's gradients, skips them when G
- * trains, and asks D for its input gradient only), and a checkpoint taken in between
- * resumes to the same bits. */
+ * trains, and asks D for its input gradient only), a checkpoint taken in between resumes
+ * to the same bits, and warmed-up steps allocate nothing. */
 static void trains_in_a_trainer(void **state)
 {
     (void)state;
@@ -1172,6 +1172,7 @@ static void trains_in_a_trainer(void **state)
     assert_int_equal(gan_trainer_step(b.t, &st), GAN_OK);
     image after = snap(a.t);
     assert_same_image(b.t, &after);
+    assert_steady_steps_allocate_nothing(a.t, 2);
     free(ck.b), free(after.b);
     free_gan(a.t, a.og, a.od, a.g, a.d);
     free_gan(b.t, b.og, b.od, b.g, b.d);

@@ -271,6 +271,19 @@ static void generate_statistics(void **state)
     bn_gan_free(&b);
 }
 
+/* Warmed up, steps allocate nothing, D's two passes and the state snapshots included. */
+static void steady_state_allocates_nothing(void **state)
+{
+    (void)state;
+    test_alloc_install();
+    bn_gan b;
+    bn_gan_make(&b, GAN_UPDATE_ALTERNATING);
+    assert_steady_steps_allocate_nothing(b.t, 3);
+    bn_gan_free(&b);
+    assert_int_equal(test_alloc_live(), 0);
+    assert_int_equal(gan_set_allocator(NULL), GAN_OK);
+}
+
 /* A first step of the pair under every allocation failure in turn: GAN_ENOMEM with
  * nothing changed, then it trains; nothing leaks. */
 static void first_step_allocation_failures(void **state)
@@ -308,6 +321,7 @@ int main(void)
         cmocka_unit_test(resume_is_exact),
         cmocka_unit_test(generate_statistics),
         cmocka_unit_test(first_step_allocation_failures),
+        cmocka_unit_test(steady_state_allocates_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

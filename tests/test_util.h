@@ -67,6 +67,22 @@ static inline void assert_failure_explained(const char *call)
     failures_explained++;
 }
 
+/* A warmed-up trainer's steps allocate nothing: a step of each kind (alternating, then
+ * simultaneous) to warm up, then `steps` more of each, counted. Needs the counting
+ * allocator installed. */
+static inline void assert_steady_steps_allocate_nothing(gan_trainer *t, uint64_t steps)
+{
+    const gan_update kinds[2] = {GAN_UPDATE_ALTERNATING, GAN_UPDATE_SIMULTANEOUS};
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(gan_trainer_set_update(t, kinds[i]), GAN_OK);
+        assert_int_equal(gan_trainer_step(t, NULL), GAN_OK);
+        size_t before = test_alloc.allocs;
+        assert_int_equal(gan_trainer_run(t, steps, NULL, NULL), GAN_OK);
+        if (test_alloc.allocs != before)
+            fail_msg("%zu allocations in %llu warmed-up steps", test_alloc.allocs - before, (unsigned long long)steps);
+    }
+}
+
 /* Fail allocation k of `call` for k = 1, 2, ... until it succeeds, counting the failures
  * in `failures`. `check` runs after every failure to prove the handles still work. */
 #define SWEEP(failures, call, check)                                        \
