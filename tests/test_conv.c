@@ -1180,26 +1180,6 @@ static void trains_in_a_trainer(void **state)
 
 /* ------------------------------------------------------------------- runner */
 
-static int setup(void **state)
-{
-    (void)state;
-    test_alloc_install();
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    size_t live = test_alloc_live();
-    gan_set_allocator(NULL);
-    if (live) {
-        print_error("%zu library allocation(s) leaked\n", live);
-        return -1;
-    }
-    return 0;
-}
-
-#define TEST(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
 {

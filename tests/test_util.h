@@ -83,6 +83,29 @@ static inline void assert_steady_steps_allocate_nothing(gan_trainer *t, uint64_t
     }
 }
 
+/* A test run under the counting allocator that fails when the library leaks:
+ * TEST(f) registers f with this setup and teardown. */
+static inline int leak_checked_setup(void **state)
+{
+    (void)state;
+    test_alloc_install();
+    return 0;
+}
+
+static inline int leak_checked_teardown(void **state)
+{
+    (void)state;
+    size_t live = test_alloc_live();
+    gan_set_allocator(NULL);
+    if (live) {
+        print_error("%zu library allocation(s) leaked\n", live);
+        return -1;
+    }
+    return 0;
+}
+
+#define TEST(f) cmocka_unit_test_setup_teardown(f, leak_checked_setup, leak_checked_teardown)
+
 /* Fail allocation k of `call` for k = 1, 2, ... until it succeeds, counting the failures
  * in `failures`. `check` runs after every failure to prove the handles still work. */
 #define SWEEP(failures, call, check)                                        \
