@@ -16,13 +16,14 @@ static inline uint64_t gan__get_u64(const uint8_t *p)
     return (uint64_t)gan__get_u32(p) | (uint64_t)gan__get_u32(p + 4) << 32;
 }
 
-static inline float gan__get_f32(const uint8_t *p)
+static inline float gan__f32_of_bits(uint32_t u)
 {
-    uint32_t u = gan__get_u32(p);
     float f;
     memcpy(&f, &u, sizeof f);
     return f;
 }
+
+static inline float gan__get_f32(const uint8_t *p) { return gan__f32_of_bits(gan__get_u32(p)); }
 
 static inline void gan__put_u32(uint8_t *p, uint32_t v)
 {

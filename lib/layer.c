@@ -72,12 +72,6 @@ static int v1_read(v1_record *r, const char *kind, const uint8_t *p, size_t len,
     return GAN_OK;
 }
 
-static float bits_float(uint32_t u)
-{
-    float f;
-    memcpy(&f, &u, sizeof f);
-    return f;
-}
 
 /* ------------------------------------------------------------------ affine */
 
@@ -422,7 +416,7 @@ static int act_decode(gan_layer **out, const uint8_t *p, size_t len, unsigned ve
         act = gan__get_u32(p);
         fbits = gan__get_u32(p + 4);
     }
-    if (act == GAN_ACT_LEAKY_RELU) return gan_layer_leaky_relu(out, bits_float(fbits));
+    if (act == GAN_ACT_LEAKY_RELU) return gan_layer_leaky_relu(out, gan__f32_of_bits(fbits));
     if (fbits) return gan__fail(GAN_EFORMAT, "activation %lu: the slope field is not zero", (unsigned long)act);
     return gan_layer_activation(out, (gan_activation)act);
 }
@@ -546,7 +540,7 @@ static int dropout_decode(gan_layer **out, const uint8_t *p, size_t len, unsigne
         if (len != DROPOUT_RECORD) return gan__bad_length("dropout", len, DROPOUT_RECORD);
         fbits = gan__get_u32(p);
     }
-    return gan_layer_dropout(out, bits_float(fbits));
+    return gan_layer_dropout(out, gan__f32_of_bits(fbits));
 }
 
 static void dropout_describe(const gan_layer *l, char *buf, size_t cap)
