@@ -269,14 +269,25 @@ static size_t net_payload(const gan_net *n)
     return len;
 }
 #define CHUNK(payload) (CHUNK_HEAD + (payload) + CHUNK_CRC)
-static size_t parm_payload(const gan_net *n) { return PARM_HEAD + 4 * n->n_params; }
-static size_t stat_payload(const gan_net *n) { return PARM_HEAD + 4 * n->n_state; }
+/* PARM and STAT: role, reserved, count, the floats. */
+static size_t values_payload(size_t count) { return PARM_HEAD + 4 * count; }
 /* A net's NET, PARM and (when it has state) STAT chunks. */
 static size_t net_chunks(const gan_net *n)
 {
-    return CHUNK(net_payload(n)) + CHUNK(parm_payload(n)) + (n->n_state ? CHUNK(stat_payload(n)) : 0);
+    return CHUNK(net_payload(n)) + CHUNK(values_payload(n->n_params)) +
+           (n->n_state ? CHUNK(values_payload(n->n_state)) : 0);
 }
 static size_t optm_payload(const gan_optim *o) { return OPTM_HEAD + 4 * o->n * gan__optim_slots(o); }
+
+static void w_values(writer *w, uint32_t type, uint32_t role, const float *x, size_t count)
+{
+    w_chunk_begin(w, type, values_payload(count));
+    w_u32(w, role);
+    w_u32(w, 0);
+    w_u64(w, count);
+    w_floats(w, x, count);
+    w_chunk_end(w);
+}
 
 static void w_net(writer *w, const gan_net *n, uint32_t role)
 {
@@ -295,19 +306,8 @@ static void w_net(writer *w, const gan_net *n, uint32_t role)
         w_bytes(w, enc, len);
     }
     w_chunk_end(w);
-    w_chunk_begin(w, CH_PARM, parm_payload(n));
-    w_u32(w, role);
-    w_u32(w, 0);
-    w_u64(w, n->n_params);
-    w_floats(w, n->params, n->n_params);
-    w_chunk_end(w);
-    if (!n->n_state) return;
-    w_chunk_begin(w, CH_STAT, stat_payload(n));
-    w_u32(w, role);
-    w_u32(w, 0);
-    w_u64(w, n->n_state);
-    w_floats(w, n->state, n->n_state);
-    w_chunk_end(w);
+    w_values(w, CH_PARM, role, n->params, n->n_params);
+    if (n->n_state) w_values(w, CH_STAT, role, n->state, n->n_state);
 }
 
 static void w_optim(writer *w, const gan_optim *o, uint32_t role)
