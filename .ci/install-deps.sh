@@ -1,9 +1,13 @@
 #!/bin/sh
-# Install the Debian packages libgan's build, tests and demos need (as root, or via sudo).
+# Install the Debian packages libgan needs (as root, or via sudo).
+#   sh .ci/install-deps.sh           what building the library and running the examples need
+#   sh .ci/install-deps.sh --tests   that, and what only the test suite needs
 set -eu
-pkgs="meson ninja-build pkg-config gcc g++ libopenblas-dev libblas-dev libcmocka-dev zlib1g-dev
-      libpng-dev valgrind binutils python3 dataset-fashion-mnist abigail-tools doxygen
-      clang libclang-rt-14-dev"
+pkgs="meson ninja-build pkg-config gcc libopenblas-dev zlib1g-dev libpng-dev libcairo2-dev dataset-fashion-mnist"
+if [ "${1:-}" = "--tests" ]; then
+    pkgs="$pkgs g++ libblas-dev libcmocka-dev valgrind binutils python3 python3-numpy abigail-tools doxygen
+          clang libclang-rt-14-dev"
+fi
 missing=""
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

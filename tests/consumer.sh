@@ -1,6 +1,8 @@
 #!/bin/sh
 # Install libgan from BUILD_DIR into a staging prefix and build a small program against it
-# the way users do: only through pkg-config.
+# the way users do: only through pkg-config. A build of the static library alone
+# (-Ddefault_library=static) is linked with `pkg-config --static`, and the programs must
+# then not need libgan.so.
 set -eu
 build=${1:-build-openblas}
 src=$(cd "$(dirname "$0")/.." && pwd)
@@ -8,8 +10,15 @@ stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 DESTDIR="$stage" meson install -C "$build" --quiet
 pcdir=$(dirname "$(find "$stage" -name gan.pc | head -n1)")
-libdir=$(dirname "$(find "$stage" -name 'libgan.so.0' | head -n1)")
+libdir=$pcdir/..
 export PKG_CONFIG_PATH="$pcdir" PKG_CONFIG_SYSROOT_DIR="$stage"
+static=""
+[ -e "$libdir/libgan.so.0" ] || static="--static"
+flags=$(pkg-config $static --cflags --libs gan)
+linked_statically() { # program
+    [ -z "$static" ] && return 0
+    ! readelf -d "$1" | grep -q 'NEEDED.*libgan' || { echo "consumer: $1 needs libgan.so"; exit 1; }
+}
 cat > "$stage/prog.c" <<'C'
 #include <gan.h>
 #include <stdio.h>
@@ -23,19 +32,22 @@ int main(void) {
     gan_net_free(n); gan_rng_free(r); return 0;
 }
 C
-cc "$stage/prog.c" -o "$stage/prog" $(pkg-config --cflags --libs gan)
+# shellcheck disable=SC2086
+cc "$stage/prog.c" -o "$stage/prog" $flags
+linked_statically "$stage/prog"
 LD_LIBRARY_PATH="$libdir" "$stage/prog"
-echo "consumer: C ok"
+echo "consumer: C ok${static:+ (static)}"
 
 # C++17 (examples/cpp/ring.cpp, the RAII wrapper): a short training on the ring that must
 # end with its score line.
 if command -v c++ >/dev/null 2>&1; then
     c++ -std=c++17 -Wall -Wextra -pedantic "$src/examples/cpp/ring.cpp" -o "$stage/ring" \
-        $(pkg-config --cflags --libs gan)
+        $flags
+    linked_statically "$stage/ring"
     out=$(LD_LIBRARY_PATH="$libdir" OPENBLAS_NUM_THREADS=1 "$stage/ring" --steps 100)
     printf '%s\n' "$out" | tail -n 1
     printf '%s\n' "$out" | tail -n 1 | grep -Eq '^modes=[0-8]/8 hq=[0-9.]+$'
-    echo "consumer: C++ ok"
+    echo "consumer: C++ ok${static:+ (static)}"
 else
     echo "consumer: no C++ compiler (c++) installed: C++ consumer skipped"
 fi

@@ -3,10 +3,11 @@
 # OpenBLAS, with the reference CBLAS, and under AddressSanitizer + UBSan; the unit tests
 # under valgrind memcheck (any error fails); the threads test under ThreadSanitizer;
 # every fuzz harness for FUZZ_SECONDS (default 60) on top of its corpus; finally install
-# into a staging directory and build consumers (C and C++) through pkg-config.
+# into a staging directory and build consumers (C and C++) through pkg-config, shared and
+# static, and build parent projects that take libgan as a meson subproject.
 set -eu
 cd "$(dirname "$0")/.."
-sh .ci/install-deps.sh
+sh .ci/install-deps.sh --tests
 
 run_suite() { # name, meson options...
     dir=build-$1
@@ -47,5 +48,12 @@ for harness in idx load; do  # load covers model files and trainer checkpoints
     grep -E "^(Done|stat::number_of_executed_units)" "$log" || tail -n 2 "$log"
 done
 
-echo "=== consumer built against the installed package"
+echo "=== consumers built against the installed package: shared, then static"
 sh tests/consumer.sh build-openblas
+[ -d build-static ] || meson setup build-static -Dblas=openblas -Ddefault_library=static -Dtests=disabled \
+    -Dexamples=disabled -Ddocs=disabled -Dbench=disabled
+meson compile -C build-static
+sh tests/consumer.sh build-static
+
+echo "=== libgan as a meson subproject: fallback, wrap, static"
+sh tests/subproject.sh
