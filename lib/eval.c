@@ -1,9 +1,9 @@
-/* Evaluation: Parzen-window log-likelihood, nearest neighbours and image grids.
- * Squared distances come blockwise from |x|^2 + |s|^2 - 2 x.s with one sgemm per block,
- * so the workspace stays a few MiB whatever the number of rows (docs/evaluation.md). */
+/* Evaluation: Parzen-window log-likelihood, nearest neighbours and image grids, on the
+ * blocked distances of distance.c (docs/evaluation.md). */
 #include "gan.h"
 #include "alloc_impl.h"
 #include "error_impl.h"
+#include "distance_impl.h"
 #include "kernels_impl.h"
 #include "vecmath_impl.h"
 
@@ -12,69 +12,11 @@
 #include <math.h>
 #include <string.h>
 
-/* A block is BLOCK_Q query rows x BLOCK_R reference rows: a 4 MiB float tile. */
-#define BLOCK_Q 512
-#define BLOCK_R 2048
-/* A distance is at most 4 x the larger squared norm; this bound keeps it (and the
- * sgemm's partial sums) finite in float. */
-#define MAX_NORM2 ((double)FLT_MAX / 8.0)
 /* The paper's sigma grid: numpy.logspace(-1, 0, 10). */
 #define DEFAULT_SIGMAS 10
 /* Each candidate keeps a running sum per query row: 1024 of them is 4 MiB of state. */
 #define MAX_SIGMAS 1024
 #define LOG_SQRT_2PI 0.91893853320467274178
-
-static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
-
-/* ------------------------------------------------------------- validation */
-
-static int check_dim(const char *fn, size_t dim)
-{
-    if (dim == 0 || dim > INT_MAX) /* sgemm takes dim as an int */
-        return gan__fail(GAN_EINVAL, "%s: dim must be in [1, %d], got %zu", fn, INT_MAX, dim);
-    return GAN_OK;
-}
-
-/* rows > 0 and rows x dim floats addressable. */
-static int check_rows(const char *fn, const char *name, size_t rows, size_t dim)
-{
-    size_t count, bytes;
-    if (rows == 0) return gan__fail(GAN_EINVAL, "%s: %s must be positive", fn, name);
-    if (gan__size_mul(rows, dim, &count) || gan__size_mul(count, sizeof(float), &bytes))
-        return gan__fail(GAN_EINVAL, "%s: %s x dim = %zu x %zu overflows", fn, name, rows, dim);
-    return GAN_OK;
-}
-
-/* Sum of squares accumulated in double: NaN or Inf anywhere makes it non-finite. */
-static double sum_squares(const float *x, size_t n)
-{
-    double s = 0.0;
-    for (size_t i = 0; i < n; i++) s += (double)x[i] * x[i];
-    return s;
-}
-
-/* Every row finite and small enough that its distances fit a float. Checked up front:
- * it costs one pass over the data, far less than the products. */
-static int check_values(const char *fn, const char *what, const float *x, size_t rows, size_t dim)
-{
-    for (size_t i = 0; i < rows; i++) {
-        double s = sum_squares(x + i * dim, dim);
-        if (!(s <= MAX_NORM2))
-            return gan__fail(GAN_EINVAL, "%s: %s row %zu is not finite or too large (squared norm %g)", fn,
-                             what, i, s);
-    }
-    return GAN_OK;
-}
-
-static int check_pair(const char *fn, const char *qname, const float *q, size_t nq, const char *rname,
-                      const float *r, size_t nr, size_t dim)
-{
-    int rc;
-    if ((rc = check_dim(fn, dim)) || (rc = check_rows(fn, qname, nq, dim)) || (rc = check_rows(fn, rname, nr, dim)))
-        return rc;
-    if ((rc = check_values(fn, qname, q, nq, dim)) || (rc = check_values(fn, rname, r, nr, dim))) return rc;
-    return GAN_OK;
-}
 
 static int check_sigma(const char *fn, float sigma)
 {
@@ -83,47 +25,7 @@ static int check_sigma(const char *fn, float sigma)
     return GAN_OK;
 }
 
-/* --------------------------------------------------------- blocked distances */
-
-/* The distance loops run in chunks of a constant length: -O2's cheap cost model vectorises
- * a loop only when no scalar remainder is needed. Branches on floats also stop it, so clamps
- * compare bit patterns, which order like the values for floats >= 0. */
-#define CHUNK 64
-
-/* max(d2 + xn + sn, 0) in place; a negative float has negative bits. Returns the minimum bits. */
-static inline int32_t dist_chunk(float *restrict d2, float xn, const float *restrict sn, size_t len, int32_t lo)
-{
-    for (size_t j = 0; j < len; j++) {
-        int32_t b = float_bits(d2[j] + xn + sn[j]);
-        b = b > 0 ? b : 0;
-        d2[j] = bits_float(b);
-        lo = b < lo ? b : lo;
-    }
-    return lo;
-}
-
-/* Finish one row of squared distances from d2[j] = -2 x.s_j: d2[j] += xn + sn[j],
- * clamped at 0 (cancellation can make a tiny distance negative). Returns the row's minimum. */
-static float sq_dist_finish(float *restrict d2, float xn, const float *restrict sn, size_t n)
-{
-    int32_t lo = float_bits(INFINITY);
-    size_t j = 0;
-    for (; j + CHUNK <= n; j += CHUNK) lo = dist_chunk(d2 + j, xn, sn + j, CHUNK, lo);
-    return bits_float(dist_chunk(d2 + j, xn, sn + j, n - j, lo));
-}
-
-/* out[r] = squared norm of row r of x (rows x dim), accumulated in double. */
-static void sq_norms(float *restrict out, const float *restrict x, size_t rows, size_t dim)
-{
-    for (size_t r = 0; r < rows; r++, x += dim) {
-        double s[4] = {0.0, 0.0, 0.0, 0.0}; /* four chains: the adds overlap */
-        size_t i = 0;
-        for (; i + 4 <= dim; i += 4)
-            for (size_t l = 0; l < 4; l++) s[l] += (double)x[i + l] * x[i + l];
-        for (; i < dim; i++) s[0] += (double)x[i] * x[i];
-        out[r] = (float)((s[0] + s[1]) + (s[2] + s[3]));
-    }
-}
+/* ------------------------------------------------------------------ Parzen */
 
 /* sum_j exp((shift - d2[j]) * scale), accumulated in double, for d2[j] >= shift and
  * 0 <= scale < inf. Each term is within 1e-7 relative; terms under e^-87 count as e^-87,
@@ -141,58 +43,6 @@ static double exp_sum(const float *restrict d2, size_t n, float shift, float sca
     return (s0 + s1) + (s2 + s3);
 }
 
-/* Receives the squared distances of query rows q0 .. q0+rows-1 to reference rows
- * r0 .. r0+cols-1 (d2 is rows x cols), with each row's minimum over the block. */
-typedef struct dist_sink dist_sink;
-struct dist_sink {
-    void (*start)(dist_sink *s, size_t q0, size_t rows);
-    void (*block)(dist_sink *s, size_t q0, size_t rows, size_t r0, size_t cols, const float *d2,
-                  const float *row_min);
-    void (*finish)(dist_sink *s, size_t q0, size_t rows);
-};
-
-typedef struct dist_ws {
-    size_t bq, br;            /* block sizes, clipped to the problem */
-    float *g;                 /* bq x br distances */
-    float *qn, *rn, *row_min; /* bq query norms, br reference norms, bq minima */
-} dist_ws;
-
-static int dist_ws_alloc(dist_ws *w, size_t nq, size_t nr)
-{
-    w->bq = min_size(nq, BLOCK_Q);
-    w->br = min_size(nr, BLOCK_R);
-    w->g = gan__malloc((w->bq * w->br + 2 * w->bq + w->br) * sizeof(float));
-    if (!w->g) return GAN_ENOMEM;
-    w->qn = w->g + w->bq * w->br;
-    w->rn = w->qn + w->bq;
-    w->row_min = w->rn + w->br;
-    return GAN_OK;
-}
-
-/* Queries in the outer loop: a sink keeps state for one block of queries only.
- * Reference norms are recomputed per query block, which is cheap next to the sgemm. */
-static void dist_pass(const dist_ws *w, const float *q, size_t nq, const float *r, size_t nr, size_t dim,
-                      dist_sink *s)
-{
-    for (size_t q0 = 0; q0 < nq; q0 += w->bq) {
-        size_t rows = min_size(w->bq, nq - q0);
-        const float *qb = q + q0 * dim;
-        sq_norms(w->qn, qb, rows, dim);
-        s->start(s, q0, rows);
-        for (size_t r0 = 0; r0 < nr; r0 += w->br) {
-            size_t cols = min_size(w->br, nr - r0);
-            const float *rb = r + r0 * dim;
-            sq_norms(w->rn, rb, cols, dim);
-            gan__gemm(0, 1, rows, cols, dim, -2.0f, qb, dim, rb, dim, 0.0f, w->g, cols);
-            for (size_t i = 0; i < rows; i++)
-                w->row_min[i] = sq_dist_finish(w->g + i * cols, w->qn[i], w->rn, cols);
-            s->block(s, q0, rows, r0, cols, w->g, w->row_min);
-        }
-        s->finish(s, q0, rows);
-    }
-}
-
-/* ------------------------------------------------------------------ Parzen */
 
 /* Per test row, a running log-sum-exp for each of k sigmas. Every sigma shares the
  * row's smallest distance dmin as its reference point, so one rescale serves all:
@@ -277,12 +127,12 @@ static int parzen_run(const char *fn, parzen_sink *p, const float *samples, size
                       size_t dim, const float *sigmas, size_t k)
 {
     dist_ws w;
-    if (dist_ws_alloc(&w, m, n)) return gan__fail(GAN_ENOMEM, "%s: out of memory", fn);
+    if (gan__dist_ws_alloc(&w, m, n)) return gan__fail(GAN_ENOMEM, "%s: out of memory", fn);
     if (parzen_alloc(p, &w, sigmas, k, n, dim)) {
         gan__free(w.g);
         return gan__fail(GAN_ENOMEM, "%s: out of memory", fn);
     }
-    dist_pass(&w, test, m, samples, n, dim, &p->base);
+    gan__dist_pass(&w, test, m, samples, n, dim, &p->base);
     gan__free(w.g);
     return GAN_OK;
 }
@@ -295,7 +145,7 @@ int gan_parzen_log_likelihood(double *mean, double *std_err, const float *sample
     GAN_CHECK_ARG(samples);
     GAN_CHECK_ARG(test);
     int rc;
-    if ((rc = check_sigma(fn, sigma)) || (rc = check_pair(fn, "m", test, m, "n", samples, n, dim))) return rc;
+    if ((rc = check_sigma(fn, sigma)) || (rc = gan__check_pair(fn, "m", test, m, "n", samples, n, dim))) return rc;
     parzen_sink p;
     if ((rc = parzen_run(fn, &p, samples, n, test, m, dim, &sigma, 1))) return rc;
     double mu = p.mean[0], se = m > 1 ? sqrt(p.m2[0] / (double)(m - 1) / (double)m) : 0.0;
@@ -324,7 +174,7 @@ int gan_parzen_select_sigma(float *best_sigma, double *best_ll, const float *sam
     int rc;
     for (size_t k = 0; k < n_sigmas; k++)
         if ((rc = check_sigma(fn, sigmas[k]))) return rc;
-    if ((rc = check_pair(fn, "m", valid, m, "n", samples, n, dim))) return rc;
+    if ((rc = gan__check_pair(fn, "m", valid, m, "n", samples, n, dim))) return rc;
     parzen_sink p;
     if ((rc = parzen_run(fn, &p, samples, n, valid, m, dim, sigmas, n_sigmas))) return rc;
     size_t best = 0;
@@ -392,16 +242,16 @@ int gan_nearest_neighbors(size_t *index, float *dist2, const float *queries, siz
     GAN_CHECK_ARG(index);
     GAN_CHECK_ARG(queries);
     GAN_CHECK_ARG(refs);
-    int rc = check_pair(fn, "nq", queries, nq, "nr", refs, nr, dim);
+    int rc = gan__check_pair(fn, "nq", queries, nq, "nr", refs, nr, dim);
     if (rc) return rc;
     dist_ws w;
-    if (dist_ws_alloc(&w, nq, nr)) return gan__fail(GAN_ENOMEM, "%s: out of memory", fn);
+    if (gan__dist_ws_alloc(&w, nq, nr)) return gan__fail(GAN_ENOMEM, "%s: out of memory", fn);
     nn_sink s = {{nn_start, nn_block, nn_finish}, index, gan__malloc(w.bq * sizeof(float))};
     if (!s.best) {
         gan__free(w.g);
         return gan__fail(GAN_ENOMEM, "%s: out of memory", fn);
     }
-    dist_pass(&w, queries, nq, refs, nr, dim, &s.base);
+    gan__dist_pass(&w, queries, nq, refs, nr, dim, &s.base);
     gan__free(s.best);
     gan__free(w.g);
     if (dist2)
