@@ -13,6 +13,14 @@ dpkg-query -W -f='${Status}' python3-torch 2>/dev/null | grep -q "install ok ins
 }
 [ -d build-bench ] || meson setup build-bench -Dbuildtype=release -Dtests=disabled -Dexamples=disabled >/dev/null
 meson compile -C build-bench bench >/dev/null
+# OpenBLAS 0.3.21 (Debian 12) predates AMD Zen 5 and runs its Haswell (AVX2) kernels there
+# although the CPU has AVX-512. Both sides then get OpenBLAS's AVX-512 kernels, unless
+# OPENBLAS_CORETYPE is already set (docs/benchmarks.md, "The BLAS kernel").
+core=$(OPENBLAS_NUM_THREADS=1 ./build-bench/bench --seconds 0 --batches 1 --no-sgemm | sed -n 's/.*OpenBLAS core \([A-Za-z0-9]*\).*/\1/p')
+if [ -z "${OPENBLAS_CORETYPE:-}" ] && grep -qw avx512f /proc/cpuinfo && { [ "$core" = Haswell ] || [ "$core" = Zen ]; }; then
+    echo "OpenBLAS chose its $core kernels on a CPU with AVX-512: both sides run with OPENBLAS_CORETYPE=SkylakeX"
+    export OPENBLAS_CORETYPE=SkylakeX
+fi
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 OPENBLAS_NUM_THREADS=$threads ./build-bench/bench --seconds "$seconds" | tee "$out/libgan"

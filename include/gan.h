@@ -594,6 +594,19 @@ GAN_API int gan_net_set_rng(gan_net *net, gan_rng *rng);
  */
 GAN_API int gan_net_forward(gan_net *net, const float *x, size_t batch, float *y, int train);
 /**
+ * The output of the first @p depth layers in evaluation mode (running statistics, no
+ * dropout): a classifier's penultimate layer as features, say. gan_net_backward() after it
+ * differentiates those @p depth layers. Same workspaces and rules as gan_net_forward().
+ * @param net      the net
+ * @param x        batch x in_dim input rows
+ * @param batch    number of rows, in [1, INT_MAX]
+ * @param depth    layers to run, in [0, gan_net_num_layers()]; 0 copies @p x
+ * @param[out] y   batch x (output width of layer depth - 1, gan_layer_out_dim()) rows
+ * @return GAN_OK; GAN_EINVAL for a NULL argument, a @p batch out of range or a @p depth
+ * beyond the last layer; GAN_ENOMEM.
+ */
+GAN_API int gan_net_forward_to(gan_net *net, const float *x, size_t batch, size_t depth, float *y);
+/**
  * Backward pass for the last forward: @p dy is batch x out_dim, @p dx
  * (batch x in_dim) receives the input gradient and may be NULL. Parameter
  * gradients are added to gan_net_grads() (call gan_net_zero_grads() first to start
@@ -1313,6 +1326,92 @@ GAN_API int gan_image_grid_size(size_t *width, size_t *height, size_t n, size_t 
  */
 GAN_API int gan_image_grid(uint8_t *pixels, const float *images, size_t n, size_t img_w, size_t img_h,
                            size_t cols, size_t pad);
+
+/* ------------------------------------------------------------------ metrics */
+
+/*
+ * Scores of generated samples against real ones on feature vectors, e.g. a classifier's
+ * penultimate layer (gan_net_forward_to()); docs/evaluation.md says which to use when.
+ * Rows are float features; moments and sums are accumulated in double. Each call
+ * allocates its workspace and frees it before returning; none keeps state.
+ * Thread-safe: they use no handle but the rng of gan_kernel_distance().
+ */
+
+/**
+ * The Frechet distance between Gaussians fitted to two sets of features (the FID of
+ * Heusel et al. 2017 on the caller's features): |mu_a - mu_b|^2 + tr(S_a + S_b -
+ * 2 (S_a S_b)^1/2), with unbiased covariances (n - 1). The trace of the root comes from
+ * two symmetric eigendecompositions (LAPACK's dsyevd); eigenvalues below 0 by rounding
+ * count as 0, and the result is clamped at 0. Workspace: 4 dim^2 + 260 dim doubles.
+ * @param[out] fd    the distance (>= 0)
+ * @param feats_a    na x dim rows
+ * @param na         rows of @p feats_a (>= 2)
+ * @param feats_b    nb x dim rows
+ * @param nb         rows of @p feats_b (>= 2)
+ * @param dim        features per row, in [1, 8192]
+ * @return GAN_OK; GAN_EINVAL for a NULL argument, fewer than 2 rows, a @p dim out of
+ * range or a row that is not finite (or whose squared norm exceeds FLT_MAX / 8);
+ * GAN_ENOMEM; GAN_EDIVERGED if LAPACK does not converge.
+ */
+GAN_API int gan_frechet_distance(double *fd, const float *feats_a, size_t na, const float *feats_b, size_t nb,
+                                 size_t dim);
+/**
+ * The kernel distance (KID, Binkowski et al. 2018): the unbiased estimate of the squared
+ * MMD with the kernel k(x, y) = (x.y / dim + 1)^3, averaged over @p subsets pairs of
+ * random subsets of @p subset_size rows of each set (drawn without replacement within a
+ * subset). Unbiased: its mean over draws of two samples of one distribution is 0, so a
+ * single value may be slightly negative. Workspace: subset_size^2 + 2 subset_size dim
+ * floats and na + nb indices.
+ * @param[out] kid      the mean over subsets
+ * @param[out] kid_std  their standard deviation (divided by @p subsets), or NULL
+ * @param feats_a       na x dim rows
+ * @param na            rows of @p feats_a
+ * @param feats_b       nb x dim rows
+ * @param nb            rows of @p feats_b
+ * @param dim           features per row
+ * @param subset_size   rows per subset, in [2, min(na, nb)] (1000 is usual)
+ * @param subsets       number of subset pairs (>= 1; 100 is usual)
+ * @param rng           draws the subsets
+ * @return GAN_OK; GAN_EINVAL for a NULL argument, a size out of range or a row that is
+ * not finite; GAN_ENOMEM.
+ */
+GAN_API int gan_kernel_distance(double *kid, double *kid_std, const float *feats_a, size_t na,
+                                const float *feats_b, size_t nb, size_t dim, size_t subset_size, size_t subsets,
+                                gan_rng *rng);
+/**
+ * Improved precision and recall (Kynkaanniemi et al. 2019). Each row's ball has the
+ * radius of its k-th nearest other row of its own set (its (k+1)-th nearest, itself
+ * included). Precision is the fraction of @p fake rows inside some real row's ball
+ * (quality), recall the fraction of @p real rows inside some fake row's ball (coverage).
+ * Distances come from the blocked kernel of gan_nearest_neighbors().
+ * @param[out] precision  in [0, 1]
+ * @param[out] recall     in [0, 1]
+ * @param real            nr x dim rows
+ * @param nr              rows of @p real
+ * @param fake            nf x dim rows
+ * @param nf              rows of @p fake
+ * @param dim             features per row
+ * @param k               neighbours, in [1, min(nr, nf) - 1]; the paper uses 3
+ * @return GAN_OK; GAN_EINVAL for a NULL argument, a size out of range or a row that is
+ * not finite; GAN_ENOMEM.
+ */
+GAN_API int gan_precision_recall(double *precision, double *recall, const float *real, size_t nr,
+                                 const float *fake, size_t nf, size_t dim, size_t k);
+/**
+ * Softmax cross-entropy of @p n rows of logits against class labels: the mean over rows of
+ * -log softmax(z)[label], computed from each row's largest logit in double (no overflow).
+ * @param[out] loss     the mean loss
+ * @param[out] dlogits  n x classes gradient of the mean loss, (softmax - onehot) / n, or
+ *                      NULL; written only on success
+ * @param logits        n x classes rows
+ * @param labels        n labels in [0, classes)
+ * @param n             rows (>= 1)
+ * @param classes       classes per row (>= 2)
+ * @return GAN_OK; GAN_EINVAL for a NULL argument, a size out of range or a label out of
+ * range; GAN_EDIVERGED for a logit that is NaN or infinite.
+ */
+GAN_API int gan_softmax_cross_entropy(double *loss, float *dlogits, const float *logits, const int *labels,
+                                      size_t n, size_t classes);
 
 /* ------------------------------------------------------------------- serial */
 

@@ -3,6 +3,7 @@
  * so a lying header or a gzip bomb fails cleanly without a large allocation (docs/data.md). */
 #include "alloc_impl.h"
 #include "error_impl.h"
+#include "rng_impl.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -460,32 +461,11 @@ int gan_dataset_label(const gan_dataset *ds, size_t i)
     return ds && ds->labels && i < ds->n ? ds->labels[i] : -1;
 }
 
-/* ------------------------------------------------------- random integers */
-
-/* 24 uniform bits: gan_rng_uniform() returns k / 2^24, so the product is exactly k. */
-static uint64_t bits24(gan_rng *rng)
-{
-    return (uint64_t)(gan_rng_uniform(rng) * 16777216.0f);
-}
-
-/* An unbiased integer in [0, n), 0 < n <= 2^48, by rejection (n never exceeds 2^32 here). */
-static size_t draw_below(gan_rng *rng, size_t n)
-{
-    uint64_t span = (uint64_t)1 << 24, u;
-    if (n > span) span <<= 24;
-    uint64_t limit = span - span % n; /* largest multiple of n within span */
-    do {
-        u = bits24(rng);
-        if (span > (uint64_t)1 << 24) u = u << 24 | bits24(rng);
-    } while (u >= limit);
-    return (size_t)(u % n);
-}
-
 /* Fisher-Yates: every permutation equally likely, whatever the starting order. */
 static void shuffle(size_t *perm, size_t n, gan_rng *rng)
 {
     for (size_t i = n; i > 1; i--) {
-        size_t j = draw_below(rng, i), t = perm[i - 1];
+        size_t j = gan__rng_below(rng, i), t = perm[i - 1];
         perm[i - 1] = perm[j];
         perm[j] = t;
     }
@@ -594,7 +574,7 @@ uint64_t gan_sampler_epoch(const gan_sampler *s)
 static size_t next_row(gan_sampler *s, gan_rng *rng)
 {
     size_t n = s->ds->n;
-    if (s->mode == GAN_SAMPLE_UNIFORM) return draw_below(rng, n);
+    if (s->mode == GAN_SAMPLE_UNIFORM) return gan__rng_below(rng, n);
     if (s->pos == n) {
         /* Each epoch's order depends on the rng alone, not on the last epoch's: a run
          * resumed from a checkpoint at an epoch boundary draws the same rows. */

@@ -1,5 +1,5 @@
-/* The BLAS seam and the layers' elementwise loops. Loops run over contiguous memory so the
- * compiler vectorises them; every dense product is a single cblas_sgemm. */
+/* The BLAS and LAPACK seam and the layers' elementwise loops. Loops run over contiguous
+ * memory so the compiler vectorises them; every dense product is a single cblas_sgemm. */
 #include "kernels_impl.h"
 #include "gan.h"
 #include "rng_impl.h"
@@ -16,6 +16,48 @@ void gan__gemm(int trans_a, int trans_b, size_t m, size_t n, size_t k, float alp
     /* Callers have checked that every dimension fits an int (see layer.c). */
     cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
                 (int)m, (int)n, (int)k, alpha, a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
+}
+
+void gan__dgemm(int trans_a, int trans_b, size_t m, size_t n, size_t k, const double *a, const double *b,
+                double *c)
+{
+    cblas_dgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, (int)m,
+                (int)n, (int)k, 1.0, a, trans_a ? (int)m : (int)k, b, trans_b ? (int)k : (int)n, 0.0, c, (int)n);
+}
+
+void gan__dsyrk_t(size_t n, size_t k, const double *a, double *c)
+{
+    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)n, (int)k, 1.0, a, (int)n, 1.0, c, (int)n);
+}
+
+/* LAPACK's Fortran entry (OpenBLAS exports it; the reference build links liblapack). The
+ * two trailing arguments are the lengths of the character arguments, which gfortran passes
+ * by value after all others. */
+void dsyevd_(const char *jobz, const char *uplo, const int *n, double *a, const int *lda, double *w, double *work,
+             const int *lwork, int *iwork, const int *liwork, int *info, size_t jobz_len, size_t uplo_len);
+
+/* A symmetric matrix is its own transpose, so the row-major upper triangle is LAPACK's
+ * column-major lower one, and column-major eigenvectors are the rows of the result. */
+static int syevd(int vectors, size_t n, double *a, double *eig, double *work, int lwork, int *iwork, int liwork)
+{
+    int dim = (int)n, info = 0;
+    dsyevd_(vectors ? "V" : "N", "L", &dim, a, &dim, eig, work, &lwork, iwork, &liwork, &info, 1, 1);
+    return info;
+}
+
+int gan__dsyevd_work(int vectors, size_t n, size_t *lwork, size_t *liwork)
+{
+    double w;
+    int iw, info = syevd(vectors, n, NULL, NULL, &w, -1, &iw, -1);
+    *lwork = (size_t)w;
+    *liwork = (size_t)iw;
+    return info;
+}
+
+int gan__dsyevd(int vectors, size_t n, double *a, double *eig, double *work, size_t lwork, int *iwork,
+                size_t liwork)
+{
+    return syevd(vectors, n, a, eig, work, (int)lwork, iwork, (int)liwork);
 }
 
 /* One output position's window, clipped to its image: kernel rows ky_lo .. ky_hi-1 and

@@ -1,5 +1,6 @@
-/* The compute seam: one gemm and the layers' fused elementwise loops. Only kernels.c sees cblas.h;
- * the optimizers' and the distances' loops live with their one user (optim.c, eval.c). */
+/* The compute seam: the gemms, an eigensolver and the layers' fused elementwise loops. Only
+ * kernels.c sees cblas.h and LAPACK; the optimizers' and the distances' loops live with
+ * their users (optim.c, distance.c). */
 #ifndef GAN_KERNELS_IMPL_H
 #define GAN_KERNELS_IMPL_H
 
@@ -10,6 +11,19 @@
 void gan__gemm(int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha,
                const float *a, size_t lda, const float *b, size_t ldb, float beta,
                float *c, size_t ldc);
+
+/* In double, for the metrics' moments: c (m x n) = op(a) op(b), densely packed
+ * row-major (a is m x k or k x m, b is k x n or n x k). */
+void gan__dgemm(int trans_a, int trans_b, size_t m, size_t n, size_t k, const double *a, const double *b,
+                double *c);
+/* The upper triangle of c (n x n) += a^T a for a of k x n, row-major. */
+void gan__dsyrk_t(size_t n, size_t k, const double *a, double *c);
+/* LAPACK's dsyevd on a symmetric n x n matrix (row-major, upper triangle read): eig gets the
+ * eigenvalues in ascending order and, with vectors, a's row i the eigenvector of eig[i].
+ * gan__dsyevd_work gives the work sizes; both return LAPACK's info (0: done). */
+int gan__dsyevd_work(int vectors, size_t n, size_t *lwork, size_t *liwork);
+int gan__dsyevd(int vectors, size_t n, double *a, double *eig, double *work, size_t lwork, int *iwork,
+                size_t liwork);
 
 /* The geometry of a convolution over a batch of HWC images (channels last): images of
  * h x w pixels of c channels, a square k x k kernel, stride and zero padding; oh x ow

@@ -358,6 +358,17 @@ int gan_net_forward(gan_net *net, const float *x, size_t batch, float *y, int tr
     return rc ? gan__wrap(rc, "%s", __func__) : GAN_OK;
 }
 
+int gan_net_forward_to(gan_net *net, const float *x, size_t batch, size_t depth, float *y)
+{
+    GAN_CHECK_ARG(net);
+    GAN_CHECK_ARG(x);
+    GAN_CHECK_ARG(y);
+    if (depth > net->n_layers)
+        return gan__fail(GAN_EINVAL, "%s: depth %zu exceeds the net's %zu layers", __func__, depth, net->n_layers);
+    int rc = gan__net_forward_depth(net, x, batch, y, GAN__EVAL, depth);
+    return rc ? gan__wrap(rc, "%s", __func__) : GAN_OK;
+}
+
 int gan_net_backward(gan_net *net, const float *dy, float *dx)
 {
     GAN_CHECK_ARG(net);

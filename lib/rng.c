@@ -96,3 +96,22 @@ int gan_rng_fill_normal(gan_rng *rng, float *dst, size_t n, float mean, float st
     for (size_t i = 0; i < n; i++) dst[i] = mean + std * gan_rng_normal(rng);
     return GAN_OK;
 }
+
+/* 24 uniform bits: gan_rng_uniform() returns k / 2^24, so the product is exactly k. */
+static uint64_t bits24(gan_rng *rng)
+{
+    return (uint64_t)(gan_rng_uniform(rng) * 16777216.0f);
+}
+
+/* An unbiased integer in [0, n), 0 < n <= 2^48, by rejection (the callers' n stay below 2^32). */
+size_t gan__rng_below(gan_rng *rng, size_t n)
+{
+    uint64_t span = (uint64_t)1 << 24, u;
+    if (n > span) span <<= 24;
+    uint64_t limit = span - span % n; /* largest multiple of n within span */
+    do {
+        u = bits24(rng);
+        if (span > (uint64_t)1 << 24) u = u << 24 | bits24(rng);
+    } while (u >= limit);
+    return (size_t)(u % n);
+}

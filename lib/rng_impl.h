@@ -25,4 +25,8 @@ static inline uint32_t gan__pcg32_output(uint64_t old)
     return (xorshifted >> rot) | (xorshifted << ((-rot) & 31));
 }
 
+/* An unbiased integer in [0, n), 0 < n <= 2^48, from gan_rng_uniform()'s 24-bit draws
+ * (one or two per try): the samplers' and the kernel distance's subsets. */
+size_t gan__rng_below(gan_rng *rng, size_t n);
+
 #endif
