@@ -393,6 +393,23 @@ GAN_API int gan_layer_batchnorm(gan_layer **out, size_t channels, float momentum
  */
 GAN_API int gan_layer_set_bias(gan_layer *layer, int on);
 /**
+ * Spectral normalization (Miyato et al. 2018), the stabilizer of D in modern GANs: the
+ * layer runs on W / sigma(W), W its weight matrix as the layer stores it (dense and maxout
+ * in x width; conv2d (k*k*cin) x cout; conv2d_transpose cin x (k*k*cout)), sigma its
+ * largest singular value estimated by power iteration. Each training-mode forward runs
+ * @p power_iterations steps from the last estimate; other forwards use it as it stands.
+ * The iteration's vectors u (columns) and v (rows) are the layer's state
+ * (gan_net_state()): drawn by gan_net_init(), saved in files, restored by a failed step,
+ * never trained. Gradients go through the normalization with u and v held, as in
+ * PyTorch's torch.nn.utils.spectral_norm. Calling it again changes the count. Since 0.2.
+ * @param layer             a dense, maxout, conv2d or conv2d_transpose layer, not yet in
+ *                          a net
+ * @param power_iterations  steps per training forward, in [1, 64] (1 is usual)
+ * @return GAN_OK; GAN_EINVAL for a NULL @p layer, a kind without weights or a count out
+ * of range; GAN_ESTATE for a layer already in a net; GAN_ENOMEM.
+ */
+GAN_API int gan_layer_spectral_norm(gan_layer *layer, size_t power_iterations);
+/**
  * Free a layer the caller owns. NULL-safe. Never call it on a layer a net owns.
  * @param layer the layer, or NULL
  */

@@ -12,6 +12,7 @@
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 int gan__layer_new(gan_layer **out, const struct gan_layer_ops *ops, const char *fn)
 {
@@ -170,6 +171,12 @@ static void affine_backward(gan_layer *l, const float *x, const float *dz, size_
     if (dx) gan__gemm(0, 1, batch, in, width, 1.0f, dz, width, l->params, width, 0.0f, dx, in);
 }
 
+static void affine_weights(const gan_layer *l, size_t *rows, size_t *cols)
+{
+    *rows = affine_c(l)->in_dim;
+    *cols = affine_c(l)->width;
+}
+
 /* ------------------------------------------------------------------- dense */
 
 /* Encoding: in u64, out u64; without biases also flags u32 (bit 0: no biases), so a
@@ -249,6 +256,7 @@ static const struct gan_layer_ops dense_ops = {
     .decode = dense_decode,
     .describe = dense_describe,
     .set_bias = affine_set_bias,
+    .weights = affine_weights,
 };
 
 int gan_layer_dense(gan_layer **out, size_t in_dim, size_t out_dim)
@@ -335,6 +343,7 @@ static const struct gan_layer_ops maxout_ops = {
     .encode = maxout_encode,
     .decode = maxout_decode,
     .describe = maxout_describe,
+    .weights = affine_weights,
 };
 
 int gan_layer_maxout(gan_layer **out, size_t in_dim, size_t units, size_t pieces)
@@ -669,10 +678,30 @@ static const struct gan_layer_ops *const KINDS[] = {&dense_ops,       &maxout_op
                                                     &dropout_ops,     &reshape_ops,         &gan__conv2d_ops,
                                                     &gan__conv2d_transpose_ops, &gan__batchnorm_ops};
 
+/* A spectrally normalised layer's record: its iterations and inner kind, then the inner
+ * kind's own record. */
+static int decode_sn(gan_layer **out, const uint8_t *p, size_t len, unsigned version, size_t in_size)
+{
+    if (version == 1) return gan__fail(GAN_EFORMAT, "spectral norm came with format version 2");
+    if (len < GAN__SN_RECORD_HEAD)
+        return gan__fail(GAN_EFORMAT, "a spectral norm record of %zu bytes, not at least %d", len,
+                         GAN__SN_RECORD_HEAD);
+    uint32_t iterations = gan__get_u32(p), kind = gan__get_u32(p + 4);
+    if (kind == GAN__RECORD_SPECTRAL_NORM) return gan__fail(GAN_EFORMAT, "spectral norm of a spectral norm");
+    int rc = gan__layer_decode(out, kind, p + GAN__SN_RECORD_HEAD, len - GAN__SN_RECORD_HEAD, version, in_size);
+    if (!rc) rc = gan_layer_spectral_norm(*out, iterations);
+    if (rc && *out) {
+        gan_layer_free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
 int gan__layer_decode(gan_layer **out, uint32_t kind, const uint8_t *p, size_t len, unsigned version,
                       size_t in_size)
 {
     *out = NULL;
+    if (kind == GAN__RECORD_SPECTRAL_NORM) return decode_sn(out, p, len, version, in_size);
     for (size_t i = 0; i < sizeof KINDS / sizeof KINDS[0]; i++)
         if ((uint32_t)KINDS[i]->kind == kind) return KINDS[i]->decode(out, p, len, version, in_size);
     /* Version 1 is closed; a later version's file may hold a kind added since. */
@@ -692,9 +721,70 @@ int gan_layer_set_bias(gan_layer *layer, int on)
     return rc ? gan__wrap(rc, "%s", __func__) : GAN_OK;
 }
 
+size_t gan__layer_encode(const gan_layer *l, uint8_t *out, uint32_t *kind)
+{
+    size_t iterations = gan__sn_iterations(l);
+    if (!iterations) {
+        *kind = (uint32_t)l->ops->kind;
+        return l->ops->encode(l, out);
+    }
+    *kind = GAN__RECORD_SPECTRAL_NORM;
+    if (out) {
+        gan__put_u32(out, (uint32_t)iterations);
+        gan__put_u32(out + 4, (uint32_t)l->ops->kind);
+    }
+    return GAN__SN_RECORD_HEAD + l->ops->encode(l, out ? out + GAN__SN_RECORD_HEAD : NULL);
+}
+
+void gan__layer_describe(const gan_layer *l, char *buf, size_t cap)
+{
+    l->ops->describe(l, buf, cap);
+    size_t iterations = gan__sn_iterations(l), used = strlen(buf);
+    if (iterations && used < cap)
+        snprintf(buf + used, cap - used, ", spectral norm (%zu iteration%s)", iterations, iterations > 1 ? "s" : "");
+}
+
+void gan__layer_forward(gan_layer *l, const float *x, size_t batch, float *y, int train, gan_rng *rng)
+{
+    if (!l->sn) {
+        l->ops->forward(l, x, batch, y, train, rng);
+        return;
+    }
+    float *params = l->params;
+    l->params = gan__sn_forward(l, train);
+    l->ops->forward(l, x, batch, y, train, rng);
+    l->params = params;
+}
+
+/* With spectral norm the kind differentiates its normalised copy, writing into a buffer
+ * of the norm's, which then takes the gradients through the normalisation. */
+void gan__layer_backward(gan_layer *l, const float *dy, size_t batch, float *dx, int grads)
+{
+    if (!l->sn) {
+        l->ops->backward(l, l->fwd_x, l->fwd_y, dy, batch, dx, grads);
+        return;
+    }
+    float *params = l->params, *g = l->grads;
+    l->params = gan__sn_copy(l);
+    if (grads != GAN__GRADS_NONE) l->grads = gan__sn_grads(l);
+    l->ops->backward(l, l->fwd_x, l->fwd_y, dy, batch, dx, grads == GAN__GRADS_NONE ? grads : GAN__GRADS_SET);
+    l->params = params;
+    l->grads = g;
+    if (grads != GAN__GRADS_NONE) gan__sn_backward(l, grads);
+}
+
+void gan__layer_init(gan_layer *l, gan_rng *rng, gan_init scheme, float scale)
+{
+    if (l->ops->init) l->ops->init(l, rng, scheme, scale);
+    gan__sn_init(l, rng);
+}
+
+int gan__layer_attach(gan_layer *l) { return gan__sn_attach(l); }
+
 void gan_layer_free(gan_layer *layer)
 {
     if (!layer) return;
+    gan__sn_free(layer);
     gan__free(layer->work);
     gan__free(layer->work_next);
     gan__free(layer);

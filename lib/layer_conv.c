@@ -142,6 +142,14 @@ static void conv_init(gan_layer *l, gan_rng *rng, gan_init scheme, float scale)
         for (size_t j = 0; j < c->cout; j++) bias(l)[j] = 0.0f;
 }
 
+/* conv2d [(k*k*cin) x cout], conv2d_transpose [cin x (k*k*cout)]. */
+static void conv_weights(const gan_layer *l, size_t *rows, size_t *cols)
+{
+    const conv_layer *c = conv_c(l);
+    *rows = c->transpose ? c->cin : c->k * c->k * c->cin;
+    *cols = c->transpose ? c->k * c->k * c->cout : c->cout;
+}
+
 static int conv_set_bias(gan_layer *l, int on)
 {
     conv(l)->bias = on;
@@ -269,6 +277,7 @@ const struct gan_layer_ops gan__conv2d_ops = {
     .decode = conv2d_decode,
     .describe = conv_describe,
     .set_bias = conv_set_bias,
+    .weights = conv_weights,
 };
 
 int gan_layer_conv2d(gan_layer **out, size_t in_channels, size_t out_channels, size_t kernel, size_t stride,
@@ -373,6 +382,7 @@ const struct gan_layer_ops gan__conv2d_transpose_ops = {
     .decode = conv2d_t_decode,
     .describe = conv_describe,
     .set_bias = conv_set_bias,
+    .weights = conv_weights,
 };
 
 int gan_layer_conv2d_transpose(gan_layer **out, size_t in_channels, size_t out_channels, size_t kernel,

@@ -59,7 +59,13 @@ struct gan_layer_ops {
     void (*describe)(const gan_layer *l, char *buf, size_t cap);
     /* Keep (on) or drop the bias, before the layer is in a net; NULL: the kind has none. */
     int (*set_bias)(gan_layer *l, int on);
+    /* The weight matrix at the start of the parameters, rows x cols row-major (what
+     * spectral normalization normalises); NULL: the kind has none. */
+    void (*weights)(const gan_layer *l, size_t *rows, size_t *cols);
 };
+
+/* A layer's spectral normalization (layer_sn.c); NULL when it has none. */
+typedef struct gan__sn gan__sn;
 
 struct gan_layer {
     const struct gan_layer_ops *ops;
@@ -76,7 +82,25 @@ struct gan_layer {
     float *scratch;       /* borrowed from the net for what one call needs */
     const float *fwd_x;   /* the last forward's input and output (the net's buffers, or */
     float *fwd_y;         /* the caller's input when backward does not read it) */
+    gan__sn *sn;          /* spectral normalization of the weights, or NULL */
 };
+
+/* The calls the net makes of a layer, whatever its kind: the ops, and around them what
+ * every kind shares (spectral normalization). */
+void gan__layer_forward(gan_layer *l, const float *x, size_t batch, float *y, int train, gan_rng *rng);
+void gan__layer_backward(gan_layer *l, const float *dy, size_t batch, float *dx, int grads);
+void gan__layer_init(gan_layer *l, gan_rng *rng, gan_init scheme, float scale);
+/* Buffers the layer needs once it is in a net (gan_net_add); GAN_ENOMEM without a name. */
+int gan__layer_attach(gan_layer *l);
+/* The layer's record in a file (docs/file-format.md): its kind, and the encoding written
+ * to out unless NULL; returns the encoding's length. */
+size_t gan__layer_encode(const gan_layer *l, uint8_t *out, uint32_t *kind);
+/* A short description for messages, e.g. "maxout 784->240x5". */
+void gan__layer_describe(const gan_layer *l, char *buf, size_t cap);
+
+/* The record kind of a spectrally normalised layer: power iterations u32, the inner kind
+ * u32, then the inner kind's encoding. Never a gan_layer_kind(). */
+enum { GAN__RECORD_SPECTRAL_NORM = 64, GAN__SN_RECORD_HEAD = 8 };
 
 /* A shape's bounds, for nets, reshape layers and files alike: every axis positive and the
  * product at most INT_MAX (BLAS takes int). GAN_EINVAL with a message naming no function. */

@@ -31,6 +31,18 @@ extern const struct gan_layer_ops gan__batchnorm_ops;
 /* GAN_EFORMAT: a record of the kind `kind` is len bytes, not want. */
 int gan__bad_length(const char *kind, size_t len, size_t want);
 
+/* Spectral normalization (layer_sn.c): its power iterations (0: none), the buffers it
+ * needs in a net, teardown, the initial u and v, and the forward and backward halves
+ * around the kind's calls. */
+size_t gan__sn_iterations(const gan_layer *l);
+int gan__sn_attach(gan_layer *l);
+void gan__sn_free(gan_layer *l);
+void gan__sn_init(gan_layer *l, gan_rng *rng);
+float *gan__sn_forward(gan_layer *l, int train); /* the parameters to run the kind on */
+float *gan__sn_grads(gan_layer *l);              /* where the kind's gradients go */
+void gan__sn_backward(gan_layer *l, int grads);  /* those into l->grads as `grads` says */
+float *gan__sn_copy(gan_layer *l);               /* the last forward's parameters */
+
 /* The kinds of lib/layer_conv.c. */
 extern const struct gan_layer_ops gan__conv2d_ops, gan__conv2d_transpose_ops;
 

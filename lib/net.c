@@ -170,7 +170,7 @@ int gan_net_add(gan_net *net, gan_layer *layer)
     float **pg[2] = {&net->params, &net->grads}, **st[1] = {&net->state};
     size_t states = net->n_state + layer->n_state;
     if ((rc = grow_buffers(pg, 2, net->n_params, &net->cap_params, total)) ||
-        (rc = grow_buffers(st, 1, net->n_state, &net->cap_state, states))) {
+        (rc = grow_buffers(st, 1, net->n_state, &net->cap_state, states)) || (rc = gan__layer_attach(layer))) {
         rc = gan__wrap(rc, "%s", __func__);
         goto undo;
     }
@@ -227,7 +227,7 @@ int gan_net_out_shape(const gan_net *net, size_t *channels, size_t *height, size
 
 void gan__net_describe_layer(const gan_net *net, size_t i, char *buf, size_t cap)
 {
-    if (i < net->n_layers) net->layers[i]->ops->describe(net->layers[i], buf, cap);
+    if (i < net->n_layers) gan__layer_describe(net->layers[i], buf, cap);
     else snprintf(buf, cap, "nothing");
 }
 
@@ -258,7 +258,7 @@ int gan_net_init(gan_net *net, gan_rng *rng, gan_init scheme, float scale)
     if (!(scale >= 0.0f && scale <= 1e30f))
         return gan__fail(GAN_EINVAL, "%s: scale must be finite and >= 0, got %g", __func__, scale);
     for (size_t i = 0; i < net->n_layers; i++)
-        if (net->layers[i]->ops->init) net->layers[i]->ops->init(net->layers[i], rng, scheme, scale);
+        gan__layer_init(net->layers[i], rng, scheme, scale);
     gan__net_weights_set(net);
     return GAN_OK;
 }
@@ -339,7 +339,7 @@ int gan__net_forward_depth(gan_net *net, const float *x, size_t batch, float *y,
         }
         l->fwd_x = in;
         l->fwd_y = out;
-        l->ops->forward(l, in, batch, out, train, net->rng);
+        gan__layer_forward(l, in, batch, out, train, net->rng);
         in = out;
         width = gan__shape_size(l->out);
     }
@@ -403,7 +403,7 @@ int gan__net_backward_ex(gan_net *net, const float *dy, float *dx, int grads)
         else if (i == low) gx = NULL;              /* nothing below needs it */
         else if (l->ops->elementwise && g != dy) gx = (float *)g; /* in place: g is ours or dx */
         else gx = g == h0 ? h1 : h0;
-        l->ops->backward(l, l->fwd_x, l->fwd_y, g, batch, gx, grads);
+        gan__layer_backward(l, g, batch, gx, grads);
         g = gx;
     }
     return GAN_OK;

@@ -265,7 +265,8 @@ static void w_chunk_end(writer *w)
 static size_t net_payload(const gan_net *n)
 {
     size_t len = NET_HEAD;
-    for (size_t i = 0; i < n->n_layers; i++) len += LAYER_HEAD + n->layers[i]->ops->encode(n->layers[i], NULL);
+    uint32_t kind;
+    for (size_t i = 0; i < n->n_layers; i++) len += LAYER_HEAD + gan__layer_encode(n->layers[i], NULL, &kind);
     return len;
 }
 #define CHUNK(payload) (CHUNK_HEAD + (payload) + CHUNK_CRC)
@@ -300,8 +301,9 @@ static void w_net(writer *w, const gan_net *n, uint32_t role)
     for (size_t i = 0; i < n->n_layers; i++) {
         const gan_layer *l = n->layers[i];
         uint8_t enc[GAN__ENCODING_CAP];
-        size_t len = l->ops->encode(l, enc);
-        w_u32(w, (uint32_t)l->ops->kind);
+        uint32_t kind;
+        size_t len = gan__layer_encode(l, enc, &kind);
+        w_u32(w, kind);
         w_u32(w, (uint32_t)len);
         w_bytes(w, enc, len);
     }
@@ -788,8 +790,9 @@ static int same_layer(const gan_layer *a, const gan_layer *b)
     if (a->ops != b->ops || gan__shape_size(a->in) != gan__shape_size(b->in) || a->out.c != b->out.c ||
         a->out.h != b->out.h || a->out.w != b->out.w)
         return 0;
-    size_t la = a->ops->encode(a, ea), lb = b->ops->encode(b, eb);
-    return la == lb && memcmp(ea, eb, la) == 0;
+    uint32_t ka, kb;
+    size_t la = gan__layer_encode(a, ea, &ka), lb = gan__layer_encode(b, eb, &kb);
+    return ka == kb && la == lb && memcmp(ea, eb, la) == 0;
 }
 
 static int compare_input(const ctx *c, const char *who, gan_shape a, gan_shape b)
@@ -808,7 +811,7 @@ static int compare_net(const ctx *c, const char *who, const netspec *ns, const g
     for (size_t i = 0; i < ns->n_layers || i < live->n_layers; i++) {
         if (i < ns->n_layers && i < live->n_layers && same_layer(ns->layers[i], live->layers[i])) continue;
         char in_file[GAN__DESCRIBE_CAP] = "nothing", in_trainer[GAN__DESCRIBE_CAP];
-        if (i < ns->n_layers) ns->layers[i]->ops->describe(ns->layers[i], in_file, sizeof in_file);
+        if (i < ns->n_layers) gan__layer_describe(ns->layers[i], in_file, sizeof in_file);
         gan__net_describe_layer(live, i, in_trainer, sizeof in_trainer);
         return perr(c, GAN_EFORMAT, "%s layer %zu: %s in the file, %s in the trainer (%zu layers vs %zu)", who, i,
                     in_file, in_trainer, ns->n_layers, live->n_layers);
@@ -841,9 +844,10 @@ static int match_net(const ctx *c, const chunks *ch, uint32_t role, const gan_ne
     for (size_t i = 0; i < n_layers || i < live->n_layers; i++) {
         const gan_layer *l = i < live->n_layers ? live->layers[i] : NULL;
         uint8_t enc[GAN__ENCODING_CAP];
-        size_t len = l ? l->ops->encode(l, enc) : 0, left = net->len - pos;
+        uint32_t kind = 0;
+        size_t len = l ? gan__layer_encode(l, enc, &kind) : 0, left = net->len - pos;
         const uint8_t *rec = net->p + pos;
-        if (i < n_layers && l && left >= LAYER_HEAD + len && get_u32(rec) == (uint32_t)l->ops->kind &&
+        if (i < n_layers && l && left >= LAYER_HEAD + len && get_u32(rec) == kind &&
             get_u32(rec + 4) == len && memcmp(rec + LAYER_HEAD, enc, len) == 0) {
             pos += LAYER_HEAD + len;
             continue;
@@ -854,7 +858,7 @@ static int match_net(const ctx *c, const chunks *ch, uint32_t role, const gan_ne
             gan_layer *f = NULL;
             gan_shape in = i ? live->layers[i - 1]->out : live->in;
             if ((rc = read_layer(c, who, net, ch->version, i, in, &pos, &f))) return rc;
-            f->ops->describe(f, in_file, sizeof in_file);
+            gan__layer_describe(f, in_file, sizeof in_file);
             gan_layer_free(f);
         }
         gan__net_describe_layer(live, i, in_trainer, sizeof in_trainer);

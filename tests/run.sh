@@ -24,7 +24,7 @@ ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=halt_on_er
     run_suite sanitize -Dblas=openblas -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
 
 # Unit tests only: the examples' training runs would take an hour under valgrind.
-unit="rng layers conv norm net optim errors trainer eval metrics dataset loss serial version threads scenarios reliability fuzz-corpus-idx fuzz-corpus-load"
+unit="rng layers conv norm sn net optim errors trainer eval metrics dataset loss serial version threads scenarios reliability fuzz-corpus-idx fuzz-corpus-load"
 echo "=== valgrind memcheck: $unit"
 # shellcheck disable=SC2086
 meson test -C build-openblas --print-errorlogs --timeout-multiplier=20 \

@@ -71,6 +71,9 @@ typedef struct {
     size_t k, s, p, op; /* kernel, stride, padding, output padding */
     int bias;
     size_t offset;      /* first parameter in gan_net_params() */
+    int sn;             /* spectral norm, with the net's u and v from state value sn_at */
+    size_t sn_at;
+    const float *sn_u;  /* the net's state there, set by check_model */
 } ref_layer;
 
 static size_t in_size(const ref_layer *l) { return l->c * l->h * l->w; }
@@ -154,9 +157,30 @@ static void ref_conv_t(const ref_layer *l, const double *par, const double *x, s
                 }
 }
 
+static void ref_layer_forward(const ref_layer *l, const double *par, const double *x, size_t batch, double *y);
+
+/* The layer on its parameters with the weights over sigma (the library's u and v held). */
+static void ref_spectral(const ref_layer *l, const double *par, const double *x, size_t batch, double *y)
+{
+    ref_layer plain = *l;
+    plain.sn = 0;
+    plain.offset = 0;
+    size_t np = ref_params(l), rows = l->kind == GAN_LAYER_CONV2D_TRANSPOSE ? l->c : ref_weights(l) / l->oc,
+           cols = ref_weights(l) / rows;
+    double *p = xcalloc(np, sizeof *p);
+    memcpy(p, par + l->offset, np * sizeof *p);
+    sn_reference(p, par + l->offset, rows, cols, l->sn_u, l->sn_u + cols);
+    ref_layer_forward(&plain, p, x, batch, y);
+    free(p);
+}
+
 static void ref_layer_forward(const ref_layer *l, const double *par, const double *x, size_t batch, double *y)
 {
     size_t n = batch * in_size(l);
+    if (l->sn) {
+        ref_spectral(l, par, x, batch, y);
+        return;
+    }
     switch (l->kind) {
     case GAN_LAYER_DENSE: ref_dense(l, par, x, batch, y); break;
     case GAN_LAYER_CONV2D: ref_conv(l, par, x, batch, y); break;
@@ -360,7 +384,9 @@ static void fd_compare(const model *m, const point *pt, double *var, size_t n, c
  * (The layers here have no kinks: tanh is the only activation.) Frees the model. */
 static void check_model(model *m, size_t batch, uint64_t seed)
 {
+    for (size_t i = 0; i < m->n; i++) m->layer[i].sn_u = gan_net_state(m->net) + m->layer[i].sn_at;
     gan_rng *rng = new_rng(seed);
+    assert_int_equal(gan_net_init(m->net, rng, GAN_INIT_XAVIER, 1.0f), GAN_OK); /* u and v for spectral norm */
     point pt = point_draw(m, batch, rng);
     assert_int_equal(gan_net_zero_grads(m->net), GAN_OK);
     assert_int_equal(gan_net_forward(m->net, pt.x, batch, pt.y, 1), GAN_OK);
@@ -536,6 +562,28 @@ static void grad_conv(void **state)
         model_single(&m, GAN_LAYER_CONV2D, &cases[i]);
         check_model(&m, cases[i].batch, 400 + i);
     }
+}
+
+/* Spectral norm on both convolutions (their weight matrices as stored), with a tanh
+ * between them. */
+static void grad_spectral_norm(void **state)
+{
+    (void)state;
+    model m;
+    gan_layer *l;
+    model_image(&m, 2, 5, 6);
+    assert_int_equal(gan_layer_conv2d(&l, 2, 3, 3, 2, 1), GAN_OK);
+    assert_int_equal(gan_layer_spectral_norm(l, 1), GAN_OK);
+    model_push(&m, l, (ref_layer){.kind = GAN_LAYER_CONV2D, .oc = 3, .k = 3, .s = 2, .p = 1, .bias = 1, .sn = 1});
+    assert_int_equal(gan_net_num_state(m.net), 3 * 3 * 2 + 3); /* u: cout, v: k*k*cin */
+    add_tanh(&m);
+    assert_int_equal(gan_layer_conv2d_transpose(&l, 3, 2, 3, 2, 1, 1), GAN_OK);
+    assert_int_equal(gan_layer_set_bias(l, 0), GAN_OK);
+    assert_int_equal(gan_layer_spectral_norm(l, 3), GAN_OK);
+    model_push(&m, l, (ref_layer){.kind = GAN_LAYER_CONV2D_TRANSPOSE, .oc = 2, .k = 3, .s = 2, .p = 1, .op = 1,
+                                   .sn = 1, .sn_at = 21});
+    assert_int_equal(gan_net_num_state(m.net), 21 + 3 + 3 * 3 * 2); /* u: k*k*cout, v: cin */
+    check_model(&m, 2, 550);
 }
 
 static void grad_conv_transpose(void **state)
@@ -1190,6 +1238,7 @@ int main(void)
         TEST(transpose_is_the_adjoint),
         TEST(grad_conv),
         TEST(grad_conv_transpose),
+        TEST(grad_spectral_norm),
         TEST(grad_conv_stacks),
         TEST(chunked_backward_and_grads_modes),
         TEST(backward_accumulates),

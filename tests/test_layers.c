@@ -148,6 +148,9 @@ typedef struct {
     double keep;     /* dropout */
     size_t channels; /* batch norm */
     double eps;
+    int sn;            /* spectral norm: u (width values), then v (in), from state value sn_at */
+    size_t sn_at;
+    const float *sn_u; /* the net's state there, set by check_model */
 } ref_layer;
 
 /* A gan_net built side by side with its reference description. */
@@ -166,7 +169,12 @@ static double ref_affine(const ref_layer *l, const double *p, const double *x, s
 {
     size_t width = l->out * l->pieces;
     const double *w = p + l->offset, *b = w + l->in * width;
-    double margin = INFINITY;
+    double *normalised = NULL, margin = INFINITY;
+    if (l->sn) {
+        normalised = xcalloc(l->in * width, sizeof *normalised);
+        sn_reference(normalised, w, l->in, width, l->sn_u, l->sn_u + width);
+        w = normalised;
+    }
     for (size_t r = 0; r < batch; r++) {
         for (size_t u = 0; u < l->out; u++) {
             double best = -INFINITY, second = -INFINITY;
@@ -185,6 +193,7 @@ static double ref_affine(const ref_layer *l, const double *p, const double *x, s
             margin = fmin(margin, best - second); /* one piece: infinite */
         }
     }
+    free(normalised);
     return margin;
 }
 
@@ -338,6 +347,25 @@ static void add_dense(model *m, size_t out)
     model_push(m, l, (ref_layer){.kind = GAN_LAYER_DENSE, .out = out, .pieces = 1});
 }
 
+/* Dense or maxout with spectral norm; u and v are drawn by gan_net_init (check_model's
+ * draw then replaces the parameters and keeps them). */
+static void add_spectral(model *m, size_t units, size_t pieces)
+{
+    gan_layer *l;
+    size_t in = gan_net_out_dim(m->net), state = gan_net_num_state(m->net);
+    if (pieces == 1) assert_int_equal(gan_layer_dense(&l, in, units), GAN_OK);
+    else assert_int_equal(gan_layer_maxout(&l, in, units, pieces), GAN_OK);
+    assert_int_equal(gan_layer_spectral_norm(l, 2), GAN_OK);
+    model_push(m, l, (ref_layer){.kind = pieces == 1 ? GAN_LAYER_DENSE : GAN_LAYER_MAXOUT, .out = units,
+                                 .pieces = pieces});
+    assert_int_equal(gan_net_num_state(m->net), state + in + units * pieces);
+    m->layer[m->n - 1].sn = 1;
+    m->layer[m->n - 1].sn_at = state;
+    gan_rng *rng = new_rng(77);
+    assert_int_equal(gan_net_init(m->net, rng, GAN_INIT_XAVIER, 1.0f), GAN_OK);
+    gan_rng_free(rng);
+}
+
 static void add_maxout(model *m, size_t units, size_t pieces)
 {
     gan_layer *l;
@@ -399,6 +427,7 @@ static void model_free(model *m)
 
 static void check_model(model *m, size_t batch, uint64_t seed)
 {
+    for (size_t i = 0; i < m->n; i++) m->layer[i].sn_u = gan_net_state(m->net) + m->layer[i].sn_at;
     reference ref = {model_forward, model_recover_mask, m};
     check_gradients(m->net, &ref, batch, seed);
     model_free(m);
@@ -413,6 +442,22 @@ static void test_grad_dense(void **state)
     model_create(&m, 5);
     add_dense(&m, 4);
     check_model(&m, 3, 101);
+}
+
+/* Spectral norm: the gradient goes through W / sigma(W) with u and v held, on dense and
+ * maxout, alone and under a tanh. */
+static void test_grad_spectral_norm(void **state)
+{
+    (void)state;
+    model m;
+    model_create(&m, 5);
+    add_spectral(&m, 4, 1);
+    check_model(&m, 3, 111);
+    model_create(&m, 6);
+    add_spectral(&m, 3, 2);
+    add_activation(&m, GAN_ACT_TANH, DEFAULT_SLOPE);
+    add_spectral(&m, 2, 1);
+    check_model(&m, 4, 112);
 }
 
 static void test_grad_maxout(void **state)
@@ -953,6 +998,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         TEST(test_grad_dense),
         TEST(test_grad_maxout),
+        TEST(test_grad_spectral_norm),
         TEST(test_grad_relu),
         TEST(test_grad_leaky_relu),
         TEST(test_grad_leaky_default),

@@ -228,6 +228,19 @@ static inline double dot(const double *a, const double *b, size_t n)
     return s;
 }
 
+/* The reference of spectral normalization with the library's u (cols) and v (rows) held:
+ * out = w / sigma, sigma = v^T w u (w rows x cols); returns sigma. */
+static inline double sn_reference(double *out, const double *w, size_t rows, size_t cols, const float *u,
+                                  const float *v)
+{
+    double sigma = 0.0;
+    for (size_t i = 0; i < rows; i++)
+        for (size_t j = 0; j < cols; j++) sigma += v[i] * w[i * cols + j] * u[j];
+    double s = sigma > 0.0 ? sigma : 1.0;
+    for (size_t i = 0; i < rows * cols; i++) out[i] = w[i] / s;
+    return sigma;
+}
+
 /* Assert that rc is the expected code and that the message mentions `needle`. */
 #define assert_error(rc, code, needle)                                              \
     do {                                                                            \

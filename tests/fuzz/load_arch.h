@@ -16,11 +16,12 @@
  *   arch 4: convolutions. G 3 -> dense 2 -> reshape 2x1x1 -> conv2d_transpose 2->1 k2 s2
  *           (to 1x2x2) -> sigmoid (Adam); D takes 1x2x2 images -> conv2d 1->3 k2 s1 p1
  *           without bias (to 3x3x3) -> batchnorm(3) -> leaky(0.2) -> conv2d 3->2 k3 s2 p1
- *           (to 2x2x2) -> dense 1 (Adam); data: 2x2 one-channel images.
+ *           with spectral norm (2 iterations; to 2x2x2) -> dense 1 with spectral norm
+ *           (Adam); data: 2x2 one-channel images.
  * Together they hold every layer kind (dense with and without bias, maxout, activation
  * with every function, leaky ReLU included, dropout, reshape, batch norm on vectors and
- * images, both convolutions with and without bias) and both kinds of net input (vector,
- * image). */
+ * images, both convolutions with and without bias, spectral norm on a convolution and a
+ * dense layer) and both kinds of net input (vector, image). */
 #ifndef GAN_FUZZ_LOAD_ARCH_H
 #define GAN_FUZZ_LOAD_ARCH_H
 
@@ -132,8 +133,12 @@ static int arch_make(arch_rig *r, int arch)
         if (!rc) rc = arch_add(r->d, GAN_OK, &l);
         if (!rc) rc = arch_add(r->d, gan_layer_batchnorm(&l, 3, 0.1f, 1e-5f), &l);
         if (!rc) rc = arch_add(r->d, gan_layer_leaky_relu(&l, 0.2f), &l);
-        if (!rc) rc = arch_add(r->d, gan_layer_conv2d(&l, 3, 2, 3, 2, 1), &l);
-        if (!rc) rc = arch_add(r->d, gan_layer_dense(&l, 8, 1), &l);
+        if (!rc) rc = gan_layer_conv2d(&l, 3, 2, 3, 2, 1);
+        if (!rc && (rc = gan_layer_spectral_norm(l, 2)) != GAN_OK) gan_layer_free(l);
+        if (!rc) rc = arch_add(r->d, GAN_OK, &l);
+        if (!rc) rc = gan_layer_dense(&l, 8, 1);
+        if (!rc && (rc = gan_layer_spectral_norm(l, 1)) != GAN_OK) gan_layer_free(l);
+        if (!rc) rc = arch_add(r->d, GAN_OK, &l);
         if (!rc) rc = gan_optim_adam(&r->og, 2e-3f, 0.5f, 0.999f, 1e-8f);
         if (!rc) rc = gan_optim_adam(&r->od, 2e-3f, 0.5f, 0.999f, 1e-8f);
     } else if (arch == 3) {
