@@ -1280,8 +1280,51 @@ GAN_API int gan_parzen_select_sigma(float *best_sigma, double *best_ll, const fl
 GAN_API int gan_nearest_neighbors(size_t *index, float *dist2, const float *queries, size_t nq,
                                   const float *refs, size_t nr, size_t dim);
 /**
- * Size in pixels of the grid gan_image_grid() draws: @p cols cells per row,
- * ceil(n / cols) rows, with @p pad pixels between and around them.
+ * Size in pixels of the grid gan_image_grid2() draws: @p cols cells per row,
+ * ceil(n / cols) rows, with @p pad pixels between and around them, every pixel then
+ * drawn as a @p scale x @p scale block. The buffer holds width x height x @p channels
+ * bytes; that product is checked to fit a size_t. Since 0.2.
+ * @param[out] width  pixels per row: (cols * img_w + (cols + 1) * pad) * scale
+ * @param[out] height rows of pixels: (rows * img_h + (rows + 1) * pad) * scale
+ * @param n           number of images (> 0)
+ * @param channels    1 (grayscale) or 3 (RGB)
+ * @param img_h       image height (> 0)
+ * @param img_w       image width (> 0)
+ * @param cols        images per grid row (> 0)
+ * @param pad         padding in pixels at scale 1 (may be 0)
+ * @param scale       magnification (> 0; 1 draws each pixel once)
+ * @return GAN_OK; GAN_EINVAL for a NULL output, a zero size or scale, @p channels other
+ * than 1 or 3, or a grid whose size in bytes overflows.
+ */
+GAN_API int gan_image_grid2_size(size_t *width, size_t *height, size_t n, size_t channels, size_t img_h,
+                                 size_t img_w, size_t cols, size_t pad, size_t scale);
+/**
+ * Tile @p n images into an 8-bit grayscale or RGB buffer of gan_image_grid2_size(),
+ * @p cols per row, with @p pad pixels of black between and around them, each pixel
+ * drawn as a @p scale x @p scale block. An image is a row as nets see it (channels
+ * last, H*W*C floats: value (y, x, c) at (y * img_w + x) * channels + c), with values
+ * in [0, 1]; values outside are clamped. The sizes come in the order of
+ * gan_net_create_image(). Does no I/O. Thread-safe: uses no handle. Since 0.2.
+ * @param[out] pixels width x height x channels bytes (gan_image_grid2_size() with the
+ *                    same arguments), row-major and channels last: grayscale bytes or
+ *                    RGB triplets, 0 black to 255 white; every byte is written
+ * @param images      n images one after another, img_h x img_w x channels floats each
+ *                    (NaN gives 0)
+ * @param n           number of images (> 0)
+ * @param channels    1 (grayscale) or 3 (RGB)
+ * @param img_h       image height (> 0)
+ * @param img_w       image width (> 0)
+ * @param cols        images per grid row (> 0)
+ * @param pad         padding in pixels at scale 1 (may be 0)
+ * @param scale       magnification (> 0)
+ * @return GAN_OK; GAN_EINVAL for a NULL @p pixels or @p images, a zero size or scale,
+ * @p channels other than 1 or 3, or sizes that overflow.
+ */
+GAN_API int gan_image_grid2(uint8_t *pixels, const float *images, size_t n, size_t channels, size_t img_h,
+                            size_t img_w, size_t cols, size_t pad, size_t scale);
+/**
+ * Size in pixels of the grid gan_image_grid() draws: gan_image_grid2_size() with one
+ * channel and scale 1 (note the order: width before height). Kept from 0.1.
  * @param[out] width  pixels per row: cols * img_w + (cols + 1) * pad
  * @param[out] height rows of pixels: rows * img_h + (rows + 1) * pad
  * @param n           number of images (> 0)
@@ -1295,14 +1338,12 @@ GAN_API int gan_nearest_neighbors(size_t *index, float *dist2, const float *quer
 GAN_API int gan_image_grid_size(size_t *width, size_t *height, size_t n, size_t img_w, size_t img_h, size_t cols,
                                 size_t pad);
 /**
- * Tile @p n images (each img_h x img_w floats in [0, 1], row-major; values outside
- * are clamped) into an 8-bit grayscale buffer of gan_image_grid_size(), @p cols per
- * row, with @p pad pixels of black between and around them. Does no I/O.
- * Thread-safe: uses no handle.
+ * Tile @p n grayscale images: gan_image_grid2() with one channel and scale 1 (note the
+ * order: width before height). Kept from 0.1.
  * @param[out] pixels width x height bytes (from gan_image_grid_size() with the same
  *                    arguments), row-major, 0 black to 255 white; every byte is written
- * @param images      n images one after another, img_h x img_w floats each (NaN
- *                    gives 0)
+ * @param images      n images one after another, img_h x img_w floats each in [0, 1]
+ *                    (clamped; NaN gives 0)
  * @param n           number of images (> 0)
  * @param img_w       image width (> 0)
  * @param img_h       image height (> 0)

@@ -1169,6 +1169,8 @@ static void failing_allocator_spares_calls_that_allocate_nothing(void **state)
     EXPECT(gan_dataset_sampler(s, r, x, cond, BATCH), GAN_OK, NULL);
     EXPECT(gan_image_grid_size(&off, &count, 4, 2, 2, 2, 1), GAN_OK, NULL);
     EXPECT(gan_image_grid(px, x, 4, 2, 2, 2, 1), GAN_OK, NULL);
+    EXPECT(gan_image_grid2_size(&off, &count, 2, 3, 1, 1, 2, 0, 2), GAN_OK, NULL);
+    EXPECT(gan_image_grid2(px, x, 2, 3, 1, 1, 2, 0, 2), GAN_OK, NULL); /* 4 x 2 pixels of 3 bytes */
     assert_int_equal(test_alloc.allocs, 0);
     assert_int_equal(test_alloc.fail_at, 1); /* no request was made */
     test_alloc.fail_at = 0;
