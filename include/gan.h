@@ -1070,7 +1070,8 @@ GAN_API int gan_trainer_generate(gan_trainer *t, const float *z, const float *co
 /* ------------------------------------------------------------------ dataset */
 
 /**
- * An in-memory data set: n rows of dim floats in [0, 1], with optional labels. Its
+ * An in-memory data set: n rows of dim floats (pixels scaled to [0, 1] from IDX files,
+ * any finite values from gan_dataset_create_from_floats()), with optional labels. Its
  * contents never change after loading.
  */
 typedef struct gan_dataset gan_dataset;
@@ -1105,6 +1106,28 @@ GAN_API int gan_dataset_load_idx(gan_dataset **out, const char *images_path, con
 GAN_API int gan_dataset_load_idx_mem(gan_dataset **out, const void *images, size_t images_size,
                                      const void *labels, size_t labels_size);
 /**
+ * A data set from the caller's rows (and labels), copied in: samplers and splits then
+ * work on any data, not only IDX files. Values are taken as they are (no scaling to
+ * [0, 1]); NaN and infinities are refused here rather than found steps later as a
+ * trainer's GAN_EDIVERGED. Since 0.2.
+ * @param[out] out      the new data set, owned by the caller (free it with
+ *                      gan_dataset_free()); NULL on failure
+ * @param rows          n x dim floats, row-major (for images H*W*C, channels last, as
+ *                      nets take them); needed only for the call
+ * @param n             number of rows (> 0)
+ * @param dim           row width, in [1, INT_MAX]
+ * @param labels        n labels, each in [0, num_classes), or NULL for none
+ * @param num_classes   the number of classes, the width of one-hot conditions
+ *                      (gan_dataset_num_classes(); classes without rows are allowed),
+ *                      in [1, INT_MAX] with labels, 0 without
+ * @return GAN_OK; GAN_EINVAL for a NULL @p out or @p rows, a zero or overflowing size
+ * (more than 2^48 rows included), a label out of range, a @p num_classes that does not
+ * fit the labels (or is not 0 without them), or a value that is NaN or infinite;
+ * GAN_ENOMEM.
+ */
+GAN_API int gan_dataset_create_from_floats(gan_dataset **out, const float *rows, size_t n, size_t dim,
+                                           const int *labels, size_t num_classes);
+/**
  * Free a data set. NULL-safe. Samplers over it must be freed first, and its rows
  * (gan_dataset_row()) are no longer valid.
  * @param ds the data set, or NULL
@@ -1127,22 +1150,24 @@ GAN_API size_t gan_dataset_dim(const gan_dataset *ds);
  * @param ds the data set, or NULL
  * @param i  the row's index, from 0
  * @return gan_dataset_dim() floats, borrowed (owned by the data set; valid until it is
- * freed), or NULL for a NULL @p ds or an @p i out of range.
+ * freed), or NULL for a NULL @p ds or an @p i out of range. The rows are contiguous:
+ * row 0 is the start of all n x dim floats.
  */
 GAN_API const float *gan_dataset_row(const gan_dataset *ds, size_t i);
 /**
  * The label of one row.
  * @param ds the data set, or NULL
  * @param i  the row's index, from 0
- * @return the label of row @p i (0 to 255), or -1 for NULL, without labels or out of
- * range.
+ * @return the label of row @p i (0 to gan_dataset_num_classes() - 1; at most 255 from
+ * IDX files), or -1 for NULL, without labels or out of range.
  */
 GAN_API int gan_dataset_label(const gan_dataset *ds, size_t i);
 /**
  * The number of classes, the width of one-hot condition rows.
  * @param ds the data set, or NULL
- * @return the number of classes (largest label + 1, inherited by splits), or 0 for
- * NULL or without labels.
+ * @return the number of classes (largest label + 1 for IDX files, the caller's for
+ * gan_dataset_create_from_floats(); inherited by splits), or 0 for NULL or without
+ * labels.
  */
 GAN_API size_t gan_dataset_num_classes(const gan_dataset *ds);
 /**

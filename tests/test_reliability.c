@@ -276,6 +276,11 @@ static void null_arguments(void **state)
     EXPECT(gan_dataset_load_idx_mem(&ds, IDX_IMAGES, sizeof IDX_IMAGES, NULL, 0), GAN_OK, NULL); /* no labels */
     assert_int_equal(gan_dataset_label(ds, 0), -1);
     gan_dataset_free(ds);
+    EXPECT(gan_dataset_create_from_floats(NULL, x, 2, 2, NULL, 0), GAN_EINVAL, "'out' is NULL");
+    EXPECT(gan_dataset_create_from_floats(&ds, NULL, 2, 2, NULL, 0), GAN_EINVAL, "'rows' is NULL");
+    assert_null(ds);
+    EXPECT(gan_dataset_create_from_floats(&ds, x, 2, 2, NULL, 0), GAN_OK, NULL); /* labels optional */
+    gan_dataset_free(ds);
     gan_dataset_free(NULL);
     assert_int_equal(gan_dataset_size(NULL), 0);
     assert_int_equal(gan_dataset_dim(NULL), 0);
