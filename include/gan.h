@@ -1006,6 +1006,20 @@ GAN_API gan_rng *gan_trainer_rng(gan_trainer *t, gan_stream which);
  */
 GAN_API size_t gan_trainer_noise_dim(const gan_trainer *t);
 /**
+ * The width of a data row: what the data callback writes per sample into @p x, and
+ * what gan_trainer_generate() writes per sample. Since 0.2.
+ * @param t the trainer, or NULL
+ * @return G's output width, or 0 for NULL.
+ */
+GAN_API size_t gan_trainer_data_dim(const gan_trainer *t);
+/**
+ * The width of a condition row: what the data callback writes per sample into
+ * @p cond (which is NULL when this is 0). Since 0.2.
+ * @param t the trainer, or NULL
+ * @return the condition size set with gan_trainer_set_cond_dim(), or 0 for NULL.
+ */
+GAN_API size_t gan_trainer_cond_dim(const gan_trainer *t);
+/**
  * The number of steps completed.
  * @param t the trainer, or NULL
  * @return the steps completed since creation or the last gan_trainer_set_seed() (a

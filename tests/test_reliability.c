@@ -257,6 +257,8 @@ static void null_arguments(void **state)
     assert_same_image(w.t, &before); /* the refused setters changed nothing */
     assert_null(gan_trainer_rng(NULL, GAN_STREAM_INIT));
     assert_int_equal(gan_trainer_noise_dim(NULL), 0);
+    assert_int_equal(gan_trainer_data_dim(NULL), 0);
+    assert_int_equal(gan_trainer_cond_dim(NULL), 0);
     assert_int_equal(gan_trainer_steps(NULL), 0);
     EXPECT(gan_trainer_step(NULL, NULL), GAN_EINVAL, "'t' is NULL");
     EXPECT(gan_trainer_run(NULL, 1, NULL, NULL), GAN_EINVAL, "'t' is NULL");
