@@ -2,7 +2,7 @@
 # Install the Debian packages libgan's build, tests and demos need (as root, or via sudo).
 set -eu
 pkgs="meson ninja-build pkg-config gcc g++ libopenblas-dev libblas-dev libcmocka-dev zlib1g-dev
-      libpng-dev valgrind binutils python3 dataset-fashion-mnist abigail-tools doxygen
+      libpng-dev valgrind binutils python3 python3-numpy dataset-fashion-mnist abigail-tools doxygen
       clang libclang-rt-14-dev"
 missing=""
 for p in $pkgs; do
