@@ -17,7 +17,7 @@ struct gan_dataset {
     size_t n, dim;      /* rows and row width */
     float *x;           /* n x dim, row-major (IDX pixels in [0, 1]) */
     int *labels;        /* n labels in [0, num_classes), or NULL */
-    size_t num_classes; /* IDX: largest label + 1; from floats: the caller's; inherited by splits; 0 without labels */
+    size_t num_classes; /* largest IDX label + 1, or the caller's; inherited by splits; 0 without labels */
 };
 
 struct gan_sampler {
@@ -468,7 +468,8 @@ static int check_floats(const char *fn, const float *rows, size_t n, size_t dim,
                         size_t num_classes)
 {
     size_t count, bytes;
-    if (n == 0 || dim == 0) return gan__fail(GAN_EINVAL, "%s: n and dim must be positive, got %zu and %zu", fn, n, dim);
+    if (n == 0 || dim == 0)
+        return gan__fail(GAN_EINVAL, "%s: n and dim must be positive, got %zu and %zu", fn, n, dim);
     if (dim > INT_MAX) return gan__fail(GAN_EINVAL, "%s: dim must be at most %d, got %zu", fn, INT_MAX, dim);
     if ((uint64_t)n > MAX_ROWS) return gan__fail(GAN_EINVAL, "%s: n must be at most 2^48, got %zu", fn, n);
     if (gan__size_mul(n, dim, &count) || gan__size_mul(count, sizeof(float), &bytes))
@@ -482,7 +483,7 @@ static int check_floats(const char *fn, const float *rows, size_t n, size_t dim,
     if (labels)
         for (size_t i = 0; i < n; i++)
             if (labels[i] < 0 || (size_t)labels[i] >= num_classes)
-                    return gan__fail(GAN_EINVAL, "%s: label %zu is %d, not in [0, %zu)", fn, i, labels[i], num_classes);
+                return gan__fail(GAN_EINVAL, "%s: label %zu is %d, not in [0, %zu)", fn, i, labels[i], num_classes);
     /* A NaN or Inf would only surface steps later, as a trainer's GAN_EDIVERGED. */
     for (size_t i = 0; i < count; i++)
         if (!isfinite(rows[i]))

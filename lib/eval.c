@@ -433,8 +433,8 @@ static int grid_layout(const char *fn, grid *g)
     if (g->c != 1 && g->c != 3)
         return gan__fail(GAN_EINVAL, "%s: channels must be 1 (grayscale) or 3 (RGB), got %zu", fn, g->c);
     if (g->n == 0 || g->img_w == 0 || g->img_h == 0 || g->cols == 0 || g->scale == 0)
-        return gan__fail(GAN_EINVAL, "%s: n, img_w, img_h, cols and scale must be positive, got %zu, %zu, %zu, %zu, %zu",
-                         fn, g->n, g->img_w, g->img_h, g->cols, g->scale);
+        return gan__fail(GAN_EINVAL, "%s: n, img_w, img_h, cols and scale must be positive, got %zu, %zu, %zu, "
+                         "%zu, %zu", fn, g->n, g->img_w, g->img_h, g->cols, g->scale);
     size_t rows = g->n / g->cols + (g->n % g->cols != 0), w, h;
     if (grid_extent(g->cols, g->img_w, g->pad, &w) || grid_extent(rows, g->img_h, g->pad, &h) ||
         gan__size_mul(w, g->scale, &g->width) || gan__size_mul(h, g->scale, &g->height) ||

@@ -310,7 +310,8 @@ typedef struct {
 static int sample_checked(void *payload, gan_rng *rng, float *x, float *cond, size_t batch)
 {
     checked_sampler *c = payload;
-    if (gan_trainer_data_dim(c->t) != gan_dataset_dim(c->ds) || gan_trainer_cond_dim(c->t) != gan_dataset_num_classes(c->ds))
+    if (gan_trainer_data_dim(c->t) != gan_dataset_dim(c->ds) ||
+        gan_trainer_cond_dim(c->t) != gan_dataset_num_classes(c->ds))
         return 7;
     return gan_dataset_sampler(c->s, rng, x, cond, batch);
 }
