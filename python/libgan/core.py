@@ -105,7 +105,7 @@ class Net(Handle):
     def __init__(self, in_dim=None, _handle=None):
         super().__init__(_handle if _handle is not None else make(C.gan_net_create, in_dim))
         self._rng = None  # an Rng lent with set_rng
-        self._batch = None  # rows of the last forward: the batch backward differentiates
+        self._batch = None  # rows of the last Net.forward: the batch backward differentiates
 
     def _release(self):
         super()._release()
@@ -175,6 +175,8 @@ class Net(Handle):
     def backward(self, dy, want_dx=True):
         """Backward pass for the last forward: dy has shape (batch, out_dim) of that
         forward. Adds to the gradients; returns dx (batch, in_dim), or None."""
+        if self._batch is None:  # C would differentiate a forward whose batch Python does not know
+            raise ValueError("Net.backward: no Net.forward to differentiate (a trainer's runs do not count)")
         buf, batch = _arrays.floats_in(dy, "Net.backward: dy", self.out_dim, self._batch)
         dx = _arrays.zeros(batch, self.in_dim) if want_dx else None
         C.gan_net_backward(self._ptr, buf, _arrays.writable(dx, "dx")[0] if want_dx else None)

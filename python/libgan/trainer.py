@@ -114,6 +114,7 @@ class Trainer(Handle):
             if self._pending is None:
                 raise
         finally:
+            self.g._batch = self.d._batch = None  # the trainer ran them: Net.backward has no forward of its own
             pending, self._pending = self._pending, None
             if pending is not None:
                 raise pending

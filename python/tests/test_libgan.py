@@ -124,6 +124,12 @@ class TestShapes(unittest.TestCase):
         g.forward([[0.5] * 5] * 4, train=True)
         self.assertShapeError(lambda: g.backward([[1.0] * 4] * 2), "Net.backward: dy has shape (2, 4), expected (4, 2)")
         g.backward([[1.0] * 2] * 4)
+        g.init(t.rng("init"))
+        d.init(t.rng("init"))
+        t.set_data(lambda rng, x, cond, batch: rng.fill_normal(x))
+        t.step()  # runs G on 256 rows: a backward of 4 would read past dy
+        self.assertShapeError(lambda: g.backward([[1.0] * 2] * 4), "no Net.forward to differentiate")
+        self.assertShapeError(lambda: mlp(2, 2, 2).backward([1.0, 1.0]), "no Net.forward")
         self.assertShapeError(lambda: g.set_params([0.0] * 3), "Net.set_params: values has 3 values")
         t.close()
 
