@@ -26,7 +26,7 @@ import torch
 
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, here)
-sys.path.insert(0, os.path.join(here, "..", "examples", "python"))
+sys.path.insert(0, os.path.join(here, "..", "python"))  # the libgan package
 import libgan as gan  # noqa: E402
 from peer import paper_nets, train_step  # noqa: E402
 

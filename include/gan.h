@@ -1036,6 +1036,20 @@ GAN_API gan_rng *gan_trainer_rng(gan_trainer *t, gan_stream which);
  */
 GAN_API size_t gan_trainer_noise_dim(const gan_trainer *t);
 /**
+ * The width of a data row: what the data callback writes per sample into @p x, and
+ * what gan_trainer_generate() writes per sample. Since 0.2.
+ * @param t the trainer, or NULL
+ * @return G's output width, or 0 for NULL.
+ */
+GAN_API size_t gan_trainer_data_dim(const gan_trainer *t);
+/**
+ * The width of a condition row: what the data callback writes per sample into
+ * @p cond (which is NULL when this is 0). Since 0.2.
+ * @param t the trainer, or NULL
+ * @return the condition size set with gan_trainer_set_cond_dim(), or 0 for NULL.
+ */
+GAN_API size_t gan_trainer_cond_dim(const gan_trainer *t);
+/**
  * The number of steps completed.
  * @param t the trainer, or NULL
  * @return the steps completed since creation or the last gan_trainer_set_seed() (a
@@ -1100,7 +1114,8 @@ GAN_API int gan_trainer_generate(gan_trainer *t, const float *z, const float *co
 /* ------------------------------------------------------------------ dataset */
 
 /**
- * An in-memory data set: n rows of dim floats in [0, 1], with optional labels. Its
+ * An in-memory data set: n rows of dim floats (pixels scaled to [0, 1] from IDX files,
+ * any finite values from gan_dataset_create_from_floats()), with optional labels. Its
  * contents never change after loading.
  */
 typedef struct gan_dataset gan_dataset;
@@ -1135,6 +1150,28 @@ GAN_API int gan_dataset_load_idx(gan_dataset **out, const char *images_path, con
 GAN_API int gan_dataset_load_idx_mem(gan_dataset **out, const void *images, size_t images_size,
                                      const void *labels, size_t labels_size);
 /**
+ * A data set from the caller's rows (and labels), copied in: samplers and splits then
+ * work on any data, not only IDX files. Values are taken as they are (no scaling to
+ * [0, 1]); NaN and infinities are refused here rather than found steps later as a
+ * trainer's GAN_EDIVERGED. Since 0.2.
+ * @param[out] out      the new data set, owned by the caller (free it with
+ *                      gan_dataset_free()); NULL on failure
+ * @param rows          n x dim floats, row-major (for images H*W*C, channels last, as
+ *                      nets take them); needed only for the call
+ * @param n             number of rows (> 0)
+ * @param dim           row width, in [1, INT_MAX]
+ * @param labels        n labels, each in [0, num_classes), or NULL for none
+ * @param num_classes   the number of classes, the width of one-hot conditions
+ *                      (gan_dataset_num_classes(); classes without rows are allowed),
+ *                      in [1, INT_MAX] with labels, 0 without
+ * @return GAN_OK; GAN_EINVAL for a NULL @p out or @p rows, a zero or overflowing size
+ * (more than 2^48 rows included), a label out of range, a @p num_classes that does not
+ * fit the labels (or is not 0 without them), or a value that is NaN or infinite;
+ * GAN_ENOMEM.
+ */
+GAN_API int gan_dataset_create_from_floats(gan_dataset **out, const float *rows, size_t n, size_t dim,
+                                           const int *labels, size_t num_classes);
+/**
  * Free a data set. NULL-safe. Samplers over it must be freed first, and its rows
  * (gan_dataset_row()) are no longer valid.
  * @param ds the data set, or NULL
@@ -1157,22 +1194,24 @@ GAN_API size_t gan_dataset_dim(const gan_dataset *ds);
  * @param ds the data set, or NULL
  * @param i  the row's index, from 0
  * @return gan_dataset_dim() floats, borrowed (owned by the data set; valid until it is
- * freed), or NULL for a NULL @p ds or an @p i out of range.
+ * freed), or NULL for a NULL @p ds or an @p i out of range. The rows are contiguous:
+ * row 0 is the start of all n x dim floats.
  */
 GAN_API const float *gan_dataset_row(const gan_dataset *ds, size_t i);
 /**
  * The label of one row.
  * @param ds the data set, or NULL
  * @param i  the row's index, from 0
- * @return the label of row @p i (0 to 255), or -1 for NULL, without labels or out of
- * range.
+ * @return the label of row @p i (0 to gan_dataset_num_classes() - 1; at most 255 from
+ * IDX files), or -1 for NULL, without labels or out of range.
  */
 GAN_API int gan_dataset_label(const gan_dataset *ds, size_t i);
 /**
  * The number of classes, the width of one-hot condition rows.
  * @param ds the data set, or NULL
- * @return the number of classes (largest label + 1, inherited by splits), or 0 for
- * NULL or without labels.
+ * @return the number of classes (largest label + 1 for IDX files, the caller's for
+ * gan_dataset_create_from_floats(); inherited by splits), or 0 for NULL or without
+ * labels.
  */
 GAN_API size_t gan_dataset_num_classes(const gan_dataset *ds);
 /**
@@ -1310,8 +1349,51 @@ GAN_API int gan_parzen_select_sigma(float *best_sigma, double *best_ll, const fl
 GAN_API int gan_nearest_neighbors(size_t *index, float *dist2, const float *queries, size_t nq,
                                   const float *refs, size_t nr, size_t dim);
 /**
- * Size in pixels of the grid gan_image_grid() draws: @p cols cells per row,
- * ceil(n / cols) rows, with @p pad pixels between and around them.
+ * Size in pixels of the grid gan_image_grid2() draws: @p cols cells per row,
+ * ceil(n / cols) rows, with @p pad pixels between and around them, every pixel then
+ * drawn as a @p scale x @p scale block. The buffer holds width x height x @p channels
+ * bytes; that product is checked to fit a size_t. Since 0.2.
+ * @param[out] width  pixels per row: (cols * img_w + (cols + 1) * pad) * scale
+ * @param[out] height rows of pixels: (rows * img_h + (rows + 1) * pad) * scale
+ * @param n           number of images (> 0)
+ * @param channels    1 (grayscale) or 3 (RGB)
+ * @param img_h       image height (> 0)
+ * @param img_w       image width (> 0)
+ * @param cols        images per grid row (> 0)
+ * @param pad         padding in pixels at scale 1 (may be 0)
+ * @param scale       magnification (> 0; 1 draws each pixel once)
+ * @return GAN_OK; GAN_EINVAL for a NULL output, a zero size or scale, @p channels other
+ * than 1 or 3, or a grid whose size in bytes overflows.
+ */
+GAN_API int gan_image_grid2_size(size_t *width, size_t *height, size_t n, size_t channels, size_t img_h,
+                                 size_t img_w, size_t cols, size_t pad, size_t scale);
+/**
+ * Tile @p n images into an 8-bit grayscale or RGB buffer of gan_image_grid2_size(),
+ * @p cols per row, with @p pad pixels of black between and around them, each pixel
+ * drawn as a @p scale x @p scale block. An image is a row as nets see it (channels
+ * last, H*W*C floats: value (y, x, c) at (y * img_w + x) * channels + c), with values
+ * in [0, 1]; values outside are clamped. The sizes come in the order of
+ * gan_net_create_image(). Does no I/O. Thread-safe: uses no handle. Since 0.2.
+ * @param[out] pixels width x height x channels bytes (gan_image_grid2_size() with the
+ *                    same arguments), row-major and channels last: grayscale bytes or
+ *                    RGB triplets, 0 black to 255 white; every byte is written
+ * @param images      n images one after another, img_h x img_w x channels floats each
+ *                    (NaN gives 0)
+ * @param n           number of images (> 0)
+ * @param channels    1 (grayscale) or 3 (RGB)
+ * @param img_h       image height (> 0)
+ * @param img_w       image width (> 0)
+ * @param cols        images per grid row (> 0)
+ * @param pad         padding in pixels at scale 1 (may be 0)
+ * @param scale       magnification (> 0)
+ * @return GAN_OK; GAN_EINVAL for a NULL @p pixels or @p images, a zero size or scale,
+ * @p channels other than 1 or 3, or sizes that overflow.
+ */
+GAN_API int gan_image_grid2(uint8_t *pixels, const float *images, size_t n, size_t channels, size_t img_h,
+                            size_t img_w, size_t cols, size_t pad, size_t scale);
+/**
+ * Size in pixels of the grid gan_image_grid() draws: gan_image_grid2_size() with one
+ * channel and scale 1 (note the order: width before height). Kept from 0.1.
  * @param[out] width  pixels per row: cols * img_w + (cols + 1) * pad
  * @param[out] height rows of pixels: rows * img_h + (rows + 1) * pad
  * @param n           number of images (> 0)
@@ -1325,14 +1407,12 @@ GAN_API int gan_nearest_neighbors(size_t *index, float *dist2, const float *quer
 GAN_API int gan_image_grid_size(size_t *width, size_t *height, size_t n, size_t img_w, size_t img_h, size_t cols,
                                 size_t pad);
 /**
- * Tile @p n images (each img_h x img_w floats in [0, 1], row-major; values outside
- * are clamped) into an 8-bit grayscale buffer of gan_image_grid_size(), @p cols per
- * row, with @p pad pixels of black between and around them. Does no I/O.
- * Thread-safe: uses no handle.
+ * Tile @p n grayscale images: gan_image_grid2() with one channel and scale 1 (note the
+ * order: width before height). Kept from 0.1.
  * @param[out] pixels width x height bytes (from gan_image_grid_size() with the same
  *                    arguments), row-major, 0 black to 255 white; every byte is written
- * @param images      n images one after another, img_h x img_w floats each (NaN
- *                    gives 0)
+ * @param images      n images one after another, img_h x img_w floats each in [0, 1]
+ *                    (clamped; NaN gives 0)
  * @param n           number of images (> 0)
  * @param img_w       image width (> 0)
  * @param img_h       image height (> 0)

@@ -1,4 +1,5 @@
-/* Data sets: the IDX reader (raw or gzip, file or memory), splits and the trainer's sampler.
+/* Data sets: the IDX reader (raw or gzip, file or memory), copies of the caller's floats,
+ * splits and the trainer's sampler.
  * Every header field is checked before use and buffers grow only as real bytes arrive,
  * so a lying header or a gzip bomb fails cleanly without a large allocation (docs/data.md). */
 #include "alloc_impl.h"
@@ -7,6 +8,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -14,9 +16,9 @@
 
 struct gan_dataset {
     size_t n, dim;      /* rows and row width */
-    float *x;           /* n x dim, row-major, in [0, 1] */
-    uint8_t *labels;    /* n labels, or NULL */
-    size_t num_classes; /* largest label + 1 (inherited by splits), 0 without labels */
+    float *x;           /* n x dim, row-major (IDX pixels in [0, 1]) */
+    int *labels;        /* n labels in [0, num_classes), or NULL */
+    size_t num_classes; /* largest IDX label + 1, or the caller's; inherited by splits; 0 without labels */
 };
 
 struct gan_sampler {
@@ -320,9 +322,10 @@ static void put_pixels(void *dst, size_t at, const uint8_t *src, size_t n)
     for (size_t i = 0; i < n; i++) x[i] = (float)src[i] / 255.0f;
 }
 
-static void put_bytes(void *dst, size_t at, const uint8_t *src, size_t n)
+static void put_labels(void *dst, size_t at, const uint8_t *src, size_t n)
 {
-    memcpy((uint8_t *)dst + at, src, n);
+    int *y = (int *)dst + at;
+    for (size_t i = 0; i < n; i++) y[i] = src[i];
 }
 
 /* Grow *buf from cap to new_cap elements, keeping the first `used`. */
@@ -369,9 +372,9 @@ static int expect_end(idx_stream *s)
     return rc;
 }
 
-static size_t max_label_plus_one(const uint8_t *labels, size_t n)
+static size_t max_label_plus_one(const int *labels, size_t n)
 {
-    uint8_t max = 0;
+    int max = 0;
     for (size_t i = 0; i < n; i++) max = labels[i] > max ? labels[i] : max;
     return (size_t)max + 1;
 }
@@ -392,7 +395,7 @@ static int load_streams(gan_dataset **out, idx_stream *img, idx_stream *lbl)
     rc = read_body(img, hi.bytes, sizeof(float), put_pixels, &x);
     ds->x = x;
     if (!rc) rc = expect_end(img);
-    if (!rc && lbl) rc = read_body(lbl, hl.bytes, 1, put_bytes, &labels);
+    if (!rc && lbl) rc = read_body(lbl, hl.bytes, sizeof(int), put_labels, &labels);
     ds->labels = labels;
     if (!rc && lbl) rc = expect_end(lbl);
     if (rc) {
@@ -439,6 +442,74 @@ int gan_dataset_load_idx_mem(gan_dataset **out, const void *images, size_t image
     return rc;
 }
 
+/* ------------------------------------------------------ from the caller's floats */
+
+/* Rows a sampler can draw from: gan__rng_below takes at most 2^48. */
+#define MAX_ROWS ((uint64_t)1 << 48)
+
+/* n labels take no more bytes than the n x dim floats, whose size was checked. */
+_Static_assert(sizeof(int) <= sizeof(float), "labels must fit where the floats do");
+
+static gan_dataset *new_dataset(size_t n, size_t dim, int labelled)
+{
+    gan_dataset *ds = gan__calloc(1, sizeof *ds);
+    if (!ds) return NULL;
+    ds->x = gan__malloc(n * dim * sizeof(float)); /* fits: checked by the caller */
+    ds->labels = labelled ? gan__malloc(n * sizeof(int)) : NULL;
+    if (!ds->x || (labelled && !ds->labels)) {
+        gan_dataset_free(ds);
+        return NULL;
+    }
+    ds->n = n;
+    ds->dim = dim;
+    return ds;
+}
+
+static int check_floats(const char *fn, const float *rows, size_t n, size_t dim, const int *labels,
+                        size_t num_classes)
+{
+    size_t count, bytes;
+    if (n == 0 || dim == 0)
+        return gan__fail(GAN_EINVAL, "%s: n and dim must be positive, got %zu and %zu", fn, n, dim);
+    if (dim > INT_MAX) return gan__fail(GAN_EINVAL, "%s: dim must be at most %d, got %zu", fn, INT_MAX, dim);
+    if ((uint64_t)n > MAX_ROWS) return gan__fail(GAN_EINVAL, "%s: n must be at most 2^48, got %zu", fn, n);
+    if (gan__size_mul(n, dim, &count) || gan__size_mul(count, sizeof(float), &bytes))
+        return gan__fail(GAN_EINVAL, "%s: %zu rows of %zu floats overflow", fn, n, dim);
+    if (!labels && num_classes)
+        return gan__fail(GAN_EINVAL, "%s: num_classes is %zu but 'labels' is NULL (pass 0 without labels)", fn,
+                         num_classes);
+    if (labels && (num_classes == 0 || num_classes > INT_MAX))
+        return gan__fail(GAN_EINVAL, "%s: num_classes must be in [1, %d] with labels, got %zu", fn, INT_MAX,
+                         num_classes);
+    if (labels)
+        for (size_t i = 0; i < n; i++)
+            if (labels[i] < 0 || (size_t)labels[i] >= num_classes)
+                return gan__fail(GAN_EINVAL, "%s: label %zu is %d, not in [0, %zu)", fn, i, labels[i], num_classes);
+    /* A NaN or Inf would only surface steps later, as a trainer's GAN_EDIVERGED. */
+    for (size_t i = 0; i < count; i++)
+        if (!isfinite(rows[i]))
+            return gan__fail(GAN_EINVAL, "%s: row %zu, column %zu is not finite (%g)", fn, i / dim, i % dim,
+                             (double)rows[i]);
+    return GAN_OK;
+}
+
+int gan_dataset_create_from_floats(gan_dataset **out, const float *rows, size_t n, size_t dim, const int *labels,
+                                   size_t num_classes)
+{
+    GAN_CHECK_ARG(out);
+    *out = NULL;
+    GAN_CHECK_ARG(rows);
+    int rc = check_floats(__func__, rows, n, dim, labels, num_classes);
+    if (rc) return rc;
+    gan_dataset *ds = new_dataset(n, dim, labels != NULL);
+    if (!ds) return gan__fail(GAN_ENOMEM, "%s: out of memory", __func__);
+    memcpy(ds->x, rows, n * dim * sizeof(float));
+    if (labels) memcpy(ds->labels, labels, n * sizeof(int));
+    ds->num_classes = num_classes;
+    *out = ds;
+    return GAN_OK;
+}
+
 void gan_dataset_free(gan_dataset *ds)
 {
     if (!ds) return;
@@ -472,21 +543,6 @@ static void shuffle(size_t *perm, size_t n, gan_rng *rng)
 }
 
 /* ------------------------------------------------------------------ split */
-
-static gan_dataset *new_dataset(size_t n, size_t dim, int labelled)
-{
-    gan_dataset *ds = gan__calloc(1, sizeof *ds);
-    if (!ds) return NULL;
-    ds->x = gan__malloc(n * dim * sizeof(float)); /* fits: the parent holds more rows */
-    ds->labels = labelled ? gan__malloc(n) : NULL;
-    if (!ds->x || (labelled && !ds->labels)) {
-        gan_dataset_free(ds);
-        return NULL;
-    }
-    ds->n = n;
-    ds->dim = dim;
-    return ds;
-}
 
 /* Copy rows order[from .. from + dst->n) of src (identity order when NULL). */
 static void copy_rows(gan_dataset *dst, const gan_dataset *src, const size_t *order, size_t from)

@@ -271,28 +271,34 @@ static int grid_extent(size_t count, size_t len, size_t pad, size_t *out)
     return 0;
 }
 
-static int grid_dims(const char *fn, size_t *width, size_t *height, size_t n, size_t img_w, size_t img_h,
-                     size_t cols, size_t pad)
+/* A grid of n images of img_h x img_w pixels of c channels, cols per row: its scale-1
+ * layout, scaled by `scale`, in pixels and bytes. */
+typedef struct grid {
+    size_t n, c, img_h, img_w, cols, pad, scale;
+    size_t width, height, bytes; /* of the scaled grid */
+} grid;
+
+static int grid_layout(const char *fn, grid *g)
 {
-    if (n == 0 || img_w == 0 || img_h == 0 || cols == 0)
-        return gan__fail(GAN_EINVAL, "%s: n, img_w, img_h and cols must be positive, got %zu, %zu, %zu, %zu", fn,
-                         n, img_w, img_h, cols);
-    size_t rows = n / cols + (n % cols != 0), w, h, total;
-    if (grid_extent(cols, img_w, pad, &w) || grid_extent(rows, img_h, pad, &h) ||
-        gan__size_mul(w, h, &total))
-        return gan__fail(GAN_EINVAL, "%s: the grid size overflows (%zu images of %zu x %zu, %zu per row, pad %zu)",
-                         fn, n, img_w, img_h, cols, pad);
-    *width = w, *height = h;
+    if (g->c != 1 && g->c != 3)
+        return gan__fail(GAN_EINVAL, "%s: channels must be 1 (grayscale) or 3 (RGB), got %zu", fn, g->c);
+    if (g->n == 0 || g->img_w == 0 || g->img_h == 0 || g->cols == 0 || g->scale == 0)
+        return gan__fail(GAN_EINVAL, "%s: n, img_w, img_h, cols and scale must be positive, got %zu, %zu, %zu, "
+                         "%zu, %zu", fn, g->n, g->img_w, g->img_h, g->cols, g->scale);
+    size_t rows = g->n / g->cols + (g->n % g->cols != 0), w, h;
+    if (grid_extent(g->cols, g->img_w, g->pad, &w) || grid_extent(rows, g->img_h, g->pad, &h) ||
+        gan__size_mul(w, g->scale, &g->width) || gan__size_mul(h, g->scale, &g->height) ||
+        gan__size_mul(g->width, g->height, &g->bytes) || gan__size_mul(g->bytes, g->c, &g->bytes))
+        return gan__fail(GAN_EINVAL, "%s: the grid size overflows (%zu images of %zu x %zu, %zu per row, pad %zu, "
+                         "scale %zu)", fn, g->n, g->img_w, g->img_h, g->cols, g->pad, g->scale);
     return GAN_OK;
 }
 
-int gan_image_grid_size(size_t *width, size_t *height, size_t n, size_t img_w, size_t img_h, size_t cols,
-                        size_t pad)
+static int grid_size(const char *fn, size_t *width, size_t *height, grid g)
 {
-    static const char fn[] = "gan_image_grid_size";
-    GAN_CHECK_ARG(width);
-    GAN_CHECK_ARG(height);
-    return grid_dims(fn, width, height, n, img_w, img_h, cols, pad);
+    int rc = grid_layout(fn, &g);
+    if (!rc) *width = g.width, *height = g.height;
+    return rc;
 }
 
 /* round(clamp(v, 0, 1) * 255), NaN to 0. */
@@ -303,25 +309,64 @@ static uint8_t to_byte(float v)
     return (uint8_t)(v * 255.0f + 0.5f);
 }
 
-int gan_image_grid(uint8_t *pixels, const float *images, size_t n, size_t img_w, size_t img_h, size_t cols,
-                   size_t pad)
+/* Each pixel is written `scale` times across and each image row copied `scale` times
+ * down: the scale-1 grid (padding included) with every pixel a scale x scale block. */
+static int grid_draw(const char *fn, uint8_t *pixels, const float *images, grid g)
 {
-    static const char fn[] = "gan_image_grid";
-    GAN_CHECK_ARG(pixels);
-    GAN_CHECK_ARG(images);
-    size_t width = 0, height = 0, area, count;
-    int rc = grid_dims(fn, &width, &height, n, img_w, img_h, cols, pad);
+    size_t area, count;
+    int rc = grid_layout(fn, &g);
     if (rc) return rc;
-    if (gan__size_mul(img_w, img_h, &area) || gan__size_mul(n, area, &count) || count > SIZE_MAX / sizeof(float))
-        return gan__fail(GAN_EINVAL, "%s: %zu images of %zu x %zu overflow", fn, n, img_w, img_h);
-    memset(pixels, 0, width * height);
-    for (size_t k = 0; k < n; k++) {
+    if (gan__size_mul(g.img_w, g.img_h, &area) || gan__size_mul(area, g.c, &area) ||
+        gan__size_mul(g.n, area, &count) || count > SIZE_MAX / sizeof(float))
+        return gan__fail(GAN_EINVAL, "%s: %zu images of %zu x %zu x %zu (w x h x channels) overflow", fn, g.n,
+                         g.img_w, g.img_h, g.c);
+    const size_t c = g.c, s = g.scale, stride = g.width * c, row_bytes = g.img_w * s * c;
+    memset(pixels, 0, g.bytes);
+    for (size_t k = 0; k < g.n; k++) {
         const float *img = images + k * area;
-        size_t x0 = pad + (k % cols) * (img_w + pad), y0 = pad + (k / cols) * (img_h + pad);
-        for (size_t y = 0; y < img_h; y++) {
-            uint8_t *dst = pixels + (y0 + y) * width + x0;
-            for (size_t x = 0; x < img_w; x++) dst[x] = to_byte(img[y * img_w + x]);
+        size_t x0 = g.pad + (k % g.cols) * (g.img_w + g.pad), y0 = g.pad + (k / g.cols) * (g.img_h + g.pad);
+        for (size_t y = 0; y < g.img_h; y++) {
+            uint8_t *dst = pixels + (y0 + y) * s * stride + x0 * s * c;
+            for (size_t x = 0; x < g.img_w; x++)
+                for (size_t ch = 0; ch < c; ch++) {
+                    uint8_t v = to_byte(img[(y * g.img_w + x) * c + ch]);
+                    for (size_t i = 0; i < s; i++) dst[(x * s + i) * c + ch] = v;
+                }
+            for (size_t i = 1; i < s; i++) memcpy(dst + i * stride, dst, row_bytes);
         }
     }
     return GAN_OK;
+}
+
+int gan_image_grid2_size(size_t *width, size_t *height, size_t n, size_t channels, size_t img_h, size_t img_w,
+                         size_t cols, size_t pad, size_t scale)
+{
+    GAN_CHECK_ARG(width);
+    GAN_CHECK_ARG(height);
+    return grid_size(__func__, width, height, (grid){n, channels, img_h, img_w, cols, pad, scale, 0, 0, 0});
+}
+
+int gan_image_grid2(uint8_t *pixels, const float *images, size_t n, size_t channels, size_t img_h, size_t img_w,
+                    size_t cols, size_t pad, size_t scale)
+{
+    GAN_CHECK_ARG(pixels);
+    GAN_CHECK_ARG(images);
+    return grid_draw(__func__, pixels, images, (grid){n, channels, img_h, img_w, cols, pad, scale, 0, 0, 0});
+}
+
+/* 0.1's grayscale grid at scale 1, kept for the programs built against it (docs/abi.md). */
+int gan_image_grid_size(size_t *width, size_t *height, size_t n, size_t img_w, size_t img_h, size_t cols,
+                        size_t pad)
+{
+    GAN_CHECK_ARG(width);
+    GAN_CHECK_ARG(height);
+    return grid_size(__func__, width, height, (grid){n, 1, img_h, img_w, cols, pad, 1, 0, 0, 0});
+}
+
+int gan_image_grid(uint8_t *pixels, const float *images, size_t n, size_t img_w, size_t img_h, size_t cols,
+                   size_t pad)
+{
+    GAN_CHECK_ARG(pixels);
+    GAN_CHECK_ARG(images);
+    return grid_draw(__func__, pixels, images, (grid){n, 1, img_h, img_w, cols, pad, 1, 0, 0, 0});
 }

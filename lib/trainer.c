@@ -379,6 +379,9 @@ size_t gan_trainer_noise_dim(const gan_trainer *t)
     return t && gan_net_in_dim(t->g) > t->cond_dim ? gan_net_in_dim(t->g) - t->cond_dim : 0;
 }
 
+size_t gan_trainer_data_dim(const gan_trainer *t) { return t ? data_dim(t) : 0; }
+size_t gan_trainer_cond_dim(const gan_trainer *t) { return t ? t->cond_dim : 0; }
+
 uint64_t gan_trainer_steps(const gan_trainer *t) { return t ? t->steps : 0; }
 
 /* ------------------------------------------------------- workspaces */

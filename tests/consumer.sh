@@ -51,3 +51,22 @@ if command -v c++ >/dev/null 2>&1; then
 else
     echo "consumer: no C++ compiler (c++) installed: C++ consumer skipped"
 fi
+
+# Python: the package as `meson install` put it in a site directory, importable from there
+# (LIBGAN_PATH points it at the staged library, which is not on the loader's path).
+init=$(find "$stage" -path '*/libgan/__init__.py' | head -n1)
+if [ -n "$init" ]; then
+    PYTHONPATH=$(dirname "$(dirname "$init")") LIBGAN_PATH="$libdir/libgan.so.0" OPENBLAS_NUM_THREADS=1 python3 -c '
+import libgan as gan
+assert gan.__file__.startswith("'"$stage"'"), gan.__file__
+g, d = gan.Net(2).add(gan.Layer.dense(2, 2)), gan.Net(2).add(gan.Layer.dense(2, 1))
+t = gan.Trainer(g, d, batch_size=8)
+g.init(t.rng("init"))
+d.init(t.rng("init"))
+t.set_data(gan.Sampler(gan.Dataset.from_floats([[0.0, 1.0], [1.0, 0.0]] * 4)))
+t.run(3)
+print("libgan %s from Python: %d steps" % (gan.version(), t.steps))'
+    echo "consumer: Python ok"
+else
+    echo "consumer: no Python package installed (meson found no Python): Python consumer skipped"
+fi

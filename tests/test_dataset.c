@@ -3,6 +3,8 @@
 #include "test_util.h"
 
 #include <dirent.h>
+#include <float.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -593,6 +595,115 @@ static void allocation_failures(void **state)
     bytes_free(&lbl);
 }
 
+/* ------------------------------------------------------------- from floats */
+
+/* Any finite values and int labels beyond a byte are copied in as they are; the caller's
+ * buffers may change afterwards; samplers and splits work on the copy. */
+static void from_floats_copies_rows_and_labels(void **state)
+{
+    (void)state;
+    enum { N = 4, DIM = 3, CLASSES = 1000 };
+    float rows[N * DIM] = {-3.5f, 0.0f, 1e30f, 2.0f, -0.0f, FLT_MIN, 0.25f, 7.0f, -1e-30f, 1.0f, 2.0f, 3.0f};
+    int labels[N] = {999, 0, 300, 999};
+    float want[N * DIM];
+    memcpy(want, rows, sizeof rows);
+    gan_dataset *ds, *a, *b;
+    assert_int_equal(gan_dataset_create_from_floats(&ds, rows, N, DIM, labels, CLASSES), GAN_OK);
+    rows[0] = labels[0] = 5; /* the data set keeps its copy */
+    assert_int_equal(gan_dataset_size(ds), N);
+    assert_int_equal(gan_dataset_dim(ds), DIM);
+    assert_int_equal(gan_dataset_num_classes(ds), CLASSES); /* the caller's, not the largest label + 1 */
+    assert_memory_equal(gan_dataset_row(ds, 0), want, sizeof want); /* contiguous, bit for bit */
+    assert_int_equal(gan_dataset_label(ds, 0), 999);
+    assert_int_equal(gan_dataset_label(ds, 2), 300);
+    assert_null(gan_dataset_row(ds, N));
+    /* One-hot conditions of 1000 classes, rows and labels drawn together. */
+    gan_sampler *s;
+    gan_rng *rng = new_rng(3);
+    float x[8 * DIM], *cond = xcalloc(8 * CLASSES, sizeof *cond);
+    assert_int_equal(gan_sampler_create(&s, ds, GAN_SAMPLE_EPOCHS, 1), GAN_OK);
+    assert_int_equal(gan_dataset_sampler(s, rng, x, cond, 8), GAN_OK);
+    for (size_t i = 0; i < 8; i++) {
+        size_t r = 0;
+        while (r < N && memcmp(x + i * DIM, want + r * DIM, DIM * sizeof *x)) r++;
+        assert_true(r < N);
+        size_t label = (size_t)gan_dataset_label(ds, r);
+        for (size_t c = 0; c < CLASSES; c++) assert_true(cond[i * CLASSES + c] == (c == label ? 1.0f : 0.0f));
+    }
+    assert_int_equal(gan_sampler_epoch(s), 2);
+    gan_sampler_free(s);
+    assert_int_equal(gan_dataset_split(&a, &b, ds, 1, NULL), GAN_OK);
+    assert_int_equal(gan_dataset_num_classes(b), CLASSES);
+    assert_int_equal(gan_dataset_label(b, 2), 999);
+    assert_memory_equal(gan_dataset_row(b, 0), want + DIM, (N - 1) * DIM * sizeof *want);
+    gan_dataset_free(a);
+    gan_dataset_free(b);
+    gan_dataset_free(ds);
+    /* Without labels. */
+    assert_int_equal(gan_dataset_create_from_floats(&ds, want, N * DIM, 1, NULL, 0), GAN_OK);
+    assert_int_equal(gan_dataset_size(ds), N * DIM);
+    assert_int_equal(gan_dataset_num_classes(ds), 0);
+    assert_int_equal(gan_dataset_label(ds, 0), -1);
+    assert_true(gan_dataset_row(ds, 2)[0] == 1e30f);
+    gan_dataset_free(ds);
+    gan_rng_free(rng);
+    free(cond);
+}
+
+static void from_floats_errors(void **state)
+{
+    (void)state;
+    float rows[6] = {0, 1, 2, 3, 4, 5};
+    int labels[3] = {0, 1, 2};
+    gan_dataset *ds = (gan_dataset *)1;
+#define FROM(rows_, n, dim, labels_, classes) gan_dataset_create_from_floats(&ds, rows_, n, dim, labels_, classes)
+    assert_error(gan_dataset_create_from_floats(NULL, rows, 3, 2, NULL, 0), GAN_EINVAL, "'out' is NULL");
+    assert_error(FROM(NULL, 3, 2, NULL, 0), GAN_EINVAL, "'rows' is NULL");
+    assert_null(ds);
+    assert_error(FROM(rows, 0, 2, NULL, 0), GAN_EINVAL, "n and dim must be positive, got 0 and 2");
+    assert_error(FROM(rows, 3, 0, NULL, 0), GAN_EINVAL, "n and dim must be positive, got 3 and 0");
+    assert_error(FROM(rows, 1, (size_t)INT_MAX + 1, NULL, 0), GAN_EINVAL, "dim must be at most");
+    assert_error(FROM(rows, (size_t)1 << 40, (size_t)1 << 30, NULL, 0), GAN_EINVAL, "floats overflow");
+    assert_error(FROM(rows, (size_t)1 << 46, (size_t)1 << 17, NULL, 0), GAN_EINVAL, "floats overflow"); /* bytes */
+    assert_error(FROM(rows, ((size_t)1 << 48) + 1, 1, NULL, 0), GAN_EINVAL, "n must be at most 2^48"); /* a sampler's */
+    assert_error(FROM(rows, 3, 2, NULL, 3), GAN_EINVAL, "num_classes is 3 but 'labels' is NULL");
+    assert_error(FROM(rows, 3, 2, labels, 0), GAN_EINVAL, "num_classes must be in [1, ");
+    assert_error(FROM(rows, 3, 2, labels, (size_t)INT_MAX + 1), GAN_EINVAL, "num_classes must be in [1, ");
+    assert_error(FROM(rows, 3, 2, labels, 2), GAN_EINVAL, "label 2 is 2, not in [0, 2)");
+    labels[1] = -1;
+    assert_error(FROM(rows, 3, 2, labels, 3), GAN_EINVAL, "label 1 is -1, not in [0, 3)");
+    labels[1] = INT_MIN;
+    assert_error(FROM(rows, 3, 2, labels, 3), GAN_EINVAL, "label 1 is -2147483648");
+    labels[1] = 1;
+    const float bad[3] = {NAN, INFINITY, -INFINITY};
+    for (int i = 0; i < 3; i++) {
+        rows[5] = bad[i];
+        assert_error(FROM(rows, 3, 2, labels, 3), GAN_EINVAL, "row 2, column 1 is not finite");
+        assert_null(ds);
+    }
+    rows[5] = FLT_MAX; /* finite: taken as it is */
+    assert_int_equal(FROM(rows, 3, 2, labels, 3), GAN_OK);
+#undef FROM
+    gan_dataset_free(ds);
+}
+
+/* Each of the three allocations (the handle, the rows, the labels) fails in turn. */
+static void from_floats_allocation_failures(void **state)
+{
+    (void)state;
+    float rows[6] = {0, 1, 2, 3, 4, 5};
+    int labels[3] = {2, 0, 1};
+    gan_dataset *ds = (gan_dataset *)1;
+    size_t failures;
+    SWEEP(failures, gan_dataset_create_from_floats(&ds, rows, 3, 2, labels, 3), assert_null(ds));
+    assert_int_equal(failures, 3);
+    assert_int_equal(gan_dataset_label(ds, 0), 2);
+    gan_dataset_free(ds);
+    SWEEP(failures, gan_dataset_create_from_floats(&ds, rows, 6, 1, NULL, 0), assert_null(ds));
+    assert_int_equal(failures, 2);
+    gan_dataset_free(ds);
+}
+
 /* ------------------------------------------------------------------- split */
 
 /* n rows of dim 3 whose first pixel is the row index; labels i % classes. */
@@ -1091,6 +1202,9 @@ int main(void)
         cmocka_unit_test(truncated_everywhere),
         cmocka_unit_test(gzip_bomb_refused),
         cmocka_unit_test(allocation_failures),
+        TEST(from_floats_copies_rows_and_labels),
+        TEST(from_floats_errors),
+        TEST(from_floats_allocation_failures),
         cmocka_unit_test(split_in_order_and_shuffled),
         cmocka_unit_test(split_keeps_class_count),
         cmocka_unit_test(split_bad_arguments),

@@ -298,6 +298,62 @@ static void image_grid_layout(void **state)
     assert_int_equal(h, 3 + 2 * 2);
 }
 
+/* The scaled RGB grid against a direct reading of its definition: pixel (X, Y) of the
+ * grid is pixel (X / scale, Y / scale) of the scale-1 grid, black in the padding. */
+static void image_grid2_rgb_scaled(void **state)
+{
+    (void)state;
+    enum { N = 5, C = 3, H = 2, W = 3, COLS = 2, PAD = 1, S = 3 };
+    float *img = random_rows(11, N, H * W * C, -0.2f, 1.2f); /* some values to clamp */
+    img[7] = NAN;
+    size_t w, h;
+    assert_int_equal(gan_image_grid2_size(&w, &h, N, C, H, W, COLS, PAD, S), GAN_OK);
+    assert_int_equal(w, (COLS * W + (COLS + 1) * PAD) * S);
+    assert_int_equal(h, (3 * H + 4 * PAD) * S);
+    uint8_t *px = malloc(w * h * C);
+    assert_non_null(px);
+    memset(px, 0xAB, w * h * C);
+    assert_int_equal(gan_image_grid2(px, img, N, C, H, W, COLS, PAD, S), GAN_OK);
+    for (size_t Y = 0; Y < h; Y++)
+        for (size_t X = 0; X < w; X++)
+            for (size_t c = 0; c < C; c++) {
+                size_t x = X / S, y = Y / S, cx = x / (W + PAD), cy = y / (H + PAD);
+                size_t ix = x % (W + PAD), iy = y % (H + PAD), k = cy * COLS + cx;
+                uint8_t want = 0;
+                if (ix >= PAD && iy >= PAD && cx < COLS && k < N) {
+                    float v = img[k * H * W * C + ((iy - PAD) * W + (ix - PAD)) * C + c];
+                    want = !(v > 0.0f) ? 0 : v >= 1.0f ? 255 : (uint8_t)(v * 255.0f + 0.5f);
+                }
+                if (px[(Y * w + X) * C + c] != want)
+                    fail_msg("pixel (%zu, %zu) channel %zu: %u, want %u", X, Y, c, px[(Y * w + X) * C + c], want);
+            }
+    assert_int_equal(px[((PAD * S) * w + (PAD + 2) * S) * C + 1], 0); /* image 0's value 7, (0, 2) green, is NaN */
+    free(px);
+    free(img);
+}
+
+/* 0.1's gan_image_grid is gan_image_grid2 with one channel and scale 1, width first. */
+static void image_grid_is_grid2_gray(void **state)
+{
+    (void)state;
+    enum { N = 7, W = 4, H = 3, COLS = 3, PAD = 2 };
+    float *img = random_rows(12, N, W * H, 0.0f, 1.0f);
+    size_t w1, h1, w2, h2;
+    assert_int_equal(gan_image_grid_size(&w1, &h1, N, W, H, COLS, PAD), GAN_OK);
+    assert_int_equal(gan_image_grid2_size(&w2, &h2, N, 1, H, W, COLS, PAD, 1), GAN_OK);
+    assert_int_equal(w1, w2);
+    assert_int_equal(h1, h2);
+    uint8_t *a = malloc(w1 * h1), *b = malloc(w1 * h1);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_int_equal(gan_image_grid(a, img, N, W, H, COLS, PAD), GAN_OK);
+    assert_int_equal(gan_image_grid2(b, img, N, 1, H, W, COLS, PAD, 1), GAN_OK);
+    assert_memory_equal(a, b, w1 * h1);
+    free(a);
+    free(b);
+    free(img);
+}
+
 /* ------------------------------------------------------------------ errors */
 
 static void parzen_errors(void **state)
@@ -389,6 +445,42 @@ static void image_grid_errors(void **state)
     assert_error(gan_image_grid(px, img, SIZE_MAX / 32, 4, 4, SIZE_MAX / 32, 0), GAN_EINVAL, "images of 4 x 4");
 }
 
+static void image_grid2_errors(void **state)
+{
+    (void)state;
+    size_t w = 7, h = 7;
+    float img[12] = {0};
+    uint8_t px[64];
+    assert_error(gan_image_grid2_size(NULL, &h, 1, 1, 2, 2, 1, 0, 1), GAN_EINVAL, "'width' is NULL");
+    assert_error(gan_image_grid2_size(&w, NULL, 1, 1, 2, 2, 1, 0, 1), GAN_EINVAL, "'height' is NULL");
+    assert_error(gan_image_grid2(NULL, img, 1, 1, 2, 2, 1, 0, 1), GAN_EINVAL, "'pixels' is NULL");
+    assert_error(gan_image_grid2(px, NULL, 1, 1, 2, 2, 1, 0, 1), GAN_EINVAL, "'images' is NULL");
+    const size_t channels[] = {0, 2, 4, SIZE_MAX};
+    for (int i = 0; i < 4; i++) {
+        assert_error(gan_image_grid2_size(&w, &h, 1, channels[i], 2, 2, 1, 0, 1), GAN_EINVAL, "1 (grayscale) or 3");
+        assert_error(gan_image_grid2(px, img, 1, channels[i], 2, 2, 1, 0, 1), GAN_EINVAL, "1 (grayscale) or 3");
+    }
+    /* n, height, width, cols, scale */
+    const size_t zero[5][5] = {{0, 2, 2, 1, 1}, {1, 0, 2, 1, 1}, {1, 2, 0, 1, 1}, {1, 2, 2, 0, 1}, {1, 2, 2, 1, 0}};
+    for (int i = 0; i < 5; i++) {
+        const size_t *z = zero[i];
+        assert_error(gan_image_grid2_size(&w, &h, z[0], 3, z[1], z[2], z[3], 0, z[4]), GAN_EINVAL, "must be positive");
+        assert_error(gan_image_grid2(px, img, z[0], 3, z[1], z[2], z[3], 0, z[4]), GAN_EINVAL, "must be positive");
+    }
+    /* The scale, the channels and the padding each make the byte count overflow. */
+    assert_error(gan_image_grid2_size(&w, &h, 1, 1, 2, 2, 1, 0, SIZE_MAX / 2), GAN_EINVAL, "grid size overflows");
+    assert_error(gan_image_grid2_size(&w, &h, 1, 1, 1, SIZE_MAX / 4, 1, 0, 3), GAN_EINVAL, "grid size overflows");
+    assert_error(gan_image_grid2_size(&w, &h, 1, 3, (size_t)1 << 31, (size_t)1 << 32, 1, 0, 1), GAN_EINVAL,
+                 "grid size overflows");
+    assert_int_equal(gan_image_grid2_size(&w, &h, 1, 1, (size_t)1 << 31, (size_t)1 << 32, 1, 0, 1), GAN_OK);
+    assert_error(gan_image_grid2_size(&w, &h, 1, 1, 2, 2, 1, SIZE_MAX / 2, 1), GAN_EINVAL, "grid size overflows");
+    assert_error(gan_image_grid2(px, img, 3, 1, 2, SIZE_MAX / 2, 3, 0, 1), GAN_EINVAL, "grid size overflows");
+    /* The grid fits size_t but the image array does not. */
+    assert_error(gan_image_grid2(px, img, SIZE_MAX / 64, 3, 4, 4, SIZE_MAX / 64, 0, 1), GAN_EINVAL,
+                 "images of 4 x 4 x 3");
+    assert_int_equal(w, (size_t)1 << 32); /* the outputs of failed calls are untouched */
+}
+
 /* --------------------------------------------------------------- allocation */
 
 static void allocation_failures(void **state)
@@ -462,10 +554,13 @@ int main(void)
         cmocka_unit_test(nearest_matches_brute_force),
         cmocka_unit_test(nearest_ties_go_to_the_lowest_index),
         cmocka_unit_test(image_grid_layout),
+        TEST(image_grid2_rgb_scaled),
+        TEST(image_grid_is_grid2_gray),
         cmocka_unit_test(parzen_errors),
         cmocka_unit_test(select_sigma_errors),
         cmocka_unit_test(nearest_errors),
         cmocka_unit_test(image_grid_errors),
+        TEST(image_grid2_errors),
         cmocka_unit_test(allocation_failures),
         cmocka_unit_test(workspace_is_bounded),
     };

@@ -257,6 +257,8 @@ static void null_arguments(void **state)
     assert_same_image(w.t, &before); /* the refused setters changed nothing */
     assert_null(gan_trainer_rng(NULL, GAN_STREAM_INIT));
     assert_int_equal(gan_trainer_noise_dim(NULL), 0);
+    assert_int_equal(gan_trainer_data_dim(NULL), 0);
+    assert_int_equal(gan_trainer_cond_dim(NULL), 0);
     assert_int_equal(gan_trainer_steps(NULL), 0);
     EXPECT(gan_trainer_step(NULL, NULL), GAN_EINVAL, "'t' is NULL");
     EXPECT(gan_trainer_run(NULL, 1, NULL, NULL), GAN_EINVAL, "'t' is NULL");
@@ -275,6 +277,11 @@ static void null_arguments(void **state)
     EXPECT(gan_dataset_load_idx_mem(&ds, NULL, 4, NULL, 0), GAN_EINVAL, "'images' is NULL");
     EXPECT(gan_dataset_load_idx_mem(&ds, IDX_IMAGES, sizeof IDX_IMAGES, NULL, 0), GAN_OK, NULL); /* no labels */
     assert_int_equal(gan_dataset_label(ds, 0), -1);
+    gan_dataset_free(ds);
+    EXPECT(gan_dataset_create_from_floats(NULL, x, 2, 2, NULL, 0), GAN_EINVAL, "'out' is NULL");
+    EXPECT(gan_dataset_create_from_floats(&ds, NULL, 2, 2, NULL, 0), GAN_EINVAL, "'rows' is NULL");
+    assert_null(ds);
+    EXPECT(gan_dataset_create_from_floats(&ds, x, 2, 2, NULL, 0), GAN_OK, NULL); /* labels optional */
     gan_dataset_free(ds);
     gan_dataset_free(NULL);
     assert_int_equal(gan_dataset_size(NULL), 0);
@@ -1169,6 +1176,8 @@ static void failing_allocator_spares_calls_that_allocate_nothing(void **state)
     EXPECT(gan_dataset_sampler(s, r, x, cond, BATCH), GAN_OK, NULL);
     EXPECT(gan_image_grid_size(&off, &count, 4, 2, 2, 2, 1), GAN_OK, NULL);
     EXPECT(gan_image_grid(px, x, 4, 2, 2, 2, 1), GAN_OK, NULL);
+    EXPECT(gan_image_grid2_size(&off, &count, 2, 3, 1, 1, 2, 0, 2), GAN_OK, NULL);
+    EXPECT(gan_image_grid2(px, x, 2, 3, 1, 1, 2, 0, 2), GAN_OK, NULL); /* 4 x 2 pixels of 3 bytes */
     assert_int_equal(test_alloc.allocs, 0);
     assert_int_equal(test_alloc.fail_at, 1); /* no request was made */
     test_alloc.fail_at = 0;

@@ -299,6 +299,64 @@ static void configuration_errors(void **state)
     setup_free(&s);
 }
 
+/* A data callback that checks the trainer's widths against its data set's before it
+ * samples: what gan_trainer_data_dim and gan_trainer_cond_dim are for. */
+typedef struct {
+    const gan_trainer *t;
+    const gan_dataset *ds;
+    gan_sampler *s;
+} checked_sampler;
+
+static int sample_checked(void *payload, gan_rng *rng, float *x, float *cond, size_t batch)
+{
+    checked_sampler *c = payload;
+    if (gan_trainer_data_dim(c->t) != gan_dataset_dim(c->ds) ||
+        gan_trainer_cond_dim(c->t) != gan_dataset_num_classes(c->ds))
+        return 7;
+    return gan_dataset_sampler(c->s, rng, x, cond, batch);
+}
+
+static void widths_for_the_data_callback(void **state)
+{
+    (void)state;
+    setup s;
+    setup_make(&s, 5, 2); /* G: 4 noise + 2 condition -> 1; D: 1 + 2 -> 1 */
+    assert_int_equal(gan_trainer_data_dim(s.t), 1);
+    assert_int_equal(gan_trainer_cond_dim(s.t), 2);
+    assert_int_equal(gan_trainer_noise_dim(s.t), 4);
+    assert_error(gan_trainer_set_cond_dim(s.t, 0), GAN_EINVAL, "D takes 3 inputs");
+    assert_int_equal(gan_trainer_cond_dim(s.t), 2); /* refused: kept */
+    assert_int_equal(gan_trainer_data_dim(NULL), 0);
+    assert_int_equal(gan_trainer_cond_dim(NULL), 0);
+    /* Two Gaussians, one per class, from the caller's floats. */
+    enum { N = 64 };
+    float x[N], wide[2 * N];
+    int y[N];
+    gan_rng *rng = new_rng(8);
+    fill(rng, x, N, -0.5f, 0.5f);
+    fill(rng, wide, 2 * N, -0.5f, 0.5f);
+    for (int i = 0; i < N; i++) x[i] += (float)(y[i] = i % 2) * 4.0f;
+    gan_dataset *ds, *ds2;
+    gan_sampler *smp, *smp2;
+    assert_int_equal(gan_dataset_create_from_floats(&ds, x, N, 1, y, 2), GAN_OK);
+    assert_int_equal(gan_dataset_create_from_floats(&ds2, wide, N, 2, y, 2), GAN_OK);
+    assert_int_equal(gan_sampler_create(&smp, ds, GAN_SAMPLE_EPOCHS, 1), GAN_OK);
+    assert_int_equal(gan_sampler_create(&smp2, ds2, GAN_SAMPLE_EPOCHS, 1), GAN_OK);
+    checked_sampler fits = {s.t, ds, smp}, misfit = {s.t, ds2, smp2};
+    assert_int_equal(gan_trainer_set_data(s.t, sample_checked, &fits), GAN_OK);
+    assert_int_equal(gan_trainer_run(s.t, 3, NULL, NULL), GAN_OK);
+    assert_true(gan_sampler_epoch(smp) >= 2);
+    assert_int_equal(gan_trainer_set_data(s.t, sample_checked, &misfit), GAN_OK);
+    assert_error(gan_trainer_step(s.t, NULL), GAN_EUSER, "data callback");
+    assert_int_equal(gan_trainer_steps(s.t), 3);
+    gan_sampler_free(smp);
+    gan_sampler_free(smp2);
+    gan_dataset_free(ds);
+    gan_dataset_free(ds2);
+    gan_rng_free(rng);
+    setup_free(&s);
+}
+
 /* Partial stats structs, as an older caller compiled with a smaller struct would pass. */
 static void stats_respect_size(void **state)
 {
@@ -459,6 +517,7 @@ int main(void)
         cmocka_unit_test(nan_data_diverges_and_changes_nothing),
         cmocka_unit_test(callbacks_can_stop),
         cmocka_unit_test(configuration_errors),
+        TEST(widths_for_the_data_callback),
         cmocka_unit_test(stats_respect_size),
         cmocka_unit_test(generate_matches_g_and_uses_ema),
         cmocka_unit_test(wasserstein_clips_weights),

@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
-"""train_ring.py: a GAN on the ring of 8 Gaussians from Python, through the ctypes binding
-(libgan.py beside this file), with the recipe of examples/mixture2d.c. The data callback
-is Python and draws only from the trainer's data stream, so a run is reproducible from
---seed (and identical with and without numpy). After training, G is saved with
-gan_net_save, reloaded with gan_net_load and must generate bit-identical outputs.
-The last line is the score: modes=<covered>/8 hq=<% of samples within 3 sigma of a mode>.
+"""train_ring.py: a GAN on the ring of 8 Gaussians from Python, through the libgan package
+(python/ in the source tree), with the recipe of examples/mixture2d.c, which is also the
+package's Trainer defaults. The data callback is Python and draws only from the
+trainer's data stream, so a run is reproducible from --seed (and identical with and
+without numpy). After training, G is saved with gan_net_save, reloaded with gan_net_load
+and must generate bit-identical outputs. The last line is the score:
+modes=<covered>/8 hq=<% of samples within 3 sigma of a mode>.
 
-    LIBGAN_PATH=build/libgan.so.0 python3 examples/python/train_ring.py [--steps 5000]
+    PYTHONPATH=python LIBGAN_PATH=build/libgan.so.0 python3 examples/python/train_ring.py [--steps 5000]
+
+(Once libgan is installed, `import libgan` needs neither variable.)
 """
 import argparse
 import hashlib
@@ -15,10 +18,9 @@ import os
 import sys
 import tempfile
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import libgan as gan  # noqa: E402
+import libgan as gan
 
-K, SIGMA, LR, BATCH, N_EVAL = 8, 0.01, 1e-3, 256, 2500
+K, SIGMA, LR, N_EVAL = 8, 0.01, 1e-3, 2500
 MODES = [(math.cos(2 * math.pi * k / K), math.sin(2 * math.pi * k / K)) for k in range(K)]
 
 
@@ -80,17 +82,15 @@ def main():
           % (gan.version(), "numpy" if gan.numpy is not None else "no numpy", K, args.steps, args.seed))
 
     # G: z (2) -> 3 x 128 ReLU -> 2; D: 2 -> 3 x 128 leaky ReLU -> 1 logit.
+    # The Trainer's defaults are mixture2d's: Adam (lr 1e-3, betas 0.5, 0.999), batch 256,
+    # normal noise, the non-saturating loss.
     with mlp(2, 128, 3, 2, "relu") as g, mlp(2, 128, 3, 1, "leaky_relu") as d, \
-            gan.Optim.adam(LR, 0.5, 0.999) as opt_g, gan.Optim.adam(LR, 0.5, 0.999) as opt_d, \
-            gan.Trainer(g, d, opt_g, opt_d) as t:
-        t.set_seed(args.seed)
+            gan.Trainer(g, d, seed=args.seed) as t:
         init = t.rng("init")  # initialise from the trainer's stream: the seed decides everything
         g.init(init, "he")
         d.init(init, "he")
         t.set_data(ring_data())
-        t.set_noise_normal(1.0)
-        t.set_batch_size(BATCH)
-        t.set_loss("non_saturating")
+        opt_g, opt_d = t.opt_g, t.opt_d
 
         # After each step: the learning rate falls linearly to 0 over the second half.
         start, every = args.steps / 2, max(args.steps // 5, 1)

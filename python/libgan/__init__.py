@@ -1,0 +1,61 @@
+"""libgan: train GANs from Python through the C library libgan (include/gan.h), over ctypes.
+
+Nothing to compile: the package loads libgan.so.0 from the environment variable
+LIBGAN_PATH when it is set, else the installed library (the soname libgan.so.0 on the
+loader's path, then ctypes.util.find_library('gan')). numpy is optional: with it, arrays
+come back as float32 numpy arrays of shape (rows, cols); without it as flat array('f')
+copies and flat memoryviews of format 'f'. Inputs may be numpy arrays, array('f'),
+memoryviews or (nested) lists; their shape is checked (a (2, 3) array where (3, 2) is
+expected is a ValueError naming both), a 1-D input being rows laid end to end.
+
+    import libgan as gan
+    with gan.Net(2) as g:
+        g.add(gan.Layer.dense(2, 16)).add(gan.Layer.activation('relu')).add(gan.Layer.dense(16, 1))
+        g.init(gan.Rng(1), 'he')
+        y = g.forward([[0.5, -1.0]])
+
+Errors: every negative status raises GanError(code, message) carrying gan_strerror(code)
+and gan_error_last(). An exception raised inside a Python callback (data, noise,
+on_step) is caught before it reaches C, the callback returns non-zero (the library
+stops the call with GAN_EUSER and leaves the trainer as it was), and the original
+exception is re-raised once the C call has returned.
+
+Ownership mirrors the C API (docs/conventions.md): objects own their handles and free
+them on close(), on leaving a `with` block, or when garbage-collected. A Layer belongs
+to the Net once Net.add() succeeds. A Trainer borrows its nets and optimizers, a Sampler
+its Dataset, and both keep them alive (closing a borrowed object first raises
+GanError(ESTATE)). Views returned by Net.params / Net.grads / Dataset.rows and the
+buffers handed to callbacks are borrowed memory: views stay valid while their owner
+lives (params and grads until the net changes shape); callback buffers only during the
+callback. See docs/ffi.md.
+"""
+
+from ._capi import (ACT_IDENTITY, ACT_LEAKY_RELU, ACT_RELU, ACT_SIGMOID, ACT_TANH, C, EDIVERGED, EFORMAT, EINVAL,
+                    EIO, ENOMEM, ESTATE, EUSER, EVERSION, FEATURE_BLIS, FEATURE_OPENBLAS, FEATURE_REFBLAS,
+                    FEATURE_ZLIB, INIT_HE, INIT_UNIFORM, INIT_XAVIER, LAYER_ACTIVATION, LAYER_DENSE, LAYER_DROPOUT,
+                    LAYER_MAXOUT, LOSS_HINGE, LOSS_LEAST_SQUARES, LOSS_MINIMAX, LOSS_NON_SATURATING,
+                    LOSS_WASSERSTEIN, OK, SAMPLE_EPOCHS, SAMPLE_UNIFORM, STREAM_DATA, STREAM_DROPOUT, STREAM_INIT,
+                    STREAM_NOISE, UPDATE_ALTERNATING, UPDATE_SIMULTANEOUS, GanError, StepStats, error_last,
+                    features, strerror, version, version_number)
+from ._arrays import flat, numpy, zeros
+from .core import Layer, Net, Optim, Rng
+from .data import Dataset, Sampler
+from .evaluation import image_grid, nearest_neighbors, parzen_log_likelihood, parzen_select_sigma
+from .trainer import Trainer
+
+__version__ = "0.2.0"  # the binding's; version() is the loaded library's
+
+__all__ = [
+    "GanError", "StepStats", "Rng", "Layer", "Net", "Optim", "Trainer", "Dataset", "Sampler",
+    "parzen_log_likelihood", "parzen_select_sigma", "nearest_neighbors", "image_grid",
+    "zeros", "flat", "version", "version_number", "features", "strerror", "error_last", "numpy", "C",
+    "OK", "EINVAL", "ENOMEM", "EIO", "EFORMAT", "EVERSION", "EUSER", "EDIVERGED", "ESTATE",
+    "FEATURE_OPENBLAS", "FEATURE_REFBLAS", "FEATURE_BLIS", "FEATURE_ZLIB",
+    "ACT_RELU", "ACT_LEAKY_RELU", "ACT_SIGMOID", "ACT_TANH", "ACT_IDENTITY",
+    "LAYER_DENSE", "LAYER_MAXOUT", "LAYER_ACTIVATION", "LAYER_DROPOUT",
+    "INIT_UNIFORM", "INIT_XAVIER", "INIT_HE",
+    "LOSS_MINIMAX", "LOSS_NON_SATURATING", "LOSS_LEAST_SQUARES", "LOSS_HINGE", "LOSS_WASSERSTEIN",
+    "UPDATE_ALTERNATING", "UPDATE_SIMULTANEOUS",
+    "STREAM_INIT", "STREAM_DATA", "STREAM_NOISE", "STREAM_DROPOUT",
+    "SAMPLE_UNIFORM", "SAMPLE_EPOCHS",
+]

@@ -1,0 +1,360 @@
+"""The C library: loading, constants, prototypes, errors and the handle base (internal)."""
+
+import ctypes
+import ctypes.util
+import os
+
+# ----------------------------------------------------------------- loading
+
+NEEDS = (0, 2)  # the oldest library with every function prototyped below
+
+
+def _load():
+    """LIBGAN_PATH when set, else the installed library: its soname (the loader's path,
+    rpath, ld.so cache), then whatever ctypes.util.find_library('gan') finds."""
+    path = os.environ.get("LIBGAN_PATH")
+    names = [path] if path else ["libgan.so.0", None]
+    tried = []
+    for name in names:
+        name = name or ctypes.util.find_library("gan")  # slow (runs ldconfig): only as a fallback
+        if not name:
+            continue
+        try:
+            lib = ctypes.CDLL(name)
+            break
+        except OSError as e:
+            tried.append(str(e))
+    else:
+        raise ImportError("libgan: cannot load the C library (%s); install libgan, or set LIBGAN_PATH to "
+                          "the path of libgan.so.0" % ("; ".join(tried) or "not found"))
+    lib.gan_version_number.restype = ctypes.c_uint
+    v = lib.gan_version_number()
+    if (v // 10000, v // 100 % 100) < NEEDS:
+        raise ImportError("libgan: %s is version %d.%d.%d; this binding needs %d.%d or newer"
+                          % (name, v // 10000, v // 100 % 100, v % 100, *NEEDS))
+    return lib
+
+
+_lib = _load()
+
+# ------------------------------------------------------------- constants
+
+OK, EINVAL, ENOMEM, EIO, EFORMAT, EVERSION, EUSER, EDIVERGED, ESTATE = 0, -1, -2, -3, -4, -5, -6, -7, -8
+FEATURE_OPENBLAS, FEATURE_REFBLAS, FEATURE_BLIS, FEATURE_ZLIB = 1, 2, 4, 8
+ACT_RELU, ACT_LEAKY_RELU, ACT_SIGMOID, ACT_TANH, ACT_IDENTITY = 1, 2, 3, 4, 5
+LAYER_DENSE, LAYER_MAXOUT, LAYER_ACTIVATION, LAYER_DROPOUT = 1, 2, 3, 4
+INIT_UNIFORM, INIT_XAVIER, INIT_HE = 1, 2, 3
+LOSS_MINIMAX, LOSS_NON_SATURATING, LOSS_LEAST_SQUARES, LOSS_HINGE, LOSS_WASSERSTEIN = 1, 2, 3, 4, 5
+UPDATE_ALTERNATING, UPDATE_SIMULTANEOUS = 1, 2
+STREAM_INIT, STREAM_DATA, STREAM_NOISE, STREAM_DROPOUT = 0, 1, 2, 3
+SAMPLE_UNIFORM, SAMPLE_EPOCHS = 1, 2
+
+# Enum arguments also accept these names.
+ACTS = {"relu": ACT_RELU, "leaky_relu": ACT_LEAKY_RELU, "sigmoid": ACT_SIGMOID, "tanh": ACT_TANH,
+        "identity": ACT_IDENTITY}
+INITS = {"uniform": INIT_UNIFORM, "xavier": INIT_XAVIER, "he": INIT_HE}
+LOSSES = {"minimax": LOSS_MINIMAX, "non_saturating": LOSS_NON_SATURATING, "least_squares": LOSS_LEAST_SQUARES,
+          "hinge": LOSS_HINGE, "wasserstein": LOSS_WASSERSTEIN}
+UPDATES = {"alternating": UPDATE_ALTERNATING, "simultaneous": UPDATE_SIMULTANEOUS}
+STREAMS = {"init": STREAM_INIT, "data": STREAM_DATA, "noise": STREAM_NOISE, "dropout": STREAM_DROPOUT}
+SAMPLE_MODES = {"uniform": SAMPLE_UNIFORM, "epochs": SAMPLE_EPOCHS}
+KINDS = {LAYER_DENSE: "dense", LAYER_MAXOUT: "maxout", LAYER_ACTIVATION: "activation", LAYER_DROPOUT: "dropout"}
+
+
+def enum(value, names, what):
+    """An enum argument given as its value or its name."""
+    if isinstance(value, str):
+        try:
+            return names[value]
+        except KeyError:
+            raise ValueError("unknown %s %r (one of %s)" % (what, value, ", ".join(sorted(names)))) from None
+    return int(value)
+
+
+# ------------------------------------------------------------------ errors
+
+
+class GanError(Exception):
+    """A libgan call returned a negative status.
+
+    code: the GAN_E* status; strerror: gan_strerror(code); detail: gan_error_last()
+    read right after the failing call (may be ""). str(e) combines them.
+    """
+
+    def __init__(self, code, message, detail=""):
+        super().__init__(code, message)
+        self.code = code
+        self.message = message
+        self.strerror = strerror(code)
+        self.detail = detail
+
+    def __str__(self):
+        return self.message
+
+
+def _errcheck(result, func, args):
+    if result < 0:
+        detail = error_last()  # thread-local: this thread's failure, read before any other call
+        # The detail names the function already ("gan_layer_dense: dimensions must be ...").
+        msg = "%s: %s" % (strerror(result), detail) if detail else "%s: %s" % (func.__name__, strerror(result))
+        raise GanError(result, msg, detail)
+    return result
+
+
+# -------------------------------------------------------------- prototypes
+
+
+class StepStats(ctypes.Structure):
+    """struct gan_step_stats (the library fills the fields that fit in `size`)."""
+    _fields_ = [("size", ctypes.c_uint32), ("reserved", ctypes.c_uint32), ("step", ctypes.c_uint64),
+                ("loss_d", ctypes.c_double), ("loss_g", ctypes.c_double), ("d_real", ctypes.c_double),
+                ("d_fake", ctypes.c_double), ("grad_norm_d", ctypes.c_double), ("grad_norm_g", ctypes.c_double),
+                ("lr_d", ctypes.c_double), ("lr_g", ctypes.c_double)]
+
+    def to_dict(self):
+        """The statistics as a dict, without the size and reserved fields."""
+        return {name: getattr(self, name) for name, _ in self._fields_[2:]}
+
+
+P = ctypes.POINTER
+RNG, LAYER, NET, OPTIM, TRAINER, DATASET, SAMPLER = (ctypes.c_void_p,) * 7  # opaque handles
+c_int, c_uint, c_float, c_size, c_u64 = ctypes.c_int, ctypes.c_uint, ctypes.c_float, ctypes.c_size_t, ctypes.c_uint64
+c_double, c_char_p, c_void_p, c_u8 = ctypes.c_double, ctypes.c_char_p, ctypes.c_void_p, ctypes.c_uint8
+FLOATS = P(c_float)
+
+# Callbacks receive float buffers as plain addresses (c_void_p: an int, or None for NULL).
+DATA_FN = ctypes.CFUNCTYPE(c_int, c_void_p, RNG, c_void_p, c_void_p, c_size)
+NOISE_FN = ctypes.CFUNCTYPE(c_int, c_void_p, RNG, c_void_p, c_size, c_size)
+STEP_FN = ctypes.CFUNCTYPE(c_int, c_void_p, P(StepStats))
+
+_STATUS = object()  # restype marker: an int status, negative raises GanError
+
+_PROTOTYPES = [
+    # version and errors
+    ("gan_version_number", c_uint),
+    ("gan_version_string", c_char_p),
+    ("gan_features", c_uint),
+    ("gan_strerror", c_char_p, c_int),
+    ("gan_error_last", c_char_p),
+    # rng
+    ("gan_rng_create", _STATUS, P(RNG), c_u64),
+    ("gan_rng_free", None, RNG),
+    ("gan_rng_seed", _STATUS, RNG, c_u64),
+    ("gan_rng_uniform", c_float, RNG),
+    ("gan_rng_normal", c_float, RNG),
+    ("gan_rng_fill_uniform", _STATUS, RNG, FLOATS, c_size, c_float, c_float),
+    ("gan_rng_fill_normal", _STATUS, RNG, FLOATS, c_size, c_float, c_float),
+    # layers
+    ("gan_layer_dense", _STATUS, P(LAYER), c_size, c_size),
+    ("gan_layer_maxout", _STATUS, P(LAYER), c_size, c_size, c_size),
+    ("gan_layer_activation", _STATUS, P(LAYER), c_int),
+    ("gan_layer_leaky_relu", _STATUS, P(LAYER), c_float),
+    ("gan_layer_dropout", _STATUS, P(LAYER), c_float),
+    ("gan_layer_free", None, LAYER),
+    ("gan_layer_kind", c_int, LAYER),
+    ("gan_layer_in_dim", c_size, LAYER),
+    ("gan_layer_out_dim", c_size, LAYER),
+    ("gan_layer_num_params", c_size, LAYER),
+    # nets
+    ("gan_net_create", _STATUS, P(NET), c_size),
+    ("gan_net_free", None, NET),
+    ("gan_net_add", _STATUS, NET, LAYER),
+    ("gan_net_in_dim", c_size, NET),
+    ("gan_net_out_dim", c_size, NET),
+    ("gan_net_num_params", c_size, NET),
+    ("gan_net_num_layers", c_size, NET),
+    ("gan_net_layer", LAYER, NET, c_size),
+    ("gan_net_layer_params", _STATUS, NET, c_size, P(c_size), P(c_size)),
+    ("gan_net_init", _STATUS, NET, RNG, c_int, c_float),
+    ("gan_net_set_rng", _STATUS, NET, RNG),
+    ("gan_net_forward", _STATUS, NET, FLOATS, c_size, FLOATS, c_int),
+    ("gan_net_backward", _STATUS, NET, FLOATS, FLOATS),
+    ("gan_net_params", c_void_p, NET),
+    ("gan_net_grads", c_void_p, NET),
+    ("gan_net_zero_grads", _STATUS, NET),
+    ("gan_net_save", _STATUS, NET, c_char_p),
+    ("gan_net_load", _STATUS, P(NET), c_char_p),
+    ("gan_net_save_mem", _STATUS, NET, c_void_p, c_size, P(c_size)),
+    ("gan_net_load_mem", _STATUS, P(NET), c_void_p, c_size),
+    # optimizers
+    ("gan_optim_sgd", _STATUS, P(OPTIM), c_float, c_float, c_int),
+    ("gan_optim_adam", _STATUS, P(OPTIM), c_float, c_float, c_float, c_float),
+    ("gan_optim_free", None, OPTIM),
+    ("gan_optim_step", _STATUS, OPTIM, NET),
+    ("gan_optim_reset", _STATUS, OPTIM),
+    ("gan_optim_set_lr", _STATUS, OPTIM, c_float),
+    ("gan_optim_get_lr", c_float, OPTIM),
+    ("gan_optim_set_momentum", _STATUS, OPTIM, c_float),
+    ("gan_optim_get_momentum", c_float, OPTIM),
+    ("gan_optim_steps", c_u64, OPTIM),
+    # trainer
+    ("gan_trainer_create", _STATUS, P(TRAINER), NET, NET, OPTIM, OPTIM),
+    ("gan_trainer_free", None, TRAINER),
+    ("gan_trainer_set_data", _STATUS, TRAINER, DATA_FN, c_void_p),
+    ("gan_trainer_set_noise", _STATUS, TRAINER, NOISE_FN, c_void_p),
+    ("gan_trainer_set_noise_uniform", _STATUS, TRAINER, c_float),
+    ("gan_trainer_set_noise_normal", _STATUS, TRAINER, c_float),
+    ("gan_trainer_set_batch_size", _STATUS, TRAINER, c_size),
+    ("gan_trainer_set_d_steps", _STATUS, TRAINER, c_uint),
+    ("gan_trainer_set_g_steps", _STATUS, TRAINER, c_uint),
+    ("gan_trainer_set_update", _STATUS, TRAINER, c_int),
+    ("gan_trainer_set_loss", _STATUS, TRAINER, c_int),
+    ("gan_trainer_set_seed", _STATUS, TRAINER, c_u64),
+    ("gan_trainer_set_cond_dim", _STATUS, TRAINER, c_size),
+    ("gan_trainer_set_label_smoothing", _STATUS, TRAINER, c_float),
+    ("gan_trainer_set_clip", _STATUS, TRAINER, c_float),
+    ("gan_trainer_set_ema", _STATUS, TRAINER, c_float),
+    ("gan_trainer_rng", RNG, TRAINER, c_int),
+    ("gan_trainer_noise_dim", c_size, TRAINER),
+    ("gan_trainer_data_dim", c_size, TRAINER),
+    ("gan_trainer_cond_dim", c_size, TRAINER),
+    ("gan_trainer_steps", c_u64, TRAINER),
+    ("gan_trainer_step", _STATUS, TRAINER, P(StepStats)),
+    ("gan_trainer_run", _STATUS, TRAINER, c_u64, STEP_FN, c_void_p),
+    ("gan_trainer_generate", _STATUS, TRAINER, FLOATS, FLOATS, c_size, FLOATS),
+    ("gan_trainer_save", _STATUS, TRAINER, c_char_p),
+    ("gan_trainer_load", _STATUS, TRAINER, c_char_p),
+    ("gan_trainer_save_mem", _STATUS, TRAINER, c_void_p, c_size, P(c_size)),
+    ("gan_trainer_load_mem", _STATUS, TRAINER, c_void_p, c_size),
+    # data sets and samplers
+    ("gan_dataset_load_idx", _STATUS, P(DATASET), c_char_p, c_char_p),
+    ("gan_dataset_load_idx_mem", _STATUS, P(DATASET), c_void_p, c_size, c_void_p, c_size),
+    ("gan_dataset_create_from_floats", _STATUS, P(DATASET), FLOATS, c_size, c_size, P(c_int), c_size),
+    ("gan_dataset_free", None, DATASET),
+    ("gan_dataset_size", c_size, DATASET),
+    ("gan_dataset_dim", c_size, DATASET),
+    ("gan_dataset_row", c_void_p, DATASET, c_size),
+    ("gan_dataset_label", c_int, DATASET, c_size),
+    ("gan_dataset_num_classes", c_size, DATASET),
+    ("gan_dataset_split", _STATUS, P(DATASET), P(DATASET), DATASET, c_size, RNG),
+    ("gan_sampler_create", _STATUS, P(SAMPLER), DATASET, c_int, c_int),
+    ("gan_sampler_free", None, SAMPLER),
+    ("gan_sampler_epoch", c_u64, SAMPLER),
+    ("gan_dataset_sampler", _STATUS, c_void_p, RNG, FLOATS, FLOATS, c_size),
+    # evaluation
+    ("gan_parzen_log_likelihood", _STATUS, P(c_double), P(c_double), FLOATS, c_size, FLOATS, c_size, c_size, c_float),
+    ("gan_parzen_select_sigma", _STATUS, P(c_float), P(c_double), FLOATS, c_size, FLOATS, c_size, c_size, FLOATS,
+     c_size),
+    ("gan_nearest_neighbors", _STATUS, P(c_size), FLOATS, FLOATS, c_size, FLOATS, c_size, c_size),
+    ("gan_image_grid2_size", _STATUS, P(c_size), P(c_size), c_size, c_size, c_size, c_size, c_size, c_size, c_size),
+    ("gan_image_grid2", _STATUS, P(c_u8), FLOATS, c_size, c_size, c_size, c_size, c_size, c_size, c_size),
+]
+
+
+class _Api:
+    """The raw prototyped C functions, for what the classes do not cover:
+    libgan.C.gan_net_num_layers(net._ptr). Negative statuses raise GanError."""
+
+
+C = _Api()
+for _name, _restype, *_argtypes in _PROTOTYPES:
+    _f = getattr(_lib, _name)
+    _f.argtypes = _argtypes
+    if _restype is _STATUS:
+        _f.restype = c_int
+        _f.errcheck = _errcheck
+    else:
+        _f.restype = _restype
+    setattr(C, _name, _f)
+del _name, _restype, _argtypes, _f
+
+# gan_dataset_sampler is also a ready data callback: its address, as the trainer takes it.
+SAMPLER_FN = DATA_FN(ctypes.cast(_lib.gan_dataset_sampler, c_void_p).value)
+
+
+def version():
+    """The runtime library's version string, e.g. '0.2.0'."""
+    return C.gan_version_string().decode()
+
+
+def version_number():
+    """MAJOR * 10000 + MINOR * 100 + PATCH of the runtime library."""
+    return C.gan_version_number()
+
+
+def features():
+    """Bitwise OR of the FEATURE_* flags of this build of the library."""
+    return C.gan_features()
+
+
+def strerror(code):
+    """gan_strerror(code): a static description of a status code."""
+    return C.gan_strerror(code).decode()
+
+
+def error_last():
+    """gan_error_last(): the detail of the calling thread's last failure, or ''."""
+    return C.gan_error_last().decode(errors="replace")
+
+
+def make(ctor, *args):
+    """Call a C constructor ctor(&out, *args) and return the new handle."""
+    h = c_void_p()
+    ctor(ctypes.byref(h), *args)
+    return h
+
+
+# ----------------------------------------------------------------- handles
+
+
+class Handle:
+    """Owns one C handle. Objects lent to others (a Trainer's nets and optimizers, a net's
+    rng, a sampler's data set) count their borrowers and are freed only once the last
+    borrower is gone."""
+    _free = None  # the C destructor, as a staticmethod
+
+    def __init__(self, handle):
+        self._h = handle
+        self._borrowers = 0
+        self._close_pending = False
+
+    @property
+    def _ptr(self):
+        if self._h is None:
+            raise ValueError("%s is closed" % type(self).__name__)
+        return self._h
+
+    @property
+    def closed(self):
+        """True once the handle is freed (close(), a `with` block's end, or moved away)."""
+        return self._h is None
+
+    def close(self):
+        """Free the handle now. Idempotent. GanError(ESTATE) while something borrows it."""
+        if self._h is None:
+            return
+        if self._borrowers:
+            raise GanError(ESTATE, "%s.close: %s: borrowed by a live object (close that first)"
+                           % (type(self).__name__, strerror(ESTATE)))
+        self._release()
+
+    def _release(self):
+        h, self._h = self._h, None
+        if h is not None and self._free is not None:
+            self._free(h)
+
+    def _lend(self):
+        self._ptr  # noqa: B018 -- raises if closed
+        self._borrowers += 1
+
+    def _give_back(self):
+        self._borrowers -= 1
+        if not self._borrowers and self._close_pending:
+            self._release()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        try:
+            if getattr(self, "_h", None) is None:
+                return
+            if self._borrowers:  # a borrower's finalizer has not run yet (e.g. both in one cycle)
+                self._close_pending = True
+            else:
+                self._release()
+        except Exception:  # never raise from a finalizer, e.g. at interpreter exit
+            pass
