@@ -55,7 +55,7 @@ fi
 # Python: the package as `meson install` put it in a site directory, importable from there
 # (LIBGAN_PATH points it at the staged library, which is not on the loader's path).
 init=$(find "$stage" -path '*/libgan/__init__.py' | head -n1)
-if [ -n "$init" ]; then
+if [ -n "$init" ] && [ -z "$static" ]; then
     PYTHONPATH=$(dirname "$(dirname "$init")") LIBGAN_PATH="$libdir/libgan.so.0" OPENBLAS_NUM_THREADS=1 python3 -c '
 import libgan as gan
 assert gan.__file__.startswith("'"$stage"'"), gan.__file__
