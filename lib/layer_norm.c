@@ -30,20 +30,56 @@ typedef struct batchnorm_layer {
 static batchnorm_layer *bn_of(gan_layer *l) { return (batchnorm_layer *)l; }
 static const batchnorm_layer *bn_of_c(const gan_layer *l) { return (const batchnorm_layer *)l; }
 
-/* The workspace: mean[C] and invstd[C] as floats, then two C-long double accumulators. */
+/* The workspace: mean[C] and invstd[C] as floats, three C-long float partial sums (or
+ * backward's coefficients), then two C-long double accumulators. */
 typedef struct bn_work {
-    float *mean, *invstd;
+    float *mean, *invstd, *part0, *part1, *part2;
     double *acc0, *acc1;
 } bn_work;
 
-static size_t work_bytes(size_t c) { return c * (2 * sizeof(float) + 2 * sizeof(double)); }
+static size_t work_bytes(size_t c) { return c * (5 * sizeof(float) + 2 * sizeof(double)); }
 
 static bn_work work_of(gan_layer *l)
 {
     size_t c = bn_of(l)->channels;
     double *acc = (double *)l->work; /* doubles first: their alignment */
     float *f = (float *)(acc + 2 * c);
-    return (bn_work){f, f + c, acc, acc + c};
+    return (bn_work){f, f + c, f + 2 * c, f + 3 * c, f + 4 * c, acc, acc + c};
+}
+
+/* Sums over the rows go BN_ROWS rows at a time into float partials, which the double
+ * accumulators then take: the inner loops run over channels in float, which vectorise,
+ * and no float sum runs long enough to lose more than a few ulps. */
+enum { BN_ROWS = 16 };
+
+/* The partial sums of rows x c values, channel by channel (restrict: so they vectorise). */
+static void sum_rows(float *restrict part, const float *restrict x, size_t rows, size_t c)
+{
+    for (size_t r = 0; r < rows; r++)
+        for (size_t j = 0; j < c; j++) part[j] += x[r * c + j];
+}
+
+static void sum_squares_about(float *restrict part, const float *restrict x, const float *restrict mean, size_t rows,
+                              size_t c)
+{
+    for (size_t r = 0; r < rows; r++)
+        for (size_t j = 0; j < c; j++) {
+            float d = x[r * c + j] - mean[j];
+            part[j] += d * d;
+        }
+}
+
+/* sum dy and sum dy x_hat */
+static void sum_gradients(float *restrict sdy, float *restrict sdyx, const float *restrict dy,
+                          const float *restrict x, const float *restrict mean, const float *restrict invstd,
+                          size_t rows, size_t c)
+{
+    for (size_t r = 0; r < rows; r++)
+        for (size_t j = 0; j < c; j++) {
+            float g = dy[r * c + j];
+            sdy[j] += g;
+            sdyx[j] += g * ((x[r * c + j] - mean[j]) * invstd[j]);
+        }
 }
 
 static int bn_place(gan_layer *l, gan_shape in, size_t index)
@@ -61,21 +97,34 @@ static int bn_reserve(gan_layer *l, size_t batch)
     return l->work ? GAN_OK : gan__layer_grow(l, 1, 1, work_bytes(bn_of(l)->channels));
 }
 
-/* Per channel, the mean and the biased variance of n rows of c values (two passes). */
+/* Per channel, the mean (acc0, and rounded in w.mean) and the biased variance (acc1) of n
+ * rows of c values, in two passes. The second centres on the float mean m_f: the sum of
+ * squares about it is the one about the mean plus n (mean - m_f)^2, taken off exactly. */
 static void batch_stats(gan_layer *l, const float *x, size_t n, bn_work w)
 {
     size_t c = bn_of(l)->channels;
     memset(w.acc0, 0, c * sizeof *w.acc0);
     memset(w.acc1, 0, c * sizeof *w.acc1);
-    for (size_t r = 0; r < n; r++)
-        for (size_t j = 0; j < c; j++) w.acc0[j] += x[r * c + j];
-    for (size_t j = 0; j < c; j++) w.acc0[j] /= (double)n;
-    for (size_t r = 0; r < n; r++)
-        for (size_t j = 0; j < c; j++) {
-            double d = x[r * c + j] - w.acc0[j];
-            w.acc1[j] += d * d;
-        }
-    for (size_t j = 0; j < c; j++) w.acc1[j] /= (double)n;
+    for (size_t r0 = 0; r0 < n; r0 += BN_ROWS) {
+        size_t r1 = n - r0 < BN_ROWS ? n : r0 + BN_ROWS;
+        memset(w.part0, 0, c * sizeof *w.part0);
+        sum_rows(w.part0, x + r0 * c, r1 - r0, c);
+        for (size_t j = 0; j < c; j++) w.acc0[j] += w.part0[j];
+    }
+    for (size_t j = 0; j < c; j++) {
+        w.acc0[j] /= (double)n;
+        w.mean[j] = (float)w.acc0[j];
+    }
+    for (size_t r0 = 0; r0 < n; r0 += BN_ROWS) {
+        size_t r1 = n - r0 < BN_ROWS ? n : r0 + BN_ROWS;
+        memset(w.part0, 0, c * sizeof *w.part0);
+        sum_squares_about(w.part0, x + r0 * c, w.mean, r1 - r0, c);
+        for (size_t j = 0; j < c; j++) w.acc1[j] += w.part0[j];
+    }
+    for (size_t j = 0; j < c; j++) {
+        double off = w.acc0[j] - w.mean[j];
+        w.acc1[j] = fmax(w.acc1[j] / (double)n - off * off, 0.0);
+    }
 }
 
 static void bn_forward(gan_layer *l, const float *x, size_t batch, float *y, int train, gan_rng *rng)
@@ -93,10 +142,7 @@ static void bn_forward(gan_layer *l, const float *x, size_t batch, float *y, int
         }
     } else {
         batch_stats(l, x, n, w);
-        for (size_t j = 0; j < c; j++) {
-            w.mean[j] = (float)w.acc0[j];
-            w.invstd[j] = (float)(1.0 / sqrt(w.acc1[j] + b->eps));
-        }
+        for (size_t j = 0; j < c; j++) w.invstd[j] = (float)(1.0 / sqrt(w.acc1[j] + b->eps));
         if (train == GAN__TRAIN) {
             double m = b->momentum, unbias = n > 1 ? (double)n / (double)(n - 1) : 1.0;
             for (size_t j = 0; j < c; j++) {
@@ -108,7 +154,7 @@ static void bn_forward(gan_layer *l, const float *x, size_t batch, float *y, int
     const float *gamma = l->params, *beta = l->params + c;
     /* y = (x - mean) (gamma invstd) + beta: subtracting first keeps a small spread around a
      * large mean (x scale + shift would cancel it) */
-    float *scale = (float *)w.acc0; /* the accumulators are spent */
+    float *scale = w.part0;
     for (size_t j = 0; j < c; j++) scale[j] = gamma[j] * w.invstd[j];
     for (size_t r = 0; r < n; r++)
         for (size_t j = 0; j < c; j++) y[r * c + j] = (x[r * c + j] - w.mean[j]) * scale[j] + beta[j];
@@ -129,12 +175,16 @@ static void bn_backward(gan_layer *l, const float *x, const float *y, const floa
     double *sdy = w.acc0, *sdyx = w.acc1;
     memset(sdy, 0, c * sizeof *sdy);
     memset(sdyx, 0, c * sizeof *sdyx);
-    for (size_t r = 0; r < n; r++)
+    for (size_t r0 = 0; r0 < n; r0 += BN_ROWS) {
+        size_t r1 = n - r0 < BN_ROWS ? n : r0 + BN_ROWS;
+        memset(w.part0, 0, c * sizeof *w.part0);
+        memset(w.part1, 0, c * sizeof *w.part1);
+        sum_gradients(w.part0, w.part1, dy + r0 * c, x + r0 * c, w.mean, w.invstd, r1 - r0, c);
         for (size_t j = 0; j < c; j++) {
-            double g = dy[r * c + j];
-            sdy[j] += g;
-            sdyx[j] += g * ((x[r * c + j] - w.mean[j]) * w.invstd[j]);
+            sdy[j] += w.part0[j];
+            sdyx[j] += w.part1[j];
         }
+    }
     if (grads != GAN__GRADS_NONE) {
         float *dgamma = l->grads, *dbeta = l->grads + c;
         int add = grads == GAN__GRADS_ADD;
@@ -144,17 +194,18 @@ static void bn_backward(gan_layer *l, const float *x, const float *y, const floa
         }
     }
     if (!dx) return;
+    /* Per channel, dx = k dy - a - (x - mean) kx, with k = gamma invstd and, for batch
+     * statistics, a = k sdy / n and kx = invstd k sdyx / n; the row loop is then float. */
     const float *gamma = l->params;
-    for (size_t j = 0; j < c; j++) { /* per channel: dx = k dy - a - x_hat b */
-        double k = (double)gamma[j] * w.invstd[j];
-        sdy[j] = batch_stats_used ? k * sdy[j] / (double)n : 0.0;
-        sdyx[j] = batch_stats_used ? k * sdyx[j] / (double)n : 0.0;
+    float *k = w.part0, *a = w.part1, *kx = w.part2;
+    for (size_t j = 0; j < c; j++) {
+        double kj = (double)gamma[j] * w.invstd[j];
+        k[j] = (float)kj;
+        a[j] = batch_stats_used ? (float)(kj * sdy[j] / (double)n) : 0.0f;
+        kx[j] = batch_stats_used ? (float)(w.invstd[j] * kj * sdyx[j] / (double)n) : 0.0f;
     }
     for (size_t r = 0; r < n; r++)
-        for (size_t j = 0; j < c; j++) {
-            double xh = (x[r * c + j] - w.mean[j]) * w.invstd[j];
-            dx[r * c + j] = (float)((double)gamma[j] * w.invstd[j] * dy[r * c + j] - sdy[j] - xh * sdyx[j]);
-        }
+        for (size_t j = 0; j < c; j++) dx[r * c + j] = k[j] * dy[r * c + j] - a[j] - (x[r * c + j] - w.mean[j]) * kx[j];
 }
 
 static void bn_init(gan_layer *l, gan_rng *rng, gan_init scheme, float scale)
