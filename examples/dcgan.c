@@ -20,6 +20,7 @@
  * (the Parzen-window protocol of mnist_gan, on samples mapped back to [0, 1]). */
 #include "common.h"
 #include "gan.h"
+#include "plot.h"
 
 #include <math.h>
 #include <stdio.h>

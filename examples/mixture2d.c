@@ -3,6 +3,7 @@
  * and the reverse KL of the mode histogram, over one or more seeds. */
 #include "common.h"
 #include "gan.h"
+#include "plot.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -126,44 +127,27 @@ static score score_samples(const mixture *m, const float *xy, size_t n)
 
 /* --------------------------------------------------------------- plot */
 
-static void to_pixel(const mixture *m, const ex_canvas *c, double x, double y, double *px, double *py)
+/* Samples as faint blue dots, the modes as red circles of 3 sigma (at least 4 pixels). */
+static int plot(const mixture *m, const float *xy, size_t n, const score *s, uint64_t seed, const char *path)
 {
-    *px = (x + m->view) / (2 * m->view) * c->w;
-    *py = (m->view - y) / (2 * m->view) * c->h; /* y grows upwards */
-}
-
-static void circle(ex_canvas *c, double cx, double cy, double r, ex_color col)
-{
-    const int n = 48;
-    for (int i = 0; i < n; i++) {
-        double a0 = 2 * PI * i / n, a1 = 2 * PI * (i + 1) / n;
-        ex_canvas_line(c, cx + r * cos(a0), cy + r * sin(a0), cx + r * cos(a1), cy + r * sin(a1), col);
-    }
-}
-
-/* Samples as faint blue dots over red 3-sigma circles at the modes. */
-static int plot(const mixture *m, const float *xy, size_t n, const char *path)
-{
-    const int size = 600;
-    ex_canvas c;
-    if (ex_canvas_init(&c, size, size, (ex_color){255, 255, 255}) != 0) {
-        fprintf(stderr, "mixture2d: out of memory for the plot\n");
-        return -1;
-    }
-    double px, py, r = 3.0 * m->sigma / (2 * m->view) * size;
-    to_pixel(m, &c, 0, 0, &px, &py);
-    ex_canvas_line(&c, 0, py, size - 1, py, (ex_color){225, 225, 225});
-    ex_canvas_line(&c, px, 0, px, size - 1, (ex_color){225, 225, 225});
-    for (size_t i = 0; i < n; i++) {
-        to_pixel(m, &c, xy[2 * i], xy[2 * i + 1], &px, &py);
-        ex_canvas_dot(&c, px, py, 1.5, (ex_color){30, 80, 200}, 0.25);
-    }
+    char title[160], label[64];
+    float modes[2 * MAX_MODES];
+    snprintf(title, sizeof title, "The %s of %d Gaussians, seed %llu: %d/%d modes, %.1f%% high quality", m->name,
+             m->k, (unsigned long long)seed, s->covered, m->k, s->hq_percent);
+    ex_figure *f = ex_figure_create(640, 670, 1, 1, title); /* a square plotting area */
+    ex_axes *a = ex_figure_axes(f, 0, 0);
+    ex_axes_text(a, NULL, "x", "y");
+    ex_axes_limits(a, -m->view, m->view, -m->view, m->view);
+    snprintf(label, sizeof label, "%zu samples of G", n);
+    ex_axes_scatter(a, xy, n, (ex_style){.color = EX_BLUE, .alpha = 0.25, .width = 1.6}, label);
     for (int k = 0; k < m->k; k++) {
-        to_pixel(m, &c, m->mode[k][0], m->mode[k][1], &px, &py);
-        circle(&c, px, py, r < 4 ? 4 : r, (ex_color){220, 30, 30});
+        modes[2 * k] = (float)m->mode[k][0];
+        modes[2 * k + 1] = (float)m->mode[k][1];
     }
-    int rc = ex_canvas_save(&c, path); /* prints why on failure */
-    ex_canvas_free(&c);
+    ex_axes_scatter(a, modes, (size_t)m->k, (ex_style){.color = EX_RED, .width = 4, .ring = 1, .radius = 3 * m->sigma},
+                    "the modes: circles of radius 3σ");
+    int rc = ex_figure_save(f, path);
+    ex_figure_free(f);
     return rc;
 }
 
@@ -362,7 +346,7 @@ int main(int argc, char **argv)
         printf("seed %llu: modes %d/%d  hq %.1f%%  rkl %.3f  (%.1f s)\n", (unsigned long long)seed, s.covered, m.k,
                s.hq_percent, s.rkl, ex_now() - t0);
         fflush(stdout);
-        if (i == 0 && plot(&m, xy, N_EVAL, path) != 0) goto done; /* plot() said why */
+        if (i == 0 && plot(&m, xy, N_EVAL, &s, seed, path) != 0) goto done; /* plot() said why */
     }
     printf("mean ± se over %ld seeds: modes %.1f ± %.1f / %d  hq %.1f ± %.1f %%  rkl %.3f ± %.3f\n", o.seeds,
            mean_of(modes, o.seeds), se_of(modes, o.seeds), m.k, mean_of(hq, o.seeds), se_of(hq, o.seeds),

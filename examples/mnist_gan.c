@@ -16,6 +16,7 @@
  * float32 rows (how bench/peer_mnist.py hands over the PyTorch peer's samples). */
 #include "common.h"
 #include "gan.h"
+#include "plot.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -206,27 +207,26 @@ static int figure_neighbours(const char *path, gan_trainer *t, const gan_dataset
 {
     float *x = malloc(pairs * DIM * sizeof *x);
     size_t *nn = malloc(pairs * sizeof *nn);
-    uint8_t gray[DIM];
-    ex_canvas c = {0};
     const int cell = SIDE + 4, cols = (int)(2 * per_row), rws = (int)((pairs + per_row - 1) / per_row);
-    int rc = x && nn ? 0 : GAN_ENOMEM;
+    int rc = x && nn ? 0 : ex_out_of_memory(path);
     if (!rc) rc = ex_report(gan_trainer_generate(t, NULL, NULL, pairs, x), "gan_trainer_generate");
     if (!rc)
         rc = ex_report(gan_nearest_neighbors(nn, NULL, x, pairs, rows(train), gan_dataset_size(train), DIM),
-                    "gan_nearest_neighbors");
-    if (!rc && ex_canvas_init(&c, cols * cell + 4, rws * cell + 4, (ex_color){0, 0, 0}) != 0) rc = GAN_ENOMEM;
+                       "gan_nearest_neighbors");
+    /* An RGB24 surface starts black. */
+    cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, cols * cell + 4, rws * cell + 4);
+    cairo_t *cr = cairo_create(s);
     for (size_t i = 0; !rc && i < pairs; i++) {
         int x0 = 4 + (int)(2 * (i % per_row)) * cell, y0 = 4 + (int)(i / per_row) * cell;
-        for (int k = 0; k < 2; k++) {
-            const float *img = k ? gan_dataset_row(train, nn[i]) : x + i * DIM;
-            for (size_t j = 0; j < DIM; j++) gray[j] = (uint8_t)lrintf(255.0f * fminf(fmaxf(img[j], 0), 1));
-            if (k) ex_canvas_rect(&c, x0 + cell - 2, y0 - 2, x0 + cell + SIDE + 1, y0 + SIDE + 1, (ex_color){230, 190, 0}, 1);
-            ex_canvas_gray(&c, x0 + k * cell, y0, gray, SIDE, SIDE);
-        }
+        ex_paint_gray(cr, x + i * DIM, SIDE, SIDE, x0, y0);
+        cairo_set_source_rgb(cr, 230 / 255.0, 190 / 255.0, 0);
+        cairo_rectangle(cr, x0 + cell - 2, y0 - 2, SIDE + 4, SIDE + 4);
+        cairo_fill(cr);
+        ex_paint_gray(cr, gan_dataset_row(train, nn[i]), SIDE, SIDE, x0 + cell, y0);
     }
-    if (!rc && ex_canvas_save(&c, path) != 0) rc = GAN_EIO;
-    if (rc == GAN_ENOMEM) fprintf(stderr, "mnist_gan: out of memory for %s\n", path);
-    ex_canvas_free(&c);
+    if (!rc) rc = cairo_status(cr) ? ex_out_of_memory(path) : ex_png_save(s, path);
+    cairo_destroy(cr);
+    cairo_surface_destroy(s);
     free(nn);
     free(x);
     return rc;
@@ -237,7 +237,7 @@ static int figure_interpolation(const char *path, gan_trainer *t, size_t n_rows,
 {
     float *z = malloc(n_rows * steps * ZDIM * sizeof *z), *x = malloc(n_rows * steps * DIM * sizeof *x);
     float ends[2][ZDIM];
-    int rc = z && x ? 0 : ex_report(GAN_ENOMEM, "figure_interpolation");
+    int rc = z && x ? 0 : ex_out_of_memory(path);
     gan_rng *rng = gan_trainer_rng(t, GAN_STREAM_NOISE);
     for (size_t r = 0; !rc && r < n_rows; r++) {
         rc = gan_rng_fill_uniform(rng, &ends[0][0], 2 * ZDIM, -sqrtf(3.0f), sqrtf(3.0f));
