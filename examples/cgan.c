@@ -9,6 +9,7 @@
  * the requested mode). The last stdout line is "requested=<%> hq=<%>": the share of all
  * samples whose nearest mode is the requested one, and the share within 3 sigma of it. */
 #include "common.h"
+#include "flags.h"
 #include "plot.h"
 
 #include <gan.h>
@@ -32,8 +33,7 @@ enum {
 #define NET_SCALE 0.25    /* the nets see x / 4: inputs and outputs of order 1 */
 
 typedef struct options {
-    long steps, batch;
-    unsigned long long seed;
+    long steps, batch, seed;
     double lr;
     const char *out;
     char figure[4096]; /* the picture's path */
@@ -43,15 +43,16 @@ typedef struct options {
 
 static options parse_options(int argc, char **argv)
 {
-    options o;
-    o.steps = ex_arg_long(argc, argv, "--steps", 4000);
-    o.batch = ex_arg_long(argc, argv, "--batch", 256);
-    o.seed = (unsigned long long)ex_arg_long(argc, argv, "--seed", 1);
-    o.lr = ex_arg_double(argc, argv, "--lr", 5e-4);
-    o.out = ex_arg_str(argc, argv, "--out", "out");
-    if (o.steps < 1) ex_usage_error(argv[0], "--steps must be at least 1");
-    if (o.batch < 1) ex_usage_error(argv[0], "--batch must be at least 1");
-    if (!(o.lr > 0)) ex_usage_error(argv[0], "--lr must be positive");
+    options o = {.steps = 4000, .batch = 256, .seed = 1, .lr = 5e-4, .out = "out"};
+    const ex_flag flags[] = {
+        {"--steps", EX_LONG, &o.steps, "N", "[1, inf)", "training steps (4000)"},
+        {"--seed", EX_LONG, &o.seed, "S", "[0, inf)", "seed of every random stream (1)"},
+        {"--out", EX_TEXT, &o.out, "DIR", NULL, "where cgan.png goes (out)"},
+        {"--batch", EX_LONG, &o.batch, "B", "[1, inf)", "batch size (256)"},
+        {"--lr", EX_REAL, &o.lr, "LR", "(0, inf)", "Adam's learning rate for G and D (5e-4)"},
+        {0}};
+    ex_flags_parse(argc, argv, flags,
+                   "cgan: a conditional GAN on the 25-Gaussian grid; G is asked for each mode in turn.");
     return o;
 }
 
@@ -99,7 +100,7 @@ static int build_models(ex_gan *m, const options *o)
     if (!rc) rc = gan_optim_adam(&m->opt_g, (float)o->lr, 0.5f, 0.999f, 1e-8f);
     if (!rc) rc = gan_optim_adam(&m->opt_d, (float)o->lr, 0.5f, 0.999f, 1e-8f);
     if (!rc) rc = gan_trainer_create(&m->t, m->g, m->d, m->opt_g, m->opt_d);
-    if (!rc) rc = gan_trainer_set_seed(m->t, o->seed);
+    if (!rc) rc = gan_trainer_set_seed(m->t, (uint64_t)o->seed);
     if (!rc) rc = gan_trainer_set_batch_size(m->t, (size_t)o->batch);
     if (!rc) rc = gan_trainer_set_cond_dim(m->t, N_MODES);
     if (!rc) rc = gan_trainer_set_noise_normal(m->t, 1.0f);

@@ -19,6 +19,7 @@
  *   parzen_ll=<mean> se=<se> sigma=<sigma>
  * (the Parzen-window protocol of mnist_gan, on samples mapped back to [0, 1]). */
 #include "common.h"
+#include "flags.h"
 #include "gan.h"
 #include "plot.h"
 
@@ -288,39 +289,28 @@ static int train(const options *o, data *d)
 
 /* ---------------------------------------------------------------- main */
 
-static void usage(FILE *f)
-{
-    fprintf(f, "usage: dcgan [--epochs 5] [--seed 1] [--threads 1 (0: BLAS default)] [--cond]\n"
-               "             [--data /usr/share/datasets/fashion-mnist] [--out out/dcgan]\n"
-               "             [--train-rows N (a multiple of 64; 0: all)] [--test-rows N (0: all)]\n"
-               "             [--parzen N (samples scored, default 10000)]\n"
-               "             [--save CHECKPOINT (after every epoch)] [--resume CHECKPOINT]\n");
-}
-
 int main(int argc, char **argv)
 {
-    options o = {0};
-    if (ex_arg_flag(argc, argv, "--help") || ex_arg_flag(argc, argv, "-h")) {
-        usage(stdout);
-        return 0;
-    }
-    o.epochs = ex_arg_long(argc, argv, "--epochs", 5);
-    o.seed = ex_arg_long(argc, argv, "--seed", 1);
-    o.threads = ex_arg_long(argc, argv, "--threads", 1);
-    o.train_rows = ex_arg_long(argc, argv, "--train-rows", 0);
-    o.test_rows = ex_arg_long(argc, argv, "--test-rows", 0);
-    o.parzen = ex_arg_long(argc, argv, "--parzen", 10000);
-    o.cond = ex_arg_flag(argc, argv, "--cond");
-    o.data = ex_arg_str(argc, argv, "--data", "/usr/share/datasets/fashion-mnist");
-    o.out = ex_arg_str(argc, argv, "--out", "out/dcgan");
-    o.save = ex_arg_str(argc, argv, "--save", NULL);
-    o.resume = ex_arg_str(argc, argv, "--resume", NULL);
-    if (o.epochs < 1 || o.seed < 0 || o.threads < 0 || o.train_rows < 0 || o.train_rows % BATCH || o.test_rows < 0 ||
-        o.parzen < GRID) {
-        fprintf(stderr, "dcgan: an option is out of range\n");
-        usage(stderr);
-        return 2;
-    }
+    options o = {.epochs = 5, .seed = 1, .threads = 1, .parzen = 10000, .data = "/usr/share/datasets/fashion-mnist",
+                 .out = "out/dcgan"};
+    const ex_flag flags[] = {
+        {"--epochs", EX_LONG, &o.epochs, "N", "[1, inf)", "training epochs (5)"},
+        {"--seed", EX_LONG, &o.seed, "S", "[0, inf)", "seed of every random stream (1)"},
+        {"--threads", EX_LONG, &o.threads, "T", "[0, 1024]", "OpenBLAS threads; 0: its default (1)"},
+        {"--cond", EX_SWITCH, &o.cond, NULL, NULL, "class-conditional: one row of the grids per class"},
+        {"--data", EX_TEXT, &o.data, "DIR", NULL, "the four IDX files, raw or .gz (/usr/share/datasets/fashion-mnist)"},
+        {"--out", EX_TEXT, &o.out, "DIR", NULL, "where the pictures go (out/dcgan)"},
+        {"--train-rows", EX_LONG, &o.train_rows, "N", "[0, inf)",
+         "train on the first N rows, a multiple of 64 (0: all)"},
+        {"--test-rows", EX_LONG, &o.test_rows, "N", "[0, inf)", "score on the first N test rows (0: all)"},
+        {"--parzen", EX_LONG, &o.parzen, "N", "[100, inf)", "samples in the Parzen score (10000)"},
+        {"--save", EX_TEXT, &o.save, "CHECKPOINT", NULL, "save the trainer after every epoch"},
+        {"--resume", EX_TEXT, &o.resume, "CHECKPOINT", NULL, "continue a saved trainer"},
+        {0}};
+    ex_flags_parse(argc, argv, flags,
+                   "dcgan: the convolutional GAN of Radford, Metz and Chintala (2016) on 28 x 28 images.");
+    if (o.train_rows % BATCH)
+        ex_flags_fail(flags, "--train-rows must be a multiple of %d (the batch), got %ld", BATCH, o.train_rows);
     if (o.threads > 0 && openblas_set_num_threads) openblas_set_num_threads((int)o.threads);
     if (ex_mkdir_p(o.out) != 0) {
         fprintf(stderr, "dcgan: cannot create %s\n", o.out);

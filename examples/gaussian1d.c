@@ -8,6 +8,7 @@
  * Writes DIR/gaussian1d.png; the last stdout line is the final Jensen-Shannon divergence
  * between histograms of data and G samples: "jsd=<value>" (natural log, in [0, ln 2]). */
 #include "common.h"
+#include "flags.h"
 #include "plot.h"
 
 #include <gan.h>
@@ -32,8 +33,7 @@ enum {
 static const double panel_at[N_PANELS] = {0.0, 0.02, 0.1, 1.0};
 
 typedef struct options {
-    long steps, batch;
-    unsigned long long seed;
+    long steps, batch, seed;
     double lr, mu, sigma;
     const char *out;
     char figure[4096]; /* the picture's path */
@@ -51,18 +51,18 @@ typedef struct panel {
 
 static options parse_options(int argc, char **argv)
 {
-    options o;
-    o.steps = ex_arg_long(argc, argv, "--steps", 10000);
-    o.batch = ex_arg_long(argc, argv, "--batch", 128);
-    o.seed = (unsigned long long)ex_arg_long(argc, argv, "--seed", 1);
-    o.lr = ex_arg_double(argc, argv, "--lr", 1e-3);
-    o.mu = ex_arg_double(argc, argv, "--mu", 4.0);
-    o.sigma = ex_arg_double(argc, argv, "--sigma", 0.5);
-    o.out = ex_arg_str(argc, argv, "--out", "out");
-    if (o.steps < 1) ex_usage_error(argv[0], "--steps must be at least 1");
-    if (o.batch < 1) ex_usage_error(argv[0], "--batch must be at least 1");
-    if (!(o.lr > 0)) ex_usage_error(argv[0], "--lr must be positive");
-    if (!(o.sigma > 0)) ex_usage_error(argv[0], "--sigma must be positive");
+    options o = {.steps = 10000, .batch = 128, .seed = 1, .lr = 1e-3, .mu = 4.0, .sigma = 0.5, .out = "out"};
+    const ex_flag flags[] = {
+        {"--steps", EX_LONG, &o.steps, "N", "[1, inf)", "training steps (10000)"},
+        {"--seed", EX_LONG, &o.seed, "S", "[0, inf)", "seed of every random stream (1)"},
+        {"--out", EX_TEXT, &o.out, "DIR", NULL, "where gaussian1d.png goes (out)"},
+        {"--batch", EX_LONG, &o.batch, "B", "[1, inf)", "batch size (128)"},
+        {"--lr", EX_REAL, &o.lr, "LR", "(0, inf)", "Adam's learning rate for G and D (1e-3)"},
+        {"--mu", EX_REAL, &o.mu, "M", NULL, "mean of the data (4)"},
+        {"--sigma", EX_REAL, &o.sigma, "S", "(0, inf)", "standard deviation of the data (0.5)"},
+        {0}};
+    ex_flags_parse(argc, argv, flags,
+                   "gaussian1d: Figure 1 of Goodfellow et al. (2014) from real training: G learns a 1-D Gaussian.");
     return o;
 }
 
@@ -84,7 +84,7 @@ static int build_models(ex_gan *m, const options *o)
     if (!rc) rc = gan_optim_adam(&m->opt_g, (float)o->lr, 0.5f, 0.999f, 1e-8f);
     if (!rc) rc = gan_optim_adam(&m->opt_d, (float)o->lr, 0.5f, 0.999f, 1e-8f);
     if (!rc) rc = gan_trainer_create(&m->t, m->g, m->d, m->opt_g, m->opt_d);
-    if (!rc) rc = gan_trainer_set_seed(m->t, o->seed);
+    if (!rc) rc = gan_trainer_set_seed(m->t, (uint64_t)o->seed);
     if (!rc) rc = gan_trainer_set_batch_size(m->t, (size_t)o->batch);
     if (!rc) rc = gan_trainer_set_data(m->t, sample_data, (void *)o);
     /* The seed's init stream makes the starting weights, and so the run, reproducible. */

@@ -2,6 +2,7 @@
  * (8 modes on a ring, 25 on a grid), scored by modes covered, high-quality samples
  * and the reverse KL of the mode histogram, over one or more seeds. */
 #include "common.h"
+#include "flags.h"
 #include "gan.h"
 #include "plot.h"
 
@@ -28,7 +29,7 @@ typedef struct options {
     long steps, batch, seeds, hidden, layers, zdim, d_steps, stop_at;
     long seed;
     double lr, lr_d, beta1, beta2, ema, decay;
-    int uniform_noise;
+    const char *mixture, *noise;
     const char *out, *save, *resume; /* checkpoint paths, or NULL */
 } options;
 
@@ -37,11 +38,9 @@ typedef struct score {
     double hq_percent, rkl;
 } score;
 
-/* ------------------------------------------------------------ errors */
-
 /* ----------------------------------------------------------- mixtures */
 
-static int mixture_make(mixture *m, const char *name)
+static void mixture_make(mixture *m, const char *name)
 {
     memset(m, 0, sizeof *m);
     m->name = name;
@@ -55,7 +54,7 @@ static int mixture_make(mixture *m, const char *name)
         m->scale = 1.0;
         m->view = 1.5;
         m->steps = 5000;
-        return 0;
+        return;
     }
     if (strcmp(name, "grid") == 0) {
         m->k = 25;
@@ -67,9 +66,7 @@ static int mixture_make(mixture *m, const char *name)
         m->scale = 4.0; /* keeps the nets' inputs and outputs near unit size */
         m->view = 6.0;
         m->steps = 12000; /* 25 modes take longer to separate */
-        return 0;
     }
-    return -1;
 }
 
 /* gan_data_fn: a uniform mode plus Gaussian noise, from the trainer's data stream only. */
@@ -166,7 +163,8 @@ static int run_setup(ex_gan *r, const options *o, mixture *m, uint64_t seed)
     EX_TRY(gan_net_init(r->g, init, GAN_INIT_HE, 1.0f));
     EX_TRY(gan_net_init(r->d, init, GAN_INIT_HE, 1.0f));
     EX_TRY(gan_trainer_set_data(r->t, sample_mixture, m));
-    EX_TRY(o->uniform_noise ? gan_trainer_set_noise_uniform(r->t, 1.0f) : gan_trainer_set_noise_normal(r->t, 1.0f));
+    EX_TRY(strcmp(o->noise, "uniform") == 0 ? gan_trainer_set_noise_uniform(r->t, 1.0f)
+                                             : gan_trainer_set_noise_normal(r->t, 1.0f));
     EX_TRY(gan_trainer_set_batch_size(r->t, (size_t)o->batch));
     EX_TRY(gan_trainer_set_d_steps(r->t, (unsigned)o->d_steps));
     EX_TRY(gan_trainer_set_loss(r->t, GAN_LOSS_NON_SATURATING));
@@ -246,76 +244,51 @@ static double se_of(const double *v, long n)
     return sqrt(ss / (double)(n - 1) / (double)n);
 }
 
-static void usage(FILE *f)
+static void parse(int argc, char **argv, options *o, mixture *m)
 {
-    fprintf(f,
-            "usage: mixture2d [--mixture ring|grid] [--seeds N] [--seed S] [--out DIR]\n"
-            "  training: [--steps N (ring 5000, grid 12000)] [--batch 256] [--lr 1e-3] [--lr-d X (= lr)]\n"
-            "            [--beta1 0.5] [--beta2 0.999] [--decay 0.5 (last fraction of steps where lr falls to 0)]\n"
-            "            [--ema 0 (G weight averaging decay; 0 = off)] [--d-steps 1]\n"
-            "  files:    [--save CHECKPOINT (when training ends)] [--resume CHECKPOINT]\n"
-            "            [--stop-at N (end training at step N of --steps, e.g. to --save and --resume later)]\n"
-            "  nets:     [--layers 3] [--hidden 128] [--zdim 2] [--noise normal|uniform]\n"
-            "            [--scale X (nets see data / X; ring 1, grid 4)]\n");
-}
-
-static int parse(int argc, char **argv, options *o, mixture *m)
-{
-    const char *name = ex_arg_str(argc, argv, "--mixture", "ring");
-    if (mixture_make(m, name) != 0) {
-        fprintf(stderr, "mixture2d: unknown mixture '%s'\n", name);
-        return -1;
-    }
-    m->scale = ex_arg_double(argc, argv, "--scale", m->scale);
-    o->steps = ex_arg_long(argc, argv, "--steps", m->steps);
-    o->batch = ex_arg_long(argc, argv, "--batch", 256);
-    o->seeds = ex_arg_long(argc, argv, "--seeds", 1);
-    o->seed = ex_arg_long(argc, argv, "--seed", 1);
-    o->hidden = ex_arg_long(argc, argv, "--hidden", 128);
-    o->layers = ex_arg_long(argc, argv, "--layers", 3);
-    o->zdim = ex_arg_long(argc, argv, "--zdim", 2);
-    o->d_steps = ex_arg_long(argc, argv, "--d-steps", 1);
-    o->lr = ex_arg_double(argc, argv, "--lr", 1e-3);
-    o->lr_d = ex_arg_double(argc, argv, "--lr-d", o->lr);
-    o->beta1 = ex_arg_double(argc, argv, "--beta1", 0.5);
-    o->beta2 = ex_arg_double(argc, argv, "--beta2", 0.999);
-    o->ema = ex_arg_double(argc, argv, "--ema", 0.0);
-    o->decay = ex_arg_double(argc, argv, "--decay", 0.5);
-    const char *noise = ex_arg_str(argc, argv, "--noise", "normal");
-    o->uniform_noise = strcmp(noise, "uniform") == 0;
-    if (!o->uniform_noise && strcmp(noise, "normal") != 0) {
-        fprintf(stderr, "mixture2d: unknown noise '%s'\n", noise);
-        return -1;
-    }
-    o->out = ex_arg_str(argc, argv, "--out", "out");
-    o->save = ex_arg_str(argc, argv, "--save", NULL);
-    o->resume = ex_arg_str(argc, argv, "--resume", NULL);
-    o->stop_at = ex_arg_long(argc, argv, "--stop-at", 0);
-    if ((o->save || o->resume) && o->seeds != 1) {
-        fprintf(stderr, "mixture2d: --save and --resume take one seed (--seeds 1)\n");
-        return -1;
-    }
-    /* Range checks the library would not make (it takes size_t and unsigned). */
-    if (o->steps < 1 || o->batch < 1 || o->seeds < 1 || o->hidden < 1 || o->layers < 0 || o->zdim < 1 ||
-        o->d_steps < 1 || o->seed < 0 || o->stop_at < 0 || o->decay < 0 || o->decay > 1 || !(m->scale > 0)) {
-        fprintf(stderr, "mixture2d: an option is out of range\n");
-        return -1;
-    }
-    return 0;
+    *o = (options){.batch = 256, .seeds = 1, .seed = 1, .hidden = 128, .layers = 3, .zdim = 2, .d_steps = 1,
+                   .lr = 1e-3, .lr_d = NAN, .beta1 = 0.5, .beta2 = 0.999, .decay = 0.5, .mixture = "ring",
+                   .noise = "normal", .out = "out"};
+    double scale = NAN; /* NAN, and steps 0: the mixture's own */
+    const ex_flag flags[] = {
+        {"--mixture", EX_CHOICE, &o->mixture, "ring|grid", NULL, "8 modes on a circle, or 25 on a grid (ring)"},
+        {"--seeds", EX_LONG, &o->seeds, "N", "[1, inf)", "train N times, from seeds S, S+1, ... (1)"},
+        {"--seed", EX_LONG, &o->seed, "S", "[0, inf)", "the first seed (1)"},
+        {"--out", EX_TEXT, &o->out, "DIR", NULL, "where the pictures go (out)"},
+        {"--steps", EX_LONG, &o->steps, "N", "[1, inf)", "training steps (ring 5000, grid 12000)"},
+        {"--batch", EX_LONG, &o->batch, "B", "[1, inf)", "batch size (256)"},
+        {"--lr", EX_REAL, &o->lr, "LR", "(0, inf)", "Adam's learning rate (1e-3)"},
+        {"--lr-d", EX_REAL, &o->lr_d, "LR", "(0, inf)", "D's learning rate (= --lr)"},
+        {"--beta1", EX_REAL, &o->beta1, "B", "[0, 1)", "Adam's beta1 (0.5)"},
+        {"--beta2", EX_REAL, &o->beta2, "B", "[0, 1)", "Adam's beta2 (0.999)"},
+        {"--decay", EX_REAL, &o->decay, "F", "[0, 1]", "the last fraction of steps, where lr falls to 0 (0.5)"},
+        {"--ema", EX_REAL, &o->ema, "D", "[0, 1)", "decay of G's weight average; 0: off (0)"},
+        {"--d-steps", EX_LONG, &o->d_steps, "K", "[1, 4294967295]", "D steps per G step (1)"},
+        {"--save", EX_TEXT, &o->save, "CHECKPOINT", NULL, "save the trainer when training ends"},
+        {"--resume", EX_TEXT, &o->resume, "CHECKPOINT", NULL, "continue a saved trainer"},
+        {"--stop-at", EX_LONG, &o->stop_at, "N", "[0, inf)",
+         "end training at step N of --steps, e.g. to --save and --resume later (0: at the end)"},
+        {"--layers", EX_LONG, &o->layers, "L", "[0, inf)", "hidden layers of G and D (3)"},
+        {"--hidden", EX_LONG, &o->hidden, "H", "[1, inf)", "units per hidden layer (128)"},
+        {"--zdim", EX_LONG, &o->zdim, "Z", "[1, inf)", "noise dimension (2)"},
+        {"--noise", EX_CHOICE, &o->noise, "normal|uniform", NULL, "G's noise (normal)"},
+        {"--scale", EX_REAL, &scale, "X", "(0, inf)", "the nets see data / X (ring 1, grid 4)"},
+        {0}};
+    ex_flags_parse(argc, argv, flags,
+                   "mixture2d: a GAN on a 2-D Gaussian mixture, scored by modes covered, high-quality samples and\n"
+                   "the reverse KL of the mode histogram, over one or more seeds.");
+    if ((o->save || o->resume) && o->seeds != 1) ex_flags_fail(flags, "--save and --resume take one seed (--seeds 1)");
+    mixture_make(m, o->mixture);
+    if (!o->steps) o->steps = m->steps;
+    if (isnan(o->lr_d)) o->lr_d = o->lr;
+    if (!isnan(scale)) m->scale = scale;
 }
 
 int main(int argc, char **argv)
 {
     options o;
     mixture m;
-    if (ex_arg_flag(argc, argv, "--help") || ex_arg_flag(argc, argv, "-h")) {
-        usage(stdout);
-        return 0;
-    }
-    if (parse(argc, argv, &o, &m) != 0) {
-        usage(stderr);
-        return 2;
-    }
+    parse(argc, argv, &o, &m);
     char path[4096];
     snprintf(path, sizeof path, "%s/mixture2d_%s.png", o.out, m.name);
     float *xy = malloc(2 * N_EVAL * sizeof *xy);
@@ -332,7 +305,7 @@ int main(int argc, char **argv)
     }
     printf("mixture %s: %d modes, sigma %g | G, D: %ld x %ld, z %ld %s | batch %ld, %ld steps, lr %g/%g "
            "(decay %g), ema %g\n",
-           m.name, m.k, m.sigma, o.layers, o.hidden, o.zdim, o.uniform_noise ? "uniform" : "normal", o.batch,
+           m.name, m.k, m.sigma, o.layers, o.hidden, o.zdim, o.noise, o.batch,
            o.steps, o.lr, o.lr_d, o.decay, o.ema);
     fflush(stdout);
     for (long i = 0; i < o.seeds; i++) {

@@ -15,6 +15,7 @@
  * `--score FILE` skips training and scores 10,000 samples stored as raw little-endian
  * float32 rows (how bench/peer_mnist.py hands over the PyTorch peer's samples). */
 #include "common.h"
+#include "flags.h"
 #include "gan.h"
 #include "plot.h"
 
@@ -366,39 +367,34 @@ static int train(const options *o, data *d)
 
 /* ---------------------------------------------------------------- main */
 
-static void usage(FILE *f)
+static options parse(int argc, char **argv)
 {
-    fprintf(f, "usage: mnist_gan [--epochs 25] [--seed 1] [--threads 1 (0: BLAS default)]\n"
-               "                 [--data /usr/share/datasets/fashion-mnist] [--out out/mnist]\n"
-               "                 [--momentum-saturate 250 (epoch where momentum reaches 0.7)]\n"
-               "                 [--train-rows N (train on the first N rows, a multiple of 100; 0: all)]\n"
-               "                 [--test-rows N (0: the whole test set)] [--score SAMPLES.f32]\n"
-               "                 [--save CHECKPOINT (after every epoch)] [--resume CHECKPOINT]\n");
+    options o = {.epochs = 25, .seed = 1, .threads = 1, .saturate = 250, .data = "/usr/share/datasets/fashion-mnist",
+                 .out = "out/mnist"};
+    const ex_flag flags[] = {
+        {"--epochs", EX_LONG, &o.epochs, "N", "[1, inf)", "training epochs (25)"},
+        {"--seed", EX_LONG, &o.seed, "S", "[0, inf)", "seed of every random stream (1)"},
+        {"--threads", EX_LONG, &o.threads, "T", "[0, 1024]", "OpenBLAS threads; 0: its default (1)"},
+        {"--data", EX_TEXT, &o.data, "DIR", NULL, "the four IDX files, raw or .gz (/usr/share/datasets/fashion-mnist)"},
+        {"--out", EX_TEXT, &o.out, "DIR", NULL, "where the pictures go (out/mnist)"},
+        {"--momentum-saturate", EX_LONG, &o.saturate, "E", "[1, inf)", "the epoch where momentum reaches 0.7 (250)"},
+        {"--train-rows", EX_LONG, &o.train_rows, "N", "[0, inf)",
+         "train on the first N rows, a multiple of 100 (0: all)"},
+        {"--test-rows", EX_LONG, &o.test_rows, "N", "[0, inf)", "score on the first N test rows (0: all)"},
+        {"--score", EX_TEXT, &o.score, "SAMPLES.f32", NULL, "only score 10,000 rows of raw float32 samples"},
+        {"--save", EX_TEXT, &o.save, "CHECKPOINT", NULL, "save the trainer after every epoch"},
+        {"--resume", EX_TEXT, &o.resume, "CHECKPOINT", NULL, "continue a saved trainer"},
+        {0}};
+    ex_flags_parse(argc, argv, flags,
+                   "mnist_gan: the MNIST experiment of Goodfellow et al. (2014) on an IDX data set.");
+    if (o.train_rows % 100)
+        ex_flags_fail(flags, "--train-rows must be a multiple of 100 (the batch), got %ld", o.train_rows);
+    return o;
 }
 
 int main(int argc, char **argv)
 {
-    options o = {0};
-    if (ex_arg_flag(argc, argv, "--help") || ex_arg_flag(argc, argv, "-h")) {
-        usage(stdout);
-        return 0;
-    }
-    o.epochs = ex_arg_long(argc, argv, "--epochs", 25);
-    o.seed = ex_arg_long(argc, argv, "--seed", 1);
-    o.threads = ex_arg_long(argc, argv, "--threads", 1);
-    o.test_rows = ex_arg_long(argc, argv, "--test-rows", 0);
-    o.train_rows = ex_arg_long(argc, argv, "--train-rows", 0);
-    o.saturate = ex_arg_long(argc, argv, "--momentum-saturate", 250);
-    o.data = ex_arg_str(argc, argv, "--data", "/usr/share/datasets/fashion-mnist");
-    o.out = ex_arg_str(argc, argv, "--out", "out/mnist");
-    o.score = ex_arg_str(argc, argv, "--score", NULL);
-    o.save = ex_arg_str(argc, argv, "--save", NULL);
-    o.resume = ex_arg_str(argc, argv, "--resume", NULL);
-    if (o.epochs < 1 || o.seed < 0 || o.threads < 0 || o.test_rows < 0 || o.train_rows < 0 || o.train_rows % 100 || o.saturate < 1) {
-        fprintf(stderr, "mnist_gan: an option is out of range\n");
-        usage(stderr);
-        return 2;
-    }
+    options o = parse(argc, argv);
     set_threads(o.threads);
     if (!o.score && ex_mkdir_p(o.out) != 0) {
         fprintf(stderr, "mnist_gan: cannot create %s\n", o.out);

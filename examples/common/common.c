@@ -1,4 +1,4 @@
-/* Shared example helpers: arguments, error reports, the progress line, nets, files. */
+/* Shared example helpers: error reports, the progress line, nets, files. */
 #define _GNU_SOURCE /* program_invocation_short_name */
 #include "common.h"
 
@@ -10,68 +10,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-/* ------------------------------------------------------------ arguments */
-
-static const char *find_arg(int argc, char **argv, const char *name)
-{
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], name) != 0) continue;
-        if (i + 1 >= argc) {
-            fprintf(stderr, "%s: %s needs a value\n", argv[0], name);
-            exit(2);
-        }
-        return argv[i + 1];
-    }
-    return NULL;
-}
-
-long ex_arg_long(int argc, char **argv, const char *name, long def)
-{
-    const char *v = find_arg(argc, argv, name);
-    if (!v) return def;
-    char *end;
-    errno = 0;
-    long x = strtol(v, &end, 10);
-    if (errno || *end || end == v) {
-        fprintf(stderr, "%s: %s expects an integer, got '%s'\n", argv[0], name, v);
-        exit(2);
-    }
-    return x;
-}
-
-double ex_arg_double(int argc, char **argv, const char *name, double def)
-{
-    const char *v = find_arg(argc, argv, name);
-    if (!v) return def;
-    char *end;
-    errno = 0;
-    double x = strtod(v, &end);
-    if (errno || *end || end == v || !isfinite(x)) {
-        fprintf(stderr, "%s: %s expects a number, got '%s'\n", argv[0], name, v);
-        exit(2);
-    }
-    return x;
-}
-
-const char *ex_arg_str(int argc, char **argv, const char *name, const char *def)
-{
-    const char *v = find_arg(argc, argv, name);
-    return v ? v : def;
-}
-
-int ex_arg_flag(int argc, char **argv, const char *name)
-{
-    for (int i = 1; i < argc; i++)
-        if (strcmp(argv[i], name) == 0) return 1;
-    return 0;
-}
-
-void ex_usage_error(const char *prog, const char *msg)
-{
-    fprintf(stderr, "%s: %s\n", prog, msg);
-    exit(2);
-}
 
 /* ---------------------------------------------------------------- errors */
 

@@ -1,21 +1,11 @@
-/* Helpers shared by the example programs: argument parsing, error reports, a progress
- * line, nets and files. Pictures are in plot.h. None of it is part of libgan. */
+/* Helpers shared by the example programs: error reports, a progress line, nets and
+ * files. Flags are in flags.h, pictures in plot.h. None of it is part of libgan. */
 #ifndef EX_COMMON_H
 #define EX_COMMON_H
 
 #include <gan.h>
 #include <stddef.h>
 #include <stdint.h>
-
-/* ------------------------------------------------------------ arguments */
-/* "--name value" lookups; `def` when absent. A malformed value prints a message and exits 2. */
-long ex_arg_long(int argc, char **argv, const char *name, long def);
-double ex_arg_double(int argc, char **argv, const char *name, double def);
-const char *ex_arg_str(int argc, char **argv, const char *name, const char *def);
-int ex_arg_flag(int argc, char **argv, const char *name); /* present or not */
-
-/* Print "PROG: MSG" on stderr and exit 2 (a bad command line). */
-void ex_usage_error(const char *prog, const char *msg);
 
 /* ---------------------------------------------------------------- errors */
 /* A failure outside libgan, already reported on stderr (distinct from every GAN_E* code). */
