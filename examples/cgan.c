@@ -3,13 +3,15 @@
  * of 25, appended by the trainer to G's noise and to D's input; after training, G is asked
  * for each mode in turn and scored on whether it delivers the one requested.
  *
- *   cgan [--steps N] [--seed S] [--out DIR] [--batch B] [--lr LR]
+ *   cgan [--steps N] [--seed S] [--out DIR] [--batch B] [--lr LR] [--log FILE.csv]
  *
  * Prints a 5 x 5 table of per-mode scores and writes DIR/cgan.png (samples coloured by
- * the requested mode). The last stdout line is "requested=<%> hq=<%>": the share of all
- * samples whose nearest mode is the requested one, and the share within 3 sigma of it. */
+ * the requested mode) and DIR/losses.png. The last stdout line is "requested=<%> hq=<%>":
+ * the share of all samples whose nearest mode is the requested one, and the share within
+ * 3 sigma of it. */
 #include "common.h"
 #include "flags.h"
+#include "log.h"
 #include "plot.h"
 
 #include <gan.h>
@@ -35,8 +37,8 @@ enum {
 typedef struct options {
     long steps, batch, seed;
     double lr;
-    const char *out;
-    char figure[4096]; /* the picture's path */
+    const char *out, *log;
+    char figure[4096], losses[4096]; /* the pictures' paths */
 } options;
 
 /* ------------------------------------------------------------ options */
@@ -47,9 +49,10 @@ static options parse_options(int argc, char **argv)
     const ex_flag flags[] = {
         {"--steps", EX_LONG, &o.steps, "N", "[1, inf)", "training steps (4000)"},
         {"--seed", EX_LONG, &o.seed, "S", "[0, inf)", "seed of every random stream (1)"},
-        {"--out", EX_TEXT, &o.out, "DIR", NULL, "where cgan.png goes (out)"},
+        {"--out", EX_TEXT, &o.out, "DIR", NULL, "where cgan.png and losses.png go (out)"},
         {"--batch", EX_LONG, &o.batch, "B", "[1, inf)", "batch size (256)"},
         {"--lr", EX_REAL, &o.lr, "LR", "(0, inf)", "Adam's learning rate for G and D (5e-4)"},
+        {"--log", EX_TEXT, &o.log, "FILE.csv", NULL, "one CSV row of gan_step_stats per step"},
         {0}};
     ex_flags_parse(argc, argv, flags,
                    "cgan: a conditional GAN on the 25-Gaussian grid; G is asked for each mode in turn.");
@@ -120,10 +123,16 @@ static int build_models(ex_gan *m, const options *o)
 static int train(ex_gan *m, const options *o)
 {
     ex_progress prog;
+    ex_log log;
+    char title[96];
     ex_progress_start(&prog, (uint64_t)o->steps, (size_t)o->batch);
-    int rc = gan_trainer_run(m->t, (uint64_t)o->steps, ex_progress_on_step, &prog);
+    int rc = ex_log_open(&log, o->log, 0, ex_progress_on_step, &prog);
+    if (!rc) rc = gan_trainer_run(m->t, (uint64_t)o->steps, ex_log_on_step, &log);
     if (!rc) ex_progress_end(&prog);
-    return rc;
+    snprintf(title, sizeof title, "cgan: the 25-Gaussian grid, one mode asked at a time, seed %ld", o->seed);
+    if (!rc) rc = ex_log_plot(&log, o->losses, title);
+    int closed = ex_log_close(&log);
+    return rc ? rc : closed;
 }
 
 /* ---------------------------------------------------------- evaluation */
@@ -221,10 +230,12 @@ static int draw_scatter(const float *x, int requested, const options *o)
 
 /* --------------------------------------------------------------- main */
 
-/* The output path, its directory made before training so a bad --out fails fast. */
+/* The output paths, their directory made before training so a bad --out fails fast. */
 static int prepare_output(options *o)
 {
-    if (snprintf(o->figure, sizeof o->figure, "%s/cgan.png", o->out) >= (int)sizeof o->figure || ex_mkdir_p(o->out)) {
+    if (snprintf(o->figure, sizeof o->figure, "%s/cgan.png", o->out) >= (int)sizeof o->figure ||
+        snprintf(o->losses, sizeof o->losses, "%s/losses.png", o->out) >= (int)sizeof o->losses ||
+        ex_mkdir_p(o->out)) {
         fprintf(stderr, "cgan: cannot create the directory %s\n", o->out);
         return EX_FAIL;
     }
@@ -245,7 +256,7 @@ static int report(ex_gan *m, const options *o)
         }
         rc = draw_scatter(x, req, o);
         print_table(&s);
-        if (!rc) printf("wrote %s\n", o->figure);
+        if (!rc) printf("wrote %s and %s\n", o->figure, o->losses);
         if (!rc) printf("requested=%.1f hq=%.1f\n", percent(req, PER_MODE * N_MODES), percent(hq, PER_MODE * N_MODES));
     }
     free(x);

@@ -4,11 +4,14 @@
  * them beside p_data: black dotted p_data, green p_g, blue dashed D(x).
  *
  *   gaussian1d [--steps N] [--seed S] [--out DIR] [--batch B] [--lr LR] [--mu M] [--sigma S]
+ *              [--log FILE.csv]
  *
- * Writes DIR/gaussian1d.png; the last stdout line is the final Jensen-Shannon divergence
- * between histograms of data and G samples: "jsd=<value>" (natural log, in [0, ln 2]). */
+ * Writes DIR/gaussian1d.png and DIR/losses.png; the last stdout line is the final
+ * Jensen-Shannon divergence between histograms of data and G samples: "jsd=<value>"
+ * (natural log, in [0, ln 2]). */
 #include "common.h"
 #include "flags.h"
+#include "log.h"
 #include "plot.h"
 
 #include <gan.h>
@@ -35,8 +38,8 @@ static const double panel_at[N_PANELS] = {0.0, 0.02, 0.1, 1.0};
 typedef struct options {
     long steps, batch, seed;
     double lr, mu, sigma;
-    const char *out;
-    char figure[4096]; /* the picture's path */
+    const char *out, *log;
+    char figure[4096], losses[4096]; /* the pictures' paths */
     double shift, scale; /* the nets see (x - shift) / scale: data standardised from a sample */
 } options;
 
@@ -55,11 +58,12 @@ static options parse_options(int argc, char **argv)
     const ex_flag flags[] = {
         {"--steps", EX_LONG, &o.steps, "N", "[1, inf)", "training steps (10000)"},
         {"--seed", EX_LONG, &o.seed, "S", "[0, inf)", "seed of every random stream (1)"},
-        {"--out", EX_TEXT, &o.out, "DIR", NULL, "where gaussian1d.png goes (out)"},
+        {"--out", EX_TEXT, &o.out, "DIR", NULL, "where gaussian1d.png and losses.png go (out)"},
         {"--batch", EX_LONG, &o.batch, "B", "[1, inf)", "batch size (128)"},
         {"--lr", EX_REAL, &o.lr, "LR", "(0, inf)", "Adam's learning rate for G and D (1e-3)"},
         {"--mu", EX_REAL, &o.mu, "M", NULL, "mean of the data (4)"},
         {"--sigma", EX_REAL, &o.sigma, "S", "(0, inf)", "standard deviation of the data (0.5)"},
+        {"--log", EX_TEXT, &o.log, "FILE.csv", NULL, "one CSV row of gan_step_stats per step"},
         {0}};
     ex_flags_parse(argc, argv, flags,
                    "gaussian1d: Figure 1 of Goodfellow et al. (2014) from real training: G learns a 1-D Gaussian.");
@@ -129,23 +133,25 @@ static int snapshot(ex_gan *m, const options *o, panel *p, float *z)
 
 static int train(ex_gan *m, const options *o, panel *panels)
 {
-    float *z = malloc(N_SAMPLES * sizeof *z);
-    if (!z) {
-        fprintf(stderr, "gaussian1d: out of memory\n");
-        return EX_FAIL;
-    }
     ex_progress prog;
+    ex_log log;
     ex_progress_start(&prog, (uint64_t)o->steps, (size_t)o->batch);
-    int rc = GAN_OK;
+    int rc = ex_log_open(&log, o->log, 0, ex_progress_on_step, &prog);
+    float *z = malloc(N_SAMPLES * sizeof *z);
+    if (!rc && !z) rc = ex_out_of_memory("the noise");
     for (int k = 0; k < N_PANELS && !rc; k++) {
         uint64_t target = (uint64_t)llround(panel_at[k] * (double)o->steps);
         uint64_t done = gan_trainer_steps(m->t);
-        if (target > done) rc = gan_trainer_run(m->t, target - done, ex_progress_on_step, &prog);
+        if (target > done) rc = gan_trainer_run(m->t, target - done, ex_log_on_step, &log);
         if (!rc) rc = snapshot(m, o, &panels[k], z);
     }
     if (!rc) ex_progress_end(&prog);
+    char title[128];
+    snprintf(title, sizeof title, "gaussian1d: G learning N(%g, %g), seed %ld", o->mu, o->sigma, o->seed);
+    if (!rc) rc = ex_log_plot(&log, o->losses, title);
+    int closed = ex_log_close(&log);
     free(z);
-    return rc;
+    return rc ? rc : closed;
 }
 
 /* -------------------------------------------------------------- stats */
@@ -292,10 +298,11 @@ static int draw_figure(const panel *panels, const double *js, gan_net *d, const 
 
 /* --------------------------------------------------------------- main */
 
-/* The output path, its directory made before training so a bad --out fails fast. */
+/* The output paths, their directory made before training so a bad --out fails fast. */
 static int prepare_output(options *o)
 {
     if (snprintf(o->figure, sizeof o->figure, "%s/gaussian1d.png", o->out) >= (int)sizeof o->figure ||
+        snprintf(o->losses, sizeof o->losses, "%s/losses.png", o->out) >= (int)sizeof o->losses ||
         ex_mkdir_p(o->out)) {
         fprintf(stderr, "gaussian1d: cannot create the directory %s\n", o->out);
         return EX_FAIL;
@@ -312,7 +319,7 @@ static int report(const panel *panels, ex_gan *m, const options *o, const float 
     }
     int rc = draw_figure(panels, js, m->d, o); /* it overwrites D's weights: nothing trains after it */
     if (rc) return rc;
-    printf("wrote %s\n", o->figure);
+    printf("wrote %s and %s\n", o->figure, o->losses);
     printf("jsd=%.4f\n", js[N_PANELS - 1]);
     return GAN_OK;
 }

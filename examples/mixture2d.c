@@ -4,6 +4,7 @@
 #include "common.h"
 #include "flags.h"
 #include "gan.h"
+#include "log.h"
 #include "plot.h"
 
 #include <math.h>
@@ -30,7 +31,7 @@ typedef struct options {
     long seed;
     double lr, lr_d, beta1, beta2, ema, decay;
     const char *mixture, *noise;
-    const char *out, *save, *resume; /* checkpoint paths, or NULL */
+    const char *out, *save, *resume, *log; /* checkpoint and log paths, or NULL */
 } options;
 
 typedef struct score {
@@ -197,10 +198,12 @@ static int on_step(void *payload, const gan_step_stats *s)
     return ex_report(rc, "gan_optim_set_lr");
 }
 
-/* One fresh training from `seed`; fills xy (N_EVAL x 2, data units). */
-static int train_and_sample(const options *o, mixture *m, uint64_t seed, float *xy)
+/* One fresh training from `seed`; fills xy (N_EVAL x 2, data units). With `losses` (the
+ * first seed), --log records it and its losses are drawn there. */
+static int train_and_sample(const options *o, mixture *m, uint64_t seed, float *xy, const char *losses)
 {
     ex_gan r = {0};
+    ex_log log = {0};
     progress p = {.o = o, .r = &r};
     int rc = run_setup(&r, o, m, seed);
     /* A checkpoint replaces the fresh nets, optimizers, rngs and step count. */
@@ -211,15 +214,22 @@ static int train_and_sample(const options *o, mixture *m, uint64_t seed, float *
                 o->steps);
         rc = GAN_EINVAL;
     }
+    if (!rc) rc = ex_log_open(&log, losses ? o->log : NULL, done, on_step, &p);
     /* --stop-at pauses a run of --steps (whose schedule it keeps) for a later --resume. */
     uint64_t end = o->stop_at && (uint64_t)o->stop_at < (uint64_t)o->steps ? (uint64_t)o->stop_at : (uint64_t)o->steps;
     if (!rc) {
         ex_progress_start(&p.bar, end, (size_t)o->batch);
         p.bar.first = done;
-        rc = ex_report(gan_trainer_run(r.t, end > done ? end - done : 0, on_step, &p), "gan_trainer_run");
+        rc = ex_report(gan_trainer_run(r.t, end > done ? end - done : 0, ex_log_on_step, &log), "gan_trainer_run");
         ex_progress_end(&p.bar);
     }
     if (!rc && o->save) rc = ex_report(gan_trainer_save(r.t, o->save), "gan_trainer_save");
+    char title[128];
+    snprintf(title, sizeof title, "mixture2d, %s: seed %llu, %llu of %ld steps", m->name, (unsigned long long)seed,
+             (unsigned long long)end, o->steps);
+    if (!rc && losses) rc = ex_log_plot(&log, losses, title);
+    int closed = ex_log_close(&log);
+    if (!rc) rc = closed;
     if (!rc) rc = ex_report(gan_trainer_generate(r.t, NULL, NULL, N_EVAL, xy), "gan_trainer_generate");
     for (size_t i = 0; !rc && i < 2 * N_EVAL; i++) xy[i] = (float)(xy[i] * m->scale);
     ex_gan_free(&r);
@@ -268,6 +278,7 @@ static void parse(int argc, char **argv, options *o, mixture *m)
         {"--resume", EX_TEXT, &o->resume, "CHECKPOINT", NULL, "continue a saved trainer"},
         {"--stop-at", EX_LONG, &o->stop_at, "N", "[0, inf)",
          "end training at step N of --steps, e.g. to --save and --resume later (0: at the end)"},
+        {"--log", EX_TEXT, &o->log, "FILE.csv", NULL, "one CSV row of gan_step_stats per step (the first seed)"},
         {"--layers", EX_LONG, &o->layers, "L", "[0, inf)", "hidden layers of G and D (3)"},
         {"--hidden", EX_LONG, &o->hidden, "H", "[1, inf)", "units per hidden layer (128)"},
         {"--zdim", EX_LONG, &o->zdim, "Z", "[1, inf)", "noise dimension (2)"},
@@ -289,8 +300,9 @@ int main(int argc, char **argv)
     options o;
     mixture m;
     parse(argc, argv, &o, &m);
-    char path[4096];
+    char path[4096], losses[4096];
     snprintf(path, sizeof path, "%s/mixture2d_%s.png", o.out, m.name);
+    snprintf(losses, sizeof losses, "%s/losses.png", o.out);
     float *xy = malloc(2 * N_EVAL * sizeof *xy);
     double *modes = malloc((size_t)o.seeds * sizeof *modes), *hq = malloc((size_t)o.seeds * sizeof *hq),
            *rkl = malloc((size_t)o.seeds * sizeof *rkl);
@@ -311,7 +323,7 @@ int main(int argc, char **argv)
     for (long i = 0; i < o.seeds; i++) {
         uint64_t seed = (uint64_t)(o.seed + i);
         double t0 = ex_now();
-        if (train_and_sample(&o, &m, seed, xy) != 0) goto done;
+        if (train_and_sample(&o, &m, seed, xy, i == 0 ? losses : NULL) != 0) goto done;
         score s = score_samples(&m, xy, N_EVAL);
         modes[i] = s.covered;
         hq[i] = s.hq_percent;
@@ -324,7 +336,7 @@ int main(int argc, char **argv)
     printf("mean ± se over %ld seeds: modes %.1f ± %.1f / %d  hq %.1f ± %.1f %%  rkl %.3f ± %.3f\n", o.seeds,
            mean_of(modes, o.seeds), se_of(modes, o.seeds), m.k, mean_of(hq, o.seeds), se_of(hq, o.seeds),
            mean_of(rkl, o.seeds), se_of(rkl, o.seeds));
-    printf("picture: %s\n", path);
+    printf("picture: %s\nlosses: %s\n", path, losses);
     printf("modes=%.1f/%d hq=%.1f rkl=%.3f seeds=%ld\n", mean_of(modes, o.seeds), m.k, mean_of(hq, o.seeds),
            mean_of(rkl, o.seeds), o.seeds);
     status = 0;

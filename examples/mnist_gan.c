@@ -9,14 +9,15 @@
  *   to 0.7 at epoch 250 (the paper's code), batch 100, k = 1, uniform noise, non-saturating G loss.
  *
  * Writes a sample grid from a fixed z every epoch, the paper's Figure 2 (samples beside
- * their nearest training image) and Figure 3 (latent interpolations), then scores the
- * model by the paper's Parzen-window protocol. The last line is
+ * their nearest training image), Figure 3 (latent interpolations) and losses.png, then
+ * scores the model by the paper's Parzen-window protocol. The last line is
  *   parzen_ll=<mean> se=<se> sigma=<sigma>
  * `--score FILE` skips training and scores 10,000 samples stored as raw little-endian
  * float32 rows (how bench/peer_mnist.py hands over the PyTorch peer's samples). */
 #include "common.h"
 #include "flags.h"
 #include "gan.h"
+#include "log.h"
 #include "plot.h"
 
 #include <math.h>
@@ -32,7 +33,7 @@
 
 typedef struct options {
     long epochs, seed, threads, test_rows, train_rows, saturate;
-    const char *data, *out, *score, *save, *resume;
+    const char *data, *out, *score, *save, *resume, *log;
 } options;
 
 typedef struct data {
@@ -301,9 +302,10 @@ static int train(const options *o, data *d)
 {
     ex_gan m = {0};
     progress p = {.m = &m};
+    ex_log log = {0};
     char path[4096];
     float *z_fixed = malloc(100 * ZDIM * sizeof *z_fixed), *x = malloc((size_t)N_PARZEN * DIM * sizeof *x);
-    int rc = z_fixed && x ? model_setup(&m, d, o) : ex_report(GAN_ENOMEM, "train");
+    int rc = z_fixed && x ? model_setup(&m, d, o) : ex_out_of_memory("the samples");
     /* The fixed z comes from its own stream, so the per-epoch grids show one set of samples. */
     gan_rng *zrng = NULL;
     if (!rc) rc = ex_report(gan_rng_create(&zrng, (uint64_t)o->seed ^ 0x5EED), "gan_rng_create");
@@ -313,17 +315,18 @@ static int train(const options *o, data *d)
     uint64_t per_epoch = gan_dataset_size(d->train) / 100;
     uint64_t total = (uint64_t)o->epochs * per_epoch;
     /* A checkpoint (saved at an epoch's end) replaces the fresh model, rngs and step count. */
-    long first_epoch = 0;
+    uint64_t done = 0;
     if (!rc && o->resume) {
         rc = ex_report(gan_trainer_load(m.t, o->resume), "gan_trainer_load");
-        uint64_t done = rc ? 0 : gan_trainer_steps(m.t);
+        done = rc ? 0 : gan_trainer_steps(m.t);
         if (!rc && (done % per_epoch || done > total)) {
             fprintf(stderr, "mnist_gan: %s stopped at step %llu, not at the end of one of %ld epochs of %llu steps\n",
                     o->resume, (unsigned long long)done, o->epochs, (unsigned long long)per_epoch);
             rc = GAN_EINVAL;
         }
-        first_epoch = (long)(done / per_epoch);
     }
+    long first_epoch = (long)(done / per_epoch);
+    if (!rc) rc = ex_log_open(&log, o->log, done, on_step, &p);
     if (!rc) {
         printf("data %s: %zu training rows, %zu validation, %zu test | %ld epochs of %llu steps, seed %ld\n", o->data,
                gan_dataset_size(d->train), gan_dataset_size(d->valid), gan_dataset_size(d->test), o->epochs,
@@ -336,7 +339,7 @@ static int train(const options *o, data *d)
         float mom = momentum_at(e, o->saturate);
         rc = ex_report(gan_optim_set_momentum(m.opt_g, mom), "gan_optim_set_momentum");
         if (!rc) rc = ex_report(gan_optim_set_momentum(m.opt_d, mom), "gan_optim_set_momentum");
-        if (!rc) rc = ex_report(gan_trainer_run(m.t, per_epoch, on_step, &p), "gan_trainer_run");
+        if (!rc) rc = ex_report(gan_trainer_run(m.t, per_epoch, ex_log_on_step, &log), "gan_trainer_run");
         if (!rc) rc = ex_report(gan_trainer_generate(m.t, z_fixed, NULL, 100, x), "gan_trainer_generate");
         snprintf(path, sizeof path, "%s/epoch_%03ld.png", o->out, e + 1);
         if (!rc) rc = ex_save_image_grid(path, x, 100, SIDE, 10);
@@ -349,6 +352,14 @@ static int train(const options *o, data *d)
         }
     }
     if (!rc) ex_progress_end(&p.bar);
+    char title[128];
+    snprintf(title, sizeof title, "mnist_gan: the paper's model, %ld epochs of %llu steps, seed %ld", o->epochs,
+             (unsigned long long)per_epoch, o->seed);
+    snprintf(path, sizeof path, "%s/losses.png", o->out);
+    if (!rc) rc = ex_log_plot(&log, path, title);
+    int closed = ex_log_close(&log);
+    if (!rc) rc = closed;
+    if (!rc) printf("losses: %s\n", path);
     snprintf(path, sizeof path, "%s/samples.png", o->out);
     if (!rc) rc = ex_report(gan_trainer_generate(m.t, z_fixed, NULL, 100, x), "gan_trainer_generate");
     if (!rc) rc = ex_save_image_grid(path, x, 100, SIDE, 10);
@@ -384,6 +395,7 @@ static options parse(int argc, char **argv)
         {"--score", EX_TEXT, &o.score, "SAMPLES.f32", NULL, "only score 10,000 rows of raw float32 samples"},
         {"--save", EX_TEXT, &o.save, "CHECKPOINT", NULL, "save the trainer after every epoch"},
         {"--resume", EX_TEXT, &o.resume, "CHECKPOINT", NULL, "continue a saved trainer"},
+        {"--log", EX_TEXT, &o.log, "FILE.csv", NULL, "one CSV row of gan_step_stats per step (a resume continues it)"},
         {0}};
     ex_flags_parse(argc, argv, flags,
                    "mnist_gan: the MNIST experiment of Goodfellow et al. (2014) on an IDX data set.");

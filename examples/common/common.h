@@ -1,5 +1,6 @@
 /* Helpers shared by the example programs: error reports, a progress line, nets and
- * files. Flags are in flags.h, pictures in plot.h. None of it is part of libgan. */
+ * files. Flags are in flags.h, pictures in plot.h, the training record in log.h. None of
+ * it is part of libgan. */
 #ifndef EX_COMMON_H
 #define EX_COMMON_H
 
