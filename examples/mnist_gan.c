@@ -8,9 +8,10 @@
  *   SGD lr 0.1 divided by 1.000004 every step (floor 1e-6), momentum 0.5 rising linearly
  *   to 0.7 at epoch 250 (the paper's code), batch 100, k = 1, uniform noise, non-saturating G loss.
  *
- * Writes a sample grid from a fixed z every epoch, the paper's Figure 2 (samples beside
- * their nearest training image), Figure 3 (latent interpolations) and losses.png, then
- * scores the model by the paper's Parzen-window protocol. The last line is
+ * Prints its plan first, writes a sample grid from a fixed z every epoch, the paper's
+ * Figure 2 (samples beside their nearest training image), Figure 3 (latent
+ * interpolations) and losses.png, then scores the model by the paper's Parzen-window
+ * protocol beside two reference points (real images, the mean image). The last line is
  *   parzen_ll=<mean> se=<se> sigma=<sigma>
  * `--score FILE` skips training and scores 10,000 samples stored as raw little-endian
  * float32 rows (how bench/peer_mnist.py hands over the PyTorch peer's samples). */
@@ -37,7 +38,7 @@ typedef struct options {
 } options;
 
 typedef struct data {
-    gan_dataset *all, *train, *valid, *test;
+    gan_dataset *real, *train, *valid, *test; /* real: the reference samples, the first training rows */
     gan_sampler *sampler;
 } data;
 
@@ -55,41 +56,49 @@ static void set_threads(long n)
 static void data_free(data *d)
 {
     gan_sampler_free(d->sampler);
-    gan_dataset_free(d->all);
+    gan_dataset_free(d->real);
     gan_dataset_free(d->train);
     gan_dataset_free(d->valid);
     gan_dataset_free(d->test);
     memset(d, 0, sizeof *d);
 }
 
+/* The first n rows of ds (fewer than all) as a new data set. */
+static int head(gan_dataset **first, const gan_dataset *ds, size_t n)
+{
+    gan_dataset *rest = NULL;
+    int rc = ex_report(gan_dataset_split(first, &rest, ds, n, NULL), "gan_dataset_split");
+    gan_dataset_free(rest);
+    return rc;
+}
+
 /* Training rows, the last N_VALID of them held out for sigma, and the test set. */
 static int data_load(data *d, const options *o)
 {
     char images[4096], labels[4096];
+    gan_dataset *all = NULL;
     ex_idx_path(images, sizeof images, o->data, "train-images-idx3-ubyte");
     ex_idx_path(labels, sizeof labels, o->data, "train-labels-idx1-ubyte");
-    EX_TRY(gan_dataset_load_idx(&d->all, images, labels));
-    if (gan_dataset_dim(d->all) != DIM) {
+    EX_TRY(gan_dataset_load_idx(&all, images, labels));
+    size_t n = gan_dataset_size(all);
+    int rc = GAN_OK;
+    if (gan_dataset_dim(all) != DIM) {
         fprintf(stderr, "mnist_gan: %s has %zu pixels per image, this model takes 28 x 28\n", images,
-                gan_dataset_dim(d->all));
-        return GAN_EFORMAT;
-    }
-    size_t n = gan_dataset_size(d->all);
-    if (n <= N_VALID) {
+                gan_dataset_dim(all));
+        rc = GAN_EFORMAT;
+    } else if (n <= N_VALID) {
         fprintf(stderr, "mnist_gan: %s has %zu images, need more than %d\n", images, n, N_VALID);
-        return GAN_EFORMAT;
+        rc = GAN_EFORMAT;
     }
-    EX_TRY(gan_dataset_split(&d->train, &d->valid, d->all, n - N_VALID, NULL));
-    gan_dataset_free(d->all);
-    d->all = NULL;
+    if (!rc) rc = ex_report(gan_dataset_split(&d->train, &d->valid, all, n - N_VALID, NULL), "gan_dataset_split");
+    if (!rc) rc = head(&d->real, all, n - N_VALID < N_PARZEN ? n - N_VALID : N_PARZEN);
+    gan_dataset_free(all);
+    if (rc) return rc;
     if (o->train_rows > 0 && (size_t)o->train_rows < n - N_VALID) { /* a quick run on a subset */
-        gan_dataset *rest = NULL;
-        int rc = ex_report(gan_dataset_split(&d->all, &rest, d->train, (size_t)o->train_rows, NULL), "gan_dataset_split");
-        gan_dataset_free(rest);
-        if (rc) return rc;
+        gan_dataset *sub = NULL;
+        EX_TRY(head(&sub, d->train, (size_t)o->train_rows));
         gan_dataset_free(d->train);
-        d->train = d->all;
-        d->all = NULL;
+        d->train = sub;
     }
     ex_idx_path(images, sizeof images, o->data, "t10k-images-idx3-ubyte");
     ex_idx_path(labels, sizeof labels, o->data, "t10k-labels-idx1-ubyte");
@@ -257,20 +266,53 @@ static int figure_interpolation(const char *path, gan_trainer *t, size_t n_rows,
 
 /* ---------------------------------------------------------------- Parzen */
 
+typedef struct parzen {
+    double ll, se;
+    float sigma;
+} parzen;
+
 /* The paper's protocol: sigma from the paper's grid by the validation rows' likelihood,
  * then the mean log-likelihood of the test rows and its standard error. */
-static int parzen_protocol(const float *samples, size_t n, const data *d, size_t test_rows)
+static int parzen_score(parzen *p, const float *samples, size_t n, const data *d, size_t m)
 {
-    float sigma;
-    double ll, se;
-    double t0 = ex_now();
-    EX_TRY(gan_parzen_select_sigma(&sigma, NULL, samples, n, rows(d->valid), gan_dataset_size(d->valid), DIM, NULL, 0));
-    size_t m = gan_dataset_size(d->test);
+    EX_TRY(gan_parzen_select_sigma(&p->sigma, NULL, samples, n, rows(d->valid), gan_dataset_size(d->valid), DIM,
+                                   NULL, 0));
+    EX_TRY(gan_parzen_log_likelihood(&p->ll, &p->se, samples, n, rows(d->test), m, DIM, p->sigma));
+    return GAN_OK;
+}
+
+static void print_score(const char *what, const parzen *p)
+{
+    printf("  %-52s %8.2f  se %.2f  sigma %.4f\n", what, p->ll, p->se, p->sigma);
+    fflush(stdout);
+}
+
+/* The score of `what` between two reference points: real images as the samples (where a G
+ * that draws from the data would land) and the training mean image as every sample (a G
+ * that learnt the average only). The last line is the samples' own score. */
+static int parzen_protocol(const float *samples, size_t n, const char *what, const data *d, size_t test_rows)
+{
+    size_t m = gan_dataset_size(d->test), n_real = gan_dataset_size(d->real), n_train = gan_dataset_size(d->train);
     if (test_rows > 0 && test_rows < m) m = test_rows;
-    EX_TRY(gan_parzen_log_likelihood(&ll, &se, samples, n, rows(d->test), m, DIM, sigma));
-    fprintf(stderr, "parzen: %zu samples, sigma from %zu validation rows, %zu test rows (%.1f s)\n", n,
-            gan_dataset_size(d->valid), m, ex_now() - t0);
-    printf("parzen_ll=%.2f se=%.2f sigma=%.4f\n", ll, se, sigma);
+    double t0 = ex_now(), sum[DIM] = {0};
+    float mean[DIM];
+    char label[80];
+    parzen real, avg, p;
+    printf("parzen: sigma chosen on %zu validation images, mean log-likelihood of %zu test images\n",
+           gan_dataset_size(d->valid), m);
+    snprintf(label, sizeof label, "real: %zu training images as the samples", n_real);
+    EX_TRY(parzen_score(&real, rows(d->real), n_real, d, m));
+    print_score(label, &real);
+    for (size_t i = 0; i < n_train; i++)
+        for (size_t j = 0; j < DIM; j++) sum[j] += rows(d->train)[i * DIM + j];
+    for (size_t j = 0; j < DIM; j++) mean[j] = (float)(sum[j] / (double)n_train);
+    /* One kernel: n copies of the mean image make the same density. */
+    EX_TRY(parzen_score(&avg, mean, 1, d, m));
+    print_score("mean: the training mean image as every sample", &avg);
+    EX_TRY(parzen_score(&p, samples, n, d, m));
+    print_score(what, &p);
+    fprintf(stderr, "parzen: %zu samples, three scores (%.1f s)\n", n, ex_now() - t0);
+    printf("parzen_ll=%.2f se=%.2f sigma=%.4f\n", p.ll, p.se, p.sigma);
     return GAN_OK;
 }
 
@@ -286,12 +328,12 @@ static int score_file(const options *o, const data *d)
     size_t got = x ? fread(x, sizeof(float) * DIM, N_PARZEN + 1, f) : 0;
     fclose(f);
     int rc = GAN_OK;
-    if (!x) rc = ex_report(GAN_ENOMEM, "score_file");
+    if (!x) rc = ex_out_of_memory(o->score);
     else if (got != N_PARZEN) {
         fprintf(stderr, "mnist_gan: %s must hold exactly %d rows of %d floats\n", o->score, N_PARZEN, DIM);
         rc = GAN_EFORMAT;
     } else
-        rc = parzen_protocol(x, N_PARZEN, d, (size_t)o->test_rows);
+        rc = parzen_protocol(x, N_PARZEN, "the samples in --score's file", d, (size_t)o->test_rows);
     free(x);
     return rc;
 }
@@ -369,7 +411,7 @@ static int train(const options *o, data *d)
     snprintf(path, sizeof path, "%s/interpolation.png", o->out);
     if (!rc) rc = figure_interpolation(path, m.t, 8, 10);
     if (!rc) rc = ex_report(gan_trainer_generate(m.t, NULL, NULL, N_PARZEN, x), "gan_trainer_generate");
-    if (!rc) rc = parzen_protocol(x, N_PARZEN, d, (size_t)o->test_rows);
+    if (!rc) rc = parzen_protocol(x, N_PARZEN, "G: 10000 of its samples", d, (size_t)o->test_rows);
     ex_gan_free(&m);
     free(z_fixed);
     free(x);
@@ -404,9 +446,32 @@ static options parse(int argc, char **argv)
     return o;
 }
 
+/* What the run will do, before the data load's seconds. */
+static void print_plan(const options *o)
+{
+    if (o->score) {
+        printf("plan: score the samples in %s by the Parzen protocol on %s\n", o->score, o->data);
+    } else {
+        printf("plan: the paper's model, %ld epochs, seed %ld\n", o->epochs, o->seed);
+        printf("  data:    %s: ", o->data);
+        if (o->train_rows)
+            printf("the first %ld training rows; the last %d choose the Parzen sigma\n", o->train_rows, N_VALID);
+        else
+            printf("every training row but the last %d, which choose the Parzen sigma\n", N_VALID);
+        printf("  output:  %s (epoch_NNN.png, samples.png, neighbours.png, interpolation.png, losses.png)\n", o->out);
+        if (o->resume) printf("  resume:  %s\n", o->resume);
+        if (o->save) printf("  save:    %s after every epoch\n", o->save);
+        if (o->log) printf("  log:     %s\n", o->log);
+    }
+    if (o->test_rows) printf("  score:   on the first %ld test rows\n", o->test_rows);
+    else printf("  score:   on every test row\n");
+    fflush(stdout);
+}
+
 int main(int argc, char **argv)
 {
     options o = parse(argc, argv);
+    print_plan(&o);
     set_threads(o.threads);
     if (!o.score && ex_mkdir_p(o.out) != 0) {
         fprintf(stderr, "mnist_gan: cannot create %s\n", o.out);
