@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,16 @@ typedef struct frame {
     double x, y, w, h;
     double lim[4];
 } frame;
+
+/* A rectangle in pixels; the labels placed so far in a panel, which later ones avoid. */
+typedef struct box {
+    double x, y, w, h;
+} box;
+
+typedef struct placed {
+    box b[16];
+    int n;
+} placed;
 
 /* ------------------------------------------------------------ recording */
 
@@ -351,11 +362,17 @@ static void draw_ticks(cairo_t *cr, const frame *f, int vertical)
     }
 }
 
-/* How much of the panel a box would hide: its points, and for lines a point every 4
- * pixels along each segment. The legend and labels go where it is least. */
-static size_t points_in(const ex_axes *a, const frame *f, double x0, double y0, double w, double h)
+/* How much of the panel a box would hide: its points, for lines a point every 4 pixels
+ * along each segment; covering a label already placed outweighs any number of points.
+ * Labels and the legend go where it is least. */
+static size_t hidden(const ex_axes *a, const frame *f, box b, const placed *taken)
 {
+    const double x0 = b.x, y0 = b.y, w = b.w, h = b.h;
     size_t count = 0;
+    for (int i = 0; i < taken->n; i++) {
+        const box *t = &taken->b[i];
+        count += x0 < t->x + t->w && t->x < x0 + w && y0 < t->y + t->h && t->y < y0 + h ? SIZE_MAX / 16 : 0;
+    }
     for (size_t k = 0; k < a->n; k++) {
         const series *sr = &a->s[k];
         if (sr->kind == HLINE) { /* it crosses the box or it does not */
@@ -385,17 +402,19 @@ static size_t points_in(const ex_axes *a, const frame *f, double x0, double y0, 
 
 /* A reference line's label: above or below it, at the left or right end, wherever it
  * hides fewest points; on a white halo that keeps it legible over a curve. */
-static void draw_hline_label(cairo_t *cr, const ex_axes *a, const frame *f, const series *sr)
+static void draw_hline_label(cairo_t *cr, const ex_axes *a, const frame *f, const series *sr, placed *taken)
 {
     font(cr, FONT_TICK, 0);
-    double w = text_width(cr, sr->label) + 8, h = FONT_TICK + 4, y = py(f, sr->xy[1]), best_x = 0, best_y = 0;
+    double w = text_width(cr, sr->label) + 8, h = FONT_TICK + 4, y = py(f, sr->xy[1]);
+    box best_box = {0};
     size_t best = (size_t)-1;
     for (int c = 0; c < 4; c++) {
-        double x = c % 2 ? f->x + 2 : f->x + f->w - 2 - w, top = c < 2 ? y - 2 - h : y + 2;
-        size_t n = top < f->y || top + h > f->y + f->h ? (size_t)-2 : points_in(a, f, x, top, w, h);
-        if (n < best) best = n, best_x = x, best_y = top;
+        box b = {c % 2 ? f->x + 2 : f->x + f->w - 2 - w, c < 2 ? y - 2 - h : y + 2, w, h};
+        size_t n = b.y < f->y || b.y + h > f->y + f->h ? (size_t)-2 : hidden(a, f, b, taken);
+        if (n < best) best = n, best_box = b;
     }
-    text_path(cr, best_x + 4, best_y + h / 2, sr->label, 0, 0.5);
+    if (taken->n < 16) taken->b[taken->n++] = best_box;
+    text_path(cr, best_box.x + 4, best_box.y + h / 2, sr->label, 0, 0.5);
     cairo_set_source_rgba(cr, 1, 1, 1, 0.85);
     cairo_set_line_width(cr, 3);
     cairo_stroke_preserve(cr);
@@ -403,7 +422,7 @@ static void draw_hline_label(cairo_t *cr, const ex_axes *a, const frame *f, cons
     cairo_fill(cr);
 }
 
-static void draw_legend(cairo_t *cr, const ex_axes *a, const frame *f)
+static void draw_legend(cairo_t *cr, const ex_axes *a, const frame *f, const placed *taken)
 {
     const double row = 18, pad = 7, sample = 28;
     double width = 0, height;
@@ -425,7 +444,7 @@ static void draw_legend(cairo_t *cr, const ex_axes *a, const frame *f)
     for (int c = 0; c < 9; c++) {
         double x = f->x + 8 + place[c][0] * (f->w - 16 - width) / 2;
         double y = f->y + 8 + place[c][1] * (f->h - 16 - height) / 2;
-        size_t n = points_in(a, f, x, y, width, height);
+        size_t n = hidden(a, f, (box){x, y, width, height}, taken);
         if (n < best) best = n, best_x = x, best_y = y;
     }
     cairo_rectangle(cr, floor(best_x) + 0.5, floor(best_y) + 0.5, floor(width), floor(height));
@@ -457,6 +476,7 @@ static void draw_legend(cairo_t *cr, const ex_axes *a, const frame *f)
 static void draw_axes(cairo_t *cr, const ex_axes *a, double x, double y, double w, double h)
 {
     frame f = {x + PAD_LEFT, y + PAD_TOP, w - PAD_LEFT - PAD_RIGHT, h - PAD_TOP - PAD_BOTTOM, {0}};
+    placed taken = {.n = 0};
     auto_limits(a, f.lim);
     draw_ticks(cr, &f, 0);
     draw_ticks(cr, &f, 1);
@@ -474,9 +494,9 @@ static void draw_axes(cairo_t *cr, const ex_axes *a, double x, double y, double 
     cairo_rectangle(cr, floor(f.x) + 0.5, floor(f.y) + 0.5, floor(f.w), floor(f.h));
     cairo_stroke(cr);
     for (size_t k = 0; k < a->n; k++)
-        if (a->s[k].kind == HLINE && a->s[k].label) draw_hline_label(cr, a, &f, &a->s[k]);
+        if (a->s[k].kind == HLINE && a->s[k].label) draw_hline_label(cr, a, &f, &a->s[k], &taken);
     cairo_save(cr);
-    draw_legend(cr, a, &f);
+    draw_legend(cr, a, &f, &taken);
     cairo_restore(cr);
     cairo_set_source_rgb(cr, 0, 0, 0);
     if (a->title) {
