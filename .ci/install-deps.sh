@@ -3,7 +3,7 @@
 #   sh .ci/install-deps.sh           what building the library and running the examples need
 #   sh .ci/install-deps.sh --tests   that, and what only the test suite needs
 set -eu
-pkgs="meson ninja-build pkg-config gcc libopenblas-dev zlib1g-dev libpng-dev libcairo2-dev
+pkgs="meson ninja-build pkg-config gcc libopenblas-dev zlib1g-dev libcairo2-dev
       dataset-fashion-mnist"
 if [ "${1:-}" = "--tests" ]; then
     pkgs="$pkgs g++ libblas-dev liblapack-dev libcmocka-dev valgrind binutils python3 python3-numpy python3-scipy

@@ -3,12 +3,16 @@
  * of 25, appended by the trainer to G's noise and to D's input; after training, G is asked
  * for each mode in turn and scored on whether it delivers the one requested.
  *
- *   cgan [--steps N] [--seed S] [--out DIR] [--batch B] [--lr LR]
+ *   cgan [--steps N] [--seed S] [--out DIR] [--batch B] [--lr LR] [--log FILE.csv]
  *
  * Prints a 5 x 5 table of per-mode scores and writes DIR/cgan.png (samples coloured by
- * the requested mode). The last stdout line is "requested=<%> hq=<%>": the share of all
- * samples whose nearest mode is the requested one, and the share within 3 sigma of it. */
+ * the requested mode) and DIR/losses.png. The last stdout line is "requested=<%> hq=<%>":
+ * the share of all samples whose nearest mode is the requested one, and the share within
+ * 3 sigma of it. */
 #include "common.h"
+#include "flags.h"
+#include "log.h"
+#include "plot.h"
 
 #include <gan.h>
 
@@ -23,35 +27,35 @@ enum {
     DATA_DIM = 2,
     NOISE_DIM = 2,        /* 2-D noise for a 2-D blob: it trained tighter than 8-D */
     HIDDEN = 128,         /* units per hidden layer of G and D */
-    PER_MODE = 200,       /* samples generated per requested mode for the score */
-    IMAGE = 640           /* the scatter plot's side in pixels */
+    PER_MODE = 200        /* samples generated per requested mode for the score */
 };
 
-#define EX_FAIL (-100)    /* a non-libgan failure, already reported */
 #define SIGMA 0.05        /* standard deviation of each mode */
 #define SPACING 2.0       /* distance between neighbouring modes */
 #define NET_SCALE 0.25    /* the nets see x / 4: inputs and outputs of order 1 */
 
 typedef struct options {
-    long steps, batch;
-    unsigned long long seed;
+    long steps, batch, seed;
     double lr;
-    const char *out;
+    const char *out, *log;
+    char figure[4096], losses[4096]; /* the pictures' paths */
 } options;
 
 /* ------------------------------------------------------------ options */
 
 static options parse_options(int argc, char **argv)
 {
-    options o;
-    o.steps = ex_arg_long(argc, argv, "--steps", 4000);
-    o.batch = ex_arg_long(argc, argv, "--batch", 256);
-    o.seed = (unsigned long long)ex_arg_long(argc, argv, "--seed", 1);
-    o.lr = ex_arg_double(argc, argv, "--lr", 5e-4);
-    o.out = ex_arg_str(argc, argv, "--out", "out");
-    if (o.steps < 1) ex_usage_error(argv[0], "--steps must be at least 1");
-    if (o.batch < 1) ex_usage_error(argv[0], "--batch must be at least 1");
-    if (!(o.lr > 0)) ex_usage_error(argv[0], "--lr must be positive");
+    options o = {.steps = 4000, .batch = 256, .seed = 1, .lr = 5e-4, .out = "out"};
+    const ex_flag flags[] = {
+        {"--steps", EX_LONG, &o.steps, "N", "[1, inf)", "training steps (4000)"},
+        {"--seed", EX_LONG, &o.seed, "S", "[0, inf)", "seed of every random stream (1)"},
+        {"--out", EX_TEXT, &o.out, "DIR", NULL, "where cgan.png and losses.png go (out)"},
+        {"--batch", EX_LONG, &o.batch, "B", "[1, inf)", "batch size (256)"},
+        {"--lr", EX_REAL, &o.lr, "LR", "(0, inf)", "Adam's learning rate for G and D (5e-4)"},
+        {"--log", EX_TEXT, &o.log, "FILE.csv", NULL, "one CSV row of gan_step_stats per step"},
+        {0}};
+    ex_flags_parse(argc, argv, flags,
+                   "cgan: a conditional GAN on the 25-Gaussian grid; G is asked for each mode in turn.");
     return o;
 }
 
@@ -99,7 +103,7 @@ static int build_models(ex_gan *m, const options *o)
     if (!rc) rc = gan_optim_adam(&m->opt_g, (float)o->lr, 0.5f, 0.999f, 1e-8f);
     if (!rc) rc = gan_optim_adam(&m->opt_d, (float)o->lr, 0.5f, 0.999f, 1e-8f);
     if (!rc) rc = gan_trainer_create(&m->t, m->g, m->d, m->opt_g, m->opt_d);
-    if (!rc) rc = gan_trainer_set_seed(m->t, o->seed);
+    if (!rc) rc = gan_trainer_set_seed(m->t, (uint64_t)o->seed);
     if (!rc) rc = gan_trainer_set_batch_size(m->t, (size_t)o->batch);
     if (!rc) rc = gan_trainer_set_cond_dim(m->t, N_MODES);
     if (!rc) rc = gan_trainer_set_noise_normal(m->t, 1.0f);
@@ -119,10 +123,16 @@ static int build_models(ex_gan *m, const options *o)
 static int train(ex_gan *m, const options *o)
 {
     ex_progress prog;
+    ex_log log;
+    char title[96];
     ex_progress_start(&prog, (uint64_t)o->steps, (size_t)o->batch);
-    int rc = gan_trainer_run(m->t, (uint64_t)o->steps, ex_progress_on_step, &prog);
+    int rc = ex_log_open(&log, o->log, 0, ex_progress_on_step, &prog);
+    if (!rc) rc = gan_trainer_run(m->t, (uint64_t)o->steps, ex_log_on_step, &log);
     if (!rc) ex_progress_end(&prog);
-    return rc;
+    snprintf(title, sizeof title, "cgan: the 25-Gaussian grid, one mode asked at a time, seed %ld", o->seed);
+    if (!rc) rc = ex_log_plot(&log, o->losses, title);
+    int closed = ex_log_close(&log);
+    return rc ? rc : closed;
 }
 
 /* ---------------------------------------------------------- evaluation */
@@ -131,10 +141,7 @@ static int train(ex_gan *m, const options *o)
 static int generate_all(gan_trainer *t, float *x)
 {
     float *cond = malloc((size_t)PER_MODE * N_MODES * sizeof *cond);
-    if (!cond) {
-        fprintf(stderr, "cgan: out of memory\n");
-        return EX_FAIL;
-    }
+    if (!cond) return ex_out_of_memory("the conditions");
     int rc = GAN_OK;
     for (int k = 0; k < N_MODES && !rc; k++) {
         for (int i = 0; i < PER_MODE; i++) one_hot(cond + (size_t)i * N_MODES, k);
@@ -188,60 +195,58 @@ static void print_table(const score *s)
 /* ------------------------------------------------------------ drawing */
 
 /* A distinct colour per mode: hues spread so that neighbouring modes differ. */
-static ex_color mode_color(int k)
+static ex_rgb mode_color(int k)
 {
     double h = (double)((k * 7) % N_MODES) / N_MODES * 6.0, f = h - floor(h);
     double rgb[6][3] = {{1, f, 0}, {1 - f, 1, 0}, {0, 1, f}, {0, 1 - f, 1}, {f, 0, 1}, {1, 0, 1 - f}};
     const double *c = rgb[(int)h % 6];
-    return (ex_color){(uint8_t)(40 + 180 * c[0]), (uint8_t)(40 + 180 * c[1]), (uint8_t)(40 + 180 * c[2])};
+    return (ex_rgb){0.15 + 0.7 * c[0], 0.15 + 0.7 * c[1], 0.15 + 0.7 * c[2]};
 }
 
-static double to_px(double v) { return (v + 5.5) / 11.0 * (IMAGE - 1); }
-
-static int draw_scatter(const float *x, const char *path)
+static int draw_scatter(const float *x, int requested, const options *o)
 {
-    ex_canvas c;
-    if (ex_canvas_init(&c, IMAGE, IMAGE, (ex_color){255, 255, 255})) {
-        fprintf(stderr, "cgan: out of memory for the figure\n");
-        return EX_FAIL;
+    char title[128], label[80];
+    float modes[2 * N_MODES];
+    snprintf(title, sizeof title, "cgan: %.1f%% of G's samples land nearest the mode asked for",
+             percent(requested, PER_MODE * N_MODES));
+    snprintf(label, sizeof label, "%d samples per mode, coloured by the mode asked for", PER_MODE);
+    ex_figure *f = ex_figure_create(640, 670, 1, 1, title); /* a square plotting area */
+    ex_axes *a = ex_figure_axes(f, 0, 0);
+    ex_axes_text(a, NULL, "x", "y");
+    ex_axes_limits(a, -5.5, 5.5, -5.5, 5.5);
+    for (int k = 0; k < N_MODES; k++) {
+        ex_style dots = {.color = mode_color(k), .alpha = 0.6, .width = 1.5};
+        ex_axes_scatter(a, x + (size_t)k * PER_MODE * DATA_DIM, PER_MODE, dots,
+                        k ? NULL : label);
+        modes[2 * k] = (float)mode_x(k);
+        modes[2 * k + 1] = (float)mode_y(k);
     }
-    for (int k = 0; k < N_MODES; k++)
-        for (int i = 0; i < PER_MODE; i++) {
-            const float *p = x + ((size_t)k * PER_MODE + (size_t)i) * DATA_DIM;
-            ex_canvas_dot(&c, to_px(p[0]), to_px(-p[1]), 1.4, mode_color(k), 0.7);
-        }
-    const ex_color grey = {90, 90, 90};
-    for (int k = 0; k < N_MODES; k++) { /* the 3-sigma ring of each mode, over the samples */
-        double cx = to_px(mode_x(k)), cy = to_px(-mode_y(k)), r = 3.0 * SIGMA / 11.0 * (IMAGE - 1);
-        for (int a = 0; a < 64; a++)
-            ex_canvas_dot(&c, cx + r * cos(a * 0.0982), cy + r * sin(a * 0.0982), 0.5, grey, 1.0);
-    }
-    int rc = ex_canvas_save(&c, path) ? EX_FAIL : GAN_OK;
-    ex_canvas_free(&c);
+    ex_axes_scatter(a, modes, N_MODES, (ex_style){.color = EX_GREY, .width = 4, .ring = 1, .radius = 3 * SIGMA},
+                    "the modes: circles of radius 3σ");
+    int rc = ex_figure_save(f, o->figure);
+    ex_figure_free(f);
     return rc;
 }
 
 /* --------------------------------------------------------------- main */
 
-/* The output path, its directory made before training so a bad --out fails fast. */
-static int prepare_output(const options *o, char *path, size_t size)
+/* The output paths, their directory made before training so a bad --out fails fast. */
+static int prepare_output(options *o)
 {
-    if (snprintf(path, size, "%s/cgan.png", o->out) >= (int)size || ex_mkdir_p(o->out)) {
+    if (snprintf(o->figure, sizeof o->figure, "%s/cgan.png", o->out) >= (int)sizeof o->figure ||
+        snprintf(o->losses, sizeof o->losses, "%s/losses.png", o->out) >= (int)sizeof o->losses ||
+        ex_mkdir_p(o->out)) {
         fprintf(stderr, "cgan: cannot create the directory %s\n", o->out);
         return EX_FAIL;
     }
     return 0;
 }
 
-static int report(ex_gan *m, const char *path)
+static int report(ex_gan *m, const options *o)
 {
     float *x = malloc((size_t)PER_MODE * N_MODES * DATA_DIM * sizeof *x);
-    if (!x) {
-        fprintf(stderr, "cgan: out of memory\n");
-        return EX_FAIL;
-    }
+    if (!x) return ex_out_of_memory("the samples");
     int rc = generate_all(m->t, x);
-    if (!rc) rc = draw_scatter(x, path);
     if (!rc) {
         score s = score_samples(x);
         int req = 0, hq = 0;
@@ -249,9 +254,10 @@ static int report(ex_gan *m, const char *path)
             req += s.requested[k];
             hq += s.hq[k];
         }
+        rc = draw_scatter(x, req, o);
         print_table(&s);
-        printf("wrote %s\n", path);
-        printf("requested=%.1f hq=%.1f\n", percent(req, PER_MODE * N_MODES), percent(hq, PER_MODE * N_MODES));
+        if (!rc) printf("wrote %s and %s\n", o->figure, o->losses);
+        if (!rc) printf("requested=%.1f hq=%.1f\n", percent(req, PER_MODE * N_MODES), percent(hq, PER_MODE * N_MODES));
     }
     free(x);
     return rc;
@@ -261,11 +267,10 @@ int main(int argc, char **argv)
 {
     options o = parse_options(argc, argv);
     ex_gan m = {0};
-    char path[4096];
-    if (prepare_output(&o, path, sizeof path)) return 1;
+    if (prepare_output(&o)) return 1;
     int rc = build_models(&m, &o);
     if (!rc) rc = train(&m, &o);
-    if (!rc) rc = report(&m, path);
+    if (!rc) rc = report(&m, &o);
     if (rc && rc != EX_FAIL) fprintf(stderr, "cgan: %s: %s\n", gan_strerror(rc), gan_error_last());
     ex_gan_free(&m);
     return rc ? 1 : 0;

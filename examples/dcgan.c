@@ -14,12 +14,16 @@
  * of its first convolution (a sequential net cannot route the class around a
  * convolution); the grids then show one row per class.
  *
- * Writes a grid from a fixed z every epoch (epoch_NNN.png) and samples.png at the end,
- * shows a progress line, saves and resumes checkpoints, and ends with the line
+ * Writes a grid from a fixed z every epoch (epoch_NNN.png), samples.png and losses.png
+ * at the end, shows a progress line, saves and resumes checkpoints, writes a CSV log of
+ * every step with --log, and ends with the line
  *   parzen_ll=<mean> se=<se> sigma=<sigma>
  * (the Parzen-window protocol of mnist_gan, on samples mapped back to [0, 1]). */
 #include "common.h"
+#include "flags.h"
 #include "gan.h"
+#include "log.h"
+#include "plot.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -37,7 +41,7 @@
 typedef struct options {
     long epochs, seed, threads, train_rows, test_rows, parzen;
     int cond;
-    const char *data, *out, *save, *resume;
+    const char *data, *out, *save, *resume, *log;
 } options;
 
 typedef struct data {
@@ -196,8 +200,8 @@ static int parzen(gan_trainer *t, const data *d, size_t n, size_t test_rows)
 {
     float *x = malloc(n * DIM * sizeof *x), *cond = NULL, sigma;
     double ll, se;
-    int rc = x ? GAN_OK : ex_report(GAN_ENOMEM, "parzen");
-    if (!rc && d->cond && !(cond = calloc(n * CLASSES, sizeof *cond))) rc = ex_report(GAN_ENOMEM, "parzen");
+    int rc = x ? GAN_OK : ex_out_of_memory("the Parzen samples");
+    if (!rc && d->cond && !(cond = calloc(n * CLASSES, sizeof *cond))) rc = ex_out_of_memory("the Parzen classes");
     for (size_t i = 0; !rc && cond && i < n; i++) cond[i * CLASSES + i % CLASSES] = 1.0f;
     if (!rc) rc = ex_report(gan_trainer_generate(t, NULL, cond, n, x), "gan_trainer_generate");
     if (!rc) to_unit(x, n * DIM);
@@ -232,11 +236,12 @@ static int train(const options *o, data *d)
 {
     ex_gan m = {0};
     progress p = {0};
+    ex_log log = {0};
     char path[4096];
     size_t c = o->cond ? CLASSES : 0;
     float *z = malloc((size_t)GRID * ZDIM * sizeof *z), *x = malloc((size_t)GRID * DIM * sizeof *x);
     float *cond = c ? calloc((size_t)GRID * c, sizeof *cond) : NULL;
-    int rc = z && x && (!c || cond) ? model_setup(&m, d, o) : ex_report(GAN_ENOMEM, "train");
+    int rc = z && x && (!c || cond) ? model_setup(&m, d, o) : ex_out_of_memory("the grids");
     gan_rng *zrng = NULL;
     if (!rc) rc = ex_report(gan_rng_create(&zrng, (uint64_t)o->seed ^ 0x5EED), "gan_rng_create");
     if (!rc) rc = gan_rng_fill_normal(zrng, z, (size_t)GRID * ZDIM, 0.0f, 1.0f);
@@ -244,17 +249,18 @@ static int train(const options *o, data *d)
     for (size_t i = 0; cond && i < GRID; i++) cond[i * c + i / 10] = 1.0f; /* row r: class r */
 
     uint64_t per_epoch = gan_dataset_size(d->train) / BATCH, total = (uint64_t)o->epochs * per_epoch;
-    long first_epoch = 0;
+    uint64_t done = 0;
     if (!rc && o->resume) {
         rc = ex_report(gan_trainer_load(m.t, o->resume), "gan_trainer_load");
-        uint64_t done = rc ? 0 : gan_trainer_steps(m.t);
+        done = rc ? 0 : gan_trainer_steps(m.t);
         if (!rc && (done % per_epoch || done > total)) {
             fprintf(stderr, "dcgan: %s stopped at step %llu, not at the end of one of %ld epochs of %llu steps\n",
                     o->resume, (unsigned long long)done, o->epochs, (unsigned long long)per_epoch);
             rc = GAN_EINVAL;
         }
-        first_epoch = (long)(done / per_epoch);
     }
+    long first_epoch = (long)(done / per_epoch);
+    if (!rc) rc = ex_log_open(&log, o->log, done, on_step, &p);
     if (!rc) {
         printf("data %s: %zu training rows | %s | %ld epochs of %llu steps of %d, seed %ld\n", o->data,
                gan_dataset_size(d->train), o->cond ? "class-conditional" : "unconditional", o->epochs,
@@ -264,7 +270,7 @@ static int train(const options *o, data *d)
         p.bar.first = (uint64_t)first_epoch * per_epoch;
     }
     for (long e = first_epoch; !rc && e < o->epochs; e++) {
-        rc = ex_report(gan_trainer_run(m.t, per_epoch, on_step, &p), "gan_trainer_run");
+        rc = ex_report(gan_trainer_run(m.t, per_epoch, ex_log_on_step, &log), "gan_trainer_run");
         snprintf(path, sizeof path, "%s/epoch_%03ld.png", o->out, e + 1);
         if (!rc) rc = grid(m.t, z, cond, x, path);
         if (!rc && o->save) rc = ex_report(gan_trainer_save(m.t, o->save), "gan_trainer_save");
@@ -274,6 +280,14 @@ static int train(const options *o, data *d)
                     p.last.d_fake, path);
     }
     if (!rc) ex_progress_end(&p.bar);
+    char title[128];
+    snprintf(title, sizeof title, "dcgan%s: %ld epochs of %llu steps, seed %ld", o->cond ? " --cond" : "", o->epochs,
+             (unsigned long long)per_epoch, o->seed);
+    snprintf(path, sizeof path, "%s/losses.png", o->out);
+    if (!rc) rc = ex_log_plot(&log, path, title);
+    int closed = ex_log_close(&log);
+    if (!rc) rc = closed;
+    if (!rc) printf("losses: %s\n", path);
     snprintf(path, sizeof path, "%s/samples.png", o->out);
     if (!rc) rc = grid(m.t, z, cond, x, path);
     if (!rc) printf("samples: %s\n", path);
@@ -287,39 +301,29 @@ static int train(const options *o, data *d)
 
 /* ---------------------------------------------------------------- main */
 
-static void usage(FILE *f)
-{
-    fprintf(f, "usage: dcgan [--epochs 5] [--seed 1] [--threads 1 (0: BLAS default)] [--cond]\n"
-               "             [--data /usr/share/datasets/fashion-mnist] [--out out/dcgan]\n"
-               "             [--train-rows N (a multiple of 64; 0: all)] [--test-rows N (0: all)]\n"
-               "             [--parzen N (samples scored, default 10000)]\n"
-               "             [--save CHECKPOINT (after every epoch)] [--resume CHECKPOINT]\n");
-}
-
 int main(int argc, char **argv)
 {
-    options o = {0};
-    if (ex_arg_flag(argc, argv, "--help") || ex_arg_flag(argc, argv, "-h")) {
-        usage(stdout);
-        return 0;
-    }
-    o.epochs = ex_arg_long(argc, argv, "--epochs", 5);
-    o.seed = ex_arg_long(argc, argv, "--seed", 1);
-    o.threads = ex_arg_long(argc, argv, "--threads", 1);
-    o.train_rows = ex_arg_long(argc, argv, "--train-rows", 0);
-    o.test_rows = ex_arg_long(argc, argv, "--test-rows", 0);
-    o.parzen = ex_arg_long(argc, argv, "--parzen", 10000);
-    o.cond = ex_arg_flag(argc, argv, "--cond");
-    o.data = ex_arg_str(argc, argv, "--data", "/usr/share/datasets/fashion-mnist");
-    o.out = ex_arg_str(argc, argv, "--out", "out/dcgan");
-    o.save = ex_arg_str(argc, argv, "--save", NULL);
-    o.resume = ex_arg_str(argc, argv, "--resume", NULL);
-    if (o.epochs < 1 || o.seed < 0 || o.threads < 0 || o.train_rows < 0 || o.train_rows % BATCH || o.test_rows < 0 ||
-        o.parzen < GRID) {
-        fprintf(stderr, "dcgan: an option is out of range\n");
-        usage(stderr);
-        return 2;
-    }
+    options o = {.epochs = 5, .seed = 1, .threads = 1, .parzen = 10000, .data = "/usr/share/datasets/fashion-mnist",
+                 .out = "out/dcgan"};
+    const ex_flag flags[] = {
+        {"--epochs", EX_LONG, &o.epochs, "N", "[1, inf)", "training epochs (5)"},
+        {"--seed", EX_LONG, &o.seed, "S", "[0, inf)", "seed of every random stream (1)"},
+        {"--threads", EX_LONG, &o.threads, "T", "[0, 1024]", "OpenBLAS threads; 0: its default (1)"},
+        {"--cond", EX_SWITCH, &o.cond, NULL, NULL, "class-conditional: one row of the grids per class"},
+        {"--data", EX_TEXT, &o.data, "DIR", NULL, "the four IDX files, raw or .gz (/usr/share/datasets/fashion-mnist)"},
+        {"--out", EX_TEXT, &o.out, "DIR", NULL, "where the pictures go (out/dcgan)"},
+        {"--train-rows", EX_LONG, &o.train_rows, "N", "[0, inf)",
+         "train on the first N rows, a multiple of 64 (0: all)"},
+        {"--test-rows", EX_LONG, &o.test_rows, "N", "[0, inf)", "score on the first N test rows (0: all)"},
+        {"--parzen", EX_LONG, &o.parzen, "N", "[100, inf)", "samples in the Parzen score (10000)"},
+        {"--save", EX_TEXT, &o.save, "CHECKPOINT", NULL, "save the trainer after every epoch"},
+        {"--resume", EX_TEXT, &o.resume, "CHECKPOINT", NULL, "continue a saved trainer"},
+        {"--log", EX_TEXT, &o.log, "FILE.csv", NULL, "one CSV row of gan_step_stats per step (a resume continues it)"},
+        {0}};
+    ex_flags_parse(argc, argv, flags,
+                   "dcgan: the convolutional GAN of Radford, Metz and Chintala (2016) on 28 x 28 images.");
+    if (o.train_rows % BATCH)
+        ex_flags_fail(flags, "--train-rows must be a multiple of %d (the batch), got %ld", BATCH, o.train_rows);
     if (o.threads > 0 && openblas_set_num_threads) openblas_set_num_threads((int)o.threads);
     if (ex_mkdir_p(o.out) != 0) {
         fprintf(stderr, "dcgan: cannot create %s\n", o.out);

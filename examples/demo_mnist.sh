@@ -1,7 +1,7 @@
 #!/bin/sh
 # Demo: the paper's MNIST model on Fashion-MNIST, on a short budget (about two minutes).
 # Usage (from any directory): sh examples/demo_mnist.sh [EPOCHS]
-# Installs the Debian packages it needs (the build, libpng, dataset-fashion-mnist),
+# Installs the Debian packages it needs (the build, cairo, dataset-fashion-mnist),
 # builds libgan in build-demo/ (release), trains, prints the sample grid's path and
 # the Parzen score. `examples/mnist_gan --help` lists the flags of a full run.
 set -eu

@@ -4,10 +4,15 @@
  * them beside p_data: black dotted p_data, green p_g, blue dashed D(x).
  *
  *   gaussian1d [--steps N] [--seed S] [--out DIR] [--batch B] [--lr LR] [--mu M] [--sigma S]
+ *              [--log FILE.csv]
  *
- * Writes DIR/gaussian1d.png; the last stdout line is the final Jensen-Shannon divergence
- * between histograms of data and G samples: "jsd=<value>" (natural log, in [0, ln 2]). */
+ * Writes DIR/gaussian1d.png and DIR/losses.png; the last stdout line is the final
+ * Jensen-Shannon divergence between histograms of data and G samples: "jsd=<value>"
+ * (natural log, in [0, ln 2]). */
 #include "common.h"
+#include "flags.h"
+#include "log.h"
+#include "plot.h"
 
 #include <gan.h>
 
@@ -22,23 +27,19 @@ enum {
     N_SAMPLES = 20000,  /* G and data samples per histogram */
     JSD_BINS = 50,      /* bins over mu +- 4 sigma for the JSD, plus two for the tails */
     PLOT_BINS = 80,     /* bins of the plotted p_g curve */
-    PANEL_W = 360,
-    PANEL_H = 240,
-    MARGIN = 16,
-    LEGEND_H = 28
+    CURVE = 400         /* points of the p_data and D curves */
 };
 
-#define EX_FAIL (-100) /* a non-libgan failure, already reported */
-#define NOISE_DIM 1    /* the paper's figure maps a 1-D z to x */
+#define NOISE_DIM 1 /* the paper's figure maps a 1-D z to x */
 
 /* Where the panels sit in training, as fractions of the run. */
 static const double panel_at[N_PANELS] = {0.0, 0.02, 0.1, 1.0};
 
 typedef struct options {
-    long steps, batch;
-    unsigned long long seed;
+    long steps, batch, seed;
     double lr, mu, sigma;
-    const char *out;
+    const char *out, *log;
+    char figure[4096], losses[4096]; /* the pictures' paths */
     double shift, scale; /* the nets see (x - shift) / scale: data standardised from a sample */
 } options;
 
@@ -53,18 +54,19 @@ typedef struct panel {
 
 static options parse_options(int argc, char **argv)
 {
-    options o;
-    o.steps = ex_arg_long(argc, argv, "--steps", 10000);
-    o.batch = ex_arg_long(argc, argv, "--batch", 128);
-    o.seed = (unsigned long long)ex_arg_long(argc, argv, "--seed", 1);
-    o.lr = ex_arg_double(argc, argv, "--lr", 1e-3);
-    o.mu = ex_arg_double(argc, argv, "--mu", 4.0);
-    o.sigma = ex_arg_double(argc, argv, "--sigma", 0.5);
-    o.out = ex_arg_str(argc, argv, "--out", "out");
-    if (o.steps < 1) ex_usage_error(argv[0], "--steps must be at least 1");
-    if (o.batch < 1) ex_usage_error(argv[0], "--batch must be at least 1");
-    if (!(o.lr > 0)) ex_usage_error(argv[0], "--lr must be positive");
-    if (!(o.sigma > 0)) ex_usage_error(argv[0], "--sigma must be positive");
+    options o = {.steps = 10000, .batch = 128, .seed = 1, .lr = 1e-3, .mu = 4.0, .sigma = 0.5, .out = "out"};
+    const ex_flag flags[] = {
+        {"--steps", EX_LONG, &o.steps, "N", "[1, inf)", "training steps (10000)"},
+        {"--seed", EX_LONG, &o.seed, "S", "[0, inf)", "seed of every random stream (1)"},
+        {"--out", EX_TEXT, &o.out, "DIR", NULL, "where gaussian1d.png and losses.png go (out)"},
+        {"--batch", EX_LONG, &o.batch, "B", "[1, inf)", "batch size (128)"},
+        {"--lr", EX_REAL, &o.lr, "LR", "(0, inf)", "Adam's learning rate for G and D (1e-3)"},
+        {"--mu", EX_REAL, &o.mu, "M", NULL, "mean of the data (4)"},
+        {"--sigma", EX_REAL, &o.sigma, "S", "(0, inf)", "standard deviation of the data (0.5)"},
+        {"--log", EX_TEXT, &o.log, "FILE.csv", NULL, "one CSV row of gan_step_stats per step"},
+        {0}};
+    ex_flags_parse(argc, argv, flags,
+                   "gaussian1d: Figure 1 of Goodfellow et al. (2014) from real training: G learns a 1-D Gaussian.");
     return o;
 }
 
@@ -86,7 +88,7 @@ static int build_models(ex_gan *m, const options *o)
     if (!rc) rc = gan_optim_adam(&m->opt_g, (float)o->lr, 0.5f, 0.999f, 1e-8f);
     if (!rc) rc = gan_optim_adam(&m->opt_d, (float)o->lr, 0.5f, 0.999f, 1e-8f);
     if (!rc) rc = gan_trainer_create(&m->t, m->g, m->d, m->opt_g, m->opt_d);
-    if (!rc) rc = gan_trainer_set_seed(m->t, o->seed);
+    if (!rc) rc = gan_trainer_set_seed(m->t, (uint64_t)o->seed);
     if (!rc) rc = gan_trainer_set_batch_size(m->t, (size_t)o->batch);
     if (!rc) rc = gan_trainer_set_data(m->t, sample_data, (void *)o);
     /* The seed's init stream makes the starting weights, and so the run, reproducible. */
@@ -122,10 +124,7 @@ static int snapshot(ex_gan *m, const options *o, panel *p, float *z)
     p->step = gan_trainer_steps(m->t);
     p->x = malloc(N_SAMPLES * sizeof *p->x);
     p->d_params = malloc(n * sizeof *p->d_params);
-    if (!p->x || !p->d_params) {
-        fprintf(stderr, "gaussian1d: out of memory\n");
-        return EX_FAIL;
-    }
+    if (!p->x || !p->d_params) return ex_out_of_memory("a panel");
     memcpy(p->d_params, gan_net_params(m->d), n * sizeof *p->d_params);
     return generate_sorted(m->t, o, z, p->x);
 }
@@ -134,23 +133,25 @@ static int snapshot(ex_gan *m, const options *o, panel *p, float *z)
 
 static int train(ex_gan *m, const options *o, panel *panels)
 {
-    float *z = malloc(N_SAMPLES * sizeof *z);
-    if (!z) {
-        fprintf(stderr, "gaussian1d: out of memory\n");
-        return EX_FAIL;
-    }
     ex_progress prog;
+    ex_log log;
     ex_progress_start(&prog, (uint64_t)o->steps, (size_t)o->batch);
-    int rc = GAN_OK;
+    int rc = ex_log_open(&log, o->log, 0, ex_progress_on_step, &prog);
+    float *z = malloc(N_SAMPLES * sizeof *z);
+    if (!rc && !z) rc = ex_out_of_memory("the noise");
     for (int k = 0; k < N_PANELS && !rc; k++) {
         uint64_t target = (uint64_t)llround(panel_at[k] * (double)o->steps);
         uint64_t done = gan_trainer_steps(m->t);
-        if (target > done) rc = gan_trainer_run(m->t, target - done, ex_progress_on_step, &prog);
+        if (target > done) rc = gan_trainer_run(m->t, target - done, ex_log_on_step, &log);
         if (!rc) rc = snapshot(m, o, &panels[k], z);
     }
     if (!rc) ex_progress_end(&prog);
+    char title[128];
+    snprintf(title, sizeof title, "gaussian1d: G learning N(%g, %g), seed %ld", o->mu, o->sigma, o->seed);
+    if (!rc) rc = ex_log_plot(&log, o->losses, title);
+    int closed = ex_log_close(&log);
     free(z);
-    return rc;
+    return rc ? rc : closed;
 }
 
 /* -------------------------------------------------------------- stats */
@@ -207,116 +208,46 @@ static int sample_reference(float *x, options *o)
 
 /* ------------------------------------------------------------ drawing */
 
-typedef struct pen {
-    ex_color col;
-    double on, off; /* dash pattern in pixels; off = 0 draws a solid line */
-    double radius;
-} pen;
+static const ex_style PEN_DATA = {.color = EX_BLACK, .width = 2.2, .dash = EX_DOTTED};
+static const ex_style PEN_G = {.color = EX_GREEN, .width = 2};
+static const ex_style PEN_D = {.color = EX_BLUE, .width = 2, .dash = EX_DASHED};
 
-/* A polyline through n points, stroked with round dots every half pixel. */
-static void stroke(ex_canvas *c, const double *px, const double *py, int n, pen p)
+/* p_data on CURVE points over [lo, hi]. */
+static void data_curve(float *xy, double lo, double hi, const options *o)
 {
-    double s = 0;
-    for (int i = 1; i < n; i++) {
-        double dx = px[i] - px[i - 1], dy = py[i] - py[i - 1], len = hypot(dx, dy);
-        int steps = (int)ceil(len / 0.5);
-        for (int k = 0; k < steps; k++, s += len / steps) {
-            if (p.off > 0 && fmod(s, p.on + p.off) >= p.on) continue;
-            double f = (double)k / steps;
-            ex_canvas_dot(c, px[i - 1] + f * dx, py[i - 1] + f * dy, p.radius, p.col, 1.0);
-        }
+    for (int i = 0; i < CURVE; i++) {
+        double x = lo + (hi - lo) * i / (CURVE - 1);
+        xy[2 * i] = (float)x;
+        xy[2 * i + 1] = (float)normal_pdf(x, o->mu, o->sigma);
     }
 }
 
-static const pen PEN_DATA = {{0, 0, 0}, 2.0, 3.0, 1.2};
-static const pen PEN_G = {{0, 150, 0}, 1.0, 0.0, 1.2};
-static const pen PEN_D = {{30, 60, 230}, 8.0, 5.0, 1.2};
-
-/* Maps data coordinates to a panel's pixels. */
-typedef struct frame {
-    int x0, y0;        /* top-left pixel of the plotting area */
-    double lo, hi;     /* x range */
-    double ymax;       /* y range is [0, ymax] */
-} frame;
-
-static double fx(const frame *f, double x) { return f->x0 + (x - f->lo) / (f->hi - f->lo) * (PANEL_W - 1); }
-
-/* Values above the range are held at the top edge. */
-static double fy(const frame *f, double y)
+/* p_g as a density: a histogram of the panel's samples, through its bins' centres. */
+static void pg_curve(float *xy, double lo, double hi, const float *x)
 {
-    return f->y0 + (PANEL_H - 1) * (1.0 - fmin(y, f->ymax) / f->ymax);
-}
-
-static void draw_axes(ex_canvas *c, const frame *f)
-{
-    const ex_color black = {0, 0, 0}, grey = {200, 200, 200};
-    int x1 = f->x0 + PANEL_W - 1, base = (int)lround(fy(f, 0));
-    ex_canvas_rect(c, f->x0, f->y0, x1, f->y0, grey, 1.0);
-    ex_canvas_rect(c, f->x0, f->y0, f->x0, base, grey, 1.0);
-    ex_canvas_rect(c, x1, f->y0, x1, base, grey, 1.0);
-    ex_canvas_rect(c, f->x0, base, x1, base + 1, black, 1.0);
-    int y_one = (int)lround(fy(f, 1.0)); /* D = 1, where a perfect D sits on real data */
-    for (int x = f->x0; x <= x1; x += 6) ex_canvas_rect(c, x, y_one, x + 1, y_one, grey, 1.0);
-    double step = pow(10.0, ceil(log10((f->hi - f->lo) / 20.0))); /* at most 20 ticks */
-    for (double t = ceil(f->lo / step) * step; t <= f->hi; t += step) {
-        int px = (int)lround(fx(f, t));
-        ex_canvas_rect(c, px, base + 2, px, base + 6, black, 1.0);
-    }
-}
-
-static void draw_data(ex_canvas *c, const frame *f, const options *o, double *px, double *py)
-{
-    for (int i = 0; i < PANEL_W; i++) {
-        double x = f->lo + (f->hi - f->lo) * i / (PANEL_W - 1);
-        px[i] = fx(f, x);
-        py[i] = fy(f, normal_pdf(x, o->mu, o->sigma));
-    }
-    stroke(c, px, py, PANEL_W, PEN_DATA);
-}
-
-/* p_g as a density: a histogram of the panel's samples, drawn through bin centres. */
-static void draw_pg(ex_canvas *c, const frame *f, const float *x, double *px, double *py)
-{
-    double count[PLOT_BINS] = {0}, w = (f->hi - f->lo) / PLOT_BINS;
+    double count[PLOT_BINS] = {0}, w = (hi - lo) / PLOT_BINS;
     for (size_t i = 0; i < N_SAMPLES; i++) {
-        double b = floor((x[i] - f->lo) / w); /* tested before the cast: x may be far out */
+        double b = floor((x[i] - lo) / w); /* tested before the cast: x may be far out */
         if (b >= 0 && b < PLOT_BINS) count[(int)b] += 1.0;
     }
     for (int b = 0; b < PLOT_BINS; b++) {
-        px[b] = fx(f, f->lo + (b + 0.5) * w);
-        py[b] = fy(f, count[b] / (N_SAMPLES * w));
+        xy[2 * b] = (float)(lo + (b + 0.5) * w);
+        xy[2 * b + 1] = (float)(count[b] / (N_SAMPLES * w));
     }
-    stroke(c, px, py, PLOT_BINS, PEN_G);
 }
 
-/* D(x) on one grid point per pixel column, with the panel's parameters loaded into D. */
-static int draw_d(ex_canvas *c, const frame *f, gan_net *d, const panel *p, const options *o, double *px,
-                  double *py)
+/* D(x) on CURVE points, with the panel's parameters loaded into D. */
+static int d_curve(float *xy, double lo, double hi, gan_net *d, const panel *p, const options *o)
 {
-    float grid[PANEL_W], out[PANEL_W];
+    float grid[CURVE], out[CURVE];
     memcpy(gan_net_params(d), p->d_params, gan_net_num_params(d) * sizeof *p->d_params);
-    for (int i = 0; i < PANEL_W; i++) {
-        px[i] = f->lo + (f->hi - f->lo) * i / (PANEL_W - 1);
-        grid[i] = (float)((px[i] - o->shift) / o->scale);
+    for (int i = 0; i < CURVE; i++) {
+        xy[2 * i] = (float)(lo + (hi - lo) * i / (CURVE - 1));
+        grid[i] = (float)((xy[2 * i] - o->shift) / o->scale);
     }
-    int rc = gan_net_forward(d, grid, PANEL_W, out, 0); /* evaluation mode: D's sigmoid output */
-    if (rc) return rc;
-    for (int i = 0; i < PANEL_W; i++) {
-        px[i] = fx(f, px[i]);
-        py[i] = fy(f, out[i]);
-    }
-    stroke(c, px, py, PANEL_W, PEN_D);
-    return GAN_OK;
-}
-
-/* A short sample of each curve above the panels, in the order data, p_g, D. */
-static void draw_legend(ex_canvas *c)
-{
-    const pen *pens[3] = {&PEN_DATA, &PEN_G, &PEN_D};
-    for (int k = 0; k < 3; k++) {
-        double x0 = MARGIN + k * 70.0, y = LEGEND_H / 2.0 + 4, px[2] = {x0, x0 + 50}, py[2] = {y, y};
-        stroke(c, px, py, 2, *pens[k]);
-    }
+    int rc = gan_net_forward(d, grid, CURVE, out, 0); /* evaluation mode: D's sigmoid output */
+    for (int i = 0; i < CURVE; i++) xy[2 * i + 1] = out[i];
+    return rc;
 }
 
 /* One x range for every panel: the data's +- 4 sigma and the bulk of each p_g, within
@@ -336,51 +267,60 @@ static void x_range(const panel *panels, const options *o, double *lo, double *h
     *hi += pad;
 }
 
-static int draw_figure(const panel *panels, gan_net *d, const options *o, const char *path)
+/* The paper's panels (a)-(d) side by side; the legend in the last, where the curves are calm. */
+static int draw_figure(const panel *panels, const double *js, gan_net *d, const options *o)
 {
-    ex_canvas c;
-    int w = N_PANELS * (PANEL_W + MARGIN) + MARGIN, h = LEGEND_H + PANEL_H + 2 * MARGIN;
-    if (ex_canvas_init(&c, w, h, (ex_color){255, 255, 255})) {
-        fprintf(stderr, "gaussian1d: out of memory for the figure\n");
-        return EX_FAIL;
-    }
-    frame f = {.y0 = LEGEND_H + MARGIN, .ymax = 1.15 * fmax(1.0, normal_pdf(o->mu, o->mu, o->sigma))};
-    x_range(panels, o, &f.lo, &f.hi);
-    double px[PANEL_W], py[PANEL_W];
+    char title[160], name[80];
+    snprintf(title, sizeof title, "Goodfellow et al. (2014), Figure 1, from training: G learns p_data = N(%g, %g)",
+             o->mu, o->sigma);
+    ex_figure *f = ex_figure_create(N_PANELS * 350, 390, 1, N_PANELS, title);
+    double lo, hi, ymax = 1.15 * fmax(1.0, normal_pdf(o->mu, o->mu, o->sigma));
+    float xy[2 * CURVE];
     int rc = GAN_OK;
-    draw_legend(&c);
+    x_range(panels, o, &lo, &hi);
     for (int k = 0; k < N_PANELS && !rc; k++) {
-        f.x0 = MARGIN + k * (PANEL_W + MARGIN);
-        draw_axes(&c, &f);
-        draw_data(&c, &f, o, px, py);
-        draw_pg(&c, &f, panels[k].x, px, py);
-        rc = draw_d(&c, &f, d, &panels[k], o, px, py);
+        ex_axes *a = ex_figure_axes(f, 0, k);
+        snprintf(name, sizeof name, "(%c) step %llu, JSD %.3f", 'a' + k, panels[k].step, js[k]);
+        ex_axes_text(a, name, "x", k ? NULL : "density, and D(x)");
+        ex_axes_limits(a, lo, hi, 0, ymax);
+        ex_axes_hline(a, 0.5, (ex_style){.color = EX_GREY, .alpha = 0.5, .width = 1}, "1/2");
+        data_curve(xy, lo, hi, o);
+        ex_axes_line(a, xy, CURVE, PEN_DATA, k < N_PANELS - 1 ? NULL : "p_data: the data");
+        pg_curve(xy, lo, hi, panels[k].x);
+        ex_axes_line(a, xy, PLOT_BINS, PEN_G, k < N_PANELS - 1 ? NULL : "p_g: G's samples");
+        rc = d_curve(xy, lo, hi, d, &panels[k], o);
+        ex_axes_line(a, xy, CURVE, PEN_D, k < N_PANELS - 1 ? NULL : "D(x): the discriminator");
     }
-    if (!rc && ex_canvas_save(&c, path)) rc = EX_FAIL;
-    ex_canvas_free(&c);
+    if (!rc) rc = ex_figure_save(f, o->figure);
+    ex_figure_free(f);
     return rc;
 }
 
 /* --------------------------------------------------------------- main */
 
-/* The output path, its directory made before training so a bad --out fails fast. */
-static int prepare_output(const options *o, char *path, size_t size)
+/* The output paths, their directory made before training so a bad --out fails fast. */
+static int prepare_output(options *o)
 {
-    if (snprintf(path, size, "%s/gaussian1d.png", o->out) >= (int)size || ex_mkdir_p(o->out)) {
+    if (snprintf(o->figure, sizeof o->figure, "%s/gaussian1d.png", o->out) >= (int)sizeof o->figure ||
+        snprintf(o->losses, sizeof o->losses, "%s/losses.png", o->out) >= (int)sizeof o->losses ||
+        ex_mkdir_p(o->out)) {
         fprintf(stderr, "gaussian1d: cannot create the directory %s\n", o->out);
         return EX_FAIL;
     }
     return 0;
 }
 
-static int report(const panel *panels, ex_gan *m, const options *o, const float *data, const char *path)
+static int report(const panel *panels, ex_gan *m, const options *o, const float *data)
 {
-    for (int k = 0; k < N_PANELS; k++)
-        printf("panel %c  step %6llu  jsd %.4f\n", 'a' + k, panels[k].step, jsd(data, panels[k].x, N_SAMPLES, o));
-    int rc = draw_figure(panels, m->d, o, path); /* it overwrites D's weights: nothing trains after it */
+    double js[N_PANELS];
+    for (int k = 0; k < N_PANELS; k++) {
+        js[k] = jsd(data, panels[k].x, N_SAMPLES, o);
+        printf("panel %c  step %6llu  jsd %.4f\n", 'a' + k, panels[k].step, js[k]);
+    }
+    int rc = draw_figure(panels, js, m->d, o); /* it overwrites D's weights: nothing trains after it */
     if (rc) return rc;
-    printf("wrote %s\n", path);
-    printf("jsd=%.4f\n", jsd(data, panels[N_PANELS - 1].x, N_SAMPLES, o));
+    printf("wrote %s and %s\n", o->figure, o->losses);
+    printf("jsd=%.4f\n", js[N_PANELS - 1]);
     return GAN_OK;
 }
 
@@ -389,17 +329,16 @@ int main(int argc, char **argv)
     options o = parse_options(argc, argv);
     ex_gan m = {0};
     panel panels[N_PANELS] = {{0}};
-    char path[4096];
-    if (prepare_output(&o, path, sizeof path)) return 1;
+    if (prepare_output(&o)) return 1;
     float *data = malloc(N_SAMPLES * sizeof *data);
     if (!data) {
-        fprintf(stderr, "gaussian1d: out of memory\n");
+        ex_out_of_memory("the data");
         return 1;
     }
     int rc = sample_reference(data, &o);
     if (!rc) rc = build_models(&m, &o);
     if (!rc) rc = train(&m, &o, panels);
-    if (!rc) rc = report(panels, &m, &o, data, path);
+    if (!rc) rc = report(panels, &m, &o, data);
     if (rc && rc != EX_FAIL) fprintf(stderr, "gaussian1d: %s: %s\n", gan_strerror(rc), gan_error_last());
     for (int k = 0; k < N_PANELS; k++) {
         free(panels[k].x);

@@ -2,7 +2,10 @@
  * (8 modes on a ring, 25 on a grid), scored by modes covered, high-quality samples
  * and the reverse KL of the mode histogram, over one or more seeds. */
 #include "common.h"
+#include "flags.h"
 #include "gan.h"
+#include "log.h"
+#include "plot.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -27,8 +30,8 @@ typedef struct options {
     long steps, batch, seeds, hidden, layers, zdim, d_steps, stop_at;
     long seed;
     double lr, lr_d, beta1, beta2, ema, decay;
-    int uniform_noise;
-    const char *out, *save, *resume; /* checkpoint paths, or NULL */
+    const char *mixture, *noise;
+    const char *out, *save, *resume, *log; /* checkpoint and log paths, or NULL */
 } options;
 
 typedef struct score {
@@ -36,11 +39,9 @@ typedef struct score {
     double hq_percent, rkl;
 } score;
 
-/* ------------------------------------------------------------ errors */
-
 /* ----------------------------------------------------------- mixtures */
 
-static int mixture_make(mixture *m, const char *name)
+static void mixture_make(mixture *m, const char *name)
 {
     memset(m, 0, sizeof *m);
     m->name = name;
@@ -54,7 +55,7 @@ static int mixture_make(mixture *m, const char *name)
         m->scale = 1.0;
         m->view = 1.5;
         m->steps = 5000;
-        return 0;
+        return;
     }
     if (strcmp(name, "grid") == 0) {
         m->k = 25;
@@ -66,9 +67,7 @@ static int mixture_make(mixture *m, const char *name)
         m->scale = 4.0; /* keeps the nets' inputs and outputs near unit size */
         m->view = 6.0;
         m->steps = 12000; /* 25 modes take longer to separate */
-        return 0;
     }
-    return -1;
 }
 
 /* gan_data_fn: a uniform mode plus Gaussian noise, from the trainer's data stream only. */
@@ -126,44 +125,27 @@ static score score_samples(const mixture *m, const float *xy, size_t n)
 
 /* --------------------------------------------------------------- plot */
 
-static void to_pixel(const mixture *m, const ex_canvas *c, double x, double y, double *px, double *py)
+/* Samples as faint blue dots, the modes as red circles of 3 sigma (at least 4 pixels). */
+static int plot(const mixture *m, const float *xy, size_t n, const score *s, uint64_t seed, const char *path)
 {
-    *px = (x + m->view) / (2 * m->view) * c->w;
-    *py = (m->view - y) / (2 * m->view) * c->h; /* y grows upwards */
-}
-
-static void circle(ex_canvas *c, double cx, double cy, double r, ex_color col)
-{
-    const int n = 48;
-    for (int i = 0; i < n; i++) {
-        double a0 = 2 * PI * i / n, a1 = 2 * PI * (i + 1) / n;
-        ex_canvas_line(c, cx + r * cos(a0), cy + r * sin(a0), cx + r * cos(a1), cy + r * sin(a1), col);
-    }
-}
-
-/* Samples as faint blue dots over red 3-sigma circles at the modes. */
-static int plot(const mixture *m, const float *xy, size_t n, const char *path)
-{
-    const int size = 600;
-    ex_canvas c;
-    if (ex_canvas_init(&c, size, size, (ex_color){255, 255, 255}) != 0) {
-        fprintf(stderr, "mixture2d: out of memory for the plot\n");
-        return -1;
-    }
-    double px, py, r = 3.0 * m->sigma / (2 * m->view) * size;
-    to_pixel(m, &c, 0, 0, &px, &py);
-    ex_canvas_line(&c, 0, py, size - 1, py, (ex_color){225, 225, 225});
-    ex_canvas_line(&c, px, 0, px, size - 1, (ex_color){225, 225, 225});
-    for (size_t i = 0; i < n; i++) {
-        to_pixel(m, &c, xy[2 * i], xy[2 * i + 1], &px, &py);
-        ex_canvas_dot(&c, px, py, 1.5, (ex_color){30, 80, 200}, 0.25);
-    }
+    char title[160], label[64];
+    float modes[2 * MAX_MODES];
+    snprintf(title, sizeof title, "The %s of %d Gaussians, seed %llu: %d/%d modes, %.1f%% high quality", m->name,
+             m->k, (unsigned long long)seed, s->covered, m->k, s->hq_percent);
+    ex_figure *f = ex_figure_create(640, 670, 1, 1, title); /* a square plotting area */
+    ex_axes *a = ex_figure_axes(f, 0, 0);
+    ex_axes_text(a, NULL, "x", "y");
+    ex_axes_limits(a, -m->view, m->view, -m->view, m->view);
+    snprintf(label, sizeof label, "%zu samples of G", n);
+    ex_axes_scatter(a, xy, n, (ex_style){.color = EX_BLUE, .alpha = 0.25, .width = 1.6}, label);
     for (int k = 0; k < m->k; k++) {
-        to_pixel(m, &c, m->mode[k][0], m->mode[k][1], &px, &py);
-        circle(&c, px, py, r < 4 ? 4 : r, (ex_color){220, 30, 30});
+        modes[2 * k] = (float)m->mode[k][0];
+        modes[2 * k + 1] = (float)m->mode[k][1];
     }
-    int rc = ex_canvas_save(&c, path); /* prints why on failure */
-    ex_canvas_free(&c);
+    ex_axes_scatter(a, modes, (size_t)m->k, (ex_style){.color = EX_RED, .width = 4, .ring = 1, .radius = 3 * m->sigma},
+                    "the modes: circles of radius 3σ");
+    int rc = ex_figure_save(f, path);
+    ex_figure_free(f);
     return rc;
 }
 
@@ -182,7 +164,8 @@ static int run_setup(ex_gan *r, const options *o, mixture *m, uint64_t seed)
     EX_TRY(gan_net_init(r->g, init, GAN_INIT_HE, 1.0f));
     EX_TRY(gan_net_init(r->d, init, GAN_INIT_HE, 1.0f));
     EX_TRY(gan_trainer_set_data(r->t, sample_mixture, m));
-    EX_TRY(o->uniform_noise ? gan_trainer_set_noise_uniform(r->t, 1.0f) : gan_trainer_set_noise_normal(r->t, 1.0f));
+    EX_TRY(strcmp(o->noise, "uniform") == 0 ? gan_trainer_set_noise_uniform(r->t, 1.0f)
+                                             : gan_trainer_set_noise_normal(r->t, 1.0f));
     EX_TRY(gan_trainer_set_batch_size(r->t, (size_t)o->batch));
     EX_TRY(gan_trainer_set_d_steps(r->t, (unsigned)o->d_steps));
     EX_TRY(gan_trainer_set_loss(r->t, GAN_LOSS_NON_SATURATING));
@@ -215,10 +198,12 @@ static int on_step(void *payload, const gan_step_stats *s)
     return ex_report(rc, "gan_optim_set_lr");
 }
 
-/* One fresh training from `seed`; fills xy (N_EVAL x 2, data units). */
-static int train_and_sample(const options *o, mixture *m, uint64_t seed, float *xy)
+/* One fresh training from `seed`; fills xy (N_EVAL x 2, data units). With `losses` (the
+ * first seed), --log records it and its losses are drawn there. */
+static int train_and_sample(const options *o, mixture *m, uint64_t seed, float *xy, const char *losses)
 {
     ex_gan r = {0};
+    ex_log log = {0};
     progress p = {.o = o, .r = &r};
     int rc = run_setup(&r, o, m, seed);
     /* A checkpoint replaces the fresh nets, optimizers, rngs and step count. */
@@ -229,15 +214,22 @@ static int train_and_sample(const options *o, mixture *m, uint64_t seed, float *
                 o->steps);
         rc = GAN_EINVAL;
     }
+    if (!rc) rc = ex_log_open(&log, losses ? o->log : NULL, done, on_step, &p);
     /* --stop-at pauses a run of --steps (whose schedule it keeps) for a later --resume. */
     uint64_t end = o->stop_at && (uint64_t)o->stop_at < (uint64_t)o->steps ? (uint64_t)o->stop_at : (uint64_t)o->steps;
     if (!rc) {
         ex_progress_start(&p.bar, end, (size_t)o->batch);
         p.bar.first = done;
-        rc = ex_report(gan_trainer_run(r.t, end > done ? end - done : 0, on_step, &p), "gan_trainer_run");
+        rc = ex_report(gan_trainer_run(r.t, end > done ? end - done : 0, ex_log_on_step, &log), "gan_trainer_run");
         ex_progress_end(&p.bar);
     }
     if (!rc && o->save) rc = ex_report(gan_trainer_save(r.t, o->save), "gan_trainer_save");
+    char title[128];
+    snprintf(title, sizeof title, "mixture2d, %s: seed %llu, %llu of %ld steps", m->name, (unsigned long long)seed,
+             (unsigned long long)end, o->steps);
+    if (!rc && losses) rc = ex_log_plot(&log, losses, title);
+    int closed = ex_log_close(&log);
+    if (!rc) rc = closed;
     if (!rc) rc = ex_report(gan_trainer_generate(r.t, NULL, NULL, N_EVAL, xy), "gan_trainer_generate");
     for (size_t i = 0; !rc && i < 2 * N_EVAL; i++) xy[i] = (float)(xy[i] * m->scale);
     ex_gan_free(&r);
@@ -262,78 +254,55 @@ static double se_of(const double *v, long n)
     return sqrt(ss / (double)(n - 1) / (double)n);
 }
 
-static void usage(FILE *f)
+static void parse(int argc, char **argv, options *o, mixture *m)
 {
-    fprintf(f,
-            "usage: mixture2d [--mixture ring|grid] [--seeds N] [--seed S] [--out DIR]\n"
-            "  training: [--steps N (ring 5000, grid 12000)] [--batch 256] [--lr 1e-3] [--lr-d X (= lr)]\n"
-            "            [--beta1 0.5] [--beta2 0.999] [--decay 0.5 (last fraction of steps where lr falls to 0)]\n"
-            "            [--ema 0 (G weight averaging decay; 0 = off)] [--d-steps 1]\n"
-            "  files:    [--save CHECKPOINT (when training ends)] [--resume CHECKPOINT]\n"
-            "            [--stop-at N (end training at step N of --steps, e.g. to --save and --resume later)]\n"
-            "  nets:     [--layers 3] [--hidden 128] [--zdim 2] [--noise normal|uniform]\n"
-            "            [--scale X (nets see data / X; ring 1, grid 4)]\n");
-}
-
-static int parse(int argc, char **argv, options *o, mixture *m)
-{
-    const char *name = ex_arg_str(argc, argv, "--mixture", "ring");
-    if (mixture_make(m, name) != 0) {
-        fprintf(stderr, "mixture2d: unknown mixture '%s'\n", name);
-        return -1;
-    }
-    m->scale = ex_arg_double(argc, argv, "--scale", m->scale);
-    o->steps = ex_arg_long(argc, argv, "--steps", m->steps);
-    o->batch = ex_arg_long(argc, argv, "--batch", 256);
-    o->seeds = ex_arg_long(argc, argv, "--seeds", 1);
-    o->seed = ex_arg_long(argc, argv, "--seed", 1);
-    o->hidden = ex_arg_long(argc, argv, "--hidden", 128);
-    o->layers = ex_arg_long(argc, argv, "--layers", 3);
-    o->zdim = ex_arg_long(argc, argv, "--zdim", 2);
-    o->d_steps = ex_arg_long(argc, argv, "--d-steps", 1);
-    o->lr = ex_arg_double(argc, argv, "--lr", 1e-3);
-    o->lr_d = ex_arg_double(argc, argv, "--lr-d", o->lr);
-    o->beta1 = ex_arg_double(argc, argv, "--beta1", 0.5);
-    o->beta2 = ex_arg_double(argc, argv, "--beta2", 0.999);
-    o->ema = ex_arg_double(argc, argv, "--ema", 0.0);
-    o->decay = ex_arg_double(argc, argv, "--decay", 0.5);
-    const char *noise = ex_arg_str(argc, argv, "--noise", "normal");
-    o->uniform_noise = strcmp(noise, "uniform") == 0;
-    if (!o->uniform_noise && strcmp(noise, "normal") != 0) {
-        fprintf(stderr, "mixture2d: unknown noise '%s'\n", noise);
-        return -1;
-    }
-    o->out = ex_arg_str(argc, argv, "--out", "out");
-    o->save = ex_arg_str(argc, argv, "--save", NULL);
-    o->resume = ex_arg_str(argc, argv, "--resume", NULL);
-    o->stop_at = ex_arg_long(argc, argv, "--stop-at", 0);
-    if ((o->save || o->resume) && o->seeds != 1) {
-        fprintf(stderr, "mixture2d: --save and --resume take one seed (--seeds 1)\n");
-        return -1;
-    }
-    /* Range checks the library would not make (it takes size_t and unsigned). */
-    if (o->steps < 1 || o->batch < 1 || o->seeds < 1 || o->hidden < 1 || o->layers < 0 || o->zdim < 1 ||
-        o->d_steps < 1 || o->seed < 0 || o->stop_at < 0 || o->decay < 0 || o->decay > 1 || !(m->scale > 0)) {
-        fprintf(stderr, "mixture2d: an option is out of range\n");
-        return -1;
-    }
-    return 0;
+    *o = (options){.batch = 256, .seeds = 1, .seed = 1, .hidden = 128, .layers = 3, .zdim = 2, .d_steps = 1,
+                   .lr = 1e-3, .lr_d = NAN, .beta1 = 0.5, .beta2 = 0.999, .decay = 0.5, .mixture = "ring",
+                   .noise = "normal", .out = "out"};
+    double scale = NAN; /* NAN, and steps 0: the mixture's own */
+    const ex_flag flags[] = {
+        {"--mixture", EX_CHOICE, &o->mixture, "ring|grid", NULL, "8 modes on a circle, or 25 on a grid (ring)"},
+        {"--seeds", EX_LONG, &o->seeds, "N", "[1, inf)", "train N times, from seeds S, S+1, ... (1)"},
+        {"--seed", EX_LONG, &o->seed, "S", "[0, inf)", "the first seed (1)"},
+        {"--out", EX_TEXT, &o->out, "DIR", NULL, "where the pictures go (out)"},
+        {"--steps", EX_LONG, &o->steps, "N", "[1, inf)", "training steps (ring 5000, grid 12000)"},
+        {"--batch", EX_LONG, &o->batch, "B", "[1, inf)", "batch size (256)"},
+        {"--lr", EX_REAL, &o->lr, "LR", "(0, inf)", "Adam's learning rate (1e-3)"},
+        {"--lr-d", EX_REAL, &o->lr_d, "LR", "(0, inf)", "D's learning rate (= --lr)"},
+        {"--beta1", EX_REAL, &o->beta1, "B", "[0, 1)", "Adam's beta1 (0.5)"},
+        {"--beta2", EX_REAL, &o->beta2, "B", "[0, 1)", "Adam's beta2 (0.999)"},
+        {"--decay", EX_REAL, &o->decay, "F", "[0, 1]", "the last fraction of steps, where lr falls to 0 (0.5)"},
+        {"--ema", EX_REAL, &o->ema, "D", "[0, 1)", "decay of G's weight average; 0: off (0)"},
+        {"--d-steps", EX_LONG, &o->d_steps, "K", "[1, 4294967295]", "D steps per G step (1)"},
+        {"--save", EX_TEXT, &o->save, "CHECKPOINT", NULL, "save the trainer when training ends"},
+        {"--resume", EX_TEXT, &o->resume, "CHECKPOINT", NULL, "continue a saved trainer"},
+        {"--stop-at", EX_LONG, &o->stop_at, "N", "[0, inf)",
+         "end training at step N of --steps, e.g. to --save and --resume later (0: at the end)"},
+        {"--log", EX_TEXT, &o->log, "FILE.csv", NULL, "one CSV row of gan_step_stats per step (the first seed)"},
+        {"--layers", EX_LONG, &o->layers, "L", "[0, inf)", "hidden layers of G and D (3)"},
+        {"--hidden", EX_LONG, &o->hidden, "H", "[1, inf)", "units per hidden layer (128)"},
+        {"--zdim", EX_LONG, &o->zdim, "Z", "[1, inf)", "noise dimension (2)"},
+        {"--noise", EX_CHOICE, &o->noise, "normal|uniform", NULL, "G's noise (normal)"},
+        {"--scale", EX_REAL, &scale, "X", "(0, inf)", "the nets see data / X (ring 1, grid 4)"},
+        {0}};
+    ex_flags_parse(argc, argv, flags,
+                   "mixture2d: a GAN on a 2-D Gaussian mixture, scored by modes covered, high-quality samples and\n"
+                   "the reverse KL of the mode histogram, over one or more seeds.");
+    if ((o->save || o->resume) && o->seeds != 1) ex_flags_fail(flags, "--save and --resume take one seed (--seeds 1)");
+    mixture_make(m, o->mixture);
+    if (!o->steps) o->steps = m->steps;
+    if (isnan(o->lr_d)) o->lr_d = o->lr;
+    if (!isnan(scale)) m->scale = scale;
 }
 
 int main(int argc, char **argv)
 {
     options o;
     mixture m;
-    if (ex_arg_flag(argc, argv, "--help") || ex_arg_flag(argc, argv, "-h")) {
-        usage(stdout);
-        return 0;
-    }
-    if (parse(argc, argv, &o, &m) != 0) {
-        usage(stderr);
-        return 2;
-    }
-    char path[4096];
+    parse(argc, argv, &o, &m);
+    char path[4096], losses[4096];
     snprintf(path, sizeof path, "%s/mixture2d_%s.png", o.out, m.name);
+    snprintf(losses, sizeof losses, "%s/losses.png", o.out);
     float *xy = malloc(2 * N_EVAL * sizeof *xy);
     double *modes = malloc((size_t)o.seeds * sizeof *modes), *hq = malloc((size_t)o.seeds * sizeof *hq),
            *rkl = malloc((size_t)o.seeds * sizeof *rkl);
@@ -348,13 +317,13 @@ int main(int argc, char **argv)
     }
     printf("mixture %s: %d modes, sigma %g | G, D: %ld x %ld, z %ld %s | batch %ld, %ld steps, lr %g/%g "
            "(decay %g), ema %g\n",
-           m.name, m.k, m.sigma, o.layers, o.hidden, o.zdim, o.uniform_noise ? "uniform" : "normal", o.batch,
+           m.name, m.k, m.sigma, o.layers, o.hidden, o.zdim, o.noise, o.batch,
            o.steps, o.lr, o.lr_d, o.decay, o.ema);
     fflush(stdout);
     for (long i = 0; i < o.seeds; i++) {
         uint64_t seed = (uint64_t)(o.seed + i);
         double t0 = ex_now();
-        if (train_and_sample(&o, &m, seed, xy) != 0) goto done;
+        if (train_and_sample(&o, &m, seed, xy, i == 0 ? losses : NULL) != 0) goto done;
         score s = score_samples(&m, xy, N_EVAL);
         modes[i] = s.covered;
         hq[i] = s.hq_percent;
@@ -362,12 +331,12 @@ int main(int argc, char **argv)
         printf("seed %llu: modes %d/%d  hq %.1f%%  rkl %.3f  (%.1f s)\n", (unsigned long long)seed, s.covered, m.k,
                s.hq_percent, s.rkl, ex_now() - t0);
         fflush(stdout);
-        if (i == 0 && plot(&m, xy, N_EVAL, path) != 0) goto done; /* plot() said why */
+        if (i == 0 && plot(&m, xy, N_EVAL, &s, seed, path) != 0) goto done; /* plot() said why */
     }
     printf("mean ± se over %ld seeds: modes %.1f ± %.1f / %d  hq %.1f ± %.1f %%  rkl %.3f ± %.3f\n", o.seeds,
            mean_of(modes, o.seeds), se_of(modes, o.seeds), m.k, mean_of(hq, o.seeds), se_of(hq, o.seeds),
            mean_of(rkl, o.seeds), se_of(rkl, o.seeds));
-    printf("picture: %s\n", path);
+    printf("picture: %s\nlosses: %s\n", path, losses);
     printf("modes=%.1f/%d hq=%.1f rkl=%.3f seeds=%ld\n", mean_of(modes, o.seeds), m.k, mean_of(hq, o.seeds),
            mean_of(rkl, o.seeds), o.seeds);
     status = 0;

@@ -8,14 +8,18 @@
  *   SGD lr 0.1 divided by 1.000004 every step (floor 1e-6), momentum 0.5 rising linearly
  *   to 0.7 at epoch 250 (the paper's code), batch 100, k = 1, uniform noise, non-saturating G loss.
  *
- * Writes a sample grid from a fixed z every epoch, the paper's Figure 2 (samples beside
- * their nearest training image) and Figure 3 (latent interpolations), then scores the
- * model by the paper's Parzen-window protocol. The last line is
+ * Prints its plan first, writes a sample grid from a fixed z every epoch, the paper's
+ * Figure 2 (samples beside their nearest training image), Figure 3 (latent
+ * interpolations) and losses.png, then scores the model by the paper's Parzen-window
+ * protocol beside two reference points (real images, the mean image). The last line is
  *   parzen_ll=<mean> se=<se> sigma=<sigma>
  * `--score FILE` skips training and scores 10,000 samples stored as raw little-endian
  * float32 rows (how bench/peer_mnist.py hands over the PyTorch peer's samples). */
 #include "common.h"
+#include "flags.h"
 #include "gan.h"
+#include "log.h"
+#include "plot.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -30,11 +34,11 @@
 
 typedef struct options {
     long epochs, seed, threads, test_rows, train_rows, saturate;
-    const char *data, *out, *score, *save, *resume;
+    const char *data, *out, *score, *save, *resume, *log;
 } options;
 
 typedef struct data {
-    gan_dataset *all, *train, *valid, *test;
+    gan_dataset *real, *train, *valid, *test; /* real: the reference samples, the first training rows */
     gan_sampler *sampler;
 } data;
 
@@ -52,41 +56,49 @@ static void set_threads(long n)
 static void data_free(data *d)
 {
     gan_sampler_free(d->sampler);
-    gan_dataset_free(d->all);
+    gan_dataset_free(d->real);
     gan_dataset_free(d->train);
     gan_dataset_free(d->valid);
     gan_dataset_free(d->test);
     memset(d, 0, sizeof *d);
 }
 
+/* The first n rows of ds (fewer than all) as a new data set. */
+static int head(gan_dataset **first, const gan_dataset *ds, size_t n)
+{
+    gan_dataset *rest = NULL;
+    int rc = ex_report(gan_dataset_split(first, &rest, ds, n, NULL), "gan_dataset_split");
+    gan_dataset_free(rest);
+    return rc;
+}
+
 /* Training rows, the last N_VALID of them held out for sigma, and the test set. */
 static int data_load(data *d, const options *o)
 {
     char images[4096], labels[4096];
+    gan_dataset *all = NULL;
     ex_idx_path(images, sizeof images, o->data, "train-images-idx3-ubyte");
     ex_idx_path(labels, sizeof labels, o->data, "train-labels-idx1-ubyte");
-    EX_TRY(gan_dataset_load_idx(&d->all, images, labels));
-    if (gan_dataset_dim(d->all) != DIM) {
+    EX_TRY(gan_dataset_load_idx(&all, images, labels));
+    size_t n = gan_dataset_size(all);
+    int rc = GAN_OK;
+    if (gan_dataset_dim(all) != DIM) {
         fprintf(stderr, "mnist_gan: %s has %zu pixels per image, this model takes 28 x 28\n", images,
-                gan_dataset_dim(d->all));
-        return GAN_EFORMAT;
-    }
-    size_t n = gan_dataset_size(d->all);
-    if (n <= N_VALID) {
+                gan_dataset_dim(all));
+        rc = GAN_EFORMAT;
+    } else if (n <= N_VALID) {
         fprintf(stderr, "mnist_gan: %s has %zu images, need more than %d\n", images, n, N_VALID);
-        return GAN_EFORMAT;
+        rc = GAN_EFORMAT;
     }
-    EX_TRY(gan_dataset_split(&d->train, &d->valid, d->all, n - N_VALID, NULL));
-    gan_dataset_free(d->all);
-    d->all = NULL;
+    if (!rc) rc = ex_report(gan_dataset_split(&d->train, &d->valid, all, n - N_VALID, NULL), "gan_dataset_split");
+    if (!rc) rc = head(&d->real, all, n - N_VALID < N_PARZEN ? n - N_VALID : N_PARZEN);
+    gan_dataset_free(all);
+    if (rc) return rc;
     if (o->train_rows > 0 && (size_t)o->train_rows < n - N_VALID) { /* a quick run on a subset */
-        gan_dataset *rest = NULL;
-        int rc = ex_report(gan_dataset_split(&d->all, &rest, d->train, (size_t)o->train_rows, NULL), "gan_dataset_split");
-        gan_dataset_free(rest);
-        if (rc) return rc;
+        gan_dataset *sub = NULL;
+        EX_TRY(head(&sub, d->train, (size_t)o->train_rows));
         gan_dataset_free(d->train);
-        d->train = d->all;
-        d->all = NULL;
+        d->train = sub;
     }
     ex_idx_path(images, sizeof images, o->data, "t10k-images-idx3-ubyte");
     ex_idx_path(labels, sizeof labels, o->data, "t10k-labels-idx1-ubyte");
@@ -206,27 +218,26 @@ static int figure_neighbours(const char *path, gan_trainer *t, const gan_dataset
 {
     float *x = malloc(pairs * DIM * sizeof *x);
     size_t *nn = malloc(pairs * sizeof *nn);
-    uint8_t gray[DIM];
-    ex_canvas c = {0};
     const int cell = SIDE + 4, cols = (int)(2 * per_row), rws = (int)((pairs + per_row - 1) / per_row);
-    int rc = x && nn ? 0 : GAN_ENOMEM;
+    int rc = x && nn ? 0 : ex_out_of_memory(path);
     if (!rc) rc = ex_report(gan_trainer_generate(t, NULL, NULL, pairs, x), "gan_trainer_generate");
     if (!rc)
         rc = ex_report(gan_nearest_neighbors(nn, NULL, x, pairs, rows(train), gan_dataset_size(train), DIM),
-                    "gan_nearest_neighbors");
-    if (!rc && ex_canvas_init(&c, cols * cell + 4, rws * cell + 4, (ex_color){0, 0, 0}) != 0) rc = GAN_ENOMEM;
+                       "gan_nearest_neighbors");
+    /* An RGB24 surface starts black. */
+    cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, cols * cell + 4, rws * cell + 4);
+    cairo_t *cr = cairo_create(s);
     for (size_t i = 0; !rc && i < pairs; i++) {
         int x0 = 4 + (int)(2 * (i % per_row)) * cell, y0 = 4 + (int)(i / per_row) * cell;
-        for (int k = 0; k < 2; k++) {
-            const float *img = k ? gan_dataset_row(train, nn[i]) : x + i * DIM;
-            for (size_t j = 0; j < DIM; j++) gray[j] = (uint8_t)lrintf(255.0f * fminf(fmaxf(img[j], 0), 1));
-            if (k) ex_canvas_rect(&c, x0 + cell - 2, y0 - 2, x0 + cell + SIDE + 1, y0 + SIDE + 1, (ex_color){230, 190, 0}, 1);
-            ex_canvas_gray(&c, x0 + k * cell, y0, gray, SIDE, SIDE);
-        }
+        ex_paint_gray(cr, x + i * DIM, SIDE, SIDE, x0, y0);
+        cairo_set_source_rgb(cr, 230 / 255.0, 190 / 255.0, 0);
+        cairo_rectangle(cr, x0 + cell - 2, y0 - 2, SIDE + 4, SIDE + 4);
+        cairo_fill(cr);
+        ex_paint_gray(cr, gan_dataset_row(train, nn[i]), SIDE, SIDE, x0 + cell, y0);
     }
-    if (!rc && ex_canvas_save(&c, path) != 0) rc = GAN_EIO;
-    if (rc == GAN_ENOMEM) fprintf(stderr, "mnist_gan: out of memory for %s\n", path);
-    ex_canvas_free(&c);
+    if (!rc) rc = cairo_status(cr) ? ex_out_of_memory(path) : ex_png_save(s, path);
+    cairo_destroy(cr);
+    cairo_surface_destroy(s);
     free(nn);
     free(x);
     return rc;
@@ -237,7 +248,7 @@ static int figure_interpolation(const char *path, gan_trainer *t, size_t n_rows,
 {
     float *z = malloc(n_rows * steps * ZDIM * sizeof *z), *x = malloc(n_rows * steps * DIM * sizeof *x);
     float ends[2][ZDIM];
-    int rc = z && x ? 0 : ex_report(GAN_ENOMEM, "figure_interpolation");
+    int rc = z && x ? 0 : ex_out_of_memory(path);
     gan_rng *rng = gan_trainer_rng(t, GAN_STREAM_NOISE);
     for (size_t r = 0; !rc && r < n_rows; r++) {
         rc = gan_rng_fill_uniform(rng, &ends[0][0], 2 * ZDIM, -sqrtf(3.0f), sqrtf(3.0f));
@@ -255,20 +266,53 @@ static int figure_interpolation(const char *path, gan_trainer *t, size_t n_rows,
 
 /* ---------------------------------------------------------------- Parzen */
 
+typedef struct parzen {
+    double ll, se;
+    float sigma;
+} parzen;
+
 /* The paper's protocol: sigma from the paper's grid by the validation rows' likelihood,
  * then the mean log-likelihood of the test rows and its standard error. */
-static int parzen_protocol(const float *samples, size_t n, const data *d, size_t test_rows)
+static int parzen_score(parzen *p, const float *samples, size_t n, const data *d, size_t m)
 {
-    float sigma;
-    double ll, se;
-    double t0 = ex_now();
-    EX_TRY(gan_parzen_select_sigma(&sigma, NULL, samples, n, rows(d->valid), gan_dataset_size(d->valid), DIM, NULL, 0));
-    size_t m = gan_dataset_size(d->test);
+    EX_TRY(gan_parzen_select_sigma(&p->sigma, NULL, samples, n, rows(d->valid), gan_dataset_size(d->valid), DIM,
+                                   NULL, 0));
+    EX_TRY(gan_parzen_log_likelihood(&p->ll, &p->se, samples, n, rows(d->test), m, DIM, p->sigma));
+    return GAN_OK;
+}
+
+static void print_score(const char *what, const parzen *p)
+{
+    printf("  %-52s %8.2f  se %.2f  sigma %.4f\n", what, p->ll, p->se, p->sigma);
+    fflush(stdout);
+}
+
+/* The score of `what` between two reference points: real images as the samples (where a G
+ * that draws from the data would land) and the training mean image as every sample (a G
+ * that learnt the average only). The last line is the samples' own score. */
+static int parzen_protocol(const float *samples, size_t n, const char *what, const data *d, size_t test_rows)
+{
+    size_t m = gan_dataset_size(d->test), n_real = gan_dataset_size(d->real), n_train = gan_dataset_size(d->train);
     if (test_rows > 0 && test_rows < m) m = test_rows;
-    EX_TRY(gan_parzen_log_likelihood(&ll, &se, samples, n, rows(d->test), m, DIM, sigma));
-    fprintf(stderr, "parzen: %zu samples, sigma from %zu validation rows, %zu test rows (%.1f s)\n", n,
-            gan_dataset_size(d->valid), m, ex_now() - t0);
-    printf("parzen_ll=%.2f se=%.2f sigma=%.4f\n", ll, se, sigma);
+    double t0 = ex_now(), sum[DIM] = {0};
+    float mean[DIM];
+    char label[80];
+    parzen real, avg, p;
+    printf("parzen: sigma chosen on %zu validation images, mean log-likelihood of %zu test images\n",
+           gan_dataset_size(d->valid), m);
+    snprintf(label, sizeof label, "real: %zu training images as the samples", n_real);
+    EX_TRY(parzen_score(&real, rows(d->real), n_real, d, m));
+    print_score(label, &real);
+    for (size_t i = 0; i < n_train; i++)
+        for (size_t j = 0; j < DIM; j++) sum[j] += rows(d->train)[i * DIM + j];
+    for (size_t j = 0; j < DIM; j++) mean[j] = (float)(sum[j] / (double)n_train);
+    /* One kernel: n copies of the mean image make the same density. */
+    EX_TRY(parzen_score(&avg, mean, 1, d, m));
+    print_score("mean: the training mean image as every sample", &avg);
+    EX_TRY(parzen_score(&p, samples, n, d, m));
+    print_score(what, &p);
+    fprintf(stderr, "parzen: %zu samples, three scores (%.1f s)\n", n, ex_now() - t0);
+    printf("parzen_ll=%.2f se=%.2f sigma=%.4f\n", p.ll, p.se, p.sigma);
     return GAN_OK;
 }
 
@@ -284,12 +328,12 @@ static int score_file(const options *o, const data *d)
     size_t got = x ? fread(x, sizeof(float) * DIM, N_PARZEN + 1, f) : 0;
     fclose(f);
     int rc = GAN_OK;
-    if (!x) rc = ex_report(GAN_ENOMEM, "score_file");
+    if (!x) rc = ex_out_of_memory(o->score);
     else if (got != N_PARZEN) {
         fprintf(stderr, "mnist_gan: %s must hold exactly %d rows of %d floats\n", o->score, N_PARZEN, DIM);
         rc = GAN_EFORMAT;
     } else
-        rc = parzen_protocol(x, N_PARZEN, d, (size_t)o->test_rows);
+        rc = parzen_protocol(x, N_PARZEN, "the samples in --score's file", d, (size_t)o->test_rows);
     free(x);
     return rc;
 }
@@ -300,9 +344,10 @@ static int train(const options *o, data *d)
 {
     ex_gan m = {0};
     progress p = {.m = &m};
+    ex_log log = {0};
     char path[4096];
     float *z_fixed = malloc(100 * ZDIM * sizeof *z_fixed), *x = malloc((size_t)N_PARZEN * DIM * sizeof *x);
-    int rc = z_fixed && x ? model_setup(&m, d, o) : ex_report(GAN_ENOMEM, "train");
+    int rc = z_fixed && x ? model_setup(&m, d, o) : ex_out_of_memory("the samples");
     /* The fixed z comes from its own stream, so the per-epoch grids show one set of samples. */
     gan_rng *zrng = NULL;
     if (!rc) rc = ex_report(gan_rng_create(&zrng, (uint64_t)o->seed ^ 0x5EED), "gan_rng_create");
@@ -312,17 +357,18 @@ static int train(const options *o, data *d)
     uint64_t per_epoch = gan_dataset_size(d->train) / 100;
     uint64_t total = (uint64_t)o->epochs * per_epoch;
     /* A checkpoint (saved at an epoch's end) replaces the fresh model, rngs and step count. */
-    long first_epoch = 0;
+    uint64_t done = 0;
     if (!rc && o->resume) {
         rc = ex_report(gan_trainer_load(m.t, o->resume), "gan_trainer_load");
-        uint64_t done = rc ? 0 : gan_trainer_steps(m.t);
+        done = rc ? 0 : gan_trainer_steps(m.t);
         if (!rc && (done % per_epoch || done > total)) {
             fprintf(stderr, "mnist_gan: %s stopped at step %llu, not at the end of one of %ld epochs of %llu steps\n",
                     o->resume, (unsigned long long)done, o->epochs, (unsigned long long)per_epoch);
             rc = GAN_EINVAL;
         }
-        first_epoch = (long)(done / per_epoch);
     }
+    long first_epoch = (long)(done / per_epoch);
+    if (!rc) rc = ex_log_open(&log, o->log, done, on_step, &p);
     if (!rc) {
         printf("data %s: %zu training rows, %zu validation, %zu test | %ld epochs of %llu steps, seed %ld\n", o->data,
                gan_dataset_size(d->train), gan_dataset_size(d->valid), gan_dataset_size(d->test), o->epochs,
@@ -335,7 +381,7 @@ static int train(const options *o, data *d)
         float mom = momentum_at(e, o->saturate);
         rc = ex_report(gan_optim_set_momentum(m.opt_g, mom), "gan_optim_set_momentum");
         if (!rc) rc = ex_report(gan_optim_set_momentum(m.opt_d, mom), "gan_optim_set_momentum");
-        if (!rc) rc = ex_report(gan_trainer_run(m.t, per_epoch, on_step, &p), "gan_trainer_run");
+        if (!rc) rc = ex_report(gan_trainer_run(m.t, per_epoch, ex_log_on_step, &log), "gan_trainer_run");
         if (!rc) rc = ex_report(gan_trainer_generate(m.t, z_fixed, NULL, 100, x), "gan_trainer_generate");
         snprintf(path, sizeof path, "%s/epoch_%03ld.png", o->out, e + 1);
         if (!rc) rc = ex_save_image_grid(path, x, 100, SIDE, 10);
@@ -348,6 +394,14 @@ static int train(const options *o, data *d)
         }
     }
     if (!rc) ex_progress_end(&p.bar);
+    char title[128];
+    snprintf(title, sizeof title, "mnist_gan: the paper's model, %ld epochs of %llu steps, seed %ld", o->epochs,
+             (unsigned long long)per_epoch, o->seed);
+    snprintf(path, sizeof path, "%s/losses.png", o->out);
+    if (!rc) rc = ex_log_plot(&log, path, title);
+    int closed = ex_log_close(&log);
+    if (!rc) rc = closed;
+    if (!rc) printf("losses: %s\n", path);
     snprintf(path, sizeof path, "%s/samples.png", o->out);
     if (!rc) rc = ex_report(gan_trainer_generate(m.t, z_fixed, NULL, 100, x), "gan_trainer_generate");
     if (!rc) rc = ex_save_image_grid(path, x, 100, SIDE, 10);
@@ -357,7 +411,7 @@ static int train(const options *o, data *d)
     snprintf(path, sizeof path, "%s/interpolation.png", o->out);
     if (!rc) rc = figure_interpolation(path, m.t, 8, 10);
     if (!rc) rc = ex_report(gan_trainer_generate(m.t, NULL, NULL, N_PARZEN, x), "gan_trainer_generate");
-    if (!rc) rc = parzen_protocol(x, N_PARZEN, d, (size_t)o->test_rows);
+    if (!rc) rc = parzen_protocol(x, N_PARZEN, "G: 10000 of its samples", d, (size_t)o->test_rows);
     ex_gan_free(&m);
     free(z_fixed);
     free(x);
@@ -366,39 +420,58 @@ static int train(const options *o, data *d)
 
 /* ---------------------------------------------------------------- main */
 
-static void usage(FILE *f)
+static options parse(int argc, char **argv)
 {
-    fprintf(f, "usage: mnist_gan [--epochs 25] [--seed 1] [--threads 1 (0: BLAS default)]\n"
-               "                 [--data /usr/share/datasets/fashion-mnist] [--out out/mnist]\n"
-               "                 [--momentum-saturate 250 (epoch where momentum reaches 0.7)]\n"
-               "                 [--train-rows N (train on the first N rows, a multiple of 100; 0: all)]\n"
-               "                 [--test-rows N (0: the whole test set)] [--score SAMPLES.f32]\n"
-               "                 [--save CHECKPOINT (after every epoch)] [--resume CHECKPOINT]\n");
+    options o = {.epochs = 25, .seed = 1, .threads = 1, .saturate = 250, .data = "/usr/share/datasets/fashion-mnist",
+                 .out = "out/mnist"};
+    const ex_flag flags[] = {
+        {"--epochs", EX_LONG, &o.epochs, "N", "[1, inf)", "training epochs (25)"},
+        {"--seed", EX_LONG, &o.seed, "S", "[0, inf)", "seed of every random stream (1)"},
+        {"--threads", EX_LONG, &o.threads, "T", "[0, 1024]", "OpenBLAS threads; 0: its default (1)"},
+        {"--data", EX_TEXT, &o.data, "DIR", NULL, "the four IDX files, raw or .gz (/usr/share/datasets/fashion-mnist)"},
+        {"--out", EX_TEXT, &o.out, "DIR", NULL, "where the pictures go (out/mnist)"},
+        {"--momentum-saturate", EX_LONG, &o.saturate, "E", "[1, inf)", "the epoch where momentum reaches 0.7 (250)"},
+        {"--train-rows", EX_LONG, &o.train_rows, "N", "[0, inf)",
+         "train on the first N rows, a multiple of 100 (0: all)"},
+        {"--test-rows", EX_LONG, &o.test_rows, "N", "[0, inf)", "score on the first N test rows (0: all)"},
+        {"--score", EX_TEXT, &o.score, "SAMPLES.f32", NULL, "only score 10,000 rows of raw float32 samples"},
+        {"--save", EX_TEXT, &o.save, "CHECKPOINT", NULL, "save the trainer after every epoch"},
+        {"--resume", EX_TEXT, &o.resume, "CHECKPOINT", NULL, "continue a saved trainer"},
+        {"--log", EX_TEXT, &o.log, "FILE.csv", NULL, "one CSV row of gan_step_stats per step (a resume continues it)"},
+        {0}};
+    ex_flags_parse(argc, argv, flags,
+                   "mnist_gan: the MNIST experiment of Goodfellow et al. (2014) on an IDX data set.");
+    if (o.train_rows % 100)
+        ex_flags_fail(flags, "--train-rows must be a multiple of 100 (the batch), got %ld", o.train_rows);
+    return o;
+}
+
+/* What the run will do, before the data load's seconds. */
+static void print_plan(const options *o)
+{
+    if (o->score) {
+        printf("plan: score the samples in %s by the Parzen protocol on %s\n", o->score, o->data);
+    } else {
+        printf("plan: the paper's model, %ld epochs, seed %ld\n", o->epochs, o->seed);
+        printf("  data:    %s: ", o->data);
+        if (o->train_rows)
+            printf("the first %ld training rows; the last %d choose the Parzen sigma\n", o->train_rows, N_VALID);
+        else
+            printf("every training row but the last %d, which choose the Parzen sigma\n", N_VALID);
+        printf("  output:  %s (epoch_NNN.png, samples.png, neighbours.png, interpolation.png, losses.png)\n", o->out);
+        if (o->resume) printf("  resume:  %s\n", o->resume);
+        if (o->save) printf("  save:    %s after every epoch\n", o->save);
+        if (o->log) printf("  log:     %s\n", o->log);
+    }
+    if (o->test_rows) printf("  score:   on the first %ld test rows\n", o->test_rows);
+    else printf("  score:   on every test row\n");
+    fflush(stdout);
 }
 
 int main(int argc, char **argv)
 {
-    options o = {0};
-    if (ex_arg_flag(argc, argv, "--help") || ex_arg_flag(argc, argv, "-h")) {
-        usage(stdout);
-        return 0;
-    }
-    o.epochs = ex_arg_long(argc, argv, "--epochs", 25);
-    o.seed = ex_arg_long(argc, argv, "--seed", 1);
-    o.threads = ex_arg_long(argc, argv, "--threads", 1);
-    o.test_rows = ex_arg_long(argc, argv, "--test-rows", 0);
-    o.train_rows = ex_arg_long(argc, argv, "--train-rows", 0);
-    o.saturate = ex_arg_long(argc, argv, "--momentum-saturate", 250);
-    o.data = ex_arg_str(argc, argv, "--data", "/usr/share/datasets/fashion-mnist");
-    o.out = ex_arg_str(argc, argv, "--out", "out/mnist");
-    o.score = ex_arg_str(argc, argv, "--score", NULL);
-    o.save = ex_arg_str(argc, argv, "--save", NULL);
-    o.resume = ex_arg_str(argc, argv, "--resume", NULL);
-    if (o.epochs < 1 || o.seed < 0 || o.threads < 0 || o.test_rows < 0 || o.train_rows < 0 || o.train_rows % 100 || o.saturate < 1) {
-        fprintf(stderr, "mnist_gan: an option is out of range\n");
-        usage(stderr);
-        return 2;
-    }
+    options o = parse(argc, argv);
+    print_plan(&o);
     set_threads(o.threads);
     if (!o.score && ex_mkdir_p(o.out) != 0) {
         fprintf(stderr, "mnist_gan: cannot create %s\n", o.out);

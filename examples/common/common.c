@@ -1,10 +1,9 @@
-/* Shared example helpers: arguments, progress line, canvas, atomic PNG output. */
+/* Shared example helpers: error reports, the progress line, nets, files. */
 #define _GNU_SOURCE /* program_invocation_short_name */
 #include "common.h"
 
 #include <errno.h>
 #include <math.h>
-#include <png.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,74 +11,18 @@
 #include <time.h>
 #include <unistd.h>
 
-/* ------------------------------------------------------------ arguments */
-
-static const char *find_arg(int argc, char **argv, const char *name)
-{
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], name) != 0) continue;
-        if (i + 1 >= argc) {
-            fprintf(stderr, "%s: %s needs a value\n", argv[0], name);
-            exit(2);
-        }
-        return argv[i + 1];
-    }
-    return NULL;
-}
-
-long ex_arg_long(int argc, char **argv, const char *name, long def)
-{
-    const char *v = find_arg(argc, argv, name);
-    if (!v) return def;
-    char *end;
-    errno = 0;
-    long x = strtol(v, &end, 10);
-    if (errno || *end || end == v) {
-        fprintf(stderr, "%s: %s expects an integer, got '%s'\n", argv[0], name, v);
-        exit(2);
-    }
-    return x;
-}
-
-double ex_arg_double(int argc, char **argv, const char *name, double def)
-{
-    const char *v = find_arg(argc, argv, name);
-    if (!v) return def;
-    char *end;
-    errno = 0;
-    double x = strtod(v, &end);
-    if (errno || *end || end == v || !isfinite(x)) {
-        fprintf(stderr, "%s: %s expects a number, got '%s'\n", argv[0], name, v);
-        exit(2);
-    }
-    return x;
-}
-
-const char *ex_arg_str(int argc, char **argv, const char *name, const char *def)
-{
-    const char *v = find_arg(argc, argv, name);
-    return v ? v : def;
-}
-
-int ex_arg_flag(int argc, char **argv, const char *name)
-{
-    for (int i = 1; i < argc; i++)
-        if (strcmp(argv[i], name) == 0) return 1;
-    return 0;
-}
-
-void ex_usage_error(const char *prog, const char *msg)
-{
-    fprintf(stderr, "%s: %s\n", prog, msg);
-    exit(2);
-}
-
 /* ---------------------------------------------------------------- errors */
 
 int ex_report(int rc, const char *what)
 {
     if (rc) fprintf(stderr, "%s: %s: %s (%s)\n", program_invocation_short_name, what, gan_strerror(rc), gan_error_last());
     return rc;
+}
+
+int ex_out_of_memory(const char *what)
+{
+    fprintf(stderr, "%s: out of memory for %s\n", program_invocation_short_name, what);
+    return EX_FAIL;
 }
 
 /* ------------------------------------------------------------- progress */
@@ -166,111 +109,7 @@ int ex_mlp(gan_net **out, size_t in, size_t hidden, int layers, size_t out_dim, 
     return rc;
 }
 
-/* ---------------------------------------------------------------- canvas */
-
-int ex_canvas_init(ex_canvas *c, int w, int h, ex_color bg)
-{
-    c->w = w;
-    c->h = h;
-    c->rgb = malloc((size_t)w * (size_t)h * 3);
-    if (!c->rgb) return -1;
-    for (size_t i = 0; i < (size_t)w * (size_t)h; i++) {
-        c->rgb[3 * i] = bg.r;
-        c->rgb[3 * i + 1] = bg.g;
-        c->rgb[3 * i + 2] = bg.b;
-    }
-    return 0;
-}
-
-void ex_canvas_free(ex_canvas *c)
-{
-    free(c->rgb);
-    c->rgb = NULL;
-}
-
-static void blend(ex_canvas *c, int x, int y, ex_color col, double a)
-{
-    if (x < 0 || y < 0 || x >= c->w || y >= c->h) return;
-    uint8_t *p = c->rgb + 3 * ((size_t)y * (size_t)c->w + (size_t)x);
-    p[0] = (uint8_t)lround(p[0] + a * (col.r - p[0]));
-    p[1] = (uint8_t)lround(p[1] + a * (col.g - p[1]));
-    p[2] = (uint8_t)lround(p[2] + a * (col.b - p[2]));
-}
-
-void ex_canvas_dot(ex_canvas *c, double x, double y, double r, ex_color col, double alpha)
-{
-    for (int j = (int)floor(y - r); j <= (int)ceil(y + r); j++)
-        for (int i = (int)floor(x - r); i <= (int)ceil(x + r); i++)
-            if ((i - x) * (i - x) + (j - y) * (j - y) <= r * r) blend(c, i, j, col, alpha);
-}
-
-void ex_canvas_line(ex_canvas *c, double x0, double y0, double x1, double y1, ex_color col)
-{
-    double len = fmax(fabs(x1 - x0), fabs(y1 - y0));
-    int n = (int)ceil(len) + 1;
-    for (int k = 0; k <= n; k++) {
-        double t = (double)k / n;
-        blend(c, (int)lround(x0 + t * (x1 - x0)), (int)lround(y0 + t * (y1 - y0)), col, 1.0);
-    }
-}
-
-void ex_canvas_rect(ex_canvas *c, int x0, int y0, int x1, int y1, ex_color col, double alpha)
-{
-    for (int y = y0; y <= y1; y++)
-        for (int x = x0; x <= x1; x++) blend(c, x, y, col, alpha);
-}
-
-void ex_canvas_gray(ex_canvas *c, int x, int y, const uint8_t *gray, int w, int h)
-{
-    for (int j = 0; j < h; j++)
-        for (int i = 0; i < w; i++) {
-            uint8_t v = gray[(size_t)j * (size_t)w + (size_t)i];
-            blend(c, x + i, y + j, (ex_color){v, v, v}, 1.0);
-        }
-}
-
-/* -------------------------------------------------------------------- PNG */
-
-static int png_write(const char *path, const uint8_t *pixels, int w, int h, int channels)
-{
-    size_t n = strlen(path);
-    char *tmp = malloc(n + 16);
-    if (!tmp) return -1;
-    snprintf(tmp, n + 16, "%s.tmp%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        fprintf(stderr, "cannot write %s: %s\n", tmp, strerror(errno));
-        free(tmp);
-        return -1;
-    }
-    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
-    png_infop info = png ? png_create_info_struct(png) : NULL;
-    int ok = 0;
-    if (info && !setjmp(png_jmpbuf(png))) {
-        png_init_io(png, f);
-        png_set_IHDR(png, info, (png_uint_32)w, (png_uint_32)h, 8, channels == 3 ? PNG_COLOR_TYPE_RGB : PNG_COLOR_TYPE_GRAY,
-                     PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-        png_write_info(png, info);
-        for (int y = 0; y < h; y++) png_write_row(png, (png_const_bytep)(pixels + (size_t)y * (size_t)w * (size_t)channels));
-        png_write_end(png, NULL);
-        ok = 1;
-    }
-    png_destroy_write_struct(&png, &info);
-    ok = ok && fflush(f) == 0 && fsync(fileno(f)) == 0;
-    ok = fclose(f) == 0 && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        fprintf(stderr, "cannot write %s\n", path);
-        remove(tmp);
-        free(tmp);
-        return -1;
-    }
-    free(tmp);
-    return 0;
-}
-
-int ex_png_write_rgb(const char *path, const uint8_t *rgb, int w, int h) { return png_write(path, rgb, w, h, 3); }
-int ex_png_write_gray(const char *path, const uint8_t *gray, int w, int h) { return png_write(path, gray, w, h, 1); }
-int ex_canvas_save(const ex_canvas *c, const char *path) { return png_write(path, c->rgb, c->w, c->h, 3); }
+/* ------------------------------------------------------------------ files */
 
 int ex_mkdir_p(const char *path)
 {
@@ -285,18 +124,6 @@ int ex_mkdir_p(const char *path)
         *p = '/';
     }
     return mkdir(buf, 0777) != 0 && errno != EEXIST ? -1 : 0;
-}
-
-int ex_save_image_grid(const char *path, const float *images, size_t n, size_t side, size_t cols)
-{
-    size_t w, h;
-    EX_TRY(gan_image_grid_size(&w, &h, n, side, side, cols, 2));
-    uint8_t *pixels = malloc(w * h);
-    if (!pixels) return ex_report(GAN_ENOMEM, "ex_save_image_grid");
-    int rc = ex_report(gan_image_grid(pixels, images, n, side, side, cols, 2), "gan_image_grid");
-    if (!rc && ex_png_write_gray(path, pixels, (int)w, (int)h) != 0) rc = GAN_EIO;
-    free(pixels);
-    return rc;
 }
 
 void ex_idx_path(char *buf, size_t size, const char *dir, const char *name)

@@ -1,5 +1,6 @@
-/* Helpers shared by the example programs: argument parsing, a progress line, a small
- * RGB canvas for plots, and PNG output. Not part of libgan. */
+/* Helpers shared by the example programs: error reports, a progress line, nets and
+ * files. Flags are in flags.h, pictures in plot.h, the training record in log.h. None of
+ * it is part of libgan. */
 #ifndef EX_COMMON_H
 #define EX_COMMON_H
 
@@ -7,17 +8,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* ------------------------------------------------------------ arguments */
-/* "--name value" lookups; `def` when absent. A malformed value prints a message and exits 2. */
-long ex_arg_long(int argc, char **argv, const char *name, long def);
-double ex_arg_double(int argc, char **argv, const char *name, double def);
-const char *ex_arg_str(int argc, char **argv, const char *name, const char *def);
-int ex_arg_flag(int argc, char **argv, const char *name); /* present or not */
-
-/* Print "PROG: MSG" on stderr and exit 2 (a bad command line). */
-void ex_usage_error(const char *prog, const char *msg);
-
 /* ---------------------------------------------------------------- errors */
+/* A failure outside libgan, already reported on stderr (distinct from every GAN_E* code). */
+#define EX_FAIL (-100)
+/* "PROG: out of memory for WHAT" on stderr; returns EX_FAIL. */
+int ex_out_of_memory(const char *what);
 /* For a failed libgan call: "PROG: WHAT: error (gan_error_last())" on stderr. Returns rc,
  * so `return ex_report(rc, "...")` passes 0 through silently. */
 int ex_report(int rc, const char *what);
@@ -64,32 +59,7 @@ int ex_add_layer(gan_net *net, int made, gan_layer **l);
 int ex_mlp(gan_net **out, size_t in, size_t hidden, int layers, size_t out_dim, gan_activation hidden_act,
            gan_activation last);
 
-/* ---------------------------------------------------------------- canvas */
-typedef struct ex_canvas {
-    int w, h;
-    uint8_t *rgb; /* w * h * 3 */
-} ex_canvas;
-
-typedef struct ex_color { uint8_t r, g, b; } ex_color;
-
-int ex_canvas_init(ex_canvas *c, int w, int h, ex_color background); /* 0 or -1 */
-void ex_canvas_free(ex_canvas *c);
-void ex_canvas_dot(ex_canvas *c, double x, double y, double radius, ex_color col, double alpha);
-void ex_canvas_line(ex_canvas *c, double x0, double y0, double x1, double y1, ex_color col);
-void ex_canvas_rect(ex_canvas *c, int x0, int y0, int x1, int y1, ex_color col, double alpha); /* filled */
-/* Paste an 8-bit grayscale image at (x, y). */
-void ex_canvas_gray(ex_canvas *c, int x, int y, const uint8_t *gray, int w, int h);
-
-/* -------------------------------------------------------------------- PNG */
-/* Write atomically (temporary file, then rename). Return 0, or -1 with a message on stderr. */
-int ex_png_write_rgb(const char *path, const uint8_t *rgb, int w, int h);
-int ex_png_write_gray(const char *path, const uint8_t *gray, int w, int h);
-int ex_canvas_save(const ex_canvas *c, const char *path);
-
-/* n grayscale images of side x side pixels in [0, 1] as a PNG grid of `cols` columns
- * (gan_image_grid, 2 pixels apart). Returns a status, reported on stderr. */
-int ex_save_image_grid(const char *path, const float *images, size_t n, size_t side, size_t cols);
-
+/* ------------------------------------------------------------------ files */
 /* dir/name, or dir/name.gz when only that exists (IDX files ship either way). */
 void ex_idx_path(char *buf, size_t size, const char *dir, const char *name);
 
