@@ -37,11 +37,17 @@
 #define BATCH 64
 #define N_VALID 1000
 #define GRID 100 /* samples in a grid: 10 x 10 */
+/* libgan's recipe where it departs from pytorch/examples' (docs/guide.md, "DCGAN"). */
+#define LIBGAN_EMA 0.999
+#define LIBGAN_SN 1
+#define LIBGAN_LR_G 2e-4
+#define LIBGAN_LR_D 2e-4
 
 typedef struct options {
-    long epochs, seed, threads, train_rows, test_rows, parzen;
+    long epochs, seed, threads, train_rows, test_rows, parzen, sn;
     int cond;
-    const char *data, *out, *save, *resume, *log;
+    double ema, lr_g, lr_d;
+    const char *data, *out, *save, *resume, *log, *samples, *recipe;
 } options;
 
 typedef struct data {
@@ -138,22 +144,33 @@ static int generator(gan_net **g, size_t cond)
     return GAN_OK;
 }
 
-static int discriminator(gan_net **d, size_t cond)
+/* Add the layer `made` put in l, with spectral norm of `sn` power iterations (0: none). */
+static int add_normalised(gan_net *n, int made, gan_layer **l, long sn)
+{
+    if (!made && sn) made = gan_layer_spectral_norm(*l, (size_t)sn);
+    if (made) {
+        gan_layer_free(*l);
+        return made;
+    }
+    return ex_add_layer(n, 0, l);
+}
+
+static int discriminator(gan_net **d, size_t cond, long sn)
 {
     gan_layer *l;
     if (cond) { /* [image | class] rows: a dense layer stands in for the first convolution */
         EX_TRY(gan_net_create(d, DIM + cond));
-        EX_TRY(ex_add_layer(*d, gan_layer_dense(&l, DIM + cond, 64 * 14 * 14), &l));
+        EX_TRY(add_normalised(*d, gan_layer_dense(&l, DIM + cond, 64 * 14 * 14), &l, sn));
         EX_TRY(ex_add_layer(*d, gan_layer_reshape(&l, 64, 14, 14), &l));
     } else {
         EX_TRY(gan_net_create_image(d, 1, SIDE, SIDE));
-        EX_TRY(ex_add_layer(*d, gan_layer_conv2d(&l, 1, 64, 4, 2, 1), &l));
+        EX_TRY(add_normalised(*d, gan_layer_conv2d(&l, 1, 64, 4, 2, 1), &l, sn));
     }
     EX_TRY(ex_add_layer(*d, gan_layer_leaky_relu(&l, 0.2f), &l));
     EX_TRY(add_unbiased(*d, gan_layer_conv2d(&l, 64, 128, 4, 2, 1), &l));
     EX_TRY(ex_add_layer(*d, gan_layer_batchnorm(&l, 128, 0.1f, 1e-5f), &l));
     EX_TRY(ex_add_layer(*d, gan_layer_leaky_relu(&l, 0.2f), &l));
-    EX_TRY(ex_add_layer(*d, gan_layer_dense(&l, 128 * 7 * 7, 1), &l));
+    EX_TRY(add_normalised(*d, gan_layer_dense(&l, 128 * 7 * 7, 1), &l, sn));
     return GAN_OK;
 }
 
@@ -161,9 +178,9 @@ static int model_setup(ex_gan *m, data *d, const options *o)
 {
     size_t c = o->cond ? CLASSES : 0;
     EX_TRY(generator(&m->g, c));
-    EX_TRY(discriminator(&m->d, c));
-    EX_TRY(gan_optim_adam(&m->opt_g, 2e-4f, 0.5f, 0.999f, 1e-8f));
-    EX_TRY(gan_optim_adam(&m->opt_d, 2e-4f, 0.5f, 0.999f, 1e-8f));
+    EX_TRY(discriminator(&m->d, c, o->sn));
+    EX_TRY(gan_optim_adam(&m->opt_g, (float)o->lr_g, 0.5f, 0.999f, 1e-8f));
+    EX_TRY(gan_optim_adam(&m->opt_d, (float)o->lr_d, 0.5f, 0.999f, 1e-8f));
     EX_TRY(gan_trainer_create(&m->t, m->g, m->d, m->opt_g, m->opt_d));
     EX_TRY(gan_trainer_set_seed(m->t, (uint64_t)o->seed));
     EX_TRY(gan_trainer_set_batch_size(m->t, BATCH));
@@ -173,6 +190,7 @@ static int model_setup(ex_gan *m, data *d, const options *o)
     gan_rng *init = gan_trainer_rng(m->t, GAN_STREAM_INIT);
     EX_TRY(gan_net_init(m->g, init, GAN_INIT_DCGAN, 1.0f));
     EX_TRY(gan_net_init(m->d, init, GAN_INIT_DCGAN, 1.0f));
+    if (o->ema > 0) EX_TRY(gan_trainer_set_ema(m->t, (float)o->ema)); /* after init: it averages from there */
     return GAN_OK;
 }
 
@@ -196,7 +214,7 @@ static int grid(gan_trainer *t, const float *z, const float *cond, float *x, con
 /* ---------------------------------------------------------------- Parzen */
 
 /* The Parzen protocol on n samples (a conditional model's cycle through the classes). */
-static int parzen(gan_trainer *t, const data *d, size_t n, size_t test_rows)
+static int parzen(gan_trainer *t, const data *d, size_t n, size_t test_rows, const char *samples)
 {
     float *x = malloc(n * DIM * sizeof *x), *cond = NULL, sigma;
     double ll, se;
@@ -205,6 +223,7 @@ static int parzen(gan_trainer *t, const data *d, size_t n, size_t test_rows)
     for (size_t i = 0; !rc && cond && i < n; i++) cond[i * CLASSES + i % CLASSES] = 1.0f;
     if (!rc) rc = ex_report(gan_trainer_generate(t, NULL, cond, n, x), "gan_trainer_generate");
     if (!rc) to_unit(x, n * DIM);
+    if (!rc && samples) rc = ex_write_rows(samples, x, n, DIM);
     const float *valid = gan_dataset_row(d->valid, 0), *test = gan_dataset_row(d->test, 0);
     size_t m = gan_dataset_size(d->test);
     if (test_rows > 0 && test_rows < m) m = test_rows;
@@ -291,7 +310,7 @@ static int train(const options *o, data *d)
     snprintf(path, sizeof path, "%s/samples.png", o->out);
     if (!rc) rc = grid(m.t, z, cond, x, path);
     if (!rc) printf("samples: %s\n", path);
-    if (!rc) rc = parzen(m.t, d, (size_t)o->parzen, (size_t)o->test_rows);
+    if (!rc) rc = parzen(m.t, d, (size_t)o->parzen, (size_t)o->test_rows, o->samples);
     ex_gan_free(&m);
     free(cond);
     free(z);
@@ -303,8 +322,9 @@ static int train(const options *o, data *d)
 
 int main(int argc, char **argv)
 {
-    options o = {.epochs = 5, .seed = 1, .threads = 1, .parzen = 10000, .data = "/usr/share/datasets/fashion-mnist",
-                 .out = "out/dcgan"};
+    /* -1 and 0: the recipe's value */
+    options o = {.epochs = 5, .seed = 1, .threads = 1, .parzen = 10000, .sn = -1, .ema = -1, .recipe = "libgan",
+                 .data = "/usr/share/datasets/fashion-mnist", .out = "out/dcgan"};
     const ex_flag flags[] = {
         {"--epochs", EX_LONG, &o.epochs, "N", "[1, inf)", "training epochs (5)"},
         {"--seed", EX_LONG, &o.seed, "S", "[0, inf)", "seed of every random stream (1)"},
@@ -319,9 +339,21 @@ int main(int argc, char **argv)
         {"--save", EX_TEXT, &o.save, "CHECKPOINT", NULL, "save the trainer after every epoch"},
         {"--resume", EX_TEXT, &o.resume, "CHECKPOINT", NULL, "continue a saved trainer"},
         {"--log", EX_TEXT, &o.log, "FILE.csv", NULL, "one CSV row of gan_step_stats per step (a resume continues it)"},
+        {"--samples", EX_TEXT, &o.samples, "FILE", NULL, "write the Parzen samples as raw float32 rows (examples/score)"},
+        {"--recipe", EX_CHOICE, &o.recipe, "libgan|peer", NULL,
+         "libgan's defaults, or the pytorch/examples recipe: no EMA, no spectral norm, lr 2e-4 (libgan)"},
+        {"--ema", EX_REAL, &o.ema, "DECAY", "[0, 1)", "EMA of G's weights for sampling; 0: none (the recipe's)"},
+        {"--sn", EX_LONG, &o.sn, "N", "[0, 64]", "spectral norm on D's first and last layers, N power steps; 0: none"},
+        {"--lr-g", EX_REAL, &o.lr_g, "LR", "(0, 1)", "G's Adam learning rate (the recipe's)"},
+        {"--lr-d", EX_REAL, &o.lr_d, "LR", "(0, 1)", "D's Adam learning rate (the recipe's)"},
         {0}};
     ex_flags_parse(argc, argv, flags,
                    "dcgan: the convolutional GAN of Radford, Metz and Chintala (2016) on 28 x 28 images.");
+    int peer = !strcmp(o.recipe, "peer");
+    if (o.ema < 0) o.ema = peer ? 0.0 : LIBGAN_EMA;
+    if (o.sn < 0) o.sn = peer ? 0 : LIBGAN_SN;
+    if (o.lr_g == 0) o.lr_g = peer ? 2e-4 : LIBGAN_LR_G;
+    if (o.lr_d == 0) o.lr_d = peer ? 2e-4 : LIBGAN_LR_D;
     if (o.train_rows % BATCH)
         ex_flags_fail(flags, "--train-rows must be a multiple of %d (the batch), got %ld", BATCH, o.train_rows);
     if (o.threads > 0 && openblas_set_num_threads) openblas_set_num_threads((int)o.threads);

@@ -34,7 +34,7 @@
 
 typedef struct options {
     long epochs, seed, threads, test_rows, train_rows, saturate;
-    const char *data, *out, *score, *save, *resume, *log;
+    const char *data, *out, *score, *save, *resume, *log, *samples;
 } options;
 
 typedef struct data {
@@ -411,6 +411,7 @@ static int train(const options *o, data *d)
     snprintf(path, sizeof path, "%s/interpolation.png", o->out);
     if (!rc) rc = figure_interpolation(path, m.t, 8, 10);
     if (!rc) rc = ex_report(gan_trainer_generate(m.t, NULL, NULL, N_PARZEN, x), "gan_trainer_generate");
+    if (!rc && o->samples) rc = ex_write_rows(o->samples, x, N_PARZEN, DIM);
     if (!rc) rc = parzen_protocol(x, N_PARZEN, "G: 10000 of its samples", d, (size_t)o->test_rows);
     ex_gan_free(&m);
     free(z_fixed);
@@ -438,6 +439,7 @@ static options parse(int argc, char **argv)
         {"--save", EX_TEXT, &o.save, "CHECKPOINT", NULL, "save the trainer after every epoch"},
         {"--resume", EX_TEXT, &o.resume, "CHECKPOINT", NULL, "continue a saved trainer"},
         {"--log", EX_TEXT, &o.log, "FILE.csv", NULL, "one CSV row of gan_step_stats per step (a resume continues it)"},
+        {"--samples", EX_TEXT, &o.samples, "FILE", NULL, "write the 10,000 scored samples as raw float32 (examples/score)"},
         {0}};
     ex_flags_parse(argc, argv, flags,
                    "mnist_gan: the MNIST experiment of Goodfellow et al. (2014) on an IDX data set.");

@@ -136,3 +136,18 @@ void ex_idx_path(char *buf, size_t size, const char *dir, const char *name)
     }
     snprintf(buf, size, "%s/%s.gz", dir, name);
 }
+
+int ex_write_rows(const char *path, const float *x, size_t n, size_t dim)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "wb");
+    int ok = f && fwrite(x, dim * sizeof *x, n, f) == n;
+    if (f && fclose(f) != 0) ok = 0;
+    if (!ok || rename(tmp, path) != 0) {
+        remove(tmp);
+        fprintf(stderr, "%s: cannot write %s\n", program_invocation_short_name, path);
+        return EX_FAIL;
+    }
+    return 0;
+}

@@ -63,6 +63,10 @@ int ex_mlp(gan_net **out, size_t in, size_t hidden, int layers, size_t out_dim, 
 /* dir/name, or dir/name.gz when only that exists (IDX files ship either way). */
 void ex_idx_path(char *buf, size_t size, const char *dir, const char *name);
 
+/* n rows of dim floats as raw little-endian float32 (what examples/score reads), written
+ * atomically (a temporary file beside it, then a rename). 0, or EX_FAIL with a message. */
+int ex_write_rows(const char *path, const float *x, size_t n, size_t dim);
+
 /* Create a directory (and parents) if missing; 0 or -1. */
 int ex_mkdir_p(const char *path);
 
