@@ -3,8 +3,9 @@
 model of bench/peer_dcgan.py (the same layers and init as examples/dcgan), on the same
 Fashion-MNIST training rows (all but the last 1,000, scaled to [-1, 1]), batch 64,
 Adam 2e-4 (0.5, 0.999), BCE with the non-saturating G loss, for the same epochs. It writes
-10,000 samples from N(0, 1) noise, mapped back to [0, 1], as raw little-endian float32
-rows, the file examples/score reads.
+10,000 samples from N(0, 1) noise, drawn as the reference code draws them (G in training
+mode: batch norm on each batch's statistics, batches of 64), mapped back to [0, 1], as raw
+little-endian float32 rows, the file examples/score reads.
 
     /usr/bin/python3 bench/peer_dcgan_train.py --epochs E --seed S --out samples.f32
 """
@@ -55,9 +56,10 @@ def main():
                       f"loss_g {loss_g.item():.3f} {step * BATCH / elapsed:.0f} samples/s", end="",
                       file=sys.stderr, flush=True)
     print(file=sys.stderr)
-    g.eval()  # sampled with the running statistics, as examples/dcgan does by default
-    with torch.no_grad():
-        samples = ((g(torch.randn(N_SAMPLES, 100)) + 1) / 2).clamp(0, 1).view(N_SAMPLES, -1)
+    with torch.no_grad():  # G stays in training mode, as in pytorch/examples (its running statistics move)
+        z = torch.randn(N_SAMPLES, 100)
+        samples = torch.cat([g(z[i:i + BATCH]) for i in range(0, N_SAMPLES, BATCH)])
+        samples = ((samples + 1) / 2).clamp(0, 1).view(N_SAMPLES, -1)
     with open(args.out, "wb") as f:
         f.write(samples.numpy().astype("<f4").tobytes())
     print(f"pytorch dcgan: {args.epochs} epochs, seed {args.seed}, {N_SAMPLES} samples in {args.out}")

@@ -42,12 +42,13 @@
 #define LIBGAN_SN 1
 #define LIBGAN_LR_G 2e-4
 #define LIBGAN_LR_D 2e-4
+#define LIBGAN_STATS "batch"
 
 typedef struct options {
     long epochs, seed, threads, train_rows, test_rows, parzen, sn;
     int cond;
     double ema, lr_g, lr_d;
-    const char *data, *out, *save, *resume, *log, *samples, *recipe;
+    const char *data, *out, *save, *resume, *log, *samples, *recipe, *stats;
 } options;
 
 typedef struct data {
@@ -191,6 +192,7 @@ static int model_setup(ex_gan *m, data *d, const options *o)
     EX_TRY(gan_net_init(m->g, init, GAN_INIT_DCGAN, 1.0f));
     EX_TRY(gan_net_init(m->d, init, GAN_INIT_DCGAN, 1.0f));
     if (o->ema > 0) EX_TRY(gan_trainer_set_ema(m->t, (float)o->ema)); /* after init: it averages from there */
+    if (!strcmp(o->stats, "batch")) EX_TRY(gan_trainer_set_generate_stats(m->t, GAN_STATS_BATCH));
     return GAN_OK;
 }
 
@@ -323,7 +325,7 @@ static int train(const options *o, data *d)
 int main(int argc, char **argv)
 {
     /* -1 and 0: the recipe's value */
-    options o = {.epochs = 5, .seed = 1, .threads = 1, .parzen = 10000, .sn = -1, .ema = -1, .recipe = "libgan",
+    options o = {.epochs = 5, .seed = 1, .threads = 1, .parzen = 10000, .sn = -1, .ema = -1, .recipe = "libgan", .stats = NULL,
                  .data = "/usr/share/datasets/fashion-mnist", .out = "out/dcgan"};
     const ex_flag flags[] = {
         {"--epochs", EX_LONG, &o.epochs, "N", "[1, inf)", "training epochs (5)"},
@@ -344,6 +346,8 @@ int main(int argc, char **argv)
          "libgan's defaults, or the pytorch/examples recipe: no EMA, no spectral norm, lr 2e-4 (libgan)"},
         {"--ema", EX_REAL, &o.ema, "DECAY", "[0, 1)", "EMA of G's weights for sampling; 0: none (the recipe's)"},
         {"--sn", EX_LONG, &o.sn, "N", "[0, 64]", "spectral norm on D's first and last layers, N power steps; 0: none"},
+        {"--sample-stats", EX_CHOICE, &o.stats, "running|batch", NULL,
+         "G's batch norm when sampling: running statistics, or the batch's (the recipe's)"},
         {"--lr-g", EX_REAL, &o.lr_g, "LR", "(0, 1)", "G's Adam learning rate (the recipe's)"},
         {"--lr-d", EX_REAL, &o.lr_d, "LR", "(0, 1)", "D's Adam learning rate (the recipe's)"},
         {0}};
@@ -353,6 +357,7 @@ int main(int argc, char **argv)
     if (o.ema < 0) o.ema = peer ? 0.0 : LIBGAN_EMA;
     if (o.sn < 0) o.sn = peer ? 0 : LIBGAN_SN;
     if (o.lr_g == 0) o.lr_g = peer ? 2e-4 : LIBGAN_LR_G;
+    if (!o.stats) o.stats = peer ? "batch" : LIBGAN_STATS;
     if (o.lr_d == 0) o.lr_d = peer ? 2e-4 : LIBGAN_LR_D;
     if (o.train_rows % BATCH)
         ex_flags_fail(flags, "--train-rows must be a multiple of %d (the batch), got %ld", BATCH, o.train_rows);

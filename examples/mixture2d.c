@@ -27,7 +27,7 @@ typedef struct mixture {
 } mixture;
 
 typedef struct options {
-    long steps, batch, seeds, hidden, layers, zdim, d_steps, stop_at;
+    long steps, batch, seeds, hidden, layers, zdim, d_steps, stop_at, sn;
     long seed;
     double lr, lr_d, beta1, beta2, ema, decay;
     const char *mixture, *noise;
@@ -154,7 +154,7 @@ static int plot(const mixture *m, const float *xy, size_t n, const score *s, uin
 static int run_setup(ex_gan *r, const options *o, mixture *m, uint64_t seed)
 {
     EX_TRY(ex_mlp(&r->g, (size_t)o->zdim, (size_t)o->hidden, (int)o->layers, 2, GAN_ACT_RELU, 0));
-    EX_TRY(ex_mlp(&r->d, 2, (size_t)o->hidden, (int)o->layers, 1, GAN_ACT_LEAKY_RELU, 0));
+    EX_TRY(ex_spectral_mlp(&r->d, 2, (size_t)o->hidden, (int)o->layers, 1, GAN_ACT_LEAKY_RELU, 0, (size_t)o->sn));
     EX_TRY(gan_optim_adam(&r->opt_g, (float)o->lr, (float)o->beta1, (float)o->beta2, 1e-8f));
     EX_TRY(gan_optim_adam(&r->opt_d, (float)o->lr_d, (float)o->beta1, (float)o->beta2, 1e-8f));
     EX_TRY(gan_trainer_create(&r->t, r->g, r->d, r->opt_g, r->opt_d));
@@ -273,6 +273,7 @@ static void parse(int argc, char **argv, options *o, mixture *m)
         {"--beta2", EX_REAL, &o->beta2, "B", "[0, 1)", "Adam's beta2 (0.999)"},
         {"--decay", EX_REAL, &o->decay, "F", "[0, 1]", "the last fraction of steps, where lr falls to 0 (0.5)"},
         {"--ema", EX_REAL, &o->ema, "D", "[0, 1)", "decay of G's weight average; 0: off (0)"},
+        {"--sn", EX_LONG, &o->sn, "N", "[0, 64]", "spectral norm on D's layers, N power steps; 0: off (0)"},
         {"--d-steps", EX_LONG, &o->d_steps, "K", "[1, 4294967295]", "D steps per G step (1)"},
         {"--save", EX_TEXT, &o->save, "CHECKPOINT", NULL, "save the trainer when training ends"},
         {"--resume", EX_TEXT, &o->resume, "CHECKPOINT", NULL, "continue a saved trainer"},

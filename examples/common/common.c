@@ -92,21 +92,30 @@ int ex_add_layer(gan_net *net, int made, gan_layer **l)
     return rc;
 }
 
-static int add_dense(gan_net *net, size_t out_dim, gan_activation act)
+/* A dense layer (spectrally normalised with `sn` power iterations; 0: not), then `act`. */
+static int add_dense(gan_net *net, size_t out_dim, gan_activation act, size_t sn)
 {
     gan_layer *l = NULL;
-    int rc = ex_add_layer(net, gan_layer_dense(&l, gan_net_out_dim(net), out_dim), &l);
+    int made = gan_layer_dense(&l, gan_net_out_dim(net), out_dim);
+    if (!made && sn && (made = gan_layer_spectral_norm(l, sn)) != GAN_OK) gan_layer_free(l);
+    int rc = ex_add_layer(net, made, &l);
     if (!rc && act) rc = ex_add_layer(net, gan_layer_activation(&l, act), &l);
+    return rc;
+}
+
+int ex_spectral_mlp(gan_net **out, size_t in, size_t hidden, int layers, size_t out_dim, gan_activation hidden_act,
+                    gan_activation last, size_t sn)
+{
+    int rc = gan_net_create(out, in);
+    for (int i = 0; i < layers && !rc; i++) rc = add_dense(*out, hidden, hidden_act, sn);
+    if (!rc) rc = add_dense(*out, out_dim, last, sn);
     return rc;
 }
 
 int ex_mlp(gan_net **out, size_t in, size_t hidden, int layers, size_t out_dim, gan_activation hidden_act,
            gan_activation last)
 {
-    int rc = gan_net_create(out, in);
-    for (int i = 0; i < layers && !rc; i++) rc = add_dense(*out, hidden, hidden_act);
-    if (!rc) rc = add_dense(*out, out_dim, last);
-    return rc;
+    return ex_spectral_mlp(out, in, hidden, layers, out_dim, hidden_act, last, 0);
 }
 
 /* ------------------------------------------------------------------ files */

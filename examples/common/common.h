@@ -58,6 +58,9 @@ int ex_add_layer(gan_net *net, int made, gan_layer **l);
 /* An MLP: in -> (dense, hidden_act) x layers -> dense out_dim -> last (0: none). */
 int ex_mlp(gan_net **out, size_t in, size_t hidden, int layers, size_t out_dim, gan_activation hidden_act,
            gan_activation last);
+/* The same with every dense layer spectrally normalised, `sn` power iterations each. */
+int ex_spectral_mlp(gan_net **out, size_t in, size_t hidden, int layers, size_t out_dim, gan_activation hidden_act,
+                    gan_activation last, size_t sn);
 
 /* ------------------------------------------------------------------ files */
 /* dir/name, or dir/name.gz when only that exists (IDX files ship either way). */
