@@ -206,11 +206,11 @@ static void to_unit(float *x, size_t n)
 
 
 /* A grid from the fixed z (and, conditional, class r in row r). */
-static int grid(gan_trainer *t, const float *z, const float *cond, float *x, const char *path)
+static int grid(gan_trainer *t, const float *z, const float *cond, float *x, const char *path, const char *title)
 {
     EX_TRY(gan_trainer_generate(t, z, cond, GRID, x));
     to_unit(x, (size_t)GRID * DIM);
-    return ex_save_image_grid(path, x, GRID, SIDE, 10);
+    return ex_save_image_grid(path, x, GRID, SIDE, 10, title);
 }
 
 /* ---------------------------------------------------------------- Parzen */
@@ -293,7 +293,10 @@ static int train(const options *o, data *d)
     for (long e = first_epoch; !rc && e < o->epochs; e++) {
         rc = ex_report(gan_trainer_run(m.t, per_epoch, ex_log_on_step, &log), "gan_trainer_run");
         snprintf(path, sizeof path, "%s/epoch_%03ld.png", o->out, e + 1);
-        if (!rc) rc = grid(m.t, z, cond, x, path);
+        char title[128];
+        snprintf(title, sizeof title, "dcgan%s, seed %ld: epoch %ld%s", o->cond ? " --cond" : "", o->seed, e + 1,
+                 o->cond ? ", one row per class" : "");
+        if (!rc) rc = grid(m.t, z, cond, x, path, title);
         if (!rc && o->save) rc = ex_report(gan_trainer_save(m.t, o->save), "gan_trainer_save");
         if (!rc)
             fprintf(stderr, "%sepoch %ld/%ld: loss_d %.4f loss_g %.4f D(x) %.3f D(G(z)) %.3f -> %s\n",
@@ -310,7 +313,9 @@ static int train(const options *o, data *d)
     if (!rc) rc = closed;
     if (!rc) printf("losses: %s\n", path);
     snprintf(path, sizeof path, "%s/samples.png", o->out);
-    if (!rc) rc = grid(m.t, z, cond, x, path);
+    snprintf(title, sizeof title, "dcgan%s, seed %ld: after %ld epochs%s", o->cond ? " --cond" : "", o->seed,
+             o->epochs, o->cond ? ", one row per class" : "");
+    if (!rc) rc = grid(m.t, z, cond, x, path, title);
     if (!rc) printf("samples: %s\n", path);
     if (!rc) rc = parzen(m.t, d, (size_t)o->parzen, (size_t)o->test_rows, o->samples);
     ex_gan_free(&m);

@@ -235,7 +235,9 @@ static int figure_neighbours(const char *path, gan_trainer *t, const gan_dataset
         cairo_fill(cr);
         ex_paint_gray(cr, gan_dataset_row(train, nn[i]), SIDE, SIDE, x0 + cell, y0);
     }
-    if (!rc) rc = cairo_status(cr) ? ex_out_of_memory(path) : ex_png_save(s, path);
+    if (!rc)
+        rc = cairo_status(cr) ? ex_out_of_memory(path)
+                              : ex_png_save_titled(s, "samples, each beside its nearest training image (yellow)", path);
     cairo_destroy(cr);
     cairo_surface_destroy(s);
     free(nn);
@@ -258,7 +260,7 @@ static int figure_interpolation(const char *path, gan_trainer *t, size_t n_rows,
         }
     }
     if (!rc) rc = ex_report(gan_trainer_generate(t, z, NULL, n_rows * steps, x), "gan_trainer_generate");
-    if (!rc) rc = ex_save_image_grid(path, x, n_rows * steps, SIDE, steps);
+    if (!rc) rc = ex_save_image_grid(path, x, n_rows * steps, SIDE, steps, "straight lines through z, one per row");
     free(z);
     free(x);
     return rc;
@@ -384,7 +386,9 @@ static int train(const options *o, data *d)
         if (!rc) rc = ex_report(gan_trainer_run(m.t, per_epoch, ex_log_on_step, &log), "gan_trainer_run");
         if (!rc) rc = ex_report(gan_trainer_generate(m.t, z_fixed, NULL, 100, x), "gan_trainer_generate");
         snprintf(path, sizeof path, "%s/epoch_%03ld.png", o->out, e + 1);
-        if (!rc) rc = ex_save_image_grid(path, x, 100, SIDE, 10);
+        char title[96];
+        snprintf(title, sizeof title, "mnist_gan, seed %ld: epoch %ld", o->seed, e + 1);
+        if (!rc) rc = ex_save_image_grid(path, x, 100, SIDE, 10, title);
         if (!rc && o->save) rc = ex_report(gan_trainer_save(m.t, o->save), "gan_trainer_save");
         if (!rc) {
             const gan_step_stats *s = &p.last;
@@ -404,7 +408,8 @@ static int train(const options *o, data *d)
     if (!rc) printf("losses: %s\n", path);
     snprintf(path, sizeof path, "%s/samples.png", o->out);
     if (!rc) rc = ex_report(gan_trainer_generate(m.t, z_fixed, NULL, 100, x), "gan_trainer_generate");
-    if (!rc) rc = ex_save_image_grid(path, x, 100, SIDE, 10);
+    snprintf(title, sizeof title, "mnist_gan, seed %ld: after %ld epochs", o->seed, o->epochs);
+    if (!rc) rc = ex_save_image_grid(path, x, 100, SIDE, 10, title);
     if (!rc) printf("samples: %s\n", path);
     snprintf(path, sizeof path, "%s/neighbours.png", o->out);
     if (!rc) rc = figure_neighbours(path, m.t, d->train, 40, 5);

@@ -598,20 +598,47 @@ void ex_paint_gray(cairo_t *cr, const float *img, int w, int h, double x, double
     cairo_surface_destroy(s);
 }
 
-int ex_save_image_grid(const char *path, const float *images, size_t n, size_t side, size_t cols)
+/* A title strip above a picture, white on black like the grids: the picture, then its
+ * title (shrunk to fit the width). */
+#define TITLE_STRIP 30
+int ex_png_save_titled(cairo_surface_t *picture, const char *title, const char *path)
+{
+    int w = cairo_image_surface_get_width(picture), h = cairo_image_surface_get_height(picture);
+    cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, w, h + TITLE_STRIP);
+    cairo_t *cr = cairo_create(s);
+    cairo_set_source_rgb(cr, 0, 0, 0);
+    cairo_paint(cr);
+    cairo_set_source_surface(cr, picture, 0, TITLE_STRIP);
+    cairo_paint(cr);
+    font(cr, FONT_TITLE, 1);
+    double tw = text_width(cr, title);
+    if (tw > w - 8) cairo_set_font_size(cr, FONT_TITLE * (w - 8) / tw);
+    cairo_set_source_rgb(cr, 1, 1, 1);
+    text(cr, w / 2.0, TITLE_STRIP / 2.0, title, 0.5, 0.5);
+    int rc = cairo_status(cr) ? ex_out_of_memory(path) : ex_png_save(s, path);
+    cairo_destroy(cr);
+    cairo_surface_destroy(s);
+    return rc;
+}
+
+int ex_save_image_grid(const char *path, const float *images, size_t n, size_t side, size_t cols, const char *title)
 {
     size_t w, h;
-    EX_TRY(gan_image_grid_size(&w, &h, n, side, side, cols, 2));
+    EX_TRY(gan_image_grid2_size(&w, &h, n, 1, side, side, cols, 2, GRID_SCALE));
     uint8_t *pixels = malloc(w * h);
     if (!pixels) return ex_out_of_memory(path);
-    int rc = ex_report(gan_image_grid(pixels, images, n, side, side, cols, 2), "gan_image_grid");
-    /* An A8 surface is written as a grayscale PNG; its rows may be padded. */
-    cairo_surface_t *s = rc ? NULL : cairo_image_surface_create(CAIRO_FORMAT_A8, (int)w, (int)h);
+    int rc = ex_report(gan_image_grid2(pixels, images, n, 1, side, side, cols, 2, GRID_SCALE), "gan_image_grid2");
+    cairo_surface_t *s = rc ? NULL : cairo_image_surface_create(CAIRO_FORMAT_RGB24, (int)w, (int)h);
     if (s && cairo_surface_status(s) == CAIRO_STATUS_SUCCESS) {
         unsigned char *p = cairo_image_surface_get_data(s);
-        for (size_t y = 0; y < h; y++) memcpy(p + y * (size_t)cairo_image_surface_get_stride(s), pixels + y * w, w);
+        int stride = cairo_image_surface_get_stride(s);
+        for (size_t y = 0; y < h; y++)
+            for (size_t x = 0; x < w; x++) {
+                uint32_t v = pixels[y * w + x];
+                *(uint32_t *)(p + y * (size_t)stride + 4 * x) = v << 16 | v << 8 | v;
+            }
         cairo_surface_mark_dirty(s);
-        rc = ex_png_save(s, path);
+        rc = ex_png_save_titled(s, title, path);
     } else if (!rc)
         rc = ex_out_of_memory(path);
     cairo_surface_destroy(s);

@@ -64,8 +64,13 @@ void ex_axes_hline(ex_axes *a, double y, ex_style s, const char *label);
 int ex_png_save(cairo_surface_t *s, const char *path);
 /* Paint a gray image (w x h values in [0, 1]) with its top-left corner at (x, y). */
 void ex_paint_gray(cairo_t *cr, const float *img, int w, int h, double x, double y);
-/* n grayscale images of side x side pixels in [0, 1] as a grayscale PNG grid of `cols`
- * columns (gan_image_grid, 2 pixels apart). 0, a libgan status or EX_FAIL, reported on stderr. */
-int ex_save_image_grid(const char *path, const float *images, size_t n, size_t side, size_t cols);
+/* n grayscale images of side x side pixels in [0, 1] as a PNG grid of `cols` columns
+ * (gan_image_grid2, 2 pixels apart, GRID_SCALE) under a title strip. 0, a libgan status or
+ * EX_FAIL, reported on stderr. */
+int ex_save_image_grid(const char *path, const float *images, size_t n, size_t side, size_t cols, const char *title);
+/* A picture with a title strip above it, written as a PNG (ex_png_save). */
+int ex_png_save_titled(cairo_surface_t *picture, const char *title, const char *path);
+/* Grids draw each pixel as GRID_SCALE x GRID_SCALE, so a 28 x 28 image is readable. */
+#define GRID_SCALE 2
 
 #endif
