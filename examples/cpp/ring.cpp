@@ -6,12 +6,16 @@
 //   ring [--steps 5000] [--seed 1] [--min-modes K (exit 1 when fewer modes are covered)]
 #include <gan.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <climits>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <iterator>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -141,25 +145,52 @@ int on_step(void *payload, const gan_step_stats *s) noexcept
     return rc ? rc : gan_optim_set_lr(p.opt_d, static_cast<float>(factor * p.lr));
 }
 
-long arg_long(int argc, char **argv, const char *name, long fallback)
+// The command line: --steps, --seed and --min-modes, each with a whole number. Anything
+// else, a missing value or a malformed number is refused with the usage line (exit 2).
+struct options {
+    long steps = 5000, seed = 1, min_modes = 0;
+};
+
+const char usage[] = "usage: ring [--steps N (>= 1, 5000)] [--seed S (1)] [--min-modes M (0..8, 0)]";
+
+[[noreturn]] void refuse(const std::string &what)
 {
-    for (int i = 1; i + 1 < argc; i++)
-        if (std::strcmp(argv[i], name) == 0) {
-            char *end;
-            long v = std::strtol(argv[i + 1], &end, 10);
-            if (*end || v < 0) throw std::invalid_argument(std::string("bad value for ") + name);
-            return v;
+    std::fprintf(stderr, "ring: %s\n%s\n", what.c_str(), usage);
+    std::exit(2);
+}
+
+options parse(int argc, char **argv)
+{
+    options o;
+    const struct {
+        const char *name;
+        long *dst, lo, hi;
+    } flags[] = {{"--steps", &o.steps, 1, 1L << 40}, {"--seed", &o.seed, 0, LONG_MAX}, {"--min-modes", &o.min_modes, 0, 8}};
+    for (int i = 1; i < argc; i++) {
+        if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) {
+            std::printf("ring: a GAN on 8 Gaussians on a ring, from C++ through the RAII wrapper\n%s\n", usage);
+            std::exit(0);
         }
-    return fallback;
+        auto f = std::find_if(std::begin(flags), std::end(flags), [&](const auto &fl) { return !std::strcmp(argv[i], fl.name); });
+        if (f == std::end(flags)) refuse(std::string("unknown argument ") + argv[i]);
+        if (i + 1 == argc) refuse(std::string(f->name) + " needs a value");
+        char *end;
+        errno = 0;
+        long v = std::strtol(argv[++i], &end, 10);
+        if (*argv[i] == '\0' || *end || errno || v < f->lo || v > f->hi)
+            refuse(std::string(f->name) + ": '" + argv[i] + "' is not a whole number in [" + std::to_string(f->lo) + ", " +
+                   std::to_string(f->hi) + "]");
+        *f->dst = v;
+    }
+    return o;
 }
 
 } // namespace
 
 int main(int argc, char **argv)
 try {
-    const long steps = arg_long(argc, argv, "--steps", 5000), seed = arg_long(argc, argv, "--seed", 1);
-    const long min_modes = arg_long(argc, argv, "--min-modes", 0);
-    if (steps < 1) throw std::invalid_argument("--steps must be at least 1");
+    const options o = parse(argc, argv);
+    const long steps = o.steps, seed = o.seed, min_modes = o.min_modes;
     const float lr = 1e-3f;
     std::printf("libgan %s from C++: ring of %d Gaussians, %ld steps, seed %ld\n", gan_version_string(), n_modes,
                 steps, seed);
