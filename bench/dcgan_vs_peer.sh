@@ -12,11 +12,7 @@ seeds=${2:-"1 2 3"}
 [ $# -ge 2 ] && shift 2 || shift $#
 [ "${1:-}" = "--" ] && shift
 data=/usr/share/datasets/fashion-mnist
-sh .ci/install-deps.sh
-dpkg-query -W -f='${Status}' python3-torch 2>/dev/null | grep -q "install ok installed" || {
-    [ "$(id -u)" -eq 0 ] && sudo="" || sudo=sudo
-    $sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q python3-torch
-}
+sh .ci/install-deps.sh --peer
 [ -d build-mnist ] || meson setup build-mnist -Dbuildtype=release -Dtests=disabled >/dev/null
 meson compile -C build-mnist examples/dcgan examples/score >/dev/null
 out=out/dcgan-vs-peer-e$epochs

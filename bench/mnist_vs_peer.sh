@@ -9,11 +9,7 @@ epochs=${1:-25}
 seed=${2:-1}
 threads=${3:-1}
 data=${4:-/usr/share/datasets/fashion-mnist}
-sh .ci/install-deps.sh
-dpkg-query -W -f='${Status}' python3-torch 2>/dev/null | grep -q "install ok installed" || {
-    [ "$(id -u)" -eq 0 ] && sudo="" || sudo=sudo
-    $sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q python3-torch
-}
+sh .ci/install-deps.sh --peer
 [ -d build-mnist ] || meson setup build-mnist -Dbuildtype=release -Dtests=disabled >/dev/null
 meson compile -C build-mnist examples/mnist_gan examples/score >/dev/null
 # First, that both sides train the same thing (to float rounding), given the same streams.

@@ -6,11 +6,7 @@ set -eu
 cd "$(dirname "$0")/.."
 threads=${1:-1}
 seconds=${2:-5}
-sh .ci/install-deps.sh
-dpkg-query -W -f='${Status}' python3-torch 2>/dev/null | grep -q "install ok installed" || {
-    [ "$(id -u)" -eq 0 ] && sudo="" || sudo=sudo
-    $sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q python3-torch
-}
+sh .ci/install-deps.sh --peer
 [ -d build-bench ] || meson setup build-bench -Dbuildtype=release -Dtests=disabled -Dexamples=disabled >/dev/null
 meson compile -C build-bench bench >/dev/null
 # OpenBLAS 0.3.21 (Debian 12) predates AMD Zen 5 and runs its Haswell (AVX2) kernels there

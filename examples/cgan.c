@@ -130,9 +130,7 @@ static int train(ex_gan *m, const options *o)
     if (!rc) rc = gan_trainer_run(m->t, (uint64_t)o->steps, ex_log_on_step, &log);
     if (!rc) ex_progress_end(&prog);
     snprintf(title, sizeof title, "cgan: the 25-Gaussian grid, one mode asked at a time, seed %ld", o->seed);
-    if (!rc) rc = ex_log_plot(&log, o->losses, title);
-    int closed = ex_log_close(&log);
-    return rc ? rc : closed;
+    return ex_log_finish(&log, rc, o->losses, title);
 }
 
 /* ---------------------------------------------------------- evaluation */

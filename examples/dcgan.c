@@ -310,9 +310,7 @@ static int train(const options *o, data *d)
     snprintf(title, sizeof title, "dcgan%s: %ld epochs of %llu steps, seed %ld", o->cond ? " --cond" : "", o->epochs,
              (unsigned long long)per_epoch, o->seed);
     snprintf(path, sizeof path, "%s/losses.png", o->out);
-    if (!rc) rc = ex_log_plot(&log, path, title);
-    int closed = ex_log_close(&log);
-    if (!rc) rc = closed;
+    rc = ex_log_finish(&log, rc, path, title);
     if (!rc) printf("losses: %s\n", path);
     snprintf(path, sizeof path, "%s/samples.png", o->out);
     snprintf(title, sizeof title, "dcgan%s, seed %ld: after %ld epochs%s", o->cond ? " --cond" : "", o->seed,

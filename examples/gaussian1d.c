@@ -148,10 +148,9 @@ static int train(ex_gan *m, const options *o, panel *panels)
     if (!rc) ex_progress_end(&prog);
     char title[128];
     snprintf(title, sizeof title, "gaussian1d: G learning N(%g, %g), seed %ld", o->mu, o->sigma, o->seed);
-    if (!rc) rc = ex_log_plot(&log, o->losses, title);
-    int closed = ex_log_close(&log);
+    rc = ex_log_finish(&log, rc, o->losses, title);
     free(z);
-    return rc ? rc : closed;
+    return rc;
 }
 
 /* -------------------------------------------------------------- stats */

@@ -227,9 +227,7 @@ static int train_and_sample(const options *o, mixture *m, uint64_t seed, float *
     char title[128];
     snprintf(title, sizeof title, "mixture2d, %s: seed %llu, %llu of %ld steps", m->name, (unsigned long long)seed,
              (unsigned long long)end, o->steps);
-    if (!rc && losses) rc = ex_log_plot(&log, losses, title);
-    int closed = ex_log_close(&log);
-    if (!rc) rc = closed;
+    rc = ex_log_finish(&log, rc, losses, title);
     if (!rc) rc = ex_report(gan_trainer_generate(r.t, NULL, NULL, N_EVAL, xy), "gan_trainer_generate");
     for (size_t i = 0; !rc && i < 2 * N_EVAL; i++) xy[i] = (float)(xy[i] * m->scale);
     ex_gan_free(&r);

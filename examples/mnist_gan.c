@@ -402,9 +402,7 @@ static int train(const options *o, data *d)
     snprintf(title, sizeof title, "mnist_gan: the paper's model, %ld epochs of %llu steps, seed %ld", o->epochs,
              (unsigned long long)per_epoch, o->seed);
     snprintf(path, sizeof path, "%s/losses.png", o->out);
-    if (!rc) rc = ex_log_plot(&log, path, title);
-    int closed = ex_log_close(&log);
-    if (!rc) rc = closed;
+    rc = ex_log_finish(&log, rc, path, title);
     if (!rc) printf("losses: %s\n", path);
     snprintf(path, sizeof path, "%s/samples.png", o->out);
     if (!rc) rc = ex_report(gan_trainer_generate(m.t, z_fixed, NULL, 100, x), "gan_trainer_generate");

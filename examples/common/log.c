@@ -106,6 +106,13 @@ int ex_log_close(ex_log *l)
     return rc;
 }
 
+int ex_log_finish(ex_log *l, int rc, const char *path, const char *title)
+{
+    if (!rc && path) rc = ex_log_plot(l, path, title);
+    int closed = ex_log_close(l);
+    return rc ? rc : closed;
+}
+
 /* ---------------------------------------------------------------- picture */
 
 static float value(const ex_log_point *p, int k)

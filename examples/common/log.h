@@ -40,5 +40,8 @@ int ex_log_on_step(void *payload, const gan_step_stats *s);
 int ex_log_plot(const ex_log *l, const char *path, const char *title);
 /* Close the file and free the record; 0, or EX_FAIL when the file could not be written. */
 int ex_log_close(ex_log *l);
+/* The end of a run whose status is rc: the picture at path (unless rc or path is NULL),
+ * then ex_log_close. Returns rc, or else the first failure of the two. */
+int ex_log_finish(ex_log *l, int rc, const char *path, const char *title);
 
 #endif
