@@ -9,14 +9,6 @@ seconds=${2:-5}
 sh .ci/install-deps.sh --peer
 [ -d build-bench ] || meson setup build-bench -Dbuildtype=release -Dtests=disabled -Dexamples=disabled >/dev/null
 meson compile -C build-bench bench >/dev/null
-# OpenBLAS 0.3.21 (Debian 12) predates AMD Zen 5 and runs its Haswell (AVX2) kernels there
-# although the CPU has AVX-512. Both sides then get OpenBLAS's AVX-512 kernels, unless
-# OPENBLAS_CORETYPE is already set (docs/benchmarks.md, "The BLAS kernel").
-core=$(OPENBLAS_NUM_THREADS=1 ./build-bench/bench --seconds 0 --batches 1 --no-sgemm | sed -n 's/.*OpenBLAS core \([A-Za-z0-9]*\).*/\1/p')
-if [ -z "${OPENBLAS_CORETYPE:-}" ] && grep -qw avx512f /proc/cpuinfo && { [ "$core" = Haswell ] || [ "$core" = Zen ]; }; then
-    echo "OpenBLAS chose its $core kernels on a CPU with AVX-512: both sides run with OPENBLAS_CORETYPE=SkylakeX"
-    export OPENBLAS_CORETYPE=SkylakeX
-fi
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 OPENBLAS_NUM_THREADS=$threads ./build-bench/bench --seconds "$seconds" | tee "$out/libgan"
@@ -31,10 +23,20 @@ awk 'FNR == 1 { f++ } /^[0-9]+ / { s[f, $1] = $2; b[$1] = 1 } /peak_rss_mb=/ { s
            printf "peak RSS, all batches: libgan %.1f MB, pytorch %.1f MB (%.3f of pytorch)\n", r[1], r[2], r[1] / r[2];
            printf "peak RSS, batch 100:   libgan %.1f MB, pytorch %.1f MB (%.3f of pytorch)\n", r[3], r[4], r[3] / r[4] }' \
     "$out/libgan" "$out/peer" "$out/libgan100" "$out/peer100"
-# The DCGAN of examples/dcgan at batch 64: each side in a process of its own.
-echo "--- DCGAN, batch 64"
-OPENBLAS_NUM_THREADS=$threads ./build-bench/bench --model dcgan --seconds "$seconds" | tee "$out/libgan_dcgan"
-OMP_NUM_THREADS=$threads /usr/bin/python3 bench/peer_dcgan.py --threads "$threads" --seconds "$seconds" | tee "$out/peer_dcgan"
-awk 'FNR == 1 { f++ } /^64 / { s[f] = $2 } /peak_rss_mb=/ { split($0, kv, "="); r[f] = kv[2] }
-     END { printf "dcgan: libgan %.2f  pytorch %.2f steps/s  ratio %.2fx; peak RSS %.1f MB vs %.1f MB (%.3f)\n",
-                  s[1], s[2], s[1] / s[2], r[1], r[2], r[1] / r[2] }' "$out/libgan_dcgan" "$out/peer_dcgan"
+# The DCGAN of examples/dcgan at batch 64: each side in a process of its own, with the
+# OpenBLAS kernels the environment gives, then, on a CPU with AVX-512, with OpenBLAS's
+# AVX-512 ones (SkylakeX) for both sides: PyTorch's convolutions (oneDNN) use AVX-512
+# whatever OpenBLAS does, libgan's only through OpenBLAS (docs/benchmarks.md).
+kernels="${OPENBLAS_CORETYPE:-default}"
+grep -qw avx512f /proc/cpuinfo && [ "$kernels" != SkylakeX ] && kernels="$kernels SkylakeX"
+for kernel in $kernels; do
+    echo "--- DCGAN, batch 64, OpenBLAS kernels: $kernel"
+    if [ "$kernel" = default ]; then unset OPENBLAS_CORETYPE; else export OPENBLAS_CORETYPE=$kernel; fi
+    OPENBLAS_NUM_THREADS=$threads ./build-bench/bench --model dcgan --seconds "$seconds" |
+        tee "$out/libgan_dcgan"
+    OMP_NUM_THREADS=$threads /usr/bin/python3 bench/peer_dcgan.py --threads "$threads" \
+        --seconds "$seconds" | tee "$out/peer_dcgan"
+    awk 'FNR == 1 { f++ } /^64 / { s[f] = $2 } /peak_rss_mb=/ { split($0, kv, "="); r[f] = kv[2] }
+         END { printf "dcgan: libgan %.2f  pytorch %.2f steps/s  ratio %.2fx; peak RSS %.1f MB vs %.1f MB (%.3f)\n",
+                      s[1], s[2], s[1] / s[2], r[1], r[2], r[1] / r[2] }' "$out/libgan_dcgan" "$out/peer_dcgan"
+done
