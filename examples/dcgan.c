@@ -273,15 +273,7 @@ static int train(const options *o, data *d)
 
     uint64_t per_epoch = gan_dataset_size(d->train) / BATCH, total = (uint64_t)o->epochs * per_epoch;
     uint64_t done = 0;
-    if (!rc && o->resume) {
-        rc = ex_report(gan_trainer_load(m.t, o->resume), "gan_trainer_load");
-        done = rc ? 0 : gan_trainer_steps(m.t);
-        if (!rc && (done % per_epoch || done > total)) {
-            fprintf(stderr, "dcgan: %s stopped at step %llu, not at the end of one of %ld epochs of %llu steps\n",
-                    o->resume, (unsigned long long)done, o->epochs, (unsigned long long)per_epoch);
-            rc = GAN_EINVAL;
-        }
-    }
+    if (!rc) rc = ex_resume(m.t, o->resume, per_epoch, o->epochs, &done);
     long first_epoch = (long)(done / per_epoch);
     if (!rc) rc = ex_log_open(&log, o->log, done, on_step, &p);
     if (!rc) {

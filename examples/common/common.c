@@ -118,6 +118,22 @@ int ex_mlp(gan_net **out, size_t in, size_t hidden, int layers, size_t out_dim, 
     return ex_spectral_mlp(out, in, hidden, layers, out_dim, hidden_act, last, 0);
 }
 
+int ex_resume(gan_trainer *t, const char *path, uint64_t per_epoch, long epochs, uint64_t *done)
+{
+    *done = 0;
+    if (!path) return 0;
+    int rc = ex_report(gan_trainer_load(t, path), "gan_trainer_load");
+    if (rc) return rc;
+    *done = gan_trainer_steps(t);
+    if (*done % per_epoch || *done > (uint64_t)epochs * per_epoch) {
+        fprintf(stderr, "%s: %s stopped at step %llu, not at the end of one of %ld epochs of %llu steps\n",
+                program_invocation_short_name, path, (unsigned long long)*done, epochs,
+                (unsigned long long)per_epoch);
+        return GAN_EINVAL;
+    }
+    return 0;
+}
+
 /* ------------------------------------------------------------------ files */
 
 int ex_mkdir_p(const char *path)

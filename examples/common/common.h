@@ -62,6 +62,11 @@ int ex_mlp(gan_net **out, size_t in, size_t hidden, int layers, size_t out_dim, 
 int ex_spectral_mlp(gan_net **out, size_t in, size_t hidden, int layers, size_t out_dim, gan_activation hidden_act,
                     gan_activation last, size_t sn);
 
+/* Resume a run of `epochs` epochs of per_epoch steps from the checkpoint at path (NULL:
+ * a fresh run, *done = 0): *done is its step count, which must end an epoch. 0, or a
+ * status reported on stderr. */
+int ex_resume(gan_trainer *t, const char *path, uint64_t per_epoch, long epochs, uint64_t *done);
+
 /* ------------------------------------------------------------------ files */
 /* dir/name, or dir/name.gz when only that exists (IDX files ship either way). */
 void ex_idx_path(char *buf, size_t size, const char *dir, const char *name);
