@@ -1614,6 +1614,94 @@ GAN_API int gan_trainer_load(gan_trainer *t, const char *path);
  */
 GAN_API int gan_trainer_load_mem(gan_trainer *t, const void *buf, size_t size);
 
+/* -------------------------------------------------------------------- scale */
+
+/**
+ * Collectives for data-parallel training, as callbacks: libgan itself never links MPI.
+ * libgan_mpi (gan_mpi.h) fills one from an MPI communicator, gan_comm_threads() from a
+ * group of threads in one process; a program may fill its own (NCCL, a job scheduler's
+ * transport). The struct is copied in by gan_trainer_set_comm() and only ever grows at
+ * its end: set @c size to sizeof(gan_comm).
+ *
+ * Every rank must make the same libgan calls in the same order (the trainer's step, run
+ * and sync are collective); the trainer checks that they do before every exchange and
+ * returns GAN_ESTATE when they do not, rather than mix gradients. A callback returns 0,
+ * or non-zero when the exchange failed (the trainer then returns GAN_EUSER). See
+ * docs/scale.md.
+ */
+typedef struct gan_comm {
+    uint32_t size;     /**< sizeof(gan_comm), set by whoever fills it */
+    uint32_t reserved; /**< zero */
+    int rank;          /**< this process's or thread's rank, in [0, ranks) */
+    int ranks;         /**< how many take part (>= 1) */
+    /** Sum @p n floats over all ranks, in place. Every rank must get the same bits
+     *  (sum in one fixed order), or the ranks' parameters drift apart. */
+    int (*allreduce_sum)(void *ctx, float *buf, size_t n);
+    /** The element-wise minimum of @p n integers over all ranks, in place (n <= 8):
+     *  the trainer's agreement on status, step and shape before each exchange. */
+    int (*agree_min)(void *ctx, int64_t *values, size_t n);
+    /** Rank @p root's @p bytes at @p buf to every rank's @p buf. */
+    int (*broadcast)(void *ctx, void *buf, size_t bytes, int root);
+    /** Passed as the first argument of each function; may be NULL. */
+    void *ctx;
+} gan_comm;
+
+/**
+ * Train on several ranks: each computes the gradients of its share of the global batch
+ * (gan_trainer_set_batch_size() is the global batch and must divide by the rank count),
+ * the gradients are averaged, and every rank applies the same update. Every rank draws
+ * the whole batch's data and noise from its streams and keeps its own rows, so a run
+ * computes the same thing on any rank count, up to the order of float sums. Step
+ * statistics are global. Batch norm uses each rank's own rows (as PyTorch's DDP does),
+ * and its running statistics are averaged after each step. Call gan_trainer_sync()
+ * before the first step. A comm of one rank gives the bits of no comm.
+ * @param t    the trainer
+ * @param comm the collectives (copied), or NULL for one process (the default)
+ * @return GAN_OK; GAN_EINVAL for a NULL @p t, a @p comm whose size is too small, whose
+ * rank is not in [0, ranks), or which lacks a callback.
+ */
+GAN_API int gan_trainer_set_comm(gan_trainer *t, const gan_comm *comm);
+/**
+ * Make every rank's trainer rank 0's: nets, optimizers, settings, streams, EMA and step
+ * count travel as the bytes of gan_trainer_save_mem(). Collective: every rank calls it.
+ * Callbacks stay each rank's own.
+ * @param t the trainer (with a comm; without one the call does nothing)
+ * @return GAN_OK on every rank, or the same error on every rank: as
+ * gan_trainer_load_mem(); GAN_ESTATE when the ranks are not all in this call (or their
+ * nets differ in size); GAN_EUSER when a collective failed; GAN_ENOMEM.
+ */
+GAN_API int gan_trainer_sync(gan_trainer *t);
+
+/**
+ * A group of threads in one process that train together, one trainer replica per
+ * thread: the comm for every core of one machine without MPI. The exchanges go through
+ * memory; each thread sums a slice of every buffer, in rank order, so every rank gets
+ * the same bits. Run BLAS single-threaded beside it (OPENBLAS_NUM_THREADS=1).
+ */
+typedef struct gan_thread_group gan_thread_group;
+
+/**
+ * Create a group of @p ranks threads.
+ * @param[out] out the group, owned by the caller; free it once every thread is done
+ * @param ranks    the number of threads (1 to 1024)
+ * @return GAN_OK; GAN_EINVAL; GAN_ENOMEM.
+ */
+GAN_API int gan_thread_group_create(gan_thread_group **out, int ranks);
+/**
+ * Free a group. NULL-safe. No thread may be inside one of its exchanges.
+ * @param group the group, or NULL
+ */
+GAN_API void gan_thread_group_free(gan_thread_group *group);
+/**
+ * Fill @p out with the collectives of @p group for the thread of rank @p rank. Each rank
+ * is taken by exactly one thread, which must then join every exchange of the others.
+ * @param[out] out the comm, for gan_trainer_set_comm()
+ * @param group    the group, borrowed: it must outlive the trainers that use it
+ * @param rank     this thread's rank, in [0, ranks)
+ * @return GAN_OK; GAN_EINVAL for a NULL argument or a rank out of range.
+ */
+GAN_API int gan_comm_threads(gan_comm *out, gan_thread_group *group, int rank);
+
 #ifdef __cplusplus
 }
 #endif
