@@ -64,6 +64,15 @@ struct gan_layer_ops {
     void (*weights)(const gan_layer *l, size_t *rows, size_t *cols);
 };
 
+/* Where a training forward's rows sit in the pass that all ranks share (a trainer with a
+ * comm, docs/scale.md): they come in runs of `local` rows, run p being the rows
+ * [p * global + first, p * global + first + local) of the whole pass. global = 0: the rows
+ * are the whole pass. Dropout draws each row's mask from that row's place in the whole
+ * pass, so the masks do not depend on the rank count. */
+typedef struct gan__rows {
+    size_t first, local, global;
+} gan__rows;
+
 /* A layer's spectral normalization (layer_sn.c); NULL when it has none. */
 typedef struct gan__sn gan__sn;
 
@@ -83,6 +92,7 @@ struct gan_layer {
     const float *fwd_x;   /* the last forward's input and output (the net's buffers, or */
     float *fwd_y;         /* the caller's input when backward does not read it) */
     gan__sn *sn;          /* spectral normalization of the weights, or NULL */
+    gan__rows rows;       /* the net's, for the forward under way */
 };
 
 /* The calls the net makes of a layer, whatever its kind: the ops, and around them what

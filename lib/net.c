@@ -339,6 +339,7 @@ int gan__net_forward_depth(gan_net *net, const float *x, size_t batch, float *y,
         }
         l->fwd_x = in;
         l->fwd_y = out;
+        l->rows = net->rows;
         gan__layer_forward(l, in, batch, out, train, net->rng);
         in = out;
         width = gan__shape_size(l->out);

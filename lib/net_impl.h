@@ -30,6 +30,7 @@ struct gan_net {
     size_t batch;     /* rows of the last forward; 0 if backward is not possible */
     size_t depth;     /* layers the last forward ran */
     gan_rng *rng;     /* borrowed, for dropout */
+    gan__rows rows;   /* set by a trainer with a comm for its step; zero otherwise */
 };
 
 /* Forward through the first `depth` layers only; y receives that layer's output.

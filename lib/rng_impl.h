@@ -25,6 +25,22 @@ static inline uint32_t gan__pcg32_output(uint64_t old)
     return (xorshifted >> rot) | (xorshifted << ((-rot) & 31));
 }
 
+/* The state `delta` steps on, in O(log delta) (Brown 1994, "Random number generation
+ * with arbitrary strides"): dropout masks drawn by row position (layer_impl.h, gan__rows). */
+static inline uint64_t gan__pcg32_advance(uint64_t state, uint64_t inc, uint64_t delta)
+{
+    uint64_t acc_mult = 1, acc_plus = 0, mult = GAN__PCG32_MULT, plus = inc;
+    for (; delta; delta >>= 1) {
+        if (delta & 1) {
+            acc_mult *= mult;
+            acc_plus = acc_plus * mult + plus;
+        }
+        plus = (mult + 1) * plus;
+        mult *= mult;
+    }
+    return acc_mult * state + acc_plus;
+}
+
 /* An unbiased integer in [0, n), 0 < n <= 2^48, from gan_rng_uniform()'s 24-bit draws
  * (one or two per try): the samplers' and the kernel distance's subsets. */
 size_t gan__rng_below(gan_rng *rng, size_t n);

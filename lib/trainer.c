@@ -86,6 +86,7 @@ int gan_trainer_create(gan_trainer **out, gan_net *g, gan_net *d, gan_optim *opt
     t->real_target = 1.0f;
     t->clip = 0.01f;
     gan_trainer_set_seed(t, 0);
+    t->comm = (gan_comm){.size = sizeof(gan_comm), .ranks = 1};
     gan_net_set_rng(g, t->rng[GAN_STREAM_DROPOUT]);
     gan_net_set_rng(d, t->rng[GAN_STREAM_DROPOUT]);
     *out = t;
@@ -386,21 +387,27 @@ uint64_t gan_trainer_steps(const gan_trainer *t) { return t ? t->steps : 0; }
 
 /* ------------------------------------------------------- workspaces */
 
-/* Workspaces for `rows` rows: the block grows when needed, the carving is redone on
- * every call (it is a few pointer sums). */
-static int reserve(gan_trainer *t, size_t rows)
+/* Workspaces for `rows` rows through the nets and `fill` rows from the callbacks (the
+ * whole batch on every rank, docs/scale.md): the block grows when needed, the carving is
+ * redone on every call (it is a few pointer sums). */
+static int reserve(gan_trainer *t, size_t rows, size_t fill)
 {
     size_t data = data_dim(t), c = t->cond_dim, nz = gan_trainer_noise_dim(t), din = d_in_dim(t);
     /* Without conditions, D's input rows are the data rows and G's input rows the noise
      * rows: x_real, z and x_fake are views into d_in and g_in, and G's gradient is D's
-     * input gradient (g_dy unused), so they take no room of their own. */
-    size_t own = c ? 1 : 0;
+     * input gradient (g_dy unused), so they take no room of their own. The callbacks'
+     * rows are views too unless they are more than the nets' (a rank keeps some). */
+    size_t own = c ? 1 : 0, own_fill = c || fill != rows ? 1 : 0;
     /* D's input gradient trains G: on the fake half of a simultaneous step's 2B rows
      * (computed for all of them), on B rows of alternating steps. */
     size_t dx_rows = t->update == GAN_UPDATE_SIMULTANEOUS ? 2 : 1;
-    /* Per row: x_real, cond, z, g_in, x_fake, g_dy; twice for D: d_in, logits, dlogits. */
-    size_t per_row = own * (data + nz + data + data) + c + (nz + c) + 2 * (din + 2) + dx_rows * din, total;
-    if (gan__size_mul(rows, per_row, &total)) return gan__fail(GAN_EINVAL, "%zu rows of workspace overflow", rows);
+    /* Per row: g_in, x_fake, g_dy; twice for D: d_in, logits, dlogits. Per filled row:
+     * x_all, cond_all, z_all. */
+    size_t per_row = own * (data + data) + (nz + c) + 2 * (din + 2) + dx_rows * din;
+    size_t per_fill = own_fill * (data + nz) + c, a, b, total;
+    if (gan__size_mul(rows, per_row, &a) || gan__size_mul(fill, per_fill, &b) || a > SIZE_MAX - b)
+        return gan__fail(GAN_EINVAL, "%zu rows of workspace overflow", fill);
+    total = a + b;
     if (total > t->cap) {
         float *block = gan__calloc(total, sizeof *block);
         if (!block) return gan__fail(GAN_ENOMEM, "out of memory for a batch of %zu", rows);
@@ -410,9 +417,11 @@ static int reserve(gan_trainer *t, size_t rows)
     }
     float *p = t->block;
 #define CARVE(name, width) (t->name = p, p += rows * (width))
-    CARVE(x_real, own * data);
-    CARVE(cond, c);
-    CARVE(z, own * nz);
+#define CARVE_FILL(name, width) (t->name = p, p += fill * (width))
+    CARVE_FILL(x_all, own_fill * data);
+    CARVE_FILL(cond_all, c);
+    CARVE_FILL(z_all, own_fill * nz);
+#undef CARVE_FILL
     CARVE(g_in, nz + c);
     CARVE(x_fake, own * data);
     CARVE(g_dy, own * data);
@@ -421,11 +430,14 @@ static int reserve(gan_trainer *t, size_t rows)
     CARVE(logits, 2);
     CARVE(dlogits, 2);
 #undef CARVE
-    if (!own) { /* the callbacks and G write in place and nothing is copied */
-        t->x_real = t->d_in;
-        t->x_fake = t->d_in + rows * din;
-        t->z = t->g_in;
+    if (!own_fill) { /* the callbacks write in place and nothing is copied */
+        t->x_all = t->d_in;
+        t->z_all = t->g_in;
     }
+    if (!own) t->x_fake = t->d_in + rows * din; /* G writes in place too */
+    t->x_real = t->x_all;
+    t->cond = t->cond_all;
+    t->z = t->z_all;
     return GAN_OK;
 }
 
@@ -465,20 +477,30 @@ static int check_written(const char *which, const float *v, size_t rows, size_t 
                      which, v[i], i / width);
 }
 
+/* The callbacks fill the whole batch on every rank (the streams stay global), and the
+ * rank keeps its rows. */
+static size_t fill_rows(const gan_trainer *t, size_t rows) { return t->part.global ? t->part.global : rows; }
+
 static int call_data(gan_trainer *t, size_t rows)
 {
+    size_t fill = fill_rows(t, rows), data = data_dim(t), c = t->cond_dim;
     gan__clear_error();
-    int rc = t->data_fn(t->data_payload, t->rng[GAN_STREAM_DATA], t->x_real, t->cond_dim ? t->cond : NULL, rows);
+    int rc = t->data_fn(t->data_payload, t->rng[GAN_STREAM_DATA], t->x_all, c ? t->cond_all : NULL, fill);
     if (rc) return callback_failed("data", rc);
-    rc = check_written("data", t->x_real, rows, data_dim(t));
-    return rc ? rc : check_written("data", t->cond, rows, t->cond_dim);
+    rc = check_written("data", t->x_all, fill, data);
+    if (!rc) rc = check_written("data", t->cond_all, fill, c);
+    t->x_real = t->x_all + t->part.first * data;
+    t->cond = t->cond_all + t->part.first * c;
+    return rc;
 }
 
 static int call_noise(gan_trainer *t, size_t rows)
 {
+    size_t fill = fill_rows(t, rows), nz = gan_trainer_noise_dim(t);
     gan__clear_error();
-    int rc = t->noise_fn(t->noise_payload, t->rng[GAN_STREAM_NOISE], t->z, rows, gan_trainer_noise_dim(t));
-    return rc ? callback_failed("noise", rc) : check_written("noise", t->z, rows, gan_trainer_noise_dim(t));
+    int rc = t->noise_fn(t->noise_payload, t->rng[GAN_STREAM_NOISE], t->z_all, fill, nz);
+    t->z = t->z_all + t->part.first * nz;
+    return rc ? callback_failed("noise", rc) : check_written("noise", t->z_all, fill, nz);
 }
 
 /* Noise (and the batch's conditions) through G in training mode into x_fake. */
@@ -489,6 +511,61 @@ static int generate_fakes(gan_trainer *t, size_t rows)
     concat_rows(t->g_in, t->z, gan_trainer_noise_dim(t), t->cond, t->cond_dim, rows);
     rc = gan__net_forward_depth(t->g, t->g_in, rows, t->x_fake, 1, t->g->n_layers);
     return rc ? gan__wrap(rc, "G") : GAN_OK;
+}
+
+/* Each rank's loss is the mean over its rows: scaled by 1/ranks, the gradients' sum over
+ * the ranks is the gradient of the whole batch's mean. */
+static void per_rank(const gan_trainer *t, float *dlogits, size_t n)
+{
+    if (!gan__distributed(t)) return;
+    float s = 1.0f / (float)t->comm.ranks;
+    for (size_t i = 0; i < n; i++) dlogits[i] *= s;
+}
+
+/* What the exchanges are tagged with (gan__comm_agree): a step's first agreement, and
+ * each update's. */
+enum { TAG_STEP = 1, TAG_D, TAG_G, TAG_JOINT, TAG_STOP };
+
+static uint64_t tag(const gan_trainer *t, uint64_t kind, uint64_t index)
+{
+    uint64_t v[] = {kind, index, t->steps, t->batch, t->cond_dim, t->g->n_params, t->d->n_params, t->g->n_state,
+                    t->d->n_state, t->d_steps, t->g_steps, (uint64_t)t->update, (uint64_t)t->loss};
+    return gan__comm_tag(v, sizeof v / sizeof *v);
+}
+
+/* The step's statistics over every rank, and batch norm's running statistics, which
+ * each rank moved with its own rows: averaged, the same bits on every rank. */
+static int share_stats(gan_trainer *t)
+{
+    float s[4] = {(float)t->stats.loss_d, (float)t->stats.d_real, (float)t->stats.d_fake, (float)t->stats.loss_g};
+    float inv = 1.0f / (float)t->comm.ranks;
+    int rc = gan__comm_sum(t, s, 4);
+    gan_net *nets[2] = {t->g, t->d};
+    for (int i = 0; i < 2 && !rc; i++) {
+        gan_net *n = nets[i];
+        if (!n->n_state || !gan__net_couples_rows(n)) continue; /* spectral-norm vectors agree already */
+        if (!(rc = gan__comm_sum(t, n->state, n->n_state)))
+            for (size_t j = 0; j < n->n_state; j++) n->state[j] *= inv;
+    }
+    if (rc) return rc;
+    t->stats.loss_d = s[0] * inv;
+    t->stats.d_real = s[1] * inv;
+    t->stats.d_fake = s[2] * inv;
+    t->stats.loss_g = s[3] * inv;
+    return GAN_OK;
+}
+
+/* An update's exchange, after its rows' work and before anything moves: the ranks agree
+ * on its status, then sum the gradients of `a` (and `b`); the step's last update shares
+ * the statistics too. Without a comm, rc itself. */
+static int exchange(gan_trainer *t, int rc, uint64_t kind, unsigned index, gan_net *a, gan_net *b, int last)
+{
+    if (!gan__distributed(t)) return rc;
+    rc = gan__comm_agree(t, rc, tag(t, kind, index));
+    if (!rc) rc = gan__comm_sum(t, a->grads, a->n_params);
+    if (!rc && b) rc = gan__comm_sum(t, b->grads, b->n_params);
+    if (!rc && last) rc = share_stats(t);
+    return rc;
 }
 
 static int diverged(const char *what, double value)
@@ -531,6 +608,7 @@ static int d_loss_and_grads(gan_trainer *t, size_t rows, int fake_done, double *
         if (rc) return rc;
         *loss = gan__loss_d(t->loss, t->logits, t->logits + rows, rows, t->real_target, t->dlogits, t->dlogits + rows);
         if (!isfinite(*loss)) return diverged("D's loss", *loss);
+        per_rank(t, t->dlogits, 2 * rows);
         gan__net_backward_ex(t->d, t->dlogits, NULL, GAN__GRADS_SET);
         *real = t->logits;
         *fake = t->logits + rows;
@@ -540,10 +618,12 @@ static int d_loss_and_grads(gan_trainer *t, size_t rows, int fake_done, double *
     if (rc) return rc;
     double lf = gan__loss_d_half(t->loss, t->logits, rows, 0, t->real_target, t->dlogits);
     if (!isfinite(lf)) return diverged("D's loss", lf);
+    per_rank(t, t->dlogits, rows);
     gan__net_backward_ex(t->d, t->dlogits, NULL, GAN__GRADS_SET);
     if ((rc = d_real_logits(t, rows))) return rc;
     double lr = gan__loss_d_half(t->loss, t->logits + rows, rows, 1, t->real_target, t->dlogits + rows);
     if (!isfinite(lr)) return diverged("D's loss", lr);
+    per_rank(t, t->dlogits + rows, rows);
     gan__net_backward_ex(t->d, t->dlogits + rows, NULL, GAN__GRADS_ADD);
     *loss = lr + lf;
     *real = t->logits + rows;
@@ -568,21 +648,23 @@ static void commit_d(gan_trainer *t)
 
 /* One update of D. With `staged`, D's new parameters go there and D and its optimizer
  * stay as they are until commit_d(). */
-static int d_update(gan_trainer *t, size_t rows, float *staged)
+static int d_update(gan_trainer *t, size_t rows, float *staged, unsigned index)
 {
     const float *real, *fake;
     double loss;
     int rc = call_data(t, rows);
     if (!rc) rc = generate_fakes(t, rows);
     if (!rc) rc = d_loss_and_grads(t, rows, 0, &loss, &real, &fake);
-    if (rc) return rc;
+    if (!rc) {
+        t->stats.loss_d = loss;
+        t->stats.d_real = gan__mean_sigmoid(real, rows);
+        t->stats.d_fake = gan__mean_sigmoid(fake, rows);
+    }
+    if ((rc = exchange(t, rc, TAG_D, index, t->d, NULL, 0))) return rc;
     rc = gan__optim_prepare(t->opt_d, t->d, staged, &t->stats.grad_norm_d);
     if (rc) return gan__wrap(rc, "D");
     if (!staged) commit_d(t);
     else if (t->loss == GAN_LOSS_WASSERSTEIN) clip_weights(t, staged);
-    t->stats.loss_d = loss;
-    t->stats.d_real = gan__mean_sigmoid(real, rows);
-    t->stats.d_fake = gan__mean_sigmoid(fake, rows);
     return GAN_OK;
 }
 
@@ -605,7 +687,9 @@ static void ema_update(gan_trainer *t)
     for (size_t i = 0, n = gan_net_num_params(t->g); i < n; i++) t->ema[i] = a * t->ema[i] + (1.0f - a) * p[i];
 }
 
-static int g_update(gan_trainer *t, size_t rows)
+/* G's update on its rows: the loss and G's gradients through D (D's own gradients are
+ * not needed, nor summed over the ranks). */
+static int g_loss_and_grads(gan_trainer *t, size_t rows)
 {
     int rc = t->cond_dim ? call_data(t, rows) : GAN_OK; /* conditions as the data has them */
     if (!rc) rc = generate_fakes(t, rows);
@@ -613,13 +697,21 @@ static int g_update(gan_trainer *t, size_t rows)
     if (rc) return rc;
     double loss = gan__loss_g(t->loss, t->logits, rows, t->dlogits);
     if (!isfinite(loss)) return diverged("G's loss", loss);
+    per_rank(t, t->dlogits, rows);
     gan__net_backward_ex(t->d, t->dlogits, t->d_dx, GAN__GRADS_NONE); /* only the input gradient, for G */
     gan__net_backward_ex(t->g, g_grad_from_d(t, 0, rows), NULL, GAN__GRADS_SET);
+    t->stats.loss_g = loss;
+    return GAN_OK;
+}
+
+static int g_update(gan_trainer *t, size_t rows, unsigned index)
+{
+    int rc = g_loss_and_grads(t, rows);
+    if ((rc = exchange(t, rc, TAG_G, index, t->g, NULL, index + 1 == t->g_steps))) return rc;
     rc = gan__optim_prepare(t->opt_g, t->g, NULL, &t->stats.grad_norm_g);
     if (rc) return gan__wrap(rc, "G");
     gan__optim_apply(t->opt_g, t->g);
     ema_update(t);
-    t->stats.loss_g = loss;
     return GAN_OK;
 }
 
@@ -630,13 +722,14 @@ static int g_grads_through_d(gan_trainer *t, const float *fake, float *dfake, si
 {
     *loss_g = gan__loss_g(t->loss, fake, rows, dfake);
     if (!isfinite(*loss_g)) return diverged("G's loss", *loss_g);
+    per_rank(t, dfake, rows);
     gan__net_backward_ex(t->d, t->dlogits, t->d_dx, GAN__GRADS_NONE);
     gan__net_backward_ex(t->g, g_grad_from_d(t, first, rows), NULL, GAN__GRADS_SET);
     return GAN_OK;
 }
 
-/* D and G from one batch: both updates are computed and checked before either net moves. */
-static int joint_update(gan_trainer *t, size_t rows)
+/* Both nets' losses and gradients from one batch. */
+static int joint_grads(gan_trainer *t, size_t rows)
 {
     int rc = call_data(t, rows);
     if (!rc) rc = generate_fakes(t, rows);
@@ -656,17 +749,26 @@ static int joint_update(gan_trainer *t, size_t rows)
         if ((rc = g_grads_through_d(t, fake, dfake, rows, rows, &loss_g))) return rc;
         loss_d = gan__loss_d(t->loss, real, fake, rows, t->real_target, dreal, dfake);
         if (!isfinite(loss_d)) return diverged("D's loss", loss_d);
+        per_rank(t, t->dlogits, 2 * rows);
         gan__net_backward_ex(t->d, t->dlogits, NULL, GAN__GRADS_SET);
     }
+    t->stats.loss_d = loss_d;
+    t->stats.loss_g = loss_g;
+    t->stats.d_real = gan__mean_sigmoid(real, rows);
+    t->stats.d_fake = gan__mean_sigmoid(fake, rows);
+    return GAN_OK;
+}
+
+/* D and G from one batch: both updates are computed and checked before either net moves. */
+static int joint_update(gan_trainer *t, size_t rows)
+{
+    int rc = exchange(t, joint_grads(t, rows), TAG_JOINT, 0, t->d, t->g, 1);
+    if (rc) return rc;
     if ((rc = gan__optim_prepare(t->opt_d, t->d, NULL, &t->stats.grad_norm_d))) return gan__wrap(rc, "D");
     if ((rc = gan__optim_prepare(t->opt_g, t->g, NULL, &t->stats.grad_norm_g))) return gan__wrap(rc, "G");
     commit_d(t);
     gan__optim_apply(t->opt_g, t->g);
     ema_update(t);
-    t->stats.loss_d = loss_d;
-    t->stats.loss_g = loss_g;
-    t->stats.d_real = gan__mean_sigmoid(real, rows);
-    t->stats.d_fake = gan__mean_sigmoid(fake, rows);
     return GAN_OK;
 }
 
@@ -740,7 +842,10 @@ static int ready(gan_trainer *t)
     int rc = nets_fit(t);
     if (!rc) rc = initialised(t->g, "G");
     if (!rc) rc = initialised(t->d, "D");
-    if (!rc) rc = reserve(t, t->batch);
+    if (!rc && t->batch % (size_t)t->comm.ranks)
+        rc = gan__fail(GAN_ESTATE, "the batch of %zu rows does not divide among %d ranks (gan_trainer_set_batch_size)",
+                       t->batch, t->comm.ranks);
+    if (!rc) rc = reserve(t, t->batch / (size_t)t->comm.ranks, t->batch);
     if (!rc && stages_d(t) && !t->d_next && !(t->d_next = gan__calloc(t->d->n_params, sizeof(float))))
         rc = gan__fail(GAN_ENOMEM, "out of memory for D's staged update");
     if (!rc && needs_snapshot_d(t)) rc = snapshot_reserve(&t->snap_d, t->d, t->opt_d);
@@ -791,29 +896,47 @@ static void forget_state(gan_optim *opt)
 }
 
 /* One step of gan_trainer_step, whose name its messages leave to the caller. */
-static int train_step(gan_trainer *t)
+/* This rank's rows of the step, for the callbacks (call_data) and dropout (gan__rows);
+ * cleared after the step, so that a net's own forward by its owner is one process's. */
+static void set_part(gan_trainer *t, int on)
 {
-    int rc = ready(t);
-    if (rc) return rc;
-    lend_dropout_stream(t);
-    ema_sync(t);
-    size_t rows = t->batch;
-    int fresh_d = !t->opt_d->state, fresh_g = !t->opt_g->state;
-    save_state(t);
+    size_t local = t->batch / (size_t)t->comm.ranks;
+    gan__rows part = {(size_t)t->comm.rank * local, local, t->batch};
+    t->part = t->g->rows = t->d->rows = on && gan__distributed(t) ? part : (gan__rows){0, 0, 0};
+}
+
+static int updates(gan_trainer *t, size_t rows)
+{
+    int rc = GAN_OK;
     if (t->update == GAN_UPDATE_SIMULTANEOUS) {
         rc = joint_update(t, rows);
     } else if (stages_d(t)) {
-        rc = d_update(t, rows, t->d_next);
+        rc = d_update(t, rows, t->d_next, 0);
         if (!rc) {
             gan__net_swap_params(t->d, &t->d_next); /* G's updates see the updated D */
-            for (unsigned i = 0; i < t->g_steps && !rc; i++) rc = g_update(t, rows);
+            for (unsigned i = 0; i < t->g_steps && !rc; i++) rc = g_update(t, rows, i);
             gan__net_swap_params(t->d, &t->d_next);
         }
         if (!rc) commit_d(t);
     } else {
-        for (unsigned i = 0; i < t->d_steps && !rc; i++) rc = d_update(t, rows, NULL);
-        for (unsigned i = 0; i < t->g_steps && !rc; i++) rc = g_update(t, rows);
+        for (unsigned i = 0; i < t->d_steps && !rc; i++) rc = d_update(t, rows, NULL, i);
+        for (unsigned i = 0; i < t->g_steps && !rc; i++) rc = g_update(t, rows, i);
     }
+    return rc;
+}
+
+static int train_step(gan_trainer *t)
+{
+    int rc = ready(t);
+    if (gan__distributed(t)) rc = gan__comm_agree(t, rc, tag(t, TAG_STEP, 0));
+    if (rc) return rc;
+    lend_dropout_stream(t);
+    ema_sync(t);
+    int fresh_d = !t->opt_d->state, fresh_g = !t->opt_g->state;
+    save_state(t);
+    set_part(t, 1);
+    rc = updates(t, t->batch / (size_t)t->comm.ranks);
+    set_part(t, 0);
     if (rc) {
         restore_state(t);
         if (fresh_d) forget_state(t->opt_d);
@@ -846,12 +969,11 @@ int gan_trainer_run(gan_trainer *t, uint64_t steps, gan_step_fn on_step, void *p
     for (uint64_t i = 0; i < steps; i++) {
         int rc = train_step(t);
         if (rc) return gan__wrap(rc, "%s: step %llu", __func__, (unsigned long long)t->steps + 1);
-        if (on_step) {
-            int stop = on_step(payload, &t->stats);
-            if (stop)
-                return gan__fail(GAN_EUSER, "%s: the on_step callback returned %d at step %llu", __func__, stop,
-                                 (unsigned long long)t->steps);
-        }
+        int stop = on_step ? on_step(payload, &t->stats) : 0;
+        if (stop)
+            rc = gan__fail(GAN_EUSER, "the on_step callback returned %d at step %llu", stop, (unsigned long long)t->steps);
+        if (gan__distributed(t)) rc = gan__comm_agree(t, rc, tag(t, TAG_STOP, 0)); /* one rank's stop stops all */
+        if (rc) return gan__wrap(rc, "%s", __func__);
     }
     return GAN_OK;
 }
@@ -865,7 +987,7 @@ int gan_trainer_generate(gan_trainer *t, const float *z, const float *cond, size
         return gan__fail(GAN_EINVAL, "%s: 'cond' is NULL but the condition size is %zu", __func__, t->cond_dim);
     int rc = nets_fit(t);
     if (!rc) rc = initialised(t->g, "G");
-    if (!rc) rc = reserve(t, t->batch);
+    if (!rc) rc = reserve(t, t->batch, t->batch);
     if (rc) return gan__wrap(rc, "%s", __func__);
     lend_dropout_stream(t);
     gan_rng noise0 = *t->rng[GAN_STREAM_NOISE]; /* a failure takes the draws back */

@@ -4,6 +4,7 @@
 #define GAN_TRAINER_IMPL_H
 
 #include "gan.h"
+#include "layer_impl.h"
 #include "rng_impl.h"
 
 enum { NOISE_CUSTOM, NOISE_UNIFORM, NOISE_NORMAL };
@@ -49,9 +50,15 @@ struct gan_trainer {
     float *snap_state; /* G's state then D's: running statistics move in every training pass */
     float *d_next; /* D's staged parameters when a step updates D once */
     gan_rng snap_rng[4];
-    /* Workspaces carved from one block of `cap` floats. */
+    /* Data-parallel training (comm.c): the collectives (ranks 1 without), and this rank's
+     * rows of the step under way (global 0 outside a step, or on one rank). */
+    gan_comm comm;
+    gan__rows part;
+    /* Workspaces carved from one block of `cap` floats. The callbacks fill x_all, cond_all
+     * and z_all, the whole batch on every rank; x_real, cond and z are this rank's rows. */
     float *block;
     size_t cap;
+    float *x_all, *cond_all, *z_all;
     float *x_real, *cond, *z, *g_in, *x_fake, *d_in, *logits, *dlogits, *d_dx, *g_dy;
 };
 
@@ -59,6 +66,19 @@ struct gan_trainer {
  * trainer was created with (a layer added since). Every call that touches memory sized
  * for the nets checks it first. The message names no public function. */
 int gan__trainer_check_nets(const gan_trainer *t);
+
+/* More than one rank trains (gan_trainer_set_comm). */
+static inline int gan__distributed(const gan_trainer *t) { return t->comm.ranks > 1; }
+
+/* The collectives as the trainer uses them (comm.c). Each returns GAN_OK on every rank or
+ * the same error on every rank, with a message that names no public function.
+ * agree: every rank's `rc` at the same point, with a tag that names the point (the kind
+ * of exchange, the step, the nets' sizes): the worst status wins; tags that differ are
+ * GAN_ESTATE. sum: buf summed over the ranks, in place. */
+int gan__comm_agree(gan_trainer *t, int rc, uint64_t tag);
+int gan__comm_sum(gan_trainer *t, float *buf, size_t n);
+/* A tag from n values, below 2^62 so that its negation is exact. */
+uint64_t gan__comm_tag(const uint64_t *v, size_t n);
 
 /* The EMA of G's weights as it stands: the average, or G's own weights when they were
  * set (gan_net_init, a load) after the average started, which the next step restarts
