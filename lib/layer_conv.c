@@ -255,7 +255,7 @@ static int conv2d_decode(gan_layer **out, const uint8_t *p, size_t len, unsigned
 {
     (void)in_size;
     size_t v[5];
-    uint32_t flags;
+    uint32_t flags = 0;
     int rc = decode_fields("conv2d", p, len, version, 5, CONV_RECORD, v, &flags);
     if (rc) return rc;
     rc = gan_layer_conv2d(out, v[0], v[1], v[2], v[3], v[4]);
@@ -360,7 +360,7 @@ static int conv2d_t_decode(gan_layer **out, const uint8_t *p, size_t len, unsign
 {
     (void)in_size;
     size_t v[6];
-    uint32_t flags;
+    uint32_t flags = 0;
     int rc = decode_fields("conv2d_transpose", p, len, version, 6, CONV_T_RECORD, v, &flags);
     if (rc) return rc;
     rc = gan_layer_conv2d_transpose(out, v[0], v[1], v[2], v[3], v[4], v[5]);
