@@ -22,8 +22,8 @@ if [ -z "$launcher" ] || ! command -v "$launcher" >/dev/null 2>&1; then
     exit 77
 fi
 
-# Which MPI the launcher belongs to decides its flags.
-version=$("$launcher" --version 2>&1 || true)
+# Which MPI the launcher belongs to decides its flags (asked under a timeout too).
+version=$(timeout 20 "$launcher" --version 2>&1 || true)
 case $version in
 *"Open MPI"* | *OpenRTE*)
     # Ranks on one machine through shared memory only (no network probing), the runtime's
