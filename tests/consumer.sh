@@ -38,6 +38,51 @@ linked_statically "$stage/prog"
 LD_LIBRARY_PATH="$libdir" "$stage/prog"
 echo "consumer: C ok${static:+ (static)}"
 
+# MPI (docs/mpi.md): a program built through gan-mpi.pc only, run on 2 ranks by the tests'
+# launcher with the MPI that gan-mpi.pc names; skipped when libgan_mpi was not built, or
+# when there is no launcher (mpirun.sh exits 77). gan-mpi.pc requires MPI's own .pc
+# (ompi-c, mpich), whose system paths the sysroot above would rewrite too, so this
+# program reads copies of gan.pc and gan-mpi.pc that name the staging prefix, as an
+# install into that prefix would have written them.
+if [ -e "$pcdir/gan-mpi.pc" ]; then
+    mkdir "$stage/pc"
+    prefix=$(sed -n 's/^prefix=//p' "$pcdir/gan.pc")
+    for f in gan.pc gan-mpi.pc; do
+        sed "s|^prefix=.*|prefix=$stage$prefix|" "$pcdir/$f" > "$stage/pc/$f"
+    done
+    mpc() { env -u PKG_CONFIG_SYSROOT_DIR PKG_CONFIG_PATH="$stage/pc" pkg-config "$@"; }
+    cat > "$stage/mpiprog.c" <<'C'
+#include <gan_mpi.h>
+#include <stdio.h>
+int main(int argc, char **argv) {
+    gan_comm c;
+    float x[3];
+    int rc = 1;
+    if (MPI_Init(&argc, &argv) != MPI_SUCCESS) return 1;
+    if (gan_mpi_comm(&c, MPI_COMM_WORLD) == GAN_OK && c.ranks == 2) {
+        for (int i = 0; i < 3; i++) x[i] = (float)(c.rank + i);
+        rc = c.allreduce_sum(c.ctx, x, 3) != 0 || x[0] != 1 || x[1] != 3 || x[2] != 5;
+        if (c.rank == 0) printf("libgan_mpi on %d ranks: sums %g %g %g\n", c.ranks, x[0], x[1], x[2]);
+    }
+    gan_mpi_comm_free(&c);
+    MPI_Finalize();
+    return rc;
+}
+C
+    # shellcheck disable=SC2046
+    cc -std=c11 -Wall -Wextra -pedantic "$stage/mpiprog.c" -o "$stage/mpiprog" $(mpc $static --cflags --libs gan-mpi)
+    linked_statically "$stage/mpiprog"
+    rc=0
+    MPIEXEC=$(mpc --variable=mpiexec gan-mpi) LD_LIBRARY_PATH="$libdir" sh "$src/tests/mpirun.sh" 2 "$stage/mpiprog" || rc=$?
+    case $rc in
+    0) echo "consumer: MPI ok${static:+ (static)}" ;;
+    77) echo "consumer: no MPI launcher: MPI consumer built, not run" ;;
+    *) echo "consumer: the MPI program failed ($rc)"; exit 1 ;;
+    esac
+else
+    echo "consumer: libgan_mpi not built (no MPI): MPI consumer skipped"
+fi
+
 # C++17 (examples/cpp/ring.cpp, the RAII wrapper): a short training on the ring that must
 # end with its score line.
 if command -v c++ >/dev/null 2>&1; then
