@@ -522,9 +522,8 @@ static void per_rank(const gan_trainer *t, float *dlogits, size_t n)
     for (size_t i = 0; i < n; i++) dlogits[i] *= s;
 }
 
-/* What the exchanges are tagged with (gan__comm_agree): a step's first agreement, and
- * each update's. */
-enum { TAG_STEP = 1, TAG_D, TAG_G, TAG_JOINT, TAG_STOP };
+/* What the exchanges are tagged with (gan__comm_agree): each update's, and a run's stop. */
+enum { TAG_D = 1, TAG_G, TAG_JOINT, TAG_STOP };
 
 static uint64_t tag(const gan_trainer *t, uint64_t kind, uint64_t index)
 {
@@ -895,7 +894,6 @@ static void forget_state(gan_optim *opt)
     opt->n = 0;
 }
 
-/* One step of gan_trainer_step, whose name its messages leave to the caller. */
 /* This rank's rows of the step, for the callbacks (call_data) and dropout (gan__rows);
  * cleared after the step, so that a net's own forward by its owner is one process's. */
 static void set_part(gan_trainer *t, int on)
@@ -925,10 +923,15 @@ static int updates(gan_trainer *t, size_t rows)
     return rc;
 }
 
-static int train_step(gan_trainer *t)
+/* One step of gan_trainer_step, whose name its messages leave to the caller. A rank that
+ * cannot start the step, or brings a stop from gan_trainer_run (`carried`), meets the
+ * others at the step's first exchange, where they learn it before anything moves. */
+static int train_step(gan_trainer *t, int carried)
 {
     int rc = ready(t);
-    if (gan__distributed(t)) rc = gan__comm_agree(t, rc, tag(t, TAG_STEP, 0));
+    if (!rc) rc = carried;
+    if (rc && gan__distributed(t))
+        rc = gan__comm_agree(t, rc, tag(t, t->update == GAN_UPDATE_SIMULTANEOUS ? TAG_JOINT : TAG_D, 0));
     if (rc) return rc;
     lend_dropout_stream(t);
     ema_sync(t);
@@ -957,7 +960,7 @@ int gan_trainer_step(gan_trainer *t, gan_step_stats *stats)
     if (stats && stats->size < sizeof(uint64_t) * 2)
         return gan__fail(GAN_EINVAL, "%s: stats->size is %u; set it to sizeof(gan_step_stats)", __func__,
                          (unsigned)stats->size);
-    int rc = train_step(t);
+    int rc = train_step(t, GAN_OK);
     if (rc) return gan__wrap(rc, "%s", __func__);
     if (stats) copy_stats(stats, &t->stats);
     return GAN_OK;
@@ -966,16 +969,21 @@ int gan_trainer_step(gan_trainer *t, gan_step_stats *stats)
 int gan_trainer_run(gan_trainer *t, uint64_t steps, gan_step_fn on_step, void *payload)
 {
     GAN_CHECK_ARG(t);
+    /* On several ranks one rank's stop stops all: it travels with the next step's first
+     * exchange (which then moves nothing), or after the last step with an agreement. */
+    int stop = GAN_OK, rc;
     for (uint64_t i = 0; i < steps; i++) {
-        int rc = train_step(t);
-        if (rc) return gan__wrap(rc, "%s: step %llu", __func__, (unsigned long long)t->steps + 1);
-        int stop = on_step ? on_step(payload, &t->stats) : 0;
-        if (stop)
-            rc = gan__fail(GAN_EUSER, "the on_step callback returned %d at step %llu", stop, (unsigned long long)t->steps);
-        if (gan__distributed(t)) rc = gan__comm_agree(t, rc, tag(t, TAG_STOP, 0)); /* one rank's stop stops all */
-        if (rc) return gan__wrap(rc, "%s", __func__);
+        if ((rc = train_step(t, stop)))
+            return stop ? gan__wrap(rc, "%s", __func__)
+                        : gan__wrap(rc, "%s: step %llu", __func__, (unsigned long long)t->steps + 1);
+        int asked = on_step ? on_step(payload, &t->stats) : 0;
+        if (asked)
+            stop = gan__fail(GAN_EUSER, "the on_step callback returned %d at step %llu", asked,
+                             (unsigned long long)t->steps);
+        if (stop && !gan__distributed(t)) return gan__wrap(stop, "%s", __func__);
     }
-    return GAN_OK;
+    rc = steps && gan__distributed(t) ? gan__comm_agree(t, stop, tag(t, TAG_STOP, 0)) : GAN_OK;
+    return rc ? gan__wrap(rc, "%s", __func__) : GAN_OK;
 }
 
 int gan_trainer_generate(gan_trainer *t, const float *z, const float *cond, size_t n, float *out)

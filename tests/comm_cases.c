@@ -303,6 +303,10 @@ static int case_stop(const gan_comm *comm)
     CHECK(gan_trainer_steps(m.t) == 3);
     CHECK(gan_trainer_run(m.t, 2, NULL, NULL) == GAN_OK); /* no on_step on any rank */
     CHECK(gan_trainer_steps(m.t) == 5);
+    m.stop_step = 7; /* the run's last step */
+    CHECK(gan_trainer_run(m.t, 2, stop_on_last_rank, &m) == GAN_EUSER);
+    CHECK(gan_trainer_steps(m.t) == 7);
+    CHECK(gan_trainer_run(m.t, 1, stop_on_last_rank, &m) == GAN_OK);
     model_free(&m);
     return fails;
 }
