@@ -1267,6 +1267,18 @@ GAN_API void gan_sampler_free(gan_sampler *s);
  */
 GAN_API uint64_t gan_sampler_epoch(const gan_sampler *s);
 /**
+ * Fill only one rank's rows of each batch (data-parallel training, gan_trainer_set_comm()):
+ * rows [rank * batch / ranks, (rank + 1) * batch / ranks), the ones that rank trains on.
+ * The draws are still those of the whole batch, so the rows, the rng stream and the
+ * epoch are what one process would have; the other rows are left as they are (the
+ * trainer reads a rank's own rows only). An epoch is then shared among the ranks.
+ * @param s     the sampler
+ * @param rank  this rank, in [0, ranks)
+ * @param ranks the rank count (1: every row, the default); batches must divide by it
+ * @return GAN_OK; GAN_EINVAL for a NULL @p s or a rank out of range.
+ */
+GAN_API int gan_sampler_set_shard(gan_sampler *s, int rank, int ranks);
+/**
  * A ready gan_data_fn: pass it with a gan_sampler as payload to gan_trainer_set_data().
  * Fills @p x (and @p cond with one-hot labels when the sampler was made so) from @p rng.
  * The widths are not checked: G's output width must be gan_dataset_dim() and the

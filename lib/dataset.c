@@ -28,6 +28,7 @@ struct gan_sampler {
     size_t *perm;          /* GAN_SAMPLE_EPOCHS: this epoch's order */
     size_t pos;            /* next position in perm; n means "start a new epoch" */
     uint64_t epochs;       /* epochs completed */
+    int rank, ranks;       /* the shard this sampler fills (gan_sampler_set_shard) */
 };
 
 /* ------------------------------------------------------------ byte streams */
@@ -611,6 +612,7 @@ int gan_sampler_create(gan_sampler **out, const gan_dataset *ds, gan_sample_mode
     s->mode = mode;
     s->one_hot = one_hot_labels != 0;
     s->pos = ds->n; /* the first draw starts (and shuffles) epoch 1 */
+    s->ranks = 1;
     *out = s;
     return GAN_OK;
 }
@@ -620,6 +622,16 @@ void gan_sampler_free(gan_sampler *s)
     if (!s) return;
     gan__free(s->perm);
     gan__free(s);
+}
+
+int gan_sampler_set_shard(gan_sampler *s, int rank, int ranks)
+{
+    GAN_CHECK_ARG(s);
+    if (ranks < 1 || rank < 0 || rank >= ranks)
+        return gan__fail(GAN_EINVAL, "%s: rank %d of %d ranks is out of range", __func__, rank, ranks);
+    s->rank = rank;
+    s->ranks = ranks;
+    return GAN_OK;
 }
 
 uint64_t gan_sampler_epoch(const gan_sampler *s)
@@ -664,9 +676,14 @@ int gan_dataset_sampler(void *payload, gan_rng *rng, float *x, float *cond, size
     GAN_CHECK_ARG(rng);
     int rc = check_call(s, x, cond, batch);
     if (rc) return rc;
+    if (batch % (size_t)s->ranks)
+        return gan__fail(GAN_EINVAL, "gan_dataset_sampler: a batch of %zu does not divide among the shard's %d ranks",
+                         batch, s->ranks);
     const gan_dataset *ds = s->ds;
+    size_t part = batch / (size_t)s->ranks, first = (size_t)s->rank * part;
     for (size_t i = 0; i < batch; i++) {
-        size_t r = next_row(s, rng);
+        size_t r = next_row(s, rng); /* every row's draw, so that the stream and the epoch stay global */
+        if (i - first >= part) continue; /* another rank's row (i < first wraps around) */
         memcpy(x + i * ds->dim, ds->x + r * ds->dim, ds->dim * sizeof(float));
         if (!s->one_hot) continue;
         float *c = cond + i * ds->num_classes;

@@ -487,11 +487,10 @@ static int call_data(gan_trainer *t, size_t rows)
     gan__clear_error();
     int rc = t->data_fn(t->data_payload, t->rng[GAN_STREAM_DATA], t->x_all, c ? t->cond_all : NULL, fill);
     if (rc) return callback_failed("data", rc);
-    rc = check_written("data", t->x_all, fill, data);
-    if (!rc) rc = check_written("data", t->cond_all, fill, c);
-    t->x_real = t->x_all + t->part.first * data;
+    t->x_real = t->x_all + t->part.first * data; /* this rank's rows, the only ones it reads */
     t->cond = t->cond_all + t->part.first * c;
-    return rc;
+    rc = check_written("data", t->x_real, rows, data);
+    return rc ? rc : check_written("data", t->cond, rows, c);
 }
 
 static int call_noise(gan_trainer *t, size_t rows)
@@ -500,7 +499,7 @@ static int call_noise(gan_trainer *t, size_t rows)
     gan__clear_error();
     int rc = t->noise_fn(t->noise_payload, t->rng[GAN_STREAM_NOISE], t->z_all, fill, nz);
     t->z = t->z_all + t->part.first * nz;
-    return rc ? callback_failed("noise", rc) : check_written("noise", t->z_all, fill, nz);
+    return rc ? callback_failed("noise", rc) : check_written("noise", t->z, rows, nz);
 }
 
 /* Noise (and the batch's conditions) through G in training mode into x_fake. */

@@ -409,6 +409,43 @@ static int case_resume(const gan_comm *comm)
     return fails;
 }
 
+/* A sampler sharded among the ranks fills only each rank's rows and trains bit for bit as
+ * an unsharded one, over epochs that the ranks share. */
+static int case_sampler_shard(const gan_comm *comm)
+{
+    int fails = 0;
+    enum { ROWS = 30 };
+    float rows[ROWS * XDIM];
+    for (int i = 0; i < ROWS * XDIM; i++) rows[i] = (float)(i % 7) * 0.25f + (float)(i % XDIM);
+    gan_dataset *ds = NULL;
+    gan_sampler *whole = NULL, *shard = NULL;
+    CHECK(gan_dataset_create_from_floats(&ds, rows, ROWS, XDIM, NULL, 0) == GAN_OK);
+    CHECK(gan_sampler_create(&whole, ds, GAN_SAMPLE_EPOCHS, 0) == GAN_OK);
+    CHECK(gan_sampler_create(&shard, ds, GAN_SAMPLE_EPOCHS, 0) == GAN_OK);
+    CHECK(gan_sampler_set_shard(shard, comm->rank, comm->ranks) == GAN_OK);
+    spec s = {.seed = 15};
+    model a, b;
+    if (!fails && !CHECK(model_make(&a, &s, comm) == GAN_OK)) {
+        if (!CHECK(model_make(&b, &s, comm) == GAN_OK)) {
+            CHECK(gan_trainer_set_data(a.t, gan_dataset_sampler, whole) == GAN_OK);
+            CHECK(gan_trainer_set_data(b.t, gan_dataset_sampler, shard) == GAN_OK);
+            CHECK(steps(&a, 8) == GAN_OK);
+            CHECK(steps(&b, 8) == GAN_OK);
+            vec wa = weights(&a, 0), wb = weights(&b, 0);
+            CHECK(same_bits(wa, wb));
+            CHECK(gan_sampler_epoch(shard) == gan_sampler_epoch(whole) && gan_sampler_epoch(whole) == 3);
+            free(wa.v);
+            free(wb.v);
+            model_free(&b);
+        }
+        model_free(&a);
+    }
+    gan_sampler_free(whole);
+    gan_sampler_free(shard);
+    gan_dataset_free(ds);
+    return fails;
+}
+
 int comm_case_one_rank(const gan_comm *comm)
 {
     int fails = 0;
@@ -442,5 +479,6 @@ const comm_case comm_cases[] = {
     {"adam_gradients", case_adam_gradients}, {"failure", case_failure},
     {"stop", case_stop},             {"mismatch", case_mismatch},
     {"sync", case_sync},             {"resume", case_resume},
+    {"sampler_shard", case_sampler_shard},
     {NULL, NULL},
 };

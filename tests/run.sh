@@ -1,7 +1,7 @@
 #!/bin/sh
 # The whole test suite: install what is missing, then build and run `meson test` with
 # OpenBLAS, with the reference CBLAS, and under AddressSanitizer + UBSan; the unit tests
-# under valgrind memcheck (any error fails); the threads test under ThreadSanitizer;
+# under valgrind memcheck (any error fails); the threads and comm tests under ThreadSanitizer;
 # libgan_mpi against MPICH when it is installed; every fuzz harness for FUZZ_SECONDS
 # (default 60) on top of its corpus; finally install into a staging directory and build
 # consumers (C, C++, MPI) through pkg-config, shared and static, and build parent projects
@@ -26,17 +26,17 @@ ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=halt_on_er
 
 # Unit tests only: the examples' training runs would take an hour under valgrind. Not the
 # MPI tests (suite 'mpi'): MPI's own allocations at exit read as leaks under memcheck.
-unit="rng layers conv norm sn net optim errors trainer eval metrics dataset loss serial version threads scenarios reliability fuzz-corpus-idx fuzz-corpus-load"
+unit="rng layers conv norm sn net optim errors trainer eval metrics dataset loss serial version threads comm scenarios reliability fuzz-corpus-idx fuzz-corpus-load"
 echo "=== valgrind memcheck: $unit"
 # shellcheck disable=SC2086
 meson test -C build-openblas --print-errorlogs --timeout-multiplier=20 \
     --wrap='valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect -q' $unit
 
-echo "=== ThreadSanitizer: threads"
+echo "=== ThreadSanitizer: threads, comm"
 [ -d build-tsan ] || meson setup build-tsan -Dblas=openblas -Db_sanitize=thread -Db_lundef=false -Dbuildtype=debug \
     -Dexamples=disabled -Ddocs=disabled
-meson compile -C build-tsan tests/test_threads
-TSAN_OPTIONS=halt_on_error=1 meson test -C build-tsan --no-rebuild --print-errorlogs threads
+meson compile -C build-tsan tests/test_threads tests/test_comm
+TSAN_OPTIONS=halt_on_error=1 meson test -C build-tsan --no-rebuild --print-errorlogs threads comm
 
 # libgan_mpi against MPICH too, where MPICH is installed (it is not a CI requirement; the
 # builds above use Open MPI, which .ci/install-deps.sh installs). docs/mpi.md.
@@ -44,10 +44,10 @@ if pkg-config --exists mpich; then
     echo "=== libgan_mpi against MPICH"
     [ -d build-mpich ] || meson setup build-mpich -Dblas=openblas -Dmpi=enabled -Dmpi_impl=mpich \
         -Dexamples=disabled -Ddocs=disabled -Dbench=disabled
-    meson compile -C build-mpich tests/test_mpi_comm tests/test_mpi_comm_chunked tests/header_mpi_c99 \
-        tests/header_mpi_cpp
+    meson compile -C build-mpich tests/test_mpi_comm tests/test_mpi_comm_chunked tests/test_mpi_train \
+        tests/header_mpi_c99 tests/header_mpi_cpp
     meson test -C build-mpich --no-rebuild --print-errorlogs mpi-comm-np2 mpi-comm-np3 mpi-comm-chunked-np3 \
-        symbols-mpi header-mpi-c99 header-mpi-cpp
+        mpi-train-np2 mpi-train-np3 symbols-mpi header-mpi-c99 header-mpi-cpp
 else
     echo "=== libgan_mpi against MPICH: skipped (no mpich.pc; apt-get install libmpich-dev mpich)"
 fi

@@ -121,6 +121,71 @@ static int nop_sum(void *ctx, float *b, size_t n) { (void)ctx, (void)b, (void)n;
 static int nop_min(void *ctx, int64_t *v, size_t n) { (void)ctx, (void)v, (void)n; return 0; }
 static int nop_bcast(void *ctx, void *b, size_t n, int r) { (void)ctx, (void)b, (void)n, (void)r; return 0; }
 
+/* A comm of two ranks whose collectives this one thread plays: each callback can fail. */
+static int fail_sum, fail_min, fail_bcast;
+static int fake_sum(void *ctx, float *b, size_t n) { (void)ctx, (void)b, (void)n; return fail_sum; }
+static int fake_min(void *ctx, int64_t *v, size_t n) { (void)ctx, (void)v, (void)n; return fail_min; }
+static int fake_bcast(void *ctx, void *b, size_t n, int r) { (void)ctx, (void)b, (void)n, (void)r; return fail_bcast; }
+
+static int tiny_data(void *payload, gan_rng *rng, float *x, float *cond, size_t batch)
+{
+    (void)payload, (void)cond;
+    return gan_rng_fill_normal(rng, x, 2 * batch, 1.0f, 0.5f);
+}
+
+/* A collective that fails is GAN_EUSER naming the callback, and nothing moves; sync's
+ * allocation failure is GAN_ENOMEM. */
+static void test_collective_failures(void **state)
+{
+    (void)state;
+    gan_net *gn = NULL, *dn = NULL;
+    gan_optim *og = NULL, *od = NULL;
+    gan_trainer *t = NULL;
+    gan_layer *l = NULL;
+    assert_int_equal(gan_net_create(&gn, 3), GAN_OK);
+    assert_int_equal(gan_layer_dense(&l, 3, 2), GAN_OK);
+    assert_int_equal(gan_net_add(gn, l), GAN_OK);
+    assert_int_equal(gan_net_create(&dn, 2), GAN_OK);
+    assert_int_equal(gan_layer_dense(&l, 2, 1), GAN_OK);
+    assert_int_equal(gan_net_add(dn, l), GAN_OK);
+    assert_int_equal(gan_optim_sgd(&og, 0.1f, 0.0f, 0), GAN_OK);
+    assert_int_equal(gan_optim_sgd(&od, 0.1f, 0.0f, 0), GAN_OK);
+    assert_int_equal(gan_trainer_create(&t, gn, dn, og, od), GAN_OK);
+    assert_int_equal(gan_net_init(gn, gan_trainer_rng(t, GAN_STREAM_INIT), GAN_INIT_XAVIER, 1.0f), GAN_OK);
+    assert_int_equal(gan_net_init(dn, gan_trainer_rng(t, GAN_STREAM_INIT), GAN_INIT_XAVIER, 1.0f), GAN_OK);
+    assert_int_equal(gan_trainer_set_data(t, tiny_data, NULL), GAN_OK);
+    gan_comm c = {.size = sizeof c, .rank = 0, .ranks = 2, .allreduce_sum = fake_sum, .agree_min = fake_min,
+                  .broadcast = fake_bcast};
+    assert_int_equal(gan_trainer_set_comm(t, &c), GAN_OK);
+    size_t n = 0;
+    assert_int_equal(gan_trainer_save_mem(t, NULL, 0, &n), GAN_OK);
+    unsigned char *before = malloc(n), *after = malloc(n);
+    assert_int_equal(gan_trainer_save_mem(t, before, n, &n), GAN_OK);
+    fail_sum = 5;
+    assert_error(gan_trainer_step(t, NULL), GAN_EUSER, "allreduce_sum callback returned 5");
+    fail_sum = 0, fail_min = 6;
+    assert_error(gan_trainer_step(t, NULL), GAN_EUSER, "agree_min callback returned 6");
+    assert_error(gan_trainer_sync(t), GAN_EUSER, "agree_min callback returned 6");
+    fail_min = 0, fail_bcast = 7;
+    assert_error(gan_trainer_sync(t), GAN_EUSER, "broadcast callback returned 7");
+    assert_int_equal(gan_trainer_save_mem(t, after, n, &n), GAN_OK);
+    assert_memory_equal(before, after, n);
+    fail_bcast = 0;
+    test_alloc_install(); /* sync's one allocation, the checkpoint's bytes */
+    test_alloc.fail_at = 1;
+    assert_error(gan_trainer_sync(t), GAN_ENOMEM, "out of memory");
+    gan_set_allocator(NULL);
+    assert_int_equal(gan_trainer_step(t, NULL), GAN_OK);
+    assert_int_equal(gan_trainer_sync(t), GAN_OK); /* rank 0 of two: its own checkpoint, kept */
+    free(before);
+    free(after);
+    gan_trainer_free(t);
+    gan_optim_free(og);
+    gan_optim_free(od);
+    gan_net_free(gn);
+    gan_net_free(dn);
+}
+
 static void test_comm_arguments(void **state)
 {
     (void)state;
@@ -128,6 +193,16 @@ static void test_comm_arguments(void **state)
     gan_comm c;
     assert_int_equal(gan_thread_group_create(&g, 0), GAN_EINVAL);
     assert_null(g);
+    assert_int_equal(gan_thread_group_create(&g, 1025), GAN_EINVAL);
+    assert_int_equal(gan_thread_group_create(NULL, 2), GAN_EINVAL);
+    for (size_t fail = 1; fail <= 2; fail++) { /* the group, then its slots */
+        test_alloc_install();
+        test_alloc.fail_at = fail;
+        assert_error(gan_thread_group_create(&g, 2), GAN_ENOMEM, "out of memory");
+        assert_null(g);
+        assert_int_equal(test_alloc_live(), 0);
+        gan_set_allocator(NULL);
+    }
     assert_int_equal(gan_thread_group_create(&g, 2), GAN_OK);
     assert_int_equal(gan_comm_threads(&c, g, 2), GAN_EINVAL);
     assert_int_equal(gan_comm_threads(&c, g, -1), GAN_EINVAL);
@@ -181,6 +256,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_comm_arguments),
         cmocka_unit_test(test_thread_collectives),
+        cmocka_unit_test(test_collective_failures),
         cmocka_unit_test(test_one_rank_gives_the_bits_of_no_comm),
         cmocka_unit_test(test_cases_2_threads),
         cmocka_unit_test(test_cases_3_threads),

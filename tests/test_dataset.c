@@ -597,6 +597,49 @@ static void allocation_failures(void **state)
 
 /* ------------------------------------------------------------- from floats */
 
+/* A shard fills its own rows only (with labels), draws what the whole batch draws, and
+ * refuses ranks out of range and batches that do not divide. */
+static void sampler_shard_fills_its_rows(void **state)
+{
+    (void)state;
+    enum { N = 10, DIM = 2, CLASSES = 3, BATCH = 6 };
+    float rows[N * DIM];
+    int labels[N];
+    for (int i = 0; i < N * DIM; i++) rows[i] = (float)i;
+    for (int i = 0; i < N; i++) labels[i] = i % CLASSES;
+    gan_dataset *ds;
+    gan_sampler *whole, *shard;
+    assert_int_equal(gan_dataset_create_from_floats(&ds, rows, N, DIM, labels, CLASSES), GAN_OK);
+    assert_int_equal(gan_sampler_create(&whole, ds, GAN_SAMPLE_UNIFORM, 1), GAN_OK);
+    assert_int_equal(gan_sampler_create(&shard, ds, GAN_SAMPLE_UNIFORM, 1), GAN_OK);
+    assert_error(gan_sampler_set_shard(shard, 3, 3), GAN_EINVAL, "out of range");
+    assert_error(gan_sampler_set_shard(shard, -1, 3), GAN_EINVAL, "out of range");
+    assert_error(gan_sampler_set_shard(NULL, 0, 1), GAN_EINVAL, "'s'");
+    assert_int_equal(gan_sampler_set_shard(shard, 1, 3), GAN_OK);
+    gan_rng *ra = new_rng(5), *rb = new_rng(5);
+    float xa[BATCH * DIM], ca[BATCH * CLASSES], xb[BATCH * DIM], cb[BATCH * CLASSES];
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < BATCH * DIM; i++) xb[i] = -1.0f;
+        for (int i = 0; i < BATCH * CLASSES; i++) cb[i] = -1.0f;
+        assert_int_equal(gan_dataset_sampler(whole, ra, xa, ca, BATCH), GAN_OK);
+        assert_int_equal(gan_dataset_sampler(shard, rb, xb, cb, BATCH), GAN_OK);
+        for (int i = 0; i < BATCH; i++) {
+            int mine = i >= 2 && i < 4; /* rank 1 of 3: rows 2 and 3 */
+            for (int j = 0; j < DIM; j++) assert_true(xb[i * DIM + j] == (mine ? xa[i * DIM + j] : -1.0f));
+            for (int j = 0; j < CLASSES; j++) assert_true(cb[i * CLASSES + j] == (mine ? ca[i * CLASSES + j] : -1.0f));
+        }
+        assert_true(gan_rng_uniform(ra) == gan_rng_uniform(rb)); /* the same draws: the streams stay together */
+    }
+    assert_error(gan_dataset_sampler(shard, rb, xb, cb, 4), GAN_EINVAL, "does not divide");
+    assert_int_equal(gan_sampler_set_shard(shard, 0, 1), GAN_OK); /* back to the whole batch */
+    assert_int_equal(gan_dataset_sampler(shard, rb, xb, cb, 4), GAN_OK);
+    gan_rng_free(ra);
+    gan_rng_free(rb);
+    gan_sampler_free(whole);
+    gan_sampler_free(shard);
+    gan_dataset_free(ds);
+}
+
 /* Any finite values and int labels beyond a byte are copied in as they are; the caller's
  * buffers may change afterwards; samplers and splits work on the copy. */
 static void from_floats_copies_rows_and_labels(void **state)
@@ -1219,6 +1262,7 @@ int main(void)
         cmocka_unit_test(sampler_errors),
         cmocka_unit_test(sampler_allocation_failures),
         cmocka_unit_test(sampler_drives_the_trainer),
+        cmocka_unit_test(sampler_shard_fills_its_rows),
         cmocka_unit_test(fashion_mnist),
     };
     return cmocka_run_group_tests(tests, make_tmp_dir, remove_tmp_dir);
