@@ -14,14 +14,25 @@
  * protocol beside two reference points (real images, the mean image). The last line is
  *   parzen_ll=<mean> se=<se> sigma=<sigma>
  * `--score FILE` skips training and scores 10,000 samples stored as raw little-endian
- * float32 rows (how bench/peer_mnist.py hands over the PyTorch peer's samples). */
+ * float32 rows (how bench/peer_mnist.py hands over the PyTorch peer's samples).
+ *
+ * Data-parallel (docs/scale.md): `--ranks N` trains on N threads of this process, one
+ * replica each, on the same global batch of 100; mnist_gan_mpi, the same program built
+ * with libgan_mpi, trains on the ranks of `mpirun -np N`. Rank 0 prints, draws, saves
+ * and scores; a checkpoint resumes on any rank count. */
 #include "common.h"
 #include "flags.h"
 #include "gan.h"
 #include "log.h"
 #include "plot.h"
 
+#ifdef EX_MPI
+#define OMPI_SKIP_MPICXX 1
+#include "gan_mpi.h"
+#endif
+
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,13 +44,12 @@
 #define N_PARZEN 10000  /* generated samples in the Parzen estimate */
 
 typedef struct options {
-    long epochs, seed, threads, test_rows, train_rows, saturate;
+    long epochs, seed, threads, test_rows, train_rows, saturate, ranks;
     const char *data, *out, *score, *save, *resume, *log, *samples;
 } options;
 
 typedef struct data {
     gan_dataset *real, *train, *valid, *test; /* real: the reference samples, the first training rows */
-    gan_sampler *sampler;
 } data;
 
 /* OpenBLAS's thread count, when OpenBLAS is the BLAS libgan was linked with (a weak
@@ -55,7 +65,6 @@ static void set_threads(long n)
 
 static void data_free(data *d)
 {
-    gan_sampler_free(d->sampler);
     gan_dataset_free(d->real);
     gan_dataset_free(d->train);
     gan_dataset_free(d->valid);
@@ -107,7 +116,6 @@ static int data_load(data *d, const options *o)
         fprintf(stderr, "mnist_gan: %s is not 28 x 28\n", images);
         return GAN_EFORMAT;
     }
-    EX_TRY(gan_sampler_create(&d->sampler, d->train, GAN_SAMPLE_EPOCHS, 0));
     return GAN_OK;
 }
 
@@ -160,8 +168,12 @@ static void bias_from_marginals(gan_net *g, const gan_dataset *ds)
     }
 }
 
-static int model_setup(ex_gan *m, data *d, const options *o)
+/* The model and its trainer on this rank (comm NULL: one process), drawing its rows of
+ * each batch through its own sampler. */
+static int model_setup(ex_gan *m, gan_sampler **sampler, data *d, const options *o, const gan_comm *comm)
 {
+    EX_TRY(gan_sampler_create(sampler, d->train, GAN_SAMPLE_EPOCHS, 0));
+    if (comm) EX_TRY(gan_sampler_set_shard(*sampler, comm->rank, comm->ranks));
     EX_TRY(paper_generator(&m->g));
     EX_TRY(paper_discriminator(&m->d));
     EX_TRY(gan_optim_sgd(&m->opt_g, 0.1f, 0.5f, 0));
@@ -172,11 +184,12 @@ static int model_setup(ex_gan *m, data *d, const options *o)
     EX_TRY(gan_net_init(m->g, init, GAN_INIT_UNIFORM, 0.05f));
     EX_TRY(gan_net_init(m->d, init, GAN_INIT_UNIFORM, 0.005f));
     bias_from_marginals(m->g, d->train);
-    EX_TRY(gan_trainer_set_data(m->t, gan_dataset_sampler, d->sampler));
+    EX_TRY(gan_trainer_set_data(m->t, gan_dataset_sampler, *sampler));
     EX_TRY(gan_trainer_set_noise_uniform(m->t, sqrtf(3.0f))); /* unit variance, as the paper's code */
     EX_TRY(gan_trainer_set_batch_size(m->t, 100));
     EX_TRY(gan_trainer_set_d_steps(m->t, 1));
     EX_TRY(gan_trainer_set_loss(m->t, GAN_LOSS_NON_SATURATING));
+    if (comm) EX_TRY(gan_trainer_set_comm(m->t, comm));
     return GAN_OK;
 }
 
@@ -198,15 +211,23 @@ static float momentum_at(long e, long saturate)
     return (float)(0.5 + 0.2 * fmin(1.0, (double)e / (double)(saturate > 1 ? saturate - 1 : 1)));
 }
 
+/* The schedule, on every rank alike. */
+static int schedule_on_step(void *payload, const gan_step_stats *s)
+{
+    ex_gan *m = payload;
+    float lr = lr_at(s->step);
+    int rc = gan_optim_set_lr(m->opt_g, lr);
+    if (!rc) rc = gan_optim_set_lr(m->opt_d, lr);
+    return ex_report(rc, "gan_optim_set_lr");
+}
+
+/* Rank 0's: the schedule and the progress line. */
 static int on_step(void *payload, const gan_step_stats *s)
 {
     progress *p = payload;
     p->last = *s;
     ex_progress_update(&p->bar, s);
-    float lr = lr_at(s->step);
-    int rc = gan_optim_set_lr(p->m->opt_g, lr);
-    if (!rc) rc = gan_optim_set_lr(p->m->opt_d, lr);
-    return ex_report(rc, "gan_optim_set_lr");
+    return schedule_on_step(p->m, s);
 }
 
 /* ---------------------------------------------------------------- pictures */
@@ -342,14 +363,37 @@ static int score_file(const options *o, const data *d)
 
 /* ---------------------------------------------------------------- training */
 
-static int train(const options *o, data *d)
+/* A rank other than 0: the same collective calls as rank 0 (the sync, then each epoch's
+ * run), and nothing else. */
+static int follow(const options *o, data *d, const gan_comm *comm)
 {
     ex_gan m = {0};
+    gan_sampler *sampler = NULL;
+    int rc = model_setup(&m, &sampler, d, o, comm);
+    if (!rc) rc = ex_report(gan_trainer_sync(m.t), "gan_trainer_sync");
+    uint64_t per_epoch = gan_dataset_size(d->train) / 100;
+    for (long e = (long)(gan_trainer_steps(m.t) / per_epoch); !rc && e < o->epochs; e++) {
+        float mom = momentum_at(e, o->saturate);
+        rc = ex_report(gan_optim_set_momentum(m.opt_g, mom), "gan_optim_set_momentum");
+        if (!rc) rc = ex_report(gan_optim_set_momentum(m.opt_d, mom), "gan_optim_set_momentum");
+        if (!rc) rc = ex_report(gan_trainer_run(m.t, per_epoch, schedule_on_step, &m), "gan_trainer_run");
+    }
+    ex_gan_free(&m);
+    gan_sampler_free(sampler);
+    return rc;
+}
+
+/* Train on this rank (comm NULL: one process); rank 0 does everything the user sees. */
+static int train(const options *o, data *d, const gan_comm *comm)
+{
+    if (comm && comm->rank != 0) return follow(o, d, comm);
+    ex_gan m = {0};
+    gan_sampler *sampler = NULL;
     progress p = {.m = &m};
     ex_log log = {0};
     char path[4096];
     float *z_fixed = malloc(100 * ZDIM * sizeof *z_fixed), *x = malloc((size_t)N_PARZEN * DIM * sizeof *x);
-    int rc = z_fixed && x ? model_setup(&m, d, o) : ex_out_of_memory("the samples");
+    int rc = z_fixed && x ? model_setup(&m, &sampler, d, o, comm) : ex_out_of_memory("the samples");
     /* The fixed z comes from its own stream, so the per-epoch grids show one set of samples. */
     gan_rng *zrng = NULL;
     if (!rc) rc = ex_report(gan_rng_create(&zrng, (uint64_t)o->seed ^ 0x5EED), "gan_rng_create");
@@ -361,12 +405,13 @@ static int train(const options *o, data *d)
     /* A checkpoint (saved at an epoch's end) replaces the fresh model, rngs and step count. */
     uint64_t done = 0;
     if (!rc) rc = ex_resume(m.t, o->resume, per_epoch, o->epochs, &done);
+    if (!rc && comm) rc = ex_report(gan_trainer_sync(m.t), "gan_trainer_sync"); /* every rank takes rank 0's */
     long first_epoch = (long)(done / per_epoch);
     if (!rc) rc = ex_log_open(&log, o->log, done, on_step, &p);
     if (!rc) {
-        printf("data %s: %zu training rows, %zu validation, %zu test | %ld epochs of %llu steps, seed %ld\n", o->data,
-               gan_dataset_size(d->train), gan_dataset_size(d->valid), gan_dataset_size(d->test), o->epochs,
-               (unsigned long long)per_epoch, o->seed);
+        printf("data %s: %zu training rows, %zu validation, %zu test | %ld epochs of %llu steps, seed %ld, %d rank%s\n",
+               o->data, gan_dataset_size(d->train), gan_dataset_size(d->valid), gan_dataset_size(d->test), o->epochs,
+               (unsigned long long)per_epoch, o->seed, comm ? comm->ranks : 1, comm && comm->ranks > 1 ? "s" : "");
         fflush(stdout);
         ex_progress_start(&p.bar, total, 100);
         p.bar.first = (uint64_t)first_epoch * per_epoch;
@@ -409,21 +454,83 @@ static int train(const options *o, data *d)
     if (!rc && o->samples) rc = ex_write_rows(o->samples, x, N_PARZEN, DIM);
     if (!rc) rc = parzen_protocol(x, N_PARZEN, "G: 10000 of its samples", d, (size_t)o->test_rows);
     ex_gan_free(&m);
+    gan_sampler_free(sampler);
     free(z_fixed);
     free(x);
     return rc;
 }
 
+/* ---------------------------------------------------------------- ranks */
+
+#ifdef EX_MPI
+/* The ranks of mpirun, one process each. */
+static int train_ranks(const options *o, data *d)
+{
+    gan_comm comm;
+    int rc = ex_report(gan_mpi_comm(&comm, MPI_COMM_WORLD), "gan_mpi_comm");
+    if (!rc) rc = train(o, d, comm.ranks > 1 ? &comm : NULL);
+    gan_mpi_comm_free(&comm);
+    return rc;
+}
+#else
+typedef struct rank_job {
+    const options *o;
+    data *d;
+    gan_comm comm;
+    int rc;
+} rank_job;
+
+static void *rank_main(void *arg)
+{
+    rank_job *j = arg;
+    j->rc = train(j->o, j->d, &j->comm);
+    return NULL;
+}
+
+/* --ranks N: N threads of this process, rank 0 on this one. */
+static int train_ranks(const options *o, data *d)
+{
+    if (o->ranks == 1) return train(o, d, NULL);
+    gan_thread_group *group = NULL;
+    rank_job *jobs = calloc((size_t)o->ranks, sizeof *jobs);
+    pthread_t *threads = calloc((size_t)o->ranks, sizeof *threads);
+    int rc = jobs && threads ? ex_report(gan_thread_group_create(&group, (int)o->ranks), "gan_thread_group_create")
+                             : ex_out_of_memory("the ranks");
+    for (long k = 0; !rc && k < o->ranks; k++) {
+        jobs[k] = (rank_job){.o = o, .d = d};
+        rc = ex_report(gan_comm_threads(&jobs[k].comm, group, (int)k), "gan_comm_threads");
+    }
+    for (long k = 1; !rc && k < o->ranks; k++)
+        if (pthread_create(&threads[k], NULL, rank_main, &jobs[k])) {
+            /* The ranks started wait in their first exchange for this one, for ever. */
+            fprintf(stderr, "mnist_gan: cannot start the thread of rank %ld\n", k);
+            exit(1);
+        }
+    if (!rc) rc = train(o, d, &jobs[0].comm);
+    for (long k = 1; !rc && k < o->ranks; k++) { /* (a rank that fails fails them all, in the same step) */
+        pthread_join(threads[k], NULL);
+        if (!rc) rc = jobs[k].rc;
+    }
+    gan_thread_group_free(group);
+    free(jobs);
+    free(threads);
+    return rc;
+}
+#endif
+
 /* ---------------------------------------------------------------- main */
 
 static options parse(int argc, char **argv)
 {
-    options o = {.epochs = 25, .seed = 1, .threads = 1, .saturate = 250, .data = "/usr/share/datasets/fashion-mnist",
-                 .out = "out/mnist"};
+    options o = {.epochs = 25, .seed = 1, .threads = 1, .saturate = 250, .ranks = 1,
+                 .data = "/usr/share/datasets/fashion-mnist", .out = "out/mnist"};
     const ex_flag flags[] = {
         {"--epochs", EX_LONG, &o.epochs, "N", "[1, inf)", "training epochs (25)"},
         {"--seed", EX_LONG, &o.seed, "S", "[0, inf)", "seed of every random stream (1)"},
         {"--threads", EX_LONG, &o.threads, "T", "[0, 1024]", "OpenBLAS threads; 0: its default (1)"},
+#ifndef EX_MPI
+        {"--ranks", EX_LONG, &o.ranks, "N", "[1, 100]", "data-parallel replicas, one thread each; needs 100 % N == 0 (1)"},
+#endif
         {"--data", EX_TEXT, &o.data, "DIR", NULL, "the four IDX files, raw or .gz (/usr/share/datasets/fashion-mnist)"},
         {"--out", EX_TEXT, &o.out, "DIR", NULL, "where the pictures go (out/mnist)"},
         {"--momentum-saturate", EX_LONG, &o.saturate, "E", "[1, inf)", "the epoch where momentum reaches 0.7 (250)"},
@@ -440,6 +547,7 @@ static options parse(int argc, char **argv)
                    "mnist_gan: the MNIST experiment of Goodfellow et al. (2014) on an IDX data set.");
     if (o.train_rows % 100)
         ex_flags_fail(flags, "--train-rows must be a multiple of 100 (the batch), got %ld", o.train_rows);
+    if (100 % o.ranks) ex_flags_fail(flags, "--ranks must divide the batch of 100, got %ld", o.ranks);
     return o;
 }
 
@@ -467,16 +575,28 @@ static void print_plan(const options *o)
 
 int main(int argc, char **argv)
 {
+#ifdef EX_MPI
+    MPI_Init(&argc, &argv);
+    int world_rank = 0;
+    MPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
+#endif
     options o = parse(argc, argv);
+#ifdef EX_MPI
+    if (world_rank == 0) print_plan(&o);
+#else
     print_plan(&o);
-    set_threads(o.threads);
+#endif
+    set_threads(o.ranks > 1 ? 1 : o.threads); /* ranks take a core each */
     if (!o.score && ex_mkdir_p(o.out) != 0) {
         fprintf(stderr, "mnist_gan: cannot create %s\n", o.out);
         return 1;
     }
     data d = {0};
     int rc = data_load(&d, &o);
-    if (!rc) rc = o.score ? score_file(&o, &d) : train(&o, &d);
+    if (!rc) rc = o.score ? score_file(&o, &d) : train_ranks(&o, &d);
     data_free(&d);
+#ifdef EX_MPI
+    MPI_Finalize();
+#endif
     return rc ? 1 : 0;
 }
