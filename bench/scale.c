@@ -8,7 +8,11 @@
  * times `windows` windows of 5 steps after 3 warm-up steps and reports the median, and a
  * wrapper around the comm counts the bytes all-reduced per step and the share of the
  * step spent in collectives (which includes waiting for the slowest rank). Without a
- * comm (1 rank, the baseline) the same program times one trainer on one thread. */
+ * comm (1 rank, the baseline) the same program times one trainer on one thread.
+ *
+ * The threads mode also runs the ceiling: N trainers of batch/N each, apart (no comm), at
+ * once: what N ranks would reach if their collectives cost nothing, on this machine (its
+ * cores, caches and memory shared as the ranks share them). */
 #define _POSIX_C_SOURCE 200809L
 #include <gan.h>
 #ifdef GAN_SCALE_MPI
@@ -217,6 +221,17 @@ int main(int argc, char **argv)
     }
     for (int k = 0; k < ranks; k++) pthread_join(th[k], NULL);
     report("threads", ranks, &runs[0], base.step_s);
+    for (int k = 0; k < ranks; k++) { /* the ceiling: the same rows per rank, no exchanges */
+        runs[k] = (run){.batch = batch / (size_t)ranks, .windows = windows};
+        if (pthread_create(&th[k], NULL, train, &runs[k])) return 1;
+    }
+    run slowest = runs[0];
+    for (int k = 0; k < ranks; k++) {
+        pthread_join(th[k], NULL);
+        if (runs[k].step_s > slowest.step_s) slowest = runs[k];
+    }
+    slowest.batch = batch;
+    report("apart", ranks, &slowest, base.step_s);
     free(th);
     free(runs);
     free(comms);

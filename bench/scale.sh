@@ -2,7 +2,8 @@
 # Data-parallel scaling of the paper's model at a global batch (default 200), one core per
 # rank: one process without a comm against 2 threads of one process (gan_comm_threads),
 # then one MPI rank against 2 (libgan_mpi), ROUNDS times in turn so that both see the
-# same machine; prints each run and the median speedups. docs/benchmarks.md.
+# same machine; prints each run and the median speedups, beside the ceiling (two
+# trainings of half the batch at once, without exchanges). docs/benchmarks.md.
 #   sh bench/scale.sh [ROUNDS] [BATCH]
 set -eu
 cd "$(dirname "$0")/.."
@@ -27,6 +28,9 @@ median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 ratios() { paste -d' ' "$1" "$2" | awk -v n1="$3" '{ print $(n1 + 6) / $6 }'; }
 grep '^one' "$out/threads" >"$out/t1"
 grep '^threads' "$out/threads" >"$out/t2"
+grep '^apart' "$out/threads" >"$out/t3"
 echo "--- batch $batch, $rounds rounds: speedup of 2 ranks over 1 (median, then each round)"
 echo "threads: $(ratios "$out/t1" "$out/t2" 9 | median)x   ($(ratios "$out/t1" "$out/t2" 9 | tr '\n' ' '))"
+echo "ceiling: $(ratios "$out/t1" "$out/t3" 9 | median)x   ($(ratios "$out/t1" "$out/t3" 9 | tr '\n' ' '))" \
+     "2 trainings of batch/2 at once, no exchanges"
 echo "mpi:     $(ratios "$out/mpi1" "$out/mpi2" 9 | median)x   ($(ratios "$out/mpi1" "$out/mpi2" 9 | tr '\n' ' '))"
