@@ -28,6 +28,7 @@
 #include <time.h>
 
 #include "check.h"
+#include "paper.h"
 
 char *openblas_get_corename(void);
 #pragma weak openblas_get_corename
@@ -65,37 +66,6 @@ static void rss_at(int b, const char *stage)
 }
 
 /* ---------------------------------------------------------------- model */
-
-static void add(gan_net *n, gan_layer *l) { CHECK(gan_net_add(n, l)); }
-
-static gan_net *paper_generator(void)
-{
-    gan_net *g;
-    gan_layer *l;
-    CHECK(gan_net_create(&g, 100));
-    CHECK(gan_layer_dense(&l, 100, 1200)); add(g, l);
-    CHECK(gan_layer_activation(&l, GAN_ACT_RELU)); add(g, l);
-    CHECK(gan_layer_dense(&l, 1200, 1200)); add(g, l);
-    CHECK(gan_layer_activation(&l, GAN_ACT_RELU)); add(g, l);
-    CHECK(gan_layer_dense(&l, 1200, 784)); add(g, l);
-    CHECK(gan_layer_activation(&l, GAN_ACT_SIGMOID)); add(g, l);
-    return g;
-}
-
-static gan_net *paper_discriminator(void)
-{
-    gan_net *d;
-    gan_layer *l;
-    CHECK(gan_net_create(&d, 784));
-    CHECK(gan_layer_dropout(&l, 0.8f)); add(d, l);
-    CHECK(gan_layer_maxout(&l, 784, 240, 5)); add(d, l);
-    CHECK(gan_layer_dropout(&l, 0.5f)); add(d, l);
-    CHECK(gan_layer_maxout(&l, 240, 240, 5)); add(d, l);
-    CHECK(gan_layer_dropout(&l, 0.5f)); add(d, l);
-    CHECK(gan_layer_dense(&l, 240, 1)); add(d, l);
-    CHECK(gan_layer_activation(&l, GAN_ACT_SIGMOID)); add(d, l);
-    return d;
-}
 
 /* examples/dcgan's nets (see its header). */
 static void add_unbiased(gan_net *n, gan_layer *l)

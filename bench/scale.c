@@ -26,43 +26,13 @@
 #include <time.h>
 
 #include "check.h"
+#include "paper.h"
 
 static double now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static void add(gan_net *n, gan_layer *l) { CHECK(gan_net_add(n, l)); }
-
-static gan_net *paper_generator(void)
-{
-    gan_net *g;
-    gan_layer *l;
-    CHECK(gan_net_create(&g, 100));
-    CHECK(gan_layer_dense(&l, 100, 1200)); add(g, l);
-    CHECK(gan_layer_activation(&l, GAN_ACT_RELU)); add(g, l);
-    CHECK(gan_layer_dense(&l, 1200, 1200)); add(g, l);
-    CHECK(gan_layer_activation(&l, GAN_ACT_RELU)); add(g, l);
-    CHECK(gan_layer_dense(&l, 1200, 784)); add(g, l);
-    CHECK(gan_layer_activation(&l, GAN_ACT_SIGMOID)); add(g, l);
-    return g;
-}
-
-static gan_net *paper_discriminator(void)
-{
-    gan_net *d;
-    gan_layer *l;
-    CHECK(gan_net_create(&d, 784));
-    CHECK(gan_layer_dropout(&l, 0.8f)); add(d, l);
-    CHECK(gan_layer_maxout(&l, 784, 240, 5)); add(d, l);
-    CHECK(gan_layer_dropout(&l, 0.5f)); add(d, l);
-    CHECK(gan_layer_maxout(&l, 240, 240, 5)); add(d, l);
-    CHECK(gan_layer_dropout(&l, 0.5f)); add(d, l);
-    CHECK(gan_layer_dense(&l, 240, 1)); add(d, l);
-    CHECK(gan_layer_activation(&l, GAN_ACT_SIGMOID)); add(d, l);
-    return d;
 }
 
 static int random_images(void *payload, gan_rng *rng, float *x, float *cond, size_t batch)

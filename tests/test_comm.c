@@ -133,27 +133,48 @@ static int tiny_data(void *payload, gan_rng *rng, float *x, float *cond, size_t 
     return gan_rng_fill_normal(rng, x, 2 * batch, 1.0f, 0.5f);
 }
 
+/* A tiny trainer in one process: G 3 -> 2, D 2 -> 1, SGD, its data callback set. */
+typedef struct tiny {
+    gan_net *g, *d;
+    gan_optim *og, *od;
+    gan_trainer *t;
+} tiny;
+
+static tiny tiny_make(void)
+{
+    tiny m = {0};
+    gan_layer *l = NULL;
+    assert_int_equal(gan_net_create(&m.g, 3), GAN_OK);
+    assert_int_equal(gan_layer_dense(&l, 3, 2), GAN_OK);
+    assert_int_equal(gan_net_add(m.g, l), GAN_OK);
+    assert_int_equal(gan_net_create(&m.d, 2), GAN_OK);
+    assert_int_equal(gan_layer_dense(&l, 2, 1), GAN_OK);
+    assert_int_equal(gan_net_add(m.d, l), GAN_OK);
+    assert_int_equal(gan_optim_sgd(&m.og, 0.1f, 0.0f, 0), GAN_OK);
+    assert_int_equal(gan_optim_sgd(&m.od, 0.1f, 0.0f, 0), GAN_OK);
+    assert_int_equal(gan_trainer_create(&m.t, m.g, m.d, m.og, m.od), GAN_OK);
+    assert_int_equal(gan_net_init(m.g, gan_trainer_rng(m.t, GAN_STREAM_INIT), GAN_INIT_XAVIER, 1.0f), GAN_OK);
+    assert_int_equal(gan_net_init(m.d, gan_trainer_rng(m.t, GAN_STREAM_INIT), GAN_INIT_XAVIER, 1.0f), GAN_OK);
+    assert_int_equal(gan_trainer_set_data(m.t, tiny_data, NULL), GAN_OK);
+    return m;
+}
+
+static void tiny_free(tiny *m)
+{
+    gan_trainer_free(m->t);
+    gan_optim_free(m->og);
+    gan_optim_free(m->od);
+    gan_net_free(m->g);
+    gan_net_free(m->d);
+}
+
 /* A collective that fails is GAN_EUSER naming the callback, and nothing moves; sync's
  * allocation failure is GAN_ENOMEM. */
 static void test_collective_failures(void **state)
 {
     (void)state;
-    gan_net *gn = NULL, *dn = NULL;
-    gan_optim *og = NULL, *od = NULL;
-    gan_trainer *t = NULL;
-    gan_layer *l = NULL;
-    assert_int_equal(gan_net_create(&gn, 3), GAN_OK);
-    assert_int_equal(gan_layer_dense(&l, 3, 2), GAN_OK);
-    assert_int_equal(gan_net_add(gn, l), GAN_OK);
-    assert_int_equal(gan_net_create(&dn, 2), GAN_OK);
-    assert_int_equal(gan_layer_dense(&l, 2, 1), GAN_OK);
-    assert_int_equal(gan_net_add(dn, l), GAN_OK);
-    assert_int_equal(gan_optim_sgd(&og, 0.1f, 0.0f, 0), GAN_OK);
-    assert_int_equal(gan_optim_sgd(&od, 0.1f, 0.0f, 0), GAN_OK);
-    assert_int_equal(gan_trainer_create(&t, gn, dn, og, od), GAN_OK);
-    assert_int_equal(gan_net_init(gn, gan_trainer_rng(t, GAN_STREAM_INIT), GAN_INIT_XAVIER, 1.0f), GAN_OK);
-    assert_int_equal(gan_net_init(dn, gan_trainer_rng(t, GAN_STREAM_INIT), GAN_INIT_XAVIER, 1.0f), GAN_OK);
-    assert_int_equal(gan_trainer_set_data(t, tiny_data, NULL), GAN_OK);
+    tiny m = tiny_make();
+    gan_trainer *t = m.t;
     gan_comm c = {.size = sizeof c, .rank = 0, .ranks = 2, .allreduce_sum = fake_sum, .agree_min = fake_min,
                   .broadcast = fake_bcast};
     assert_int_equal(gan_trainer_set_comm(t, &c), GAN_OK);
@@ -179,11 +200,7 @@ static void test_collective_failures(void **state)
     assert_int_equal(gan_trainer_sync(t), GAN_OK); /* rank 0 of two: its own checkpoint, kept */
     free(before);
     free(after);
-    gan_trainer_free(t);
-    gan_optim_free(og);
-    gan_optim_free(od);
-    gan_net_free(gn);
-    gan_net_free(dn);
+    tiny_free(&m);
 }
 
 static void test_comm_arguments(void **state)
@@ -211,19 +228,8 @@ static void test_comm_arguments(void **state)
     gan_thread_group_free(g);
     gan_thread_group_free(NULL);
 
-    gan_net *gn = NULL, *dn = NULL;
-    gan_optim *og = NULL, *od = NULL;
-    gan_trainer *t = NULL;
-    gan_layer *l = NULL;
-    assert_int_equal(gan_net_create(&gn, 2), GAN_OK);
-    assert_int_equal(gan_layer_dense(&l, 2, 2), GAN_OK);
-    assert_int_equal(gan_net_add(gn, l), GAN_OK);
-    assert_int_equal(gan_net_create(&dn, 2), GAN_OK);
-    assert_int_equal(gan_layer_dense(&l, 2, 1), GAN_OK);
-    assert_int_equal(gan_net_add(dn, l), GAN_OK);
-    assert_int_equal(gan_optim_sgd(&og, 0.1f, 0.0f, 0), GAN_OK);
-    assert_int_equal(gan_optim_sgd(&od, 0.1f, 0.0f, 0), GAN_OK);
-    assert_int_equal(gan_trainer_create(&t, gn, dn, og, od), GAN_OK);
+    tiny m = tiny_make();
+    gan_trainer *t = m.t;
     gan_comm ok = {.size = sizeof ok, .rank = 1, .ranks = 2, .allreduce_sum = nop_sum, .agree_min = nop_min,
                    .broadcast = nop_bcast};
     gan_comm bad = ok;
@@ -244,11 +250,7 @@ static void test_comm_arguments(void **state)
     assert_int_equal(gan_trainer_set_comm(t, NULL), GAN_OK);
     assert_int_equal(gan_trainer_sync(t), GAN_OK); /* one process: nothing to do */
     assert_int_equal(gan_trainer_sync(NULL), GAN_EINVAL);
-    gan_trainer_free(t);
-    gan_optim_free(og);
-    gan_optim_free(od);
-    gan_net_free(gn);
-    gan_net_free(dn);
+    tiny_free(&m);
 }
 
 int main(void)
