@@ -10,14 +10,18 @@
 
 enum { BATCH = 12, ZDIM = 4, XDIM = 3, HIDDEN = 16 };
 
-static int check_(const gan_comm *c, int ok, const char *what, int line)
+/* Count and print a failed check; true when this one failed. A check whose failure skips
+ * collective calls must fail on every rank alike, or the others wait for ever (the tests
+ * run under a timeout). */
+static int check_(const gan_comm *c, int *fails, int ok, const char *what, int line)
 {
-    if (!ok)
-        fprintf(stderr, "rank %d of %d: comm_cases.c:%d: check failed: %s (last error: %s)\n", c->rank, c->ranks, line,
-                what, gan_error_last());
-    return !ok;
+    if (ok) return 0;
+    fprintf(stderr, "rank %d of %d: comm_cases.c:%d: check failed: %s (last error: %s)\n", c->rank, c->ranks, line,
+            what, gan_error_last());
+    ++*fails;
+    return 1;
 }
-#define CHECK(cond) (fails += check_(comm, (cond) ? 1 : 0, #cond, __LINE__))
+#define CHECK(cond) check_(comm, &fails, (cond) ? 1 : 0, #cond, __LINE__)
 
 typedef struct spec {
     int adam, batchnorm, simultaneous;
@@ -446,6 +450,40 @@ static int case_sampler_shard(const gan_comm *comm)
     return fails;
 }
 
+uint64_t (*comm_cases_allocations)(void);
+
+/* A barrier made of an agreement: every rank is here. */
+static int meet_all(const gan_comm *comm)
+{
+    int64_t v = 0;
+    return comm->agree_min(comm->ctx, &v, 1);
+}
+
+/* A warmed-up step allocates nothing, on any rank: the count is read by rank 0 while the
+ * others wait in an agreement, before and after five steps. */
+static int case_allocates_nothing(const gan_comm *comm)
+{
+    int fails = 0;
+    if (!comm_cases_allocations) return 0;
+    const spec specs[] = {{.seed = 16}, {.seed = 17, .batchnorm = 1, .d_steps = 2}, {.seed = 18, .simultaneous = 1}};
+    for (size_t k = 0; k < sizeof specs / sizeof *specs; k++) {
+        model m;
+        if (CHECK(model_make(&m, &specs[k], comm) == GAN_OK)) continue;
+        CHECK(steps(&m, 2) == GAN_OK);
+        uint64_t before = 0, after = 0;
+        CHECK(meet_all(comm) == 0);
+        if (comm->rank == 0) before = comm_cases_allocations();
+        CHECK(meet_all(comm) == 0);
+        CHECK(steps(&m, 5) == GAN_OK);
+        CHECK(meet_all(comm) == 0);
+        if (comm->rank == 0) after = comm_cases_allocations();
+        CHECK(after == before);
+        CHECK(meet_all(comm) == 0);
+        model_free(&m);
+    }
+    return fails;
+}
+
 int comm_case_one_rank(const gan_comm *comm)
 {
     int fails = 0;
@@ -479,6 +517,6 @@ const comm_case comm_cases[] = {
     {"adam_gradients", case_adam_gradients}, {"failure", case_failure},
     {"stop", case_stop},             {"mismatch", case_mismatch},
     {"sync", case_sync},             {"resume", case_resume},
-    {"sampler_shard", case_sampler_shard},
+    {"sampler_shard", case_sampler_shard},   {"allocates_nothing", case_allocates_nothing},
     {NULL, NULL},
 };
