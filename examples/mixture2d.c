@@ -23,7 +23,7 @@ typedef struct mixture {
     double sigma;                /* per-axis standard deviation */
     double scale;                /* the nets see data / scale */
     double view;                 /* the plot shows [-view, view]^2 */
-    long steps;                  /* default training length */
+    long steps, batch;           /* default training length and batch */
 } mixture;
 
 typedef struct options {
@@ -54,7 +54,8 @@ static void mixture_make(mixture *m, const char *name)
         m->sigma = 0.01;
         m->scale = 1.0;
         m->view = 1.5;
-        m->steps = 5000;
+        m->steps = 10000; /* EMA's average needs the steps to settle: 97.6% high quality, 94.7% at 5000 without */
+        m->batch = 256;
         return;
     }
     if (strcmp(name, "grid") == 0) {
@@ -66,7 +67,8 @@ static void mixture_make(mixture *m, const char *name)
         m->sigma = 0.05;
         m->scale = 4.0; /* keeps the nets' inputs and outputs near unit size */
         m->view = 6.0;
-        m->steps = 12000; /* 25 modes take longer to separate */
+        m->steps = 20000; /* 25 modes take longer to separate, and a batch of 512 to all be seen */
+        m->batch = 512;
     }
 }
 
@@ -254,8 +256,8 @@ static double se_of(const double *v, long n)
 
 static void parse(int argc, char **argv, options *o, mixture *m)
 {
-    *o = (options){.batch = 256, .seeds = 1, .seed = 1, .hidden = 128, .layers = 3, .zdim = 2, .d_steps = 1,
-                   .lr = 1e-3, .lr_d = NAN, .beta1 = 0.5, .beta2 = 0.999, .decay = 0.5, .mixture = "ring",
+    *o = (options){.seeds = 1, .seed = 1, .hidden = 128, .layers = 3, .zdim = 2, .d_steps = 1,
+                   .lr = 1e-3, .lr_d = NAN, .beta1 = 0.5, .beta2 = 0.999, .decay = 0.5, .ema = 0.999, .mixture = "ring",
                    .noise = "normal", .out = "out"};
     double scale = NAN; /* NAN, and steps 0: the mixture's own */
     const ex_flag flags[] = {
@@ -263,14 +265,14 @@ static void parse(int argc, char **argv, options *o, mixture *m)
         {"--seeds", EX_LONG, &o->seeds, "N", "[1, inf)", "train N times, from seeds S, S+1, ... (1)"},
         {"--seed", EX_LONG, &o->seed, "S", "[0, inf)", "the first seed (1)"},
         {"--out", EX_TEXT, &o->out, "DIR", NULL, "where the pictures go (out)"},
-        {"--steps", EX_LONG, &o->steps, "N", "[1, inf)", "training steps (ring 5000, grid 12000)"},
-        {"--batch", EX_LONG, &o->batch, "B", "[1, inf)", "batch size (256)"},
+        {"--steps", EX_LONG, &o->steps, "N", "[1, inf)", "training steps (ring 10000, grid 20000)"},
+        {"--batch", EX_LONG, &o->batch, "B", "[1, inf)", "batch size (ring 256, grid 512)"},
         {"--lr", EX_REAL, &o->lr, "LR", "(0, inf)", "Adam's learning rate (1e-3)"},
         {"--lr-d", EX_REAL, &o->lr_d, "LR", "(0, inf)", "D's learning rate (= --lr)"},
         {"--beta1", EX_REAL, &o->beta1, "B", "[0, 1)", "Adam's beta1 (0.5)"},
         {"--beta2", EX_REAL, &o->beta2, "B", "[0, 1)", "Adam's beta2 (0.999)"},
         {"--decay", EX_REAL, &o->decay, "F", "[0, 1]", "the last fraction of steps, where lr falls to 0 (0.5)"},
-        {"--ema", EX_REAL, &o->ema, "D", "[0, 1)", "decay of G's weight average; 0: off (0)"},
+        {"--ema", EX_REAL, &o->ema, "D", "[0, 1)", "decay of G's weight average, which is scored; 0: off (0.999)"},
         {"--sn", EX_LONG, &o->sn, "N", "[0, 64]", "spectral norm on D's layers, N power steps; 0: off (0)"},
         {"--d-steps", EX_LONG, &o->d_steps, "K", "[1, 4294967295]", "D steps per G step (1)"},
         {"--save", EX_TEXT, &o->save, "CHECKPOINT", NULL, "save the trainer when training ends"},
@@ -290,6 +292,7 @@ static void parse(int argc, char **argv, options *o, mixture *m)
     if ((o->save || o->resume) && o->seeds != 1) ex_flags_fail(flags, "--save and --resume take one seed (--seeds 1)");
     mixture_make(m, o->mixture);
     if (!o->steps) o->steps = m->steps;
+    if (!o->batch) o->batch = m->batch;
     if (isnan(o->lr_d)) o->lr_d = o->lr;
     if (!isnan(scale)) m->scale = scale;
 }
