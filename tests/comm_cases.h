@@ -21,9 +21,10 @@ extern const comm_case comm_cases[];
 /* A comm of one rank gives exactly the bits of no comm: run it with a comm of one rank. */
 int comm_case_one_rank(const gan_comm *comm);
 
-/* Set by the driver: the allocations made through gan_set_allocator's hook so far, in
- * this process. The case "allocates_nothing" then checks that a warmed-up step makes
- * none on any rank; NULL skips it. */
-extern uint64_t (*comm_cases_allocations)(void);
+/* With `on`, install an allocator that counts the allocations of this process (every
+ * thread), so that the case "allocates_nothing" can check that a warmed-up step makes
+ * none on any rank; without, restore the default and skip that case. Call it while no
+ * libgan object is alive. Returns gan_set_allocator()'s status. */
+int comm_cases_count_allocations(int on);
 
 #endif

@@ -49,37 +49,16 @@ static int on_threads(int ranks, comm_case_fn fn, void (*body)(rank_job *), rank
     return fails;
 }
 
-/* Every allocation through libgan's hook, counted across the threads. */
-static _Atomic uint64_t allocations;
-
-static void *counting_malloc(void *ctx, size_t size)
-{
-    (void)ctx;
-    allocations++;
-    return malloc(size);
-}
-
-static void counting_free(void *ctx, void *p)
-{
-    (void)ctx;
-    free(p);
-}
-
-static uint64_t allocations_so_far(void) { return allocations; }
-
 static void run_cases(int ranks)
 {
     rank_job jobs[8];
-    gan_allocator counting = {counting_malloc, counting_free, NULL};
-    assert_int_equal(gan_set_allocator(&counting), GAN_OK); /* no libgan object is alive */
-    comm_cases_allocations = allocations_so_far;
+    assert_int_equal(comm_cases_count_allocations(1), GAN_OK); /* no libgan object is alive */
     for (const comm_case *c = comm_cases; c->name; c++) {
         int fails = on_threads(ranks, c->run, NULL, jobs);
         if (fails) fprintf(stderr, "case %s on %d threads: %d failed checks\n", c->name, ranks, fails);
         assert_int_equal(fails, 0);
     }
-    comm_cases_allocations = NULL;
-    gan_set_allocator(NULL);
+    comm_cases_count_allocations(0);
 }
 
 static void test_cases_2_threads(void **state)

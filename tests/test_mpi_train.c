@@ -11,24 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-/* Every allocation through libgan's hook in this process (one thread drives libgan). */
-static uint64_t allocations;
-
-static void *counting_malloc(void *ctx, size_t size)
-{
-    (void)ctx;
-    allocations++;
-    return malloc(size);
-}
-
-static void counting_free(void *ctx, void *p)
-{
-    (void)ctx;
-    free(p);
-}
-
-static uint64_t allocations_so_far(void) { return allocations; }
-
 int main(int argc, char **argv)
 {
     MPI_Init(&argc, &argv);
@@ -40,9 +22,7 @@ int main(int argc, char **argv)
         MPI_Finalize();
         return 1;
     }
-    gan_allocator counting = {counting_malloc, counting_free, NULL};
-    gan_set_allocator(&counting);
-    comm_cases_allocations = allocations_so_far;
+    comm_cases_count_allocations(1);
     gan_comm world, self;
     if (gan_mpi_comm(&world, MPI_COMM_WORLD) != GAN_OK || gan_mpi_comm(&self, MPI_COMM_SELF) != GAN_OK) {
         fprintf(stderr, "rank %d: gan_mpi_comm failed\n", rank);
