@@ -592,6 +592,12 @@ int main(int argc, char **argv)
         return 1;
     }
     data d = {0};
+#ifdef EX_MPI
+    if (o.score && world_rank != 0) { /* scoring is one process's work: rank 0's */
+        MPI_Finalize();
+        return 0;
+    }
+#endif
     int rc = data_load(&d, &o);
     if (!rc) rc = o.score ? score_file(&o, &d) : train_ranks(&o, &d);
     data_free(&d);

@@ -514,18 +514,16 @@ static void dropout_forward(gan_layer *l, const float *x, size_t batch, float *y
         gan__act_forward(GAN_ACT_IDENTITY, 0.0f, x, y, n);
         return;
     }
-    const gan__rows *r = &l->rows;
-    if (!r->global) {
-        gan__dropout_mask(l->work, n, &rng->state, rng->inc, d->keep_prob);
-    } else { /* this rank's runs of rows, each masked from its place in the whole pass */
-        size_t width = gan__shape_size(l->out), runs = batch / r->local;
-        uint64_t start = rng->state;
-        for (size_t p = 0; p < runs; p++) {
-            uint64_t s = gan__pcg32_advance(start, rng->inc, (p * r->global + r->first) * width);
-            gan__dropout_mask((uint8_t *)l->work + p * r->local * width, r->local * width, &s, rng->inc, d->keep_prob);
-        }
-        rng->state = gan__pcg32_advance(start, rng->inc, runs * r->global * width);
+    /* Each run of rows is masked from its place in the whole pass (one run, the whole
+     * batch, in one process). */
+    gan__rows r = l->rows.global ? l->rows : (gan__rows){0, batch, batch};
+    size_t width = gan__shape_size(l->out), runs = batch / r.local;
+    uint64_t start = rng->state;
+    for (size_t p = 0; p < runs; p++) {
+        uint64_t s = gan__pcg32_advance(start, rng->inc, (p * r.global + r.first) * width);
+        gan__dropout_mask((uint8_t *)l->work + p * r.local * width, r.local * width, &s, rng->inc, d->keep_prob);
     }
+    rng->state = gan__pcg32_advance(start, rng->inc, runs * r.global * width);
     gan__dropout_apply(x, l->work, 1.0f / d->keep_prob, y, n);
 }
 
