@@ -993,6 +993,9 @@ GAN_API int gan_trainer_set_clip(gan_trainer *t, float c);
  * starts at G's weights as they are at this call, and starts again from G's weights
  * whenever they are set afterwards (gan_net_init(), a load of G's file), so turning it
  * on before initialising G is fine. Changing a non-zero decay keeps the running average.
+ * The decay used after s steps (gan_trainer_steps()) is min(decay, (1 + s) / (10 + s)),
+ * as in TensorFlow's ExponentialMovingAverage with num_updates, so the weights the
+ * average starts from fade out within the first steps.
  * Only parameters are averaged: G's state (batch-norm running statistics, themselves
  * averages) is used as it is.
  * @param t     the trainer

@@ -677,11 +677,15 @@ static const float *g_grad_from_d(gan_trainer *t, size_t first, size_t rows)
     return t->g_dy;
 }
 
+/* The decay warms up as TensorFlow's ExponentialMovingAverage(num_updates) does: the
+ * weights the average starts from (at step 0, untrained ones) would otherwise still
+ * weigh decay^s after s steps, 16% after 1,842 steps at 0.999. */
 static void ema_update(gan_trainer *t)
 {
     if (!t->ema) return;
     const float *p = t->g->params;
-    float a = t->ema_decay;
+    float warm = (float)((1.0 + (double)t->steps) / (10.0 + (double)t->steps));
+    float a = t->ema_decay < warm ? t->ema_decay : warm;
     for (size_t i = 0, n = gan_net_num_params(t->g); i < n; i++) t->ema[i] = a * t->ema[i] + (1.0f - a) * p[i];
 }
 

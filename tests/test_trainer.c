@@ -411,6 +411,44 @@ static void generate_matches_g_and_uses_ema(void **state)
     setup_free(&s);
 }
 
+/* The EMA's decay warms up: after s steps it is min(decay, (1 + s) / (10 + s)), so the
+ * first step keeps a tenth of the starting weights, not 0.999 of them. Checked on the
+ * weights generate uses, through G's output for one z. */
+static void ema_decay_warms_up(void **state)
+{
+    (void)state;
+    setup s;
+    setup_make(&s, 9, 0);
+    assert_int_equal(gan_trainer_set_ema(s.t, 0.999f), GAN_OK);
+    size_t ng = gan_net_num_params(s.g);
+    float *warm = malloc(ng * sizeof *warm), *cold = malloc(ng * sizeof *cold), *live = malloc(ng * sizeof *live);
+    memcpy(warm, gan_net_params(s.g), ng * sizeof *warm);
+    memcpy(cold, warm, ng * sizeof *cold);
+    for (int step = 0; step < 3; step++) {
+        assert_int_equal(gan_trainer_step(s.t, NULL), GAN_OK);
+        float a = (float)((1.0 + step) / (10.0 + step));
+        const float *p = gan_net_params(s.g);
+        for (size_t i = 0; i < ng; i++) {
+            warm[i] = a * warm[i] + (1.0f - a) * p[i];
+            cold[i] = 0.999f * cold[i] + 0.001f * p[i];
+        }
+    }
+    float z[4] = {0.3f, -0.7f, 0.1f, 0.9f}, out[1], expect[1], unwarmed[1];
+    assert_int_equal(gan_trainer_generate(s.t, z, NULL, 1, out), GAN_OK);
+    memcpy(live, gan_net_params(s.g), ng * sizeof *live);
+    memcpy(gan_net_params(s.g), warm, ng * sizeof *warm);
+    assert_int_equal(gan_net_forward(s.g, z, 1, expect, 0), GAN_OK);
+    memcpy(gan_net_params(s.g), cold, ng * sizeof *cold);
+    assert_int_equal(gan_net_forward(s.g, z, 1, unwarmed, 0), GAN_OK);
+    memcpy(gan_net_params(s.g), live, ng * sizeof *live);
+    assert_true(fabsf(out[0] - expect[0]) <= 1e-6f * (1.0f + fabsf(expect[0])));
+    assert_true(fabsf(expect[0] - unwarmed[0]) > 1e-4f); /* the check can tell the two apart */
+    free(warm);
+    free(cold);
+    free(live);
+    setup_free(&s);
+}
+
 static void wasserstein_clips_weights(void **state)
 {
     (void)state;
@@ -520,6 +558,7 @@ int main(void)
         TEST(widths_for_the_data_callback),
         cmocka_unit_test(stats_respect_size),
         cmocka_unit_test(generate_matches_g_and_uses_ema),
+        cmocka_unit_test(ema_decay_warms_up),
         cmocka_unit_test(wasserstein_clips_weights),
         cmocka_unit_test(optimal_discriminator),
         cmocka_unit_test(gan_matches_gaussian),
