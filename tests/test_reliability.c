@@ -1384,8 +1384,7 @@ static void net_reinitialised_under_a_trainer(void **state)
     size_t n = gan_net_num_params(w.g);
     float *before = malloc(n * sizeof *before), *avg = malloc(n * sizeof *avg);
     memcpy(before, gan_net_params(w.g), n * sizeof *before);
-    double s = (double)gan_trainer_steps(w.t), warm = (1.0 + s) / (10.0 + s);
-    float a = warm < 0.5 ? (float)warm : 0.5f;
+    float a = ema_decay_after(0.5f, gan_trainer_steps(w.t));
     EXPECT(gan_trainer_step(w.t, NULL), GAN_OK, NULL);
     const float *p = gan_net_params(w.g);
     for (size_t i = 0; i < n; i++) avg[i] = a * before[i] + (1.0f - a) * p[i];

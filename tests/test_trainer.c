@@ -426,7 +426,7 @@ static void ema_decay_warms_up(void **state)
     memcpy(cold, warm, ng * sizeof *cold);
     for (int step = 0; step < 3; step++) {
         assert_int_equal(gan_trainer_step(s.t, NULL), GAN_OK);
-        float a = (float)((1.0 + step) / (10.0 + step));
+        float a = ema_decay_after(0.999f, (uint64_t)step);
         const float *p = gan_net_params(s.g);
         for (size_t i = 0; i < ng; i++) {
             warm[i] = a * warm[i] + (1.0f - a) * p[i];

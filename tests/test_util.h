@@ -152,6 +152,14 @@ static inline void free_gan(gan_trainer *t, gan_optim *og, gan_optim *od, gan_ne
     gan_net_free(d);
 }
 
+/* The EMA decay gan_trainer_set_ema documents for the update after `steps` steps:
+ * min(decay, (1 + s) / (10 + s)). Stated here from the header, not taken from lib/. */
+static inline float ema_decay_after(float decay, uint64_t steps)
+{
+    float warm = (float)((1.0 + (double)steps) / (10.0 + (double)steps));
+    return decay < warm ? decay : warm;
+}
+
 /* A trainer's whole saved state (G, D, both optimizers, settings, streams, EMA, step
  * count) as checkpoint bytes in the test's own memory, to check that a call which
  * failed, or must not change it, left it bit for bit as it was. */
