@@ -367,8 +367,10 @@ GAN_API int gan_layer_conv2d_transpose(gan_layer **out, size_t in_channels, size
  * and positions; the biased variance) and the running statistics move by @p momentum:
  * running = (1 - momentum) running + momentum batch, the variance unbiased (n / (n - 1)).
  * In evaluation mode it uses the running statistics. The row's outputs depend on the
- * whole batch, so a trainer shows D real and generated rows in separate passes.
- * Parameters: @p channels scales (gamma), then @p channels shifts (beta); state
+ * whole batch, so a trainer shows D real and generated rows in separate passes. A
+ * training-mode forward needs at least two values per channel (batch x height x width,
+ * counting the rows this process normalises in data-parallel training): fewer is
+ * GAN_EINVAL naming the layer, as PyTorch refuses it. Parameters: @p channels scales (gamma), then @p channels shifts (beta); state
  * (gan_net_state()): @p channels running means, then @p channels running variances.
  * gan_net_init() sets gamma to 1 (GAN_INIT_DCGAN: normal(1, 0.02 scale)), beta to 0,
  * the running means to 0 and the running variances to 1. Since 0.2.
@@ -400,7 +402,11 @@ GAN_API int gan_layer_set_bias(gan_layer *layer, int on);
  * @p power_iterations steps from the last estimate; other forwards use it as it stands.
  * The iteration's vectors u (columns) and v (rows) are the layer's state
  * (gan_net_state()): drawn by gan_net_init(), saved in files, restored by a failed step,
- * never trained. Gradients go through the normalization with u and v held, as in
+ * never trained. Vectors that are not unit vectors were never set (weights written
+ * through gan_net_params(), a file whose state holds zeros): the next forward, in any
+ * mode, draws them from a fixed seed and runs 64 iterations before it reads sigma. A
+ * sigma that is not positive in float (W zero) leaves the weights as they are.
+ * Gradients go through the normalization with u and v held, as in
  * PyTorch's torch.nn.utils.spectral_norm. Calling it again changes the count. Since 0.2.
  * @param layer             a dense, maxout, conv2d or conv2d_transpose layer, not yet in
  *                          a net
@@ -492,7 +498,7 @@ GAN_API void gan_net_free(gan_net *net);
  * A trainer that borrows the net refuses it from then on (GAN_ESTATE): create a new
  * trainer for the new net. The parameter buffer grows geometrically, so building a net
  * layer by layer copies it a logarithmic number of times.
- * @return GAN_OK; GAN_EINVAL for a NULL argument, a layer already in this net, a layer
+ * @return GAN_OK; GAN_EINVAL for a NULL argument, a layer already in this or another net, a layer
  * that does not fit the net's output shape (a dense or maxout layer whose input width is
  * not the net's output size, a reshape of another size), or a net size that overflows;
  * GAN_ENOMEM.
@@ -534,8 +540,7 @@ GAN_API const gan_layer *gan_net_layer(const gan_net *net, size_t index);
 /**
  * The kind of a layer.
  * @param layer the layer, or NULL
- * @return one of GAN_LAYER_DENSE, GAN_LAYER_MAXOUT, GAN_LAYER_ACTIVATION,
- * GAN_LAYER_DROPOUT, GAN_LAYER_RESHAPE; 0 for NULL.
+ * @return one of the GAN_LAYER_* kinds (the enum above lists them all); 0 for NULL.
  */
 GAN_API int gan_layer_kind(const gan_layer *layer);
 /**

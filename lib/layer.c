@@ -790,6 +790,12 @@ void gan__layer_init(gan_layer *l, gan_rng *rng, gan_init scheme, float scale)
 
 int gan__layer_attach(gan_layer *l) { return gan__sn_attach(l); }
 
+int gan__layer_check_state(const gan_layer *l, const uint8_t *p)
+{
+    int rc = l->ops->check_state ? l->ops->check_state(l, p) : GAN_OK;
+    return rc ? rc : gan__sn_check_state(l, p);
+}
+
 void gan_layer_free(gan_layer *layer)
 {
     if (!layer) return;

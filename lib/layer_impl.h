@@ -57,6 +57,12 @@ struct gan_layer_ops {
     int (*decode)(gan_layer **out, const uint8_t *p, size_t len, unsigned version, size_t in_size);
     /* A short description for messages, e.g. "maxout 784->240x5". */
     void (*describe)(const gan_layer *l, char *buf, size_t cap);
+    /* The kind's state as a file holds it (little-endian floats at p) can be valid: GAN_OK,
+     * or GAN_EFORMAT with a message that names no layer; NULL: any finite state is. */
+    int (*check_state)(const gan_layer *l, const uint8_t *p);
+    /* A training forward of `batch` rows can run: GAN_OK, or GAN_EINVAL with a message
+     * that names no layer; NULL: any batch can. */
+    int (*check_batch)(const gan_layer *l, size_t batch);
     /* Keep (on) or drop the bias, before the layer is in a net; NULL: the kind has none. */
     int (*set_bias)(gan_layer *l, int on);
     /* The weight matrix at the start of the parameters, rows x cols row-major (what
@@ -107,6 +113,10 @@ int gan__layer_attach(gan_layer *l);
 size_t gan__layer_encode(const gan_layer *l, uint8_t *out, uint32_t *kind);
 /* A short description for messages, e.g. "maxout 784->240x5". */
 void gan__layer_describe(const gan_layer *l, char *buf, size_t cap);
+/* The layer's n_state values as a file holds them (little-endian floats at p) can be
+ * valid state: finite, and what the kind and spectral norm require. GAN_OK, or
+ * GAN_EFORMAT with a message that names no layer. */
+int gan__layer_check_state(const gan_layer *l, const uint8_t *p);
 
 /* The record kind of a spectrally normalised layer: power iterations u32, the inner kind
  * u32, then the inner kind's encoding. Never a gan_layer_kind(). */

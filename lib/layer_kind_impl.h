@@ -42,6 +42,7 @@ float *gan__sn_forward(gan_layer *l, int train); /* the parameters to run the ki
 float *gan__sn_grads(gan_layer *l);              /* where the kind's gradients go */
 void gan__sn_backward(gan_layer *l, int grads);  /* those into l->grads as `grads` says */
 float *gan__sn_copy(gan_layer *l);               /* the last forward's parameters */
+int gan__sn_check_state(const gan_layer *l, const uint8_t *p); /* u and v finite in a file */
 
 /* The kinds of lib/layer_conv.c. */
 extern const struct gan_layer_ops gan__conv2d_ops, gan__conv2d_transpose_ops;

@@ -239,6 +239,31 @@ static int bn_decode(gan_layer **out, const uint8_t *p, size_t len, unsigned ver
     return gan_layer_batchnorm(out, gan__field_size(gan__get_u64(p)), gan__get_f32(p + 8), gan__get_f32(p + 12));
 }
 
+/* Running means finite, running variances finite and >= 0. */
+static int bn_check_state(const gan_layer *l, const uint8_t *p)
+{
+    size_t c = bn_of_c(l)->channels;
+    for (size_t j = 0; j < 2 * c; j++) {
+        float x = gan__get_f32(p + 4 * j);
+        if (!isfinite(x) || (j >= c && x < 0.0f))
+            return gan__fail(GAN_EFORMAT, "the running %s of channel %zu is %g", j < c ? "mean" : "variance",
+                             j % c, (double)x);
+    }
+    return GAN_OK;
+}
+
+/* Batch statistics need two values per channel: one value's variance is 0, and the
+ * running variance would decay towards it. The net passes the rows this process
+ * normalises (a rank's share in data-parallel training). */
+static int bn_check_batch(const gan_layer *l, size_t batch)
+{
+    size_t n = batch * l->in.h * l->in.w;
+    if (n < 2)
+        return gan__fail(GAN_EINVAL, "training needs at least 2 values per channel, got %zu (a batch of %zu x %zux%zu "
+                                     "positions)", n, batch, l->in.h, l->in.w);
+    return GAN_OK;
+}
+
 static void bn_describe(const gan_layer *l, char *buf, size_t cap)
 {
     snprintf(buf, cap, "batchnorm(%zu, momentum %g, eps %g) on %zux%zux%zu", bn_of_c(l)->channels,
@@ -259,6 +284,8 @@ const struct gan_layer_ops gan__batchnorm_ops = {
     .encode = bn_encode,
     .decode = bn_decode,
     .describe = bn_describe,
+    .check_state = bn_check_state,
+    .check_batch = bn_check_batch,
 };
 
 int gan_layer_batchnorm(gan_layer **out, size_t channels, float momentum, float eps)

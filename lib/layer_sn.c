@@ -12,6 +12,7 @@
  * G, which is then taken through the normalisation into the net's gradients. */
 #include "layer_kind_impl.h"
 #include "alloc_impl.h"
+#include "bytes_impl.h"
 #include "error_impl.h"
 #include "rng_impl.h"
 
@@ -84,14 +85,20 @@ void gan__sn_free(gan_layer *l)
     l->sn = NULL;
 }
 
-/* x / |x| in place (x = 0 stays 0, as PyTorch's normalize with its eps); returns |x|. */
-static double normalise(float *x, const double *d, size_t n)
+/* The smallest |d| normalise divides by (PyTorch's normalize takes max(|d|, 1e-12)). */
+#define SN_MIN_NORM 1e-12
+
+/* x = d / |d|. A d too short to have a direction (W u = 0: W is zero, or orthogonal to
+ * u) leaves x as it was, a unit vector still: zeros there would be a fixed point of the
+ * iteration, and sigma would be read as 0 for ever after. */
+static void normalise(float *x, const double *d, size_t n)
 {
     double s = 0.0;
     for (size_t i = 0; i < n; i++) s += d[i] * d[i];
-    double norm = sqrt(s), inv = 1.0 / fmax(norm, 1e-12);
+    double norm = sqrt(s);
+    if (!(norm >= SN_MIN_NORM)) return;
+    double inv = 1.0 / norm;
     for (size_t i = 0; i < n; i++) x[i] = (float)(d[i] * inv);
-    return norm;
 }
 
 /* tmp = W u (rows), or W^T v (cols), accumulated in double. */
@@ -111,9 +118,9 @@ static void transpose_times_v(const float *w, size_t rows, size_t cols, const fl
         for (size_t j = 0; j < cols; j++) tmp[j] += (double)w[i * cols + j] * v[i];
 }
 
-void gan__sn_init(gan_layer *l, gan_rng *rng)
+/* u and v: a random direction each, normalised. */
+static void draw_vectors(gan_layer *l, gan_rng *rng)
 {
-    if (!l->sn) return;
     float *u = sn_u(l), *v = sn_v(l);
     size_t rows = l->sn->rows, cols = l->sn->cols;
     gan_rng_fill_normal(rng, u, cols, 0.0f, 1.0f);
@@ -124,30 +131,70 @@ void gan__sn_init(gan_layer *l, gan_rng *rng)
     normalise(v, l->sn->tmp, rows);
 }
 
+void gan__sn_init(gan_layer *l, gan_rng *rng)
+{
+    if (l->sn) draw_vectors(l, rng);
+}
+
+/* x is a unit vector, as every normalise leaves it. */
+static int is_unit(const float *x, size_t n)
+{
+    double s = 0.0;
+    for (size_t i = 0; i < n; i++) s += (double)x[i] * x[i];
+    return fabs(s - 1.0) <= 1e-3;
+}
+
+/* The seed of the directions drawn for u and v that were never set (below). */
+#define SN_REDRAW_SEED 0x5eC7a1u
+
 /* sigma by the power iteration (training mode) or from u and v as they are, and the
- * normalised copy of the parameters. A zero sigma (W or u zero: an uninitialised net)
- * leaves the weights as they are. */
+ * normalised copy of the parameters.
+ *
+ * u and v that are not unit vectors were never set: weights written through
+ * gan_net_params or a file whose state holds zeros, or other values nobody drew. Zeros
+ * are a fixed point of the iteration, so they are drawn afresh (a fixed seed: the same
+ * net gives the same output) and iterated SN_MAX_ITERATIONS times, in any mode, before
+ * sigma is read. A sigma that is not positive in float, or whose inverse overflows (W
+ * zero), leaves the weights as they are. */
 float *gan__sn_forward(gan_layer *l, int train)
 {
     gan__sn *sn = l->sn;
     const float *w = l->params;
     float *u = sn_u(l), *v = sn_v(l);
-    if (train == GAN__TRAIN)
-        for (size_t it = 0; it < sn->iterations; it++) {
-            times_u(w, sn->rows, sn->cols, u, sn->tmp);
-            normalise(v, sn->tmp, sn->rows);
-            transpose_times_v(w, sn->rows, sn->cols, v, sn->tmp);
-            normalise(u, sn->tmp, sn->cols);
-        }
+    size_t iterations = train == GAN__TRAIN ? sn->iterations : 0;
+    if (!is_unit(u, sn->cols) || !is_unit(v, sn->rows)) {
+        gan_rng rng;
+        gan_rng_seed(&rng, SN_REDRAW_SEED);
+        draw_vectors(l, &rng);
+        iterations = SN_MAX_ITERATIONS;
+    }
+    for (size_t it = 0; it < iterations; it++) {
+        times_u(w, sn->rows, sn->cols, u, sn->tmp);
+        normalise(v, sn->tmp, sn->rows);
+        transpose_times_v(w, sn->rows, sn->cols, v, sn->tmp);
+        normalise(u, sn->tmp, sn->cols);
+    }
     times_u(w, sn->rows, sn->cols, u, sn->tmp);
     double sigma = 0.0;
     for (size_t i = 0; i < sn->rows; i++) sigma += v[i] * sn->tmp[i];
-    sn->sigma = sigma > 0.0 ? (float)sigma : 1.0f;
+    float sigma_f = (float)sigma; /* compared in the precision it is used in */
+    sn->sigma = sigma_f > 0.0f && isfinite(1.0f / sigma_f) ? sigma_f : 1.0f;
     size_t nw = sn->rows * sn->cols;
     float inv = 1.0f / sn->sigma;
     for (size_t i = 0; i < nw; i++) sn->copy[i] = w[i] * inv;
     memcpy(sn->copy + nw, w + nw, (l->n_params - nw) * sizeof *w);
     return sn->copy;
+}
+
+int gan__sn_check_state(const gan_layer *l, const uint8_t *p)
+{
+    if (!l->sn) return GAN_OK;
+    size_t first = l->n_state - l->sn->rows - l->sn->cols;
+    for (size_t i = first; i < l->n_state; i++)
+        if (!isfinite(gan__get_f32(p + 4 * i)))
+            return gan__fail(GAN_EFORMAT, "spectral norm's %s holds a non-finite value",
+                             i < first + l->sn->cols ? "u" : "v");
+    return GAN_OK;
 }
 
 float *gan__sn_grads(gan_layer *l) { return l->sn->g; }

@@ -139,12 +139,20 @@ static int grow_buffers(float **bufs[], size_t n, size_t used, size_t *cap, size
     return GAN_OK;
 }
 
+static int owned_here(const gan_net *net, const gan_layer *layer)
+{
+    for (size_t i = 0; i < net->n_layers; i++)
+        if (net->layers[i] == layer) return 1;
+    return 0;
+}
+
 int gan_net_add(gan_net *net, gan_layer *layer)
 {
     GAN_CHECK_ARG(net);
     GAN_CHECK_ARG(layer);
-    for (size_t i = 0; i < net->n_layers; i++)
-        if (net->layers[i] == layer) return gan__fail(GAN_EINVAL, "%s: the layer is already in this net", __func__);
+    if (layer->in_net)
+        return gan__fail(GAN_EINVAL, "%s: the layer is already in %s net (a net owns its layers)", __func__,
+                         owned_here(net, layer) ? "this" : "another");
     /* Placing may set an elementwise layer's shape; undo that on failure. */
     gan_shape old_in = layer->in, old_out = layer->out;
     int rc = layer->ops->place(layer, net->out, net->n_layers);
@@ -320,6 +328,12 @@ int gan__net_forward_depth(gan_net *net, const float *x, size_t batch, float *y,
             if (net->layers[i]->needs_rng)
                 return gan__fail(GAN_ESTATE, "%s layer %zu needs an rng in training mode (gan_net_set_rng)",
                                  net->layers[i]->ops->name, i);
+    if (train == GAN__TRAIN)
+        for (size_t i = 0; i < depth; i++) {
+            gan_layer *l = net->layers[i];
+            int rc = l->ops->check_batch ? l->ops->check_batch(l, batch) : GAN_OK;
+            if (rc) return gan__wrap(rc, "%s layer %zu", l->ops->name, i);
+        }
     int rc = reserve(net, batch);
     if (rc) return rc;
     const float *in = x;

@@ -223,9 +223,9 @@ static void adam_corrections(const gan_optim *opt, float *c1, float *c2)
     *c2 = (float)(1.0 - pow(opt->beta2, t));
 }
 
-/* Size the state on the first step; refuse another net, or a net of another size: the
- * state (velocities, moments) belongs to the parameters it was accumulated for. */
-static int ready(gan_optim *opt, gan_net *net)
+/* The state fits `net`: there is none yet, or it was accumulated for this net at its
+ * size. The state (velocities, moments) belongs to the parameters it was accumulated for. */
+static int fits(const gan_optim *opt, const gan_net *net)
 {
     size_t n = gan_net_num_params(net);
     if (n == 0) return gan__fail(GAN_EINVAL, "the net has no parameters");
@@ -234,13 +234,19 @@ static int ready(gan_optim *opt, gan_net *net)
                                      "(gan_optim_reset to reuse it)", opt->n, n);
     if (opt->state && opt->net != net)
         return gan__fail(GAN_EINVAL, "the optimizer's state belongs to another net (gan_optim_reset to reuse it)");
-    if (!opt->state) {
-        size_t slots = gan__optim_slots(opt);
-        if (n > SIZE_MAX / slots || !(opt->state = gan__calloc(n * slots, sizeof(float))))
-            return gan__fail(GAN_ENOMEM, "out of memory for the state of %zu parameters", n);
-        opt->n = n;
-        opt->net = net;
-    }
+    return GAN_OK;
+}
+
+/* Refuse state that does not fit; size it on the first step. */
+static int ready(gan_optim *opt, gan_net *net)
+{
+    int rc = fits(opt, net);
+    if (rc || opt->state) return rc;
+    size_t n = gan_net_num_params(net), slots = gan__optim_slots(opt);
+    if (n > SIZE_MAX / slots || !(opt->state = gan__calloc(n * slots, sizeof(float))))
+        return gan__fail(GAN_ENOMEM, "out of memory for the state of %zu parameters", n);
+    opt->n = n;
+    opt->net = net;
     return GAN_OK;
 }
 
@@ -266,16 +272,21 @@ static int dry_run(gan_optim *opt, gan_net *net, float *staged, double *grad_nor
     return GAN_OK;
 }
 
+/* Back to no state: the next step sizes it afresh. */
+static void forget(gan_optim *opt)
+{
+    gan__free(opt->state);
+    opt->state = NULL;
+    opt->n = 0;
+    opt->net = NULL;
+}
+
 int gan__optim_prepare(gan_optim *opt, gan_net *net, float *staged, double *grad_norm)
 {
     int fresh = !opt->state;
     int rc = ready(opt, net);
     if (!rc) rc = dry_run(opt, net, staged, grad_norm);
-    if (rc && fresh && opt->state) {
-        gan__free(opt->state);
-        opt->state = NULL;
-        opt->n = 0;
-    }
+    if (rc && fresh) forget(opt);
     return rc;
 }
 
@@ -304,12 +315,52 @@ int gan_optim_step(gan_optim *opt, gan_net *net)
     return GAN_OK;
 }
 
+/* ----------------------------------------------------- transactions */
+
+int gan__optim_mark_reserve(gan__optim_mark *m, const gan_optim *opt, const gan_net *net)
+{
+    size_t n = gan_net_num_params(net), slots = gan__optim_slots(opt);
+    if (n > SIZE_MAX / slots) return gan__fail(GAN_ENOMEM, "out of memory for the step's snapshot");
+    if (m->cap >= n * slots) return GAN_OK;
+    float *copy = gan__calloc(n * slots, sizeof(float));
+    if (!copy) return gan__fail(GAN_ENOMEM, "out of memory for the step's snapshot");
+    gan__free(m->copy);
+    m->copy = copy;
+    m->cap = n * slots;
+    return GAN_OK;
+}
+
+int gan__optim_begin(gan__optim_mark *m, const gan_optim *opt, const gan_net *net, int full)
+{
+    int rc = fits(opt, net);
+    if (rc) return rc;
+    size_t n = opt->n * gan__optim_slots(opt);
+    if (full && opt->state && n > m->cap)
+        return gan__fail(GAN_ESTATE, "the step's snapshot holds %zu values, the optimizer %zu", m->cap, n);
+    m->had_state = opt->state != NULL;
+    m->full = full;
+    m->steps = opt->steps;
+    if (full && m->had_state) memcpy(m->copy, opt->state, n * sizeof(float));
+    return GAN_OK;
+}
+
+void gan__optim_rollback(const gan__optim_mark *m, gan_optim *opt)
+{
+    if (!m->had_state) forget(opt);
+    else if (m->full) memcpy(opt->state, m->copy, opt->n * gan__optim_slots(opt) * sizeof(float));
+    opt->steps = m->steps;
+}
+
+void gan__optim_mark_free(gan__optim_mark *m)
+{
+    gan__free(m->copy);
+    *m = (gan__optim_mark){0};
+}
+
 int gan_optim_reset(gan_optim *opt)
 {
     GAN_CHECK_ARG(opt);
-    gan__free(opt->state);
-    opt->state = NULL;
-    opt->n = 0;
+    forget(opt);
     opt->steps = 0;
     return GAN_OK;
 }

@@ -34,4 +34,24 @@ void gan__optim_apply(gan_optim *opt, gan_net *net);
 /* Floats of state per parameter. */
 size_t gan__optim_slots(const gan_optim *opt);
 
+/* A transaction over an optimizer's state, for a trainer's all-or-nothing step: begin
+ * records what rollback puts back. Begin checks first that the state fits `net` (none
+ * yet, or accumulated for this net and its size) and refuses otherwise, so nothing is
+ * ever copied for another net's size. With `full` it copies the state (updates will be
+ * applied before the step can fail), into a buffer reserve sized for `net`; without, it
+ * only notes whether there was state, since the caller applies no update before the
+ * step's last check. Rollback frees state that the step created, so the optimizer is
+ * as fresh as before (not tied to a size). */
+typedef struct gan__optim_mark {
+    float *copy;
+    size_t cap; /* floats */
+    uint64_t steps;
+    int had_state, full;
+} gan__optim_mark;
+
+int gan__optim_mark_reserve(gan__optim_mark *m, const gan_optim *opt, const gan_net *net);
+int gan__optim_begin(gan__optim_mark *m, const gan_optim *opt, const gan_net *net, int full);
+void gan__optim_rollback(const gan__optim_mark *m, gan_optim *opt);
+void gan__optim_mark_free(gan__optim_mark *m);
+
 #endif

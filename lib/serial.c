@@ -720,6 +720,7 @@ static int read_layer(const ctx *c, const char *who, const span *net, unsigned v
 }
 
 static int check_values(const ctx *c, const chunks *ch, uint32_t role, uint64_t params, uint64_t state);
+static int check_state(const ctx *c, const chunks *ch, uint32_t role, gan_layer *const *layers, size_t n_layers);
 
 static int check_net(const ctx *c, const chunks *ch, uint32_t role, netspec *ns)
 {
@@ -748,6 +749,7 @@ static int check_net(const ctx *c, const chunks *ch, uint32_t role, netspec *ns)
     if (total > SIZE_MAX / sizeof(float) / 2 || state > SIZE_MAX / sizeof(float) / 2)
         return perr(c, GAN_EFORMAT, "%s's layers make %llu parameters, too many", who, (unsigned long long)total);
     if ((rc = check_values(c, ch, role, total, state))) return rc;
+    if ((rc = check_state(c, ch, role, ns->layers, ns->n_layers))) return rc;
     ns->n_params = (size_t)total;
     ns->n_state = (size_t)state;
     return GAN_OK;
@@ -781,6 +783,22 @@ static int check_values(const ctx *c, const chunks *ch, uint32_t role, uint64_t 
     if (!stat->p) return perr(c, GAN_EFORMAT, "no STAT chunk for %s, whose layers have %llu state values", who,
                               (unsigned long long)state);
     return check_floats(c, who, stat, "STAT", "state values", state);
+}
+
+/* The STAT chunk's values (their count checked) are state each layer can hold: a file
+ * must not leave a net that fails every later step. */
+static int check_state(const ctx *c, const chunks *ch, uint32_t role, gan_layer *const *layers, size_t n_layers)
+{
+    const uint8_t *p = ch->stat[role].p + PARM_HEAD;
+    for (size_t i = 0; i < n_layers; p += 4 * layers[i]->n_state, i++) {
+        if (!layers[i]->n_state || !gan__layer_check_state(layers[i], p)) continue;
+        char what[GAN__DESCRIBE_CAP];
+        gan__layer_describe(layers[i], what, sizeof what);
+        gan__saved_error inner;
+        gan__error_save(&inner);
+        return perr(c, GAN_EFORMAT, "%s layer %zu (%s): %s", ROLE_NAMES[role], i, what, inner.message);
+    }
+    return GAN_OK;
 }
 
 /* Two layers are the same when their kinds, shapes and encodings are. */
@@ -869,7 +887,8 @@ static int match_net(const ctx *c, const chunks *ch, uint32_t role, const gan_ne
         return perr(c, GAN_EFORMAT, "%s's NET chunk has %zu bytes after its %lu layers", who, net->len - pos,
                     (unsigned long)n_layers);
     *n_params = live->n_params;
-    return check_values(c, ch, role, live->n_params, live->n_state);
+    rc = check_values(c, ch, role, live->n_params, live->n_state);
+    return rc ? rc : check_state(c, ch, role, live->layers, live->n_layers);
 }
 
 /* Build a net from a checked spec (its layers move into the net) and fill its parameters

@@ -103,9 +103,9 @@ void gan_trainer_free(gan_trainer *t)
     gan__free(t->ema);
     gan__free(t->block);
     gan__free(t->snap_d.params);
-    gan__free(t->snap_d.state);
+    gan__optim_mark_free(&t->snap_d.opt);
     gan__free(t->snap_g.params);
-    gan__free(t->snap_g.state);
+    gan__optim_mark_free(&t->snap_g.opt);
     gan__free(t->snap_ema);
     gan__free(t->snap_state);
     gan__free(t->d_next);
@@ -776,29 +776,26 @@ static int joint_update(gan_trainer *t, size_t rows)
 
 /* ------------------------------------------------------------- step */
 
+/* The net's parameters, when its updates are applied before the step can fail. */
 static int snapshot_reserve(snapshot *s, const gan_net *net, const gan_optim *opt)
 {
-    size_t n = gan_net_num_params(net);
-    if (!s->params) s->params = gan__calloc(n, sizeof(float));
-    if (s->params && !s->state) s->state = gan__calloc(n, gan__optim_slots(opt) * sizeof(float));
-    return s->state ? GAN_OK : gan__fail(GAN_ENOMEM, "out of memory for the step's snapshot");
+    if (!s->params && !(s->params = gan__calloc(net->n_params, sizeof(float))))
+        return gan__fail(GAN_ENOMEM, "out of memory for the step's snapshot");
+    return gan__optim_mark_reserve(&s->opt, opt, net);
 }
 
-static void snapshot_save(snapshot *s, gan_net *net, const gan_optim *opt)
+/* Refuses an optimizer whose state is for another net before copying anything. */
+static int snapshot_save(snapshot *s, const gan_net *net, const gan_optim *opt, int full)
 {
-    memcpy(s->params, net->params, net->n_params * sizeof(float));
-    s->had_state = opt->state != NULL;
-    if (s->had_state) memcpy(s->state, opt->state, opt->n * gan__optim_slots(opt) * sizeof(float));
-    s->steps = opt->steps;
+    int rc = gan__optim_begin(&s->opt, opt, net, full);
+    if (!rc && full) memcpy(s->params, net->params, net->n_params * sizeof(float));
+    return rc;
 }
 
 static void snapshot_restore(const snapshot *s, gan_net *net, gan_optim *opt)
 {
-    memcpy(net->params, s->params, net->n_params * sizeof(float));
-    size_t state_n = opt->n * gan__optim_slots(opt);
-    if (s->had_state) memcpy(opt->state, s->state, state_n * sizeof(float));
-    else if (opt->state) memset(opt->state, 0, state_n * sizeof(float)); /* as fresh as calloc made it */
-    opt->steps = s->steps;
+    if (s->opt.full) memcpy(net->params, s->params, net->n_params * sizeof(float));
+    gan__optim_rollback(&s->opt, opt);
 }
 
 /* An alternating step checks G's updates after D has moved. With one D update (the
@@ -861,14 +858,18 @@ static int ready(gan_trainer *t)
     return rc;
 }
 
-static void save_state(gan_trainer *t)
+/* What a failed step restores; refuses (changing nothing) an optimizer that is not fit
+ * for its net. */
+static int save_state(gan_trainer *t)
 {
+    int rc = snapshot_save(&t->snap_d, t->d, t->opt_d, needs_snapshot_d(t));
+    if (rc) return gan__wrap(rc, "D");
+    if ((rc = snapshot_save(&t->snap_g, t->g, t->opt_g, needs_snapshot_g(t)))) return gan__wrap(rc, "G");
     for (int i = 0; i < 4; i++) t->snap_rng[i] = *t->rng[i];
     if (t->g->n_state) memcpy(t->snap_state, t->g->state, t->g->n_state * sizeof(float));
     if (t->d->n_state) memcpy(t->snap_state + t->g->n_state, t->d->state, t->d->n_state * sizeof(float));
-    if (needs_snapshot_d(t)) snapshot_save(&t->snap_d, t->d, t->opt_d);
-    if (needs_snapshot_g(t)) snapshot_save(&t->snap_g, t->g, t->opt_g);
     if (needs_snapshot_g(t) && t->ema) memcpy(t->snap_ema, t->ema, t->g->n_params * sizeof(float));
+    return GAN_OK;
 }
 
 static void restore_state(gan_trainer *t)
@@ -876,8 +877,8 @@ static void restore_state(gan_trainer *t)
     for (int i = 0; i < 4; i++) *t->rng[i] = t->snap_rng[i];
     if (t->g->n_state) memcpy(t->g->state, t->snap_state, t->g->n_state * sizeof(float));
     if (t->d->n_state) memcpy(t->d->state, t->snap_state + t->g->n_state, t->d->n_state * sizeof(float));
-    if (needs_snapshot_d(t)) snapshot_restore(&t->snap_d, t->d, t->opt_d);
-    if (needs_snapshot_g(t)) snapshot_restore(&t->snap_g, t->g, t->opt_g);
+    snapshot_restore(&t->snap_d, t->d, t->opt_d);
+    snapshot_restore(&t->snap_g, t->g, t->opt_g);
     if (needs_snapshot_g(t) && t->ema) memcpy(t->ema, t->snap_ema, t->g->n_params * sizeof(float));
 }
 
@@ -886,15 +887,6 @@ static void copy_stats(gan_step_stats *dst, const gan_step_stats *src)
     uint32_t size = dst->size;
     memcpy(dst, src, size < sizeof *src ? size : sizeof *src);
     dst->size = size;
-}
-
-/* An optimizer's first update allocates its state before the step can fail; a failed
- * step frees it again, so the optimizer is as fresh as before (not tied to a size). */
-static void forget_state(gan_optim *opt)
-{
-    gan__free(opt->state);
-    opt->state = NULL;
-    opt->n = 0;
 }
 
 /* This rank's rows of the step, for the callbacks (call_data) and dropout (gan__rows);
@@ -932,21 +924,20 @@ static int updates(gan_trainer *t, size_t rows)
 static int train_step(gan_trainer *t, int carried)
 {
     int rc = ready(t);
+    if (!rc) {
+        ema_sync(t);
+        rc = save_state(t);
+    }
     if (!rc) rc = carried;
     if (rc && gan__distributed(t))
         rc = gan__comm_agree(t, rc, tag(t, t->update == GAN_UPDATE_SIMULTANEOUS ? TAG_JOINT : TAG_D, 0));
     if (rc) return rc;
     lend_dropout_stream(t);
-    ema_sync(t);
-    int fresh_d = !t->opt_d->state, fresh_g = !t->opt_g->state;
-    save_state(t);
     set_part(t, 1);
     rc = updates(t, t->batch / (size_t)t->comm.ranks);
     set_part(t, 0);
     if (rc) {
         restore_state(t);
-        if (fresh_d) forget_state(t->opt_d);
-        if (fresh_g) forget_state(t->opt_g);
         return rc;
     }
     t->steps++;

@@ -5,15 +5,16 @@
 
 #include "gan.h"
 #include "layer_impl.h"
+#include "optim_impl.h"
 #include "rng_impl.h"
 
 enum { NOISE_CUSTOM, NOISE_UNIFORM, NOISE_NORMAL };
 
-/* What a failed step puts back: a net's parameters and its optimizer's state. */
+/* What a failed step puts back: a net's parameters (when it takes several updates) and
+ * its optimizer's state. */
 typedef struct {
-    float *params, *state;
-    uint64_t steps;
-    int had_state;
+    float *params;
+    gan__optim_mark opt;
 } snapshot;
 
 /* A borrowed net as the trainer first saw it: a net whose layout moved on since is

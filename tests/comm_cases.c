@@ -533,11 +533,34 @@ int comm_case_one_rank(const gan_comm *comm)
     return fails;
 }
 
+/* Batch norm trains on the rows a rank normalises: a global batch of one row per rank
+ * gives each one value per channel, refused on every rank (GAN_EINVAL, agreed), and
+ * nothing moves; two rows per rank train. */
+static int case_batchnorm_rows(const gan_comm *comm)
+{
+    int fails = 0;
+    spec s = {.batchnorm = 1, .seed = 12};
+    model m;
+    if (CHECK(model_make(&m, &s, comm) == GAN_OK)) return fails;
+    CHECK(gan_trainer_set_batch_size(m.t, (size_t)comm->ranks) == GAN_OK);
+    vec before = weights(&m, 0);
+    CHECK(gan_trainer_step(m.t, NULL) == GAN_EINVAL);
+    CHECK(strstr(gan_error_last(), "batchnorm layer 1: training needs at least 2 values per channel, got 1") != NULL);
+    vec after = weights(&m, 0);
+    CHECK(same_bits(before, after));
+    CHECK(gan_trainer_set_batch_size(m.t, 2 * (size_t)comm->ranks) == GAN_OK);
+    CHECK(gan_trainer_step(m.t, NULL) == GAN_OK);
+    free(before.v);
+    free(after.v);
+    model_free(&m);
+    return fails;
+}
+
 const comm_case comm_cases[] = {
     {"identical", case_identical},   {"matches_one_rank", case_matches_one_rank},
     {"adam_gradients", case_adam_gradients}, {"failure", case_failure},
     {"stop", case_stop},             {"mismatch", case_mismatch},
     {"sync", case_sync},             {"resume", case_resume},
     {"sampler_shard", case_sampler_shard},   {"allocates_nothing", case_allocates_nothing},
-    {NULL, NULL},
+    {"batchnorm_rows", case_batchnorm_rows}, {NULL, NULL},
 };

@@ -377,9 +377,29 @@ static void shapes_flow_through_the_net(void **state)
     gan_rng_free(r);
 }
 
+/* A net owns its layers: adding one that is in this net or another is refused, and
+ * both nets stay as they were (issue 23: the second net took it, and both freed it). */
+static void a_layer_has_one_owner(void **state)
+{
+    (void)state;
+    gan_net *a, *b;
+    assert_int_equal(gan_net_create(&a, 3), GAN_OK);
+    assert_int_equal(gan_net_create(&b, 3), GAN_OK);
+    gan_layer *l = dense(3, 3);
+    assert_int_equal(gan_net_add(a, l), GAN_OK);
+    assert_error(gan_net_add(a, l), GAN_EINVAL, "gan_net_add: the layer is already in this net");
+    assert_error(gan_net_add(b, l), GAN_EINVAL, "gan_net_add: the layer is already in another net");
+    assert_int_equal(gan_net_num_layers(a), 1);
+    assert_int_equal(gan_net_num_layers(b), 0);
+    assert_int_equal(gan_net_num_params(b), 0);
+    gan_net_free(a);
+    gan_net_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(a_layer_has_one_owner),
         cmocka_unit_test(shapes_and_layout),
         cmocka_unit_test(shapes_flow_through_the_net),
         cmocka_unit_test(adding_keeps_existing_parameters),

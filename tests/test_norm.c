@@ -311,6 +311,83 @@ static void first_step_allocation_failures(void **state)
     assert_int_equal(gan_set_allocator(NULL), GAN_OK);
 }
 
+/* Training on one value per channel is refused, naming the layer and the count: its
+ * variance is 0 and the running variance would decay towards it (issue 23: evaluation
+ * then gave 166 for 1). A feature map of 2 x 2 positions gives a row four values;
+ * evaluation takes a single row. */
+static void one_value_per_channel(void **state)
+{
+    (void)state;
+    gan_net *n = bn_net(2, 0.1f);
+    float y[2 * 2];
+    float before[4];
+    memcpy(before, gan_net_state(n), sizeof before);
+    assert_error(gan_net_forward(n, ROWS, 1, y, 1), GAN_EINVAL,
+                 "batchnorm layer 0: training needs at least 2 values per channel, got 1");
+    assert_memory_equal(before, gan_net_state(n), sizeof before);
+    assert_int_equal(gan_net_forward(n, ROWS, 1, y, 0), GAN_OK);
+    assert_int_equal(gan_net_forward(n, ROWS, 2, y, 1), GAN_OK);
+    gan_net_free(n);
+
+    gan_layer *l;
+    gan_rng *r = new_rng(2);
+    assert_int_equal(gan_net_create_image(&n, 1, 2, 2), GAN_OK);
+    add(n, gan_layer_batchnorm(&l, 1, 0.1f, 1e-5f), &l);
+    assert_int_equal(gan_net_init(n, r, GAN_INIT_XAVIER, 1.0f), GAN_OK);
+    assert_int_equal(gan_net_forward(n, ROWS, 1, y, 1), GAN_OK);
+    gan_net_free(n);
+    gan_rng_free(r);
+
+    bn_gan b;
+    bn_gan_make(&b, GAN_UPDATE_ALTERNATING);
+    assert_int_equal(gan_trainer_set_batch_size(b.t, 1), GAN_OK);
+    image snap_before = snap(b.t);
+    assert_error(gan_trainer_step(b.t, NULL), GAN_EINVAL, "batchnorm layer 1: training needs at least 2 values");
+    assert_same_image(b.t, &snap_before);
+    free(snap_before.b);
+    bn_gan_free(&b);
+}
+
+/* A file whose running statistics cannot be (a negative or non-finite variance, a
+ * non-finite mean) is refused naming the layer, by gan_net_load_mem and by
+ * gan_trainer_load_mem, which then changes nothing. */
+static void impossible_statistics_in_a_file(void **state)
+{
+    (void)state;
+    const float bad[] = {-1.0f, NAN, INFINITY};
+    for (int which = 0; which < 4; which++) {
+        gan_net *n = bn_net(2, 0.1f), *back = NULL;
+        float *st = gan_net_state(n); /* means 0, 1; variances 2, 3 */
+        if (which < 3) st[2 + 1] = bad[which];
+        else st[0] = NAN;
+        size_t size;
+        assert_int_equal(gan_net_save_mem(n, NULL, 0, &size), GAN_OK);
+        uint8_t *buf = xcalloc(size, 1);
+        assert_int_equal(gan_net_save_mem(n, buf, size, &size), GAN_OK);
+        assert_error(gan_net_load_mem(&back, buf, size), GAN_EFORMAT,
+                     which < 3 ? "layer 0 (batchnorm(2" : "the running mean of channel 0 is nan");
+        assert_true(strstr(gan_error_last(), which < 3 ? "the running variance of channel 1 is" : "layer 0") != NULL);
+        assert_null(back);
+        free(buf);
+        gan_net_free(n);
+    }
+    bn_gan b;
+    bn_gan_make(&b, GAN_UPDATE_ALTERNATING);
+    gan_net_state(b.d)[8 + 3] = -0.5f; /* D's running variance of channel 3 */
+    size_t size;
+    assert_int_equal(gan_trainer_save_mem(b.t, NULL, 0, &size), GAN_OK);
+    uint8_t *buf = xcalloc(size, 1);
+    assert_int_equal(gan_trainer_save_mem(b.t, buf, size, &size), GAN_OK);
+    gan_net_state(b.d)[8 + 3] = 1.0f;
+    image snap_before = snap(b.t);
+    assert_error(gan_trainer_load_mem(b.t, buf, size), GAN_EFORMAT,
+                 "D layer 1 (batchnorm(8, momentum 0.1, eps 1e-05) on 8x1x1): the running variance of channel 3 is -0.5");
+    assert_same_image(b.t, &snap_before);
+    free(snap_before.b);
+    free(buf);
+    bn_gan_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -322,6 +399,8 @@ int main(void)
         cmocka_unit_test(generate_statistics),
         cmocka_unit_test(first_step_allocation_failures),
         cmocka_unit_test(steady_state_allocates_nothing),
+        cmocka_unit_test(one_value_per_channel),
+        cmocka_unit_test(impossible_statistics_in_a_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

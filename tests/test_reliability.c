@@ -1425,6 +1425,64 @@ static void optimizer_shared_by_two_trainers(void **state)
     world_free(&b);
 }
 
+/* An optimizer whose state is for a bigger net, in a step that keeps a snapshot of it
+ * (several G or D updates): refused before anything is copied, for every way the state
+ * got there (another trainer, several D updates, a direct gan_optim_step). The snapshot
+ * is sized for the trainer's net; the state once overflowed it (issue 23). */
+static void optimizer_of_a_bigger_net_in_a_snapshot(void **state)
+{
+    (void)state;
+    for (int way = 0; way < 3; way++) {
+        gan_net *big = mlp(ZDIM, 24, DIM, GAN_ACT_RELU, 0), *g = mlp(ZDIM, 2, DIM, GAN_ACT_RELU, 0);
+        gan_net *d = mlp(DIM, 4, 1, GAN_ACT_RELU, 1);
+        gan_optim *shared, *od, *od_big;
+        assert_int_equal(gan_optim_adam(&shared, 1e-3f, 0.5f, 0.999f, 1e-8f), GAN_OK);
+        assert_int_equal(gan_optim_adam(&od, 1e-3f, 0.5f, 0.999f, 1e-8f), GAN_OK);
+        assert_int_equal(gan_optim_adam(&od_big, 1e-3f, 0.5f, 0.999f, 1e-8f), GAN_OK);
+        gan_trainer *first, *second;
+        feed data = {0};
+        /* the state comes from a trainer on `big` (ways 0 and 1, the second trainer taking
+         * two D updates as well in way 1) or from gan_optim_step on `big` (way 2) */
+        assert_int_equal(gan_trainer_create(&first, big, d, shared, od_big), GAN_OK);
+        assert_int_equal(gan_trainer_set_data(first, feed_data, &data), GAN_OK);
+        assert_int_equal(gan_trainer_set_batch_size(first, BATCH), GAN_OK);
+        gan_rng *init = gan_trainer_rng(first, GAN_STREAM_INIT);
+        assert_int_equal(gan_net_init(big, init, GAN_INIT_XAVIER, 1.0f), GAN_OK);
+        assert_int_equal(gan_net_init(g, init, GAN_INIT_XAVIER, 1.0f), GAN_OK);
+        assert_int_equal(gan_net_init(d, init, GAN_INIT_XAVIER, 1.0f), GAN_OK);
+        if (way < 2) {
+            EXPECT(gan_trainer_step(first, NULL), GAN_OK, NULL);
+        } else {
+            gan_net_grads(big)[0] = 0.5f;
+            EXPECT(gan_optim_step(shared, big), GAN_OK, NULL);
+        }
+        assert_int_equal(gan_trainer_create(&second, g, d, shared, od), GAN_OK);
+        assert_int_equal(gan_trainer_set_data(second, feed_data, &data), GAN_OK);
+        assert_int_equal(gan_trainer_set_batch_size(second, BATCH), GAN_OK);
+        if (way == 1) assert_int_equal(gan_trainer_set_d_steps(second, 2), GAN_OK);
+        assert_int_equal(gan_trainer_set_g_steps(second, 2), GAN_OK);
+        image before = snap(first); /* the shared state, with big's parameters and D's */
+        size_t n = gan_net_num_params(g);
+        float *g_before = malloc(n * sizeof *g_before);
+        memcpy(g_before, gan_net_params(g), n * sizeof *g_before);
+        EXPECT(gan_trainer_step(second, NULL), GAN_EINVAL, "G: the optimizer's state is for");
+        assert_same_image(first, &before);
+        assert_memory_equal(gan_net_params(g), g_before, n * sizeof *g_before);
+        free(g_before);
+        assert_int_equal(gan_optim_reset(shared), GAN_OK);
+        EXPECT(gan_trainer_step(second, NULL), GAN_OK, NULL);
+        free(before.b);
+        gan_trainer_free(first);
+        gan_trainer_free(second);
+        gan_optim_free(shared);
+        gan_optim_free(od);
+        gan_optim_free(od_big);
+        gan_net_free(big);
+        gan_net_free(g);
+        gan_net_free(d);
+    }
+}
+
 /* One net given to two trainers: each draws dropout masks from its own stream, whichever
  * trainer was created last; each checks the nets against what it first saw. */
 static void net_shared_by_two_trainers(void **state)
@@ -1537,6 +1595,7 @@ int main(void)
         cmocka_unit_test(net_grown_under_a_trainer),
         cmocka_unit_test(net_reinitialised_under_a_trainer),
         cmocka_unit_test(optimizer_shared_by_two_trainers),
+        cmocka_unit_test(optimizer_of_a_bigger_net_in_a_snapshot),
         cmocka_unit_test(net_shared_by_two_trainers),
         cmocka_unit_test(misfits_and_uninitialised_nets_explain_themselves),
         cmocka_unit_test(every_failure_names_its_function), /* last: counts the checks above */

@@ -246,6 +246,57 @@ static void errors(void **state)
     gan_net_free(n);
 }
 
+/* y of the dense net 1 -> 2 without bias for x = 1 is W / sigma = [3, 4] / 5. */
+static void assert_normalised(gan_net *n, int train)
+{
+    float x = 1.0f, y[2];
+    assert_int_equal(gan_net_forward(n, &x, 1, y, train), GAN_OK);
+    assert_true(fabsf(y[0] - 0.6f) < 1e-6f && fabsf(y[1] - 0.8f) < 1e-6f);
+}
+
+/* u and v never set: weights written through gan_net_params (an import) leave them zero,
+ * a fixed point of the power iteration; u = v = 1e-30 made sigma 1e-60, 0 in float. The
+ * layer still divides by sigma, in both modes, and from a file that holds such vectors
+ * (issue 23: it output W x, or inf). A file with non-finite u or v is refused. */
+static void vectors_never_set(void **state)
+{
+    (void)state;
+    for (int train = 0; train < 2; train++) {
+        gan_net *n = spectral_dense(1, 2, 1, 0);
+        float *w = gan_net_params(n);
+        w[0] = 3.0f;
+        w[1] = 4.0f;
+        assert_normalised(n, train);
+        assert_normalised(n, train); /* and again, from the vectors the first forward left */
+        for (int i = 0; i < 3; i++) gan_net_state(n)[i] = 1e-30f;
+        assert_normalised(n, train);
+        for (int zero = 0; zero < 2; zero++) {
+            for (int i = 0; i < 3; i++) gan_net_state(n)[i] = zero ? 0.0f : 1e-30f;
+            size_t size;
+            assert_int_equal(gan_net_save_mem(n, NULL, 0, &size), GAN_OK);
+            uint8_t *buf = xcalloc(size, 1);
+            assert_int_equal(gan_net_save_mem(n, buf, size, &size), GAN_OK);
+            gan_net *back;
+            assert_int_equal(gan_net_load_mem(&back, buf, size), GAN_OK);
+            assert_normalised(back, train);
+            gan_net_free(back);
+            free(buf);
+        }
+        gan_net_state(n)[train ? 0 : 2] = NAN; /* u, then v */
+        size_t size;
+        assert_int_equal(gan_net_save_mem(n, NULL, 0, &size), GAN_OK);
+        uint8_t *buf = xcalloc(size, 1);
+        assert_int_equal(gan_net_save_mem(n, buf, size, &size), GAN_OK);
+        gan_net *back = NULL;
+        assert_error(gan_net_load_mem(&back, buf, size), GAN_EFORMAT, "layer 0 (dense");
+        assert_true(strstr(gan_error_last(), train ? "spectral norm's u holds a non-finite value"
+                                                   : "spectral norm's v holds a non-finite value") != NULL);
+        assert_null(back);
+        free(buf);
+        gan_net_free(n);
+    }
+}
+
 /* Each allocation failing in turn: the constructor's, then gan_net_add's buffers (into a
  * net that already has a layer: its first add allocates the layer list it keeps). */
 static void allocation_failures(void **state)
@@ -273,6 +324,7 @@ int main(void)
         TEST(files_keep_it),
         TEST(trains_fails_and_resumes),
         TEST(errors),
+        TEST(vectors_never_set),
         TEST(allocation_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
