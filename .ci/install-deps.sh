@@ -7,7 +7,7 @@ set -eu
 pkgs="meson ninja-build pkg-config gcc libopenblas-dev zlib1g-dev libcairo2-dev
       dataset-fashion-mnist"
 case "${1:-}" in
---tests) pkgs="$pkgs g++ libblas-dev liblapack-dev libcmocka-dev valgrind binutils python3 python3-numpy python3-scipy
+--tests) pkgs="$pkgs g++ libblas-dev liblapack-dev libblis-pthread-dev libcmocka-dev valgrind binutils python3 python3-numpy python3-scipy
                abigail-tools doxygen clang libclang-rt-14-dev libopenmpi-dev openmpi-bin" ;;
 --peer) pkgs="$pkgs python3-numpy python3-torch" ;;
 esac

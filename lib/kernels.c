@@ -1,5 +1,8 @@
 /* The BLAS and LAPACK seam and the layers' elementwise loops. Loops run over contiguous
  * memory so the compiler vectorises them; every dense product is a single cblas_sgemm. */
+/* BLIS's cblas.h declares pthread barriers (POSIX.1-2001): ask for them before any
+ * system header, since it defines _POSIX_C_SOURCE itself too late. */
+#define _POSIX_C_SOURCE 200809L
 #include "kernels_impl.h"
 #include "gan.h"
 #include "rng_impl.h"

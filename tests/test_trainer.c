@@ -396,7 +396,11 @@ static void generate_matches_g_and_uses_ema(void **state)
     assert_int_equal(gan_trainer_set_batch_size(s.t, 2), GAN_OK); /* generate works in chunks */
     assert_int_equal(gan_trainer_generate(s.t, z, cond, 3, out), GAN_OK);
     assert_int_equal(gan_net_forward(s.g, in, 3, direct, 0), GAN_OK);
-    assert_memory_equal(out, direct, sizeof out);
+    /* BLIS may round a row one bit differently with other rows beside it (docs/install.md) */
+    if (gan_features() & GAN_FEATURE_BLIS)
+        for (int i = 0; i < 3; i++) assert_true(fabsf(out[i] - direct[i]) <= 1e-6f * fmaxf(1.0f, fabsf(direct[i])));
+    else
+        assert_memory_equal(out, direct, sizeof out);
     /* With EMA on, generate uses the average, and G's own weights are back afterwards. */
     assert_int_equal(gan_trainer_set_ema(s.t, 0.9f), GAN_OK);
     assert_int_equal(gan_trainer_run(s.t, 5, NULL, NULL), GAN_OK);
