@@ -40,7 +40,7 @@ def ring_data():
 
     from array import array
 
-    def data(rng, x, cond, batch):  # x: a flat memoryview of batch * 2 floats
+    def data(rng, x, cond, batch):  # x: a flat array('f') of batch * 2 floats
         k = rng.fill_uniform(array("f", bytes(4 * batch)), 0.0, K)
         rng.fill_normal(x, 0.0, SIGMA)
         for i in range(batch):

@@ -24,38 +24,49 @@ Ownership mirrors the C API (docs/conventions.md): objects own their handles and
 them on close(), on leaving a `with` block, or when garbage-collected. A Layer belongs
 to the Net once Net.add() succeeds. A Trainer borrows its nets and optimizers, a Sampler
 its Dataset, and both keep them alive (closing a borrowed object first raises
-GanError(ESTATE)). Views returned by Net.params / Net.grads / Dataset.rows and the
-buffers handed to callbacks are borrowed memory: views stay valid while their owner
-lives (params and grads until the net changes shape); callback buffers only during the
-callback. See docs/ffi.md.
+GanError(ESTATE)). Views returned by Net.params / grads / state and Dataset.rows /
+row(i) show the C library's memory: while one of them (or an array derived from it) is
+alive, its owner refuses close() and Net refuses add(), which would free or move that
+memory, with BufferError; a view also keeps its owner from being garbage-collected. The
+arrays handed to callbacks are the package's own, copied into the trainer after the call.
+See docs/ffi.md.
+
+Data-parallel training on Python threads: ThreadGroup, Trainer.set_comm and sync (see
+libgan.scale).
 """
 
 from ._capi import (ACT_IDENTITY, ACT_LEAKY_RELU, ACT_RELU, ACT_SIGMOID, ACT_TANH, C, EDIVERGED, EFORMAT, EINVAL,
                     EIO, ENOMEM, ESTATE, EUSER, EVERSION, FEATURE_BLIS, FEATURE_OPENBLAS, FEATURE_REFBLAS,
-                    FEATURE_ZLIB, INIT_HE, INIT_UNIFORM, INIT_XAVIER, LAYER_ACTIVATION, LAYER_DENSE, LAYER_DROPOUT,
-                    LAYER_MAXOUT, LOSS_HINGE, LOSS_LEAST_SQUARES, LOSS_MINIMAX, LOSS_NON_SATURATING,
-                    LOSS_WASSERSTEIN, OK, SAMPLE_EPOCHS, SAMPLE_UNIFORM, STREAM_DATA, STREAM_DROPOUT, STREAM_INIT,
-                    STREAM_NOISE, UPDATE_ALTERNATING, UPDATE_SIMULTANEOUS, GanError, StepStats, error_last,
-                    features, strerror, version, version_number)
+                    FEATURE_ZLIB, INIT_DCGAN, INIT_HE, INIT_UNIFORM, INIT_XAVIER, LAYER_ACTIVATION, LAYER_BATCHNORM,
+                    LAYER_CONV2D, LAYER_CONV2D_TRANSPOSE, LAYER_DENSE, LAYER_DROPOUT, LAYER_MAXOUT, LAYER_RESHAPE,
+                    LOSS_HINGE, LOSS_LEAST_SQUARES, LOSS_MINIMAX, LOSS_NON_SATURATING, LOSS_WASSERSTEIN, OK,
+                    SAMPLE_EPOCHS, SAMPLE_UNIFORM, STATS_BATCH, STATS_RUNNING, STREAM_DATA, STREAM_DROPOUT,
+                    STREAM_INIT, STREAM_NOISE, UPDATE_ALTERNATING, UPDATE_SIMULTANEOUS, GanError, StepStats,
+                    error_last, features, strerror, version, version_number)
 from ._arrays import flat, numpy, zeros
 from .core import Layer, Net, Optim, Rng
 from .data import Dataset, Sampler
-from .evaluation import image_grid, nearest_neighbors, parzen_log_likelihood, parzen_select_sigma
+from .evaluation import (frechet_distance, image_grid, kernel_distance, nearest_neighbors, parzen_log_likelihood,
+                         parzen_select_sigma, precision_recall, softmax_cross_entropy)
+from .scale import Comm, ThreadGroup
 from .trainer import Trainer
 
 __version__ = "0.2.0"  # the binding's; version() is the loaded library's
 
 __all__ = [
-    "GanError", "StepStats", "Rng", "Layer", "Net", "Optim", "Trainer", "Dataset", "Sampler",
+    "GanError", "StepStats", "Rng", "Layer", "Net", "Optim", "Trainer", "Dataset", "Sampler", "ThreadGroup", "Comm",
     "parzen_log_likelihood", "parzen_select_sigma", "nearest_neighbors", "image_grid",
+    "frechet_distance", "kernel_distance", "precision_recall", "softmax_cross_entropy",
     "zeros", "flat", "version", "version_number", "features", "strerror", "error_last", "numpy", "C",
     "OK", "EINVAL", "ENOMEM", "EIO", "EFORMAT", "EVERSION", "EUSER", "EDIVERGED", "ESTATE",
     "FEATURE_OPENBLAS", "FEATURE_REFBLAS", "FEATURE_BLIS", "FEATURE_ZLIB",
     "ACT_RELU", "ACT_LEAKY_RELU", "ACT_SIGMOID", "ACT_TANH", "ACT_IDENTITY",
     "LAYER_DENSE", "LAYER_MAXOUT", "LAYER_ACTIVATION", "LAYER_DROPOUT",
-    "INIT_UNIFORM", "INIT_XAVIER", "INIT_HE",
+    "LAYER_RESHAPE", "LAYER_CONV2D", "LAYER_CONV2D_TRANSPOSE", "LAYER_BATCHNORM",
+    "INIT_UNIFORM", "INIT_XAVIER", "INIT_HE", "INIT_DCGAN",
     "LOSS_MINIMAX", "LOSS_NON_SATURATING", "LOSS_LEAST_SQUARES", "LOSS_HINGE", "LOSS_WASSERSTEIN",
     "UPDATE_ALTERNATING", "UPDATE_SIMULTANEOUS",
     "STREAM_INIT", "STREAM_DATA", "STREAM_NOISE", "STREAM_DROPOUT",
+    "STATS_RUNNING", "STATS_BATCH",
     "SAMPLE_UNIFORM", "SAMPLE_EPOCHS",
 ]

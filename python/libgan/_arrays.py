@@ -128,14 +128,16 @@ def zeros(rows, cols):
     return array.array("f", bytes(4 * rows * cols))
 
 
-def view(addr, rows, cols=None, owner=None, readonly=False):
-    """Borrowed float32 memory at addr: numpy (rows, cols) (or 1-D when cols is None), else
-    a flat memoryview 'f'. The view keeps `owner` alive."""
+def view(addr, rows, cols, owner, readonly=False):
+    """Memory of `owner` (a Handle) at addr as float32: numpy (rows, cols) (or 1-D when
+    cols is None), else a flat memoryview 'f'. The view (and every view derived from it:
+    slices, reshapes, numpy.asarray) holds owner and counts as one of its views until the
+    last of them is gone: owner.close() refuses meanwhile (Handle._check_no_views)."""
     n = rows * (cols or 1)
     if not addr or not n:  # an empty net has no buffer
-        return numpy.zeros(0, numpy.float32) if numpy is not None else memoryview(b"").cast("f")
+        return numpy.zeros(0, numpy.float32) if numpy is not None else memoryview(bytearray()).cast("f")
     buf = (c_float * n).from_address(addr)
-    buf._owner = owner
+    owner._track(buf)
     if numpy is not None:
         a = numpy.frombuffer(buf, dtype=numpy.float32)
         a = a if cols is None else a.reshape(rows, cols)
@@ -143,6 +145,12 @@ def view(addr, rows, cols=None, owner=None, readonly=False):
         return a
     m = memoryview(buf).cast("B").cast("f")
     return m.toreadonly() if readonly else m
+
+
+def copy_into(addr, buf):
+    """Copy a float32 buffer of this package (zeros(), a callback's array) to C memory."""
+    ptr, n = writable(buf, "buf")
+    ctypes.memmove(addr, ptr, 4 * n)
 
 
 def copy(v):

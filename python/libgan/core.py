@@ -59,13 +59,29 @@ class Rng(Handle):
 
 
 class Layer(Handle):
-    """A layer, owned by Python until Net.add() moves it into a net."""
+    """A layer, owned by Python until Net.add() moves it into a net.
+
+    Shapes are (channels, height, width), a vector being (n, 1, 1); a row holds an image
+    as H*W*C floats, channels last (HWC). Sizes are checked by the C library, against
+    the net's shape when the layer is added (GanError EINVAL naming both)."""
     _free = staticmethod(C.gan_layer_free)
 
     @classmethod
-    def dense(cls, in_dim, out_dim):
-        """Fully connected: y = x W + b."""
-        return cls(make(C.gan_layer_dense, in_dim, out_dim))
+    def _made(cls, handle, bias=True):
+        layer = cls(handle)
+        if not bias:
+            try:
+                layer.set_bias(False)
+            except BaseException:
+                layer.close()
+                raise
+        return layer
+
+    @classmethod
+    def dense(cls, in_dim, out_dim, bias=True):
+        """Fully connected: y = x W + b, W in_dim x out_dim (then out_dim biases, unless
+        bias is False)."""
+        return cls._made(make(C.gan_layer_dense, in_dim, out_dim), bias)
 
     @classmethod
     def maxout(cls, in_dim, units, pieces):
@@ -87,10 +103,68 @@ class Layer(Handle):
         """Inverted dropout keeping each unit with probability keep_prob in training mode."""
         return cls(make(C.gan_layer_dropout, keep_prob))
 
+    @classmethod
+    def reshape(cls, channels, height, width):
+        """The same values seen as a (channels, height, width) image (rows stay HWC, so
+        nothing moves): a dense layer feeding a convolution, say (gan_layer_reshape)."""
+        return cls(make(C.gan_layer_reshape, channels, height, width))
+
+    @classmethod
+    def conv2d(cls, in_channels, out_channels, kernel, stride=1, padding=0, bias=True):
+        """2-D convolution as PyTorch's nn.Conv2d (zero padding, dilation 1, groups 1), channels
+        last: (in_channels, H, W) -> (out_channels, (H + 2 padding - kernel) // stride + 1, W
+        alike). Weights (kernel*kernel*in_channels) x out_channels, then out_channels biases
+        unless bias is False; from PyTorch: weight.permute(2, 3, 1, 0).reshape(-1, out)
+        (gan_layer_conv2d)."""
+        return cls._made(make(C.gan_layer_conv2d, in_channels, out_channels, kernel, stride, padding), bias)
+
+    @classmethod
+    def conv2d_transpose(cls, in_channels, out_channels, kernel, stride=1, padding=0, output_padding=0, bias=True):
+        """Transposed 2-D convolution as PyTorch's nn.ConvTranspose2d, channels last:
+        (in_channels, H, W) -> (out_channels, (H - 1) stride - 2 padding + kernel +
+        output_padding, W alike). Weights in_channels x (kernel*kernel*out_channels), then
+        out_channels biases unless bias is False; from PyTorch:
+        weight.permute(0, 2, 3, 1).reshape(in, -1) (gan_layer_conv2d_transpose)."""
+        return cls._made(make(C.gan_layer_conv2d_transpose, in_channels, out_channels, kernel, stride, padding,
+                              output_padding), bias)
+
+    @classmethod
+    def batchnorm(cls, channels, momentum=0.1, eps=1e-5):
+        """Batch normalization with PyTorch's semantics (defaults too), per channel of an
+        image or per feature of a vector. Parameters: channels scales, then channels shifts;
+        state (Net.state): channels running means, then channels running variances
+        (gan_layer_batchnorm)."""
+        return cls(make(C.gan_layer_batchnorm, channels, momentum, eps))
+
+    def set_bias(self, on):
+        """Keep (True) or drop (False) the biases of a dense or (transposed) convolution
+        layer not yet in a net: one followed by a batch norm needs none. Returns self."""
+        C.gan_layer_set_bias(self._ptr, 1 if on else 0)
+        return self
+
+    def spectral_norm(self, power_iterations=1):
+        """Spectral normalization (Miyato et al. 2018) of a dense, maxout or (transposed)
+        convolution layer not yet in a net: it runs on W / sigma(W), sigma estimated by
+        power_iterations steps (in [1, 64]) per training forward; its vectors are state
+        (Net.state). Returns self (gan_layer_spectral_norm)."""
+        C.gan_layer_spectral_norm(self._ptr, power_iterations)
+        return self
+
     @property
     def kind(self):
-        """'dense', 'maxout', 'activation', 'dropout', or None for a kind this binding does not name."""
+        """'dense', 'maxout', 'activation', 'dropout', 'reshape', 'conv2d', 'conv2d_transpose',
+        'batchnorm', or None for a kind this binding does not name."""
         return KINDS.get(C.gan_layer_kind(self._ptr))
+
+    @property
+    def in_dim(self):
+        """The width of an input row (0 for an activation or dropout layer not yet in a net)."""
+        return C.gan_layer_in_dim(self._ptr)
+
+    @property
+    def out_dim(self):
+        """The width of an output row (0 for an activation or dropout layer not yet in a net)."""
+        return C.gan_layer_out_dim(self._ptr)
 
     @property
     def num_params(self):
@@ -98,14 +172,40 @@ class Layer(Handle):
         return C.gan_layer_num_params(self._ptr)
 
 
+def _shape(fn, net):
+    c, h, w = c_size(), c_size(), c_size()
+    fn(net, ctypes.byref(c), ctypes.byref(h), ctypes.byref(w))
+    return c.value, h.value, w.value
+
+
+def _image(shape):
+    """(height, width, channels), the shape of an input row as an image, or None for a vector."""
+    c, h, w = shape
+    return (h, w, c) if h * w > 1 else None
+
+
 class Net(Handle):
-    """A feed-forward net (gan_net) with one flat parameter and one flat gradient buffer."""
+    """A feed-forward net (gan_net) with three flat buffers: parameters, their gradients,
+    and state (batch-norm running statistics, spectral-norm vectors).
+
+    Net(in_dim) takes vectors, Net.image(channels, height, width) images (rows of H*W*C
+    floats, channels last). params, grads and state are live views of the buffers: the
+    net refuses close() and add() (BufferError) while one of them is alive."""
     _free = staticmethod(C.gan_net_free)
+    _view_sources = "Net.params, grads or state"
 
     def __init__(self, in_dim=None, _handle=None):
         super().__init__(_handle if _handle is not None else make(C.gan_net_create, in_dim))
         self._rng = None  # an Rng lent with set_rng
         self._batch = None  # rows of the last Net.forward: the batch backward differentiates
+        self._out_cols = None  # and the width of its output (forward_to stops early)
+
+    @classmethod
+    def image(cls, channels, height, width):
+        """An empty net taking images of height x width pixels of channels values, a row
+        being H*W*C floats, channels last; from PyTorch's NCHW: x.permute(0, 2, 3, 1)
+        (gan_net_create_image)."""
+        return cls(_handle=make(C.gan_net_create_image, channels, height, width))
 
     def _release(self):
         super()._release()
@@ -114,7 +214,10 @@ class Net(Handle):
             self._rng = None
 
     def add(self, layer):
-        """Append a Layer; the net owns it from then on (on failure Python still does). Returns self."""
+        """Append a Layer; the net owns it from then on (on failure Python still does). Returns
+        self. The C library may move the buffers: BufferError while a view of params, grads
+        or state is alive."""
+        self._check_no_views("Net.add")
         C.gan_net_add(self._ptr, layer._ptr)
         layer._h = None  # moved: the net frees it
         return self
@@ -130,9 +233,25 @@ class Net(Handle):
         return C.gan_net_out_dim(self._ptr)
 
     @property
+    def in_shape(self):
+        """The shape of an input row, (channels, height, width); (in_dim, 1, 1) for vectors."""
+        return _shape(C.gan_net_in_shape, self._ptr)
+
+    @property
+    def out_shape(self):
+        """The shape of an output row, (channels, height, width): the last layer's, (n, 1, 1)
+        after a dense layer; the input shape for a net without layers."""
+        return _shape(C.gan_net_out_shape, self._ptr)
+
+    @property
     def num_params(self):
         """The number of parameters, the length of params and grads."""
         return C.gan_net_num_params(self._ptr)
+
+    @property
+    def num_state(self):
+        """The number of state values, the length of state (0 without batch norm or spectral norm)."""
+        return C.gan_net_num_state(self._ptr)
 
     @property
     def num_layers(self):
@@ -151,7 +270,8 @@ class Net(Handle):
         return out
 
     def init(self, rng, scheme="he", scale=1.0):
-        """Initialise every parameter from rng: INIT_* or 'uniform', 'xavier', 'he'."""
+        """Initialise every parameter and the state from rng: INIT_* or 'uniform', 'xavier',
+        'he', 'dcgan' (weights normal(0, 0.02 scale), batch-norm scales normal(1, 0.02 scale))."""
         C.gan_net_init(self._ptr, rng._ptr, enum(scheme, INITS, "init scheme"), scale)
 
     def set_rng(self, rng):
@@ -164,20 +284,36 @@ class Net(Handle):
         self._rng = rng
 
     def forward(self, x, train=False):
-        """y = net(x) for a batch x of shape (batch, in_dim) (or a flat buffer of whole
-        rows); y has shape (batch, out_dim)."""
-        buf, batch = _arrays.floats_in(x, "Net.forward: x", self.in_dim)
+        """y = net(x) for a batch x of shape (batch, in_dim) (an image net's also (batch,
+        height, width, channels); or a flat buffer of whole rows); y has shape (batch,
+        out_dim), rows of an image output being H*W*C values."""
+        buf, batch = _arrays.floats_in(x, "Net.forward: x", self.in_dim, image=_image(self.in_shape))
         y = _arrays.zeros(batch, self.out_dim)
         C.gan_net_forward(self._ptr, buf, batch, _arrays.writable(y, "y")[0], 1 if train else 0)
-        self._batch = batch
+        self._batch, self._out_cols = batch, self.out_dim
+        return y
+
+    def forward_to(self, x, depth):
+        """The output of the first depth layers (0 to num_layers) in evaluation mode, of
+        shape (batch, that layer's out_dim): a classifier's penultimate layer as features,
+        say. backward() after it differentiates those layers (gan_net_forward_to)."""
+        buf, batch = _arrays.floats_in(x, "Net.forward_to: x", self.in_dim, image=_image(self.in_shape))
+        if not 0 <= depth <= self.num_layers:  # needed before the call, to size y
+            raise ValueError("Net.forward_to: depth %d is not in [0, %d]" % (depth, self.num_layers))
+        cols = C.gan_layer_out_dim(C.gan_net_layer(self._ptr, depth - 1)) if depth > 0 else self.in_dim
+        y = _arrays.zeros(batch, cols)
+        C.gan_net_forward_to(self._ptr, buf, batch, depth, _arrays.writable(y, "y")[0])
+        self._batch, self._out_cols = batch, cols
         return y
 
     def backward(self, dy, want_dx=True):
-        """Backward pass for the last forward: dy has shape (batch, out_dim) of that
-        forward. Adds to the gradients; returns dx (batch, in_dim), or None."""
+        """Backward pass for the last forward (or forward_to): dy has the shape of that
+        call's output. Adds to the gradients; returns dx (batch, in_dim), or None."""
         if self._batch is None:  # C would differentiate a forward whose batch Python does not know
             raise ValueError("Net.backward: no Net.forward to differentiate (a trainer's runs do not count)")
-        buf, batch = _arrays.floats_in(dy, "Net.backward: dy", self.out_dim, self._batch)
+        cols = self._out_cols
+        image = _image(self.out_shape) if cols == self.out_dim else None
+        buf, batch = _arrays.floats_in(dy, "Net.backward: dy", cols, self._batch, image=image)
         dx = _arrays.zeros(batch, self.in_dim) if want_dx else None
         C.gan_net_backward(self._ptr, buf, _arrays.writable(dx, "dx")[0] if want_dx else None)
         return dx
@@ -188,14 +324,31 @@ class Net(Handle):
 
     @property
     def params(self):
-        """A live, writable view of the flat parameter buffer (borrowed: valid until the net
-        changes shape or is closed)."""
+        """A live, writable 1-D view of the flat parameter buffer (numpy, else a memoryview
+        'f'). While it (or a view derived from it) is alive, close() and add() raise
+        BufferError: the memory it shows is never freed or moved under it."""
         return _arrays.view(C.gan_net_params(self._ptr), self.num_params, None, self)
 
     @property
     def grads(self):
-        """A live view of the flat gradient buffer, same layout as params."""
+        """A live view of the flat gradient buffer, same layout and rules as params."""
         return _arrays.view(C.gan_net_grads(self._ptr), self.num_params, None, self)
+
+    @property
+    def state(self):
+        """A live, writable view of the flat state buffer (batch-norm running means and
+        variances, spectral-norm vectors; num_state values), with the rules of params."""
+        return _arrays.view(C.gan_net_state(self._ptr), self.num_state, None, self)
+
+    def get_state(self):
+        """A copy of the state (1-D)."""
+        return _arrays.copy(self.state)
+
+    def set_state(self, values):
+        """Copy num_state floats (a 1-D sequence) into the state."""
+        buf, _ = _arrays.floats_in(values, "Net.set_state: values", 1, self.num_state)
+        if self.num_state:
+            ctypes.memmove(C.gan_net_state(self._ptr), buf, 4 * self.num_state)
 
     def get_params(self):
         """A copy of the parameters (1-D)."""
@@ -204,7 +357,8 @@ class Net(Handle):
     def set_params(self, values):
         """Copy num_params floats (a 1-D sequence) into the parameters."""
         buf, _ = _arrays.floats_in(values, "Net.set_params: values", 1, self.num_params)
-        ctypes.memmove(C.gan_net_params(self._ptr), buf, 4 * self.num_params)
+        if self.num_params:
+            ctypes.memmove(C.gan_net_params(self._ptr), buf, 4 * self.num_params)
 
     def save(self, path):
         """gan_net_save: layers and parameters, written atomically."""

@@ -10,8 +10,10 @@ from ._capi import SAMPLE_MODES, C, Handle, c_void_p, enum, make
 
 class Dataset(Handle):
     """An in-memory data set (gan_dataset): n rows of dim floats with optional labels.
-    Its contents never change; rows and row(i) are read-only views into it."""
+    Its contents never change; rows and row(i) are read-only views into it, and close()
+    refuses (BufferError) while one of them is alive."""
     _free = staticmethod(C.gan_dataset_free)
+    _view_sources = "Dataset.rows or row(i)"
 
     @classmethod
     def load_idx(cls, images_path, labels_path=None):
@@ -74,12 +76,14 @@ class Dataset(Handle):
         return i % n
 
     def row(self, i):
-        """Row i (negative counts from the end): a read-only view of dim floats."""
+        """Row i (negative counts from the end): a read-only view of dim floats (close()
+        raises BufferError while it is alive)."""
         return _arrays.view(C.gan_dataset_row(self._ptr, self._index(i)), self.dim, None, self, readonly=True)
 
     @property
     def rows(self):
-        """All rows: a read-only view, numpy (size, dim), else a flat memoryview 'f'."""
+        """All rows: a read-only view, numpy (size, dim), else a flat memoryview 'f' (close()
+        raises BufferError while it is alive; copy it to keep the values beyond the data set)."""
         return _arrays.view(C.gan_dataset_row(self._ptr, 0), self.size, self.dim, self, readonly=True)
 
     def label(self, i):
@@ -133,6 +137,13 @@ class Sampler(Handle):
     def epoch(self):
         """Epochs completed ('epochs' mode; 0 in 'uniform' mode)."""
         return C.gan_sampler_epoch(self._ptr)
+
+    def set_shard(self, rank, ranks):
+        """Data-parallel training (Trainer.set_comm): fill only rank's rows of each batch,
+        rows [rank * batch // ranks, (rank + 1) * batch // ranks), still drawing for the
+        whole batch (the rng stream and the epoch stay those of one process); the other
+        rows are left as they are. ranks=1 fills every row again (gan_sampler_set_shard)."""
+        C.gan_sampler_set_shard(self._ptr, rank, ranks)
 
     def sample(self, rng, batch):
         """(x, cond): batch rows (batch, dim) drawn with rng, and their one-hot labels

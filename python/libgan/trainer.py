@@ -6,8 +6,8 @@ import os
 import weakref
 
 from . import _arrays
-from ._capi import (DATA_FN, EINVAL, LOSSES, NOISE_FN, SAMPLER_FN, STEP_FN, STREAMS, UPDATES, C, GanError,
-                    Handle, StepStats, c_size, enum, make, strerror)
+from ._capi import (DATA_FN, EINVAL, LOSSES, NOISE_FN, NORM_STATS, SAMPLER_FN, STEP_FN, STREAMS, UPDATES, C,
+                    GanError, Handle, StepStats, c_size, enum, make, strerror)
 from .core import Optim, Rng
 from .data import Sampler
 
@@ -28,8 +28,10 @@ class Trainer(Handle):
       noise(rng, z, batch, dim)   fill z (batch x dim)
       on_step(stats)              stats: a dict of gan_step_stats' fields
     rng is an Rng over the trainer's stream: draw only from it (or from a generator seeded
-    from it) so a run is reproducible from the seed. x, z, cond are borrowed buffers, valid
-    during the call: numpy (rows, cols) arrays, or flat memoryviews 'f' without numpy.
+    from it) so a run is reproducible from the seed. x, z, cond are zeroed arrays of the
+    package, numpy (rows, cols) or flat array('f') without numpy, copied into the
+    trainer's buffers when the callback returns to go on: keeping one is harmless, but
+    writing to it later changes nothing.
     Return None (or 0, False) to go on; a non-zero integer or True stops the call
     (GanError EUSER); other values are ignored. An exception is re-raised from the
     step/run/generate call. set_data also takes a Sampler, which runs in C.
@@ -50,6 +52,7 @@ class Trainer(Handle):
         self._pending = None  # an exception raised in a callback, re-raised after the C call
         self._data_cb = self._noise_cb = None  # the ctypes thunks: C keeps only their addresses
         self._sampler = None  # a Sampler lent as the data source
+        self._group = None  # the ThreadGroup of the comm set with set_comm
         self.set_batch_size(batch_size)
         self.set_noise_normal(noise_std)
         self.set_loss(loss)
@@ -63,9 +66,17 @@ class Trainer(Handle):
             obj._give_back()
         self._borrowed = ()
         self._lend_sampler(None)
+        self._lend_group(None)
         for opt in getattr(self, "_owned", ()):
             opt.close()
         self._owned = []
+
+    def _lend_group(self, group):
+        if group is not None:
+            group._lend()
+        if getattr(self, "_group", None) is not None:
+            self._group._give_back()
+        self._group = group
 
     def _lend_sampler(self, sampler):
         if sampler is not None:
@@ -76,17 +87,25 @@ class Trainer(Handle):
 
     # -- callbacks
     def _callback(self, fn, adapt):
-        """A C callback calling fn(*adapt(args)) with exceptions caught and stored.
-        It holds the trainer weakly (no reference cycle through the thunk)."""
+        """A C callback calling fn(*args) for (args, outs) = adapt(t, *c_args), with
+        exceptions caught and stored. outs are (C address, array of the package) pairs: fn
+        fills arrays the package owns, copied to the trainer's buffers when it returns to
+        go on, so that no view of the trainer's memory outlives the call. The thunk holds
+        the trainer weakly (no reference cycle through it)."""
         me = weakref.ref(self)
 
-        def thunk(*args):
+        def thunk(*c_args):
             t = me()
             if t is None or t._pending is not None:
                 return 1
             try:
-                rc = fn(*adapt(t, *args))
-                return 1 if isinstance(rc, numbers.Integral) and rc else 0
+                args, outs = adapt(t, *c_args)
+                rc = fn(*args)
+                if isinstance(rc, numbers.Integral) and rc:
+                    return 1
+                for addr, buf in outs:
+                    _arrays.copy_into(addr, buf)
+                return 0
             except BaseException as e:  # noqa: B036 -- KeyboardInterrupt too: stop the C loop cleanly
                 t._pending = e
                 return 1
@@ -146,8 +165,10 @@ class Trainer(Handle):
 
         def adapt(t, payload, rng, x, cond, batch):
             c = t.cond_dim
-            return (Rng._borrowed(rng, t), _arrays.view(x, batch, t.data_dim),
-                    _arrays.view(cond, batch, c) if c and cond else None, batch)
+            xs = _arrays.zeros(batch, t.data_dim)
+            cs = _arrays.zeros(batch, c) if c and cond else None
+            outs = [(x, xs)] + ([(cond, cs)] if cs is not None else [])
+            return (Rng._borrowed(rng, t), xs, cs, batch), outs
         cb = DATA_FN(self._callback(fn, adapt))
         C.gan_trainer_set_data(self._ptr, cb, None)
         self._data_cb = cb
@@ -156,7 +177,8 @@ class Trainer(Handle):
     def set_noise(self, fn):
         """Set a custom noise callback fn(rng, z, batch, dim)."""
         def adapt(t, payload, rng, z, batch, dim):
-            return Rng._borrowed(rng, t), _arrays.view(z, batch, dim), batch, dim
+            zs = _arrays.zeros(batch, dim)
+            return (Rng._borrowed(rng, t), zs, batch, dim), [(z, zs)]
         cb = NOISE_FN(self._callback(fn, adapt))
         C.gan_trainer_set_noise(self._ptr, cb, None)
         self._noise_cb = cb
@@ -212,6 +234,26 @@ class Trainer(Handle):
         """An exponential moving average of G's weights for generate (0 turns it off)."""
         C.gan_trainer_set_ema(self._ptr, decay)
 
+    def set_generate_stats(self, stats):
+        """What batch norm in G uses when generate() runs it: STATS_* or 'running' (the
+        running statistics, evaluation mode; the default) or 'batch' (each generated
+        batch's own, as the DCGAN reference code samples). Saved in checkpoints."""
+        C.gan_trainer_set_generate_stats(self._ptr, enum(stats, NORM_STATS, "batch-norm statistics"))
+
+    def set_comm(self, comm):
+        """Train data-parallel with the other ranks of comm's ThreadGroup (a Comm from
+        ThreadGroup.comm(rank)), or alone again with None. The batch size is the global
+        batch and must divide by the rank count; every rank must then make the same calls
+        in the same order (step, run and sync are collective), each on its own thread. Call
+        sync() before the first step. The trainer keeps the group alive."""
+        C.gan_trainer_set_comm(self._ptr, ctypes.byref(comm._struct) if comm is not None else None)
+        self._lend_group(comm.group if comm is not None else None)
+
+    def sync(self):
+        """Make every rank's trainer rank 0's (nets, optimizers, settings, streams, EMA, step
+        count). Collective: every rank calls it; without a comm it does nothing."""
+        C.gan_trainer_sync(self._ptr)
+
     def rng(self, stream):
         """The trainer's stream STREAM_* or 'init', 'data', 'noise', 'dropout' (borrowed)."""
         h = C.gan_trainer_rng(self._ptr, enum(stream, STREAMS, "stream"))
@@ -236,7 +278,7 @@ class Trainer(Handle):
         """Run `steps` steps, calling on_step(stats_dict) after each when given."""
         cb = STEP_FN()  # NULL
         if on_step is not None:
-            cb = STEP_FN(self._callback(on_step, lambda t, payload, s: (s.contents.to_dict(),)))
+            cb = STEP_FN(self._callback(on_step, lambda t, payload, s: ((s.contents.to_dict(),), ())))
         self._check_sampler("Trainer.run")
         self._call(C.gan_trainer_run, self._ptr, steps, cb, None)
 

@@ -36,7 +36,7 @@ class TestDocstrings(unittest.TestCase):
         self.assertGreater(checked, 100)
 
     def test_modules_are_documented(self):
-        for module in (gan, gan.core, gan.trainer, gan.data, gan.evaluation):
+        for module in (gan, gan.core, gan.trainer, gan.data, gan.evaluation, gan.scale):
             self.assertTrue(inspect.getdoc(module), module.__name__)
 
 

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import unittest
+import weakref
 
 import libgan as gan
 
@@ -503,6 +504,107 @@ class TestData(unittest.TestCase):
                     call()
                 self.assertIn(needle, str(cm.exception))
         self.assertEqual(t.steps, 8)
+
+
+class TestViews(unittest.TestCase):
+    """A view of C memory (Net.params/grads/state, Dataset.rows/row(i)) never outlives it:
+    while one is alive, close() (and Net.add, which moves the buffers) raise BufferError,
+    and the view keeps showing the right values; once the views are gone, close() works."""
+
+    def assertRefused(self, call, *needles):
+        with self.assertRaises(BufferError) as cm:
+            call()
+        for needle in needles:
+            self.assertIn(needle, str(cm.exception))
+
+    def test_dataset_views_block_close(self):
+        rows = [[float(3 * i + j) for j in range(3)] for i in range(50)]
+        want = [v for r in rows for v in r]
+        ds = gan.Dataset.from_floats(rows)
+        everything, one = ds.rows, ds.row(7)
+        self.assertRefused(ds.close, "Dataset.close: 2 views", "Dataset.rows or row(i)")
+        self.assertFalse(ds.closed)
+        gan.Dataset.from_floats([[9.0] * 3] * 50).close()  # memory a use-after-free would read
+        self.assertEqual(list(gan.flat(everything)), want)  # still the data set's values
+        self.assertEqual(list(one), rows[7])
+        del everything
+        self.assertRefused(ds.close, "1 view ")
+        part = one[1:]  # a slice is a view too: it holds the same memory
+        del one
+        self.assertRefused(ds.close)
+        self.assertEqual(list(part), rows[7][1:])
+        del part
+        ds.close()
+        self.assertTrue(ds.closed)
+        with self.assertRaises(ValueError):
+            ds.rows  # noqa: B018
+
+    def test_net_views_block_close_and_add(self):
+        n = mlp(4, 3, 2)
+        n.init(gan.Rng(1))
+        p, g = n.params, n.grads
+        before = list(gan.flat(p))
+        self.assertRefused(n.close, "Net.close: 2 views", "Net.params, grads or state")
+        self.assertRefused(lambda: n.add(gan.Layer.activation("relu")), "Net.add: 2 views")
+        self.assertEqual(n.num_layers, 3)  # refused before C could move the buffers
+        mlp(4, 3, 2).init(gan.Rng(2))  # memory a use-after-free would read
+        self.assertEqual(list(gan.flat(p)), before)
+        n.forward([[1.0, 2.0, 3.0, 4.0]] * 4, train=True)
+        n.zero_grads()
+        n.backward([[1.0, 1.0]] * 4)
+        self.assertEqual(list(gan.flat(g)), list(gan.flat(n.grads)))
+        self.assertTrue(any(gan.flat(g)))
+        p[0] = 0.5  # writable and live
+        self.assertEqual(gan.flat(n.get_params())[0], 0.5)
+        self.assertEqual(list(gan.flat(p))[1:], before[1:])
+        del p
+        self.assertRefused(n.close, "Net.close: 1 view ")
+        del g
+        n.add(gan.Layer.activation("relu"))
+        n.close()
+
+    def test_with_block(self):
+        n = mlp(2, 3, 1)
+        with self.assertRaises(BufferError):
+            with n:
+                kept = n.params
+        self.assertFalse(n.closed)
+        values = list(gan.flat(kept))
+        with self.assertRaises(Boom):  # an exception in flight is not hidden behind a BufferError:
+            with n:                    # the free waits for the last view instead
+                raise Boom()
+        self.assertTrue(n.closed)
+        self.assertIsNotNone(n._h)  # not freed yet
+        self.assertEqual(list(gan.flat(kept)), values)
+        del kept
+        self.assertIsNone(n._h)  # the last view is gone: freed
+
+    def test_view_keeps_its_owner_from_the_collector(self):
+        ds = gan.Dataset.from_floats([[1.0, 2.0], [3.0, 4.0]])
+        owner = weakref.ref(ds)
+        rows = ds.rows
+        del ds
+        gc.collect()
+        self.assertIsNotNone(owner())
+        self.assertEqual(list(gan.flat(rows)), [1.0, 2.0, 3.0, 4.0])
+        del rows
+        gc.collect()
+        self.assertIsNone(owner())
+
+    def test_callback_arrays_are_not_the_trainers_memory(self):
+        t = make_trainer(batch=8)
+        kept = []
+
+        def data(rng, x, cond, batch):
+            kept.append(x)
+            for i in range(len(gan.flat(x))):
+                gan.flat(x)[i] = float(len(kept))
+        t.set_data(data)
+        t.step()
+        t.step()  # the trainer's buffer now holds 2.0 everywhere; what step 1 handed out does not
+        self.assertEqual(set(gan.flat(kept[0])), {1.0})
+        t.close()
+        self.assertEqual(set(gan.flat(kept[1])), {2.0})  # the trainer's memory is gone, the arrays are not
 
 
 class TestEvaluation(unittest.TestCase):
