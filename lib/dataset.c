@@ -4,9 +4,9 @@
  * so a lying header or a gzip bomb fails cleanly without a large allocation (docs/data.md). */
 #include "alloc_impl.h"
 #include "error_impl.h"
+#include "file_impl.h"
 #include "rng_impl.h"
 
-#include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -41,13 +41,13 @@ enum {
     IN_CHUNK = 16384      /* compressed bytes per refill */
 };
 
-/* A source of bytes: memory or a FILE, optionally gunzipped on the fly. */
+/* A source of bytes: memory or a file, optionally gunzipped on the fly. */
 typedef struct idx_stream {
     const char *fn;       /* public function, for messages */
     const char *name;     /* path, or "images"/"labels" */
     const uint8_t *mem;   /* memory source, or NULL */
     size_t mem_len;
-    FILE *fp;             /* file source, or NULL */
+    int fd;               /* file source, or -1 */
     uint64_t size;        /* raw length when known */
     int size_known;       /* memory and seekable files: yes; pipes: no */
     uint64_t raw_pos;     /* raw bytes pulled from the source */
@@ -79,13 +79,13 @@ static int raw_read(idx_stream *s, uint8_t *dst, size_t want, size_t *got)
         n += k;
         s->raw_pos += k;
     } else if (n < want) {
-        size_t k = fread(dst + n, 1, want - n, s->fp);
+        size_t k = 0;
+        int rc = gan__file_read(s->fd, dst + n, want - n, &k);
         n += k;
         s->raw_pos += k;
+        if (rc) return gan__wrap(rc, "%s: %s", s->fn, s->name);
     }
     *got = n;
-    if (s->fp && n < want && ferror(s->fp))
-        return gan__fail(GAN_EIO, "%s: %s: read error: %s", s->fn, s->name, strerror(errno));
     return GAN_OK;
 }
 
@@ -176,8 +176,8 @@ static void stream_close(idx_stream *s)
 {
     if (s->z_ready) inflateEnd(&s->zs);
     gan__free(s->in);
-    if (s->fp) fclose(s->fp);
-    s->fp = NULL;
+    gan__file_close(s->fd);
+    s->fd = -1;
 }
 
 static int stream_read(idx_stream *s, uint8_t *dst, size_t want, size_t *got)
@@ -205,6 +205,7 @@ static int stream_read_exact(idx_stream *s, uint8_t *dst, size_t want, const cha
 static int open_mem(idx_stream *s, const char *fn, const char *name, const void *p, size_t len)
 {
     memset(s, 0, sizeof *s);
+    s->fd = -1;
     s->fn = fn;
     s->name = name;
     s->mem = p;
@@ -220,16 +221,8 @@ static int open_file(idx_stream *s, const char *fn, const char *path)
     memset(s, 0, sizeof *s);
     s->fn = fn;
     s->name = path;
-    s->fp = fopen(path, "rb");
-    if (!s->fp) return gan__fail(GAN_EIO, "%s: cannot open '%s': %s", fn, path, strerror(errno));
-    if (fseek(s->fp, 0, SEEK_END) == 0) {
-        long end = ftell(s->fp);
-        if (end < 0 || fseek(s->fp, 0, SEEK_SET) != 0)
-            return gan__fail(GAN_EIO, "%s: %s: cannot seek: %s", fn, path, strerror(errno));
-        s->size = (uint64_t)end;
-        s->size_known = 1;
-    }
-    clearerr(s->fp);
+    int rc = gan__file_open(&s->fd, path, &s->size, &s->size_known);
+    if (rc) return gan__wrap(rc, "%s", fn);
     return stream_start(s);
 }
 
@@ -416,8 +409,7 @@ int gan_dataset_load_idx(gan_dataset **out, const char *images_path, const char 
     GAN_CHECK_ARG(out);
     *out = NULL;
     GAN_CHECK_ARG(images_path);
-    idx_stream img, lbl;
-    memset(&lbl, 0, sizeof lbl); /* closing a stream that was never opened is a no-op */
+    idx_stream img, lbl = {.fd = -1}; /* closing a stream that was never opened is a no-op */
     int rc = open_file(&img, fn, images_path);
     if (!rc && labels_path) rc = open_file(&lbl, fn, labels_path);
     if (!rc) rc = load_streams(out, &img, labels_path ? &lbl : NULL);
@@ -433,8 +425,7 @@ int gan_dataset_load_idx_mem(gan_dataset **out, const void *images, size_t image
     GAN_CHECK_ARG(out);
     *out = NULL;
     GAN_CHECK_ARG(images);
-    idx_stream img, lbl;
-    memset(&lbl, 0, sizeof lbl);
+    idx_stream img, lbl = {.fd = -1};
     int rc = open_mem(&img, fn, "images", images, images_size);
     if (!rc && labels) rc = open_mem(&lbl, fn, "labels", labels, labels_size);
     if (!rc) rc = load_streams(out, &img, labels ? &lbl : NULL);

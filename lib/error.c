@@ -47,6 +47,16 @@ int gan__fail(int code, const char *fmt, ...)
     return code;
 }
 
+int gan__fail_errno(int code, int err, const char *fmt, ...)
+{
+    char buf[GAN__MESSAGE_CAP];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    return gan__fail(code, "%s: %s", buf, strerror(err));
+}
+
 int gan__wrap(int code, const char *fmt, ...)
 {
     char context[GAN__MESSAGE_CAP];

@@ -21,6 +21,10 @@ enum { GAN__MESSAGE_CAP = 512 };
 /* Record a formatted message for gan_error_last() and return code. */
 int gan__fail(int code, const char *fmt, ...) GAN_PRINTF(2, 3);
 
+/* gan__fail with the system's description of errno value `err` appended ("...: No
+ * such file or directory"): the one place that calls strerror. */
+int gan__fail_errno(int code, int err, const char *fmt, ...) GAN_PRINTF(3, 4);
+
 /* Put "<formatted context>: " in front of the current message and return code; a
  * missing inner message leaves the context alone. */
 int gan__wrap(int code, const char *fmt, ...) GAN_PRINTF(2, 3);

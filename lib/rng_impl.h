@@ -41,6 +41,19 @@ static inline uint64_t gan__pcg32_advance(uint64_t state, uint64_t inc, uint64_t
     return acc_mult * state + acc_plus;
 }
 
+/* SplitMix64 (Steele, Lea and Flood 2014): mix scrambles 64 bits; splitmix64 is one
+ * output of the generator whose state was x, seeds and hashes made from small integers. */
+#define GAN__GOLDEN_GAMMA 0x9E3779B97F4A7C15ULL
+
+static inline uint64_t gan__splitmix64_mix(uint64_t x)
+{
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+    return x ^ (x >> 31);
+}
+
+static inline uint64_t gan__splitmix64(uint64_t x) { return gan__splitmix64_mix(x + GAN__GOLDEN_GAMMA); }
+
 /* An unbiased integer in [0, n), 0 < n <= 2^48, from gan_rng_uniform()'s 24-bit draws
  * (one or two per try): the samplers' and the kernel distance's subsets. */
 size_t gan__rng_below(gan_rng *rng, size_t n);

@@ -1,6 +1,7 @@
 /* The minimax trainer: Algorithm 1 of Goodfellow et al. (2014) and its common variants.
  * D sees real and generated rows in one batch of 2B (one gemm per layer instead of two). */
 #include "alloc_impl.h"
+#include "comm_impl.h"
 #include "error_impl.h"
 #include "kernels_impl.h"
 #include "layer_impl.h"
@@ -24,14 +25,6 @@ static int noise_builtin(void *payload, gan_rng *rng, float *z, size_t batch, si
 }
 
 /* ---------------------------------------------------- create / free */
-
-static uint64_t splitmix64(uint64_t x)
-{
-    x += 0x9E3779B97F4A7C15ULL;
-    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-    return x ^ (x >> 31);
-}
 
 static size_t data_dim(const gan_trainer *t) { return gan_net_out_dim(t->g); }
 static size_t d_in_dim(const gan_trainer *t) { return gan_net_in_dim(t->d); }
@@ -274,7 +267,7 @@ int gan_trainer_set_loss(gan_trainer *t, gan_loss loss)
 int gan_trainer_set_seed(gan_trainer *t, uint64_t seed)
 {
     GAN_CHECK_ARG(t);
-    for (uint64_t i = 0; i < 4; i++) gan_rng_seed(t->rng[i], splitmix64(seed * 4 + i));
+    for (uint64_t i = 0; i < 4; i++) gan_rng_seed(t->rng[i], gan__splitmix64(seed * 4 + i));
     t->steps = 0;
     return GAN_OK;
 }
@@ -340,6 +333,19 @@ static void ema_sync(gan_trainer *t)
     if (!t->ema || t->ema_from == t->g->weights_set) return;
     memcpy(t->ema, t->g->params, t->g->n_params * sizeof *t->ema);
     t->ema_from = t->g->weights_set;
+}
+
+int gan_trainer_set_comm(gan_trainer *t, const gan_comm *comm)
+{
+    GAN_CHECK_ARG(t);
+    if (!comm) {
+        t->comm = (gan_comm){.size = sizeof(gan_comm), .ranks = 1};
+        return GAN_OK;
+    }
+    CHECKED(__func__, gan__comm_check(comm));
+    memcpy(&t->comm, comm, sizeof t->comm);
+    t->comm.size = sizeof t->comm;
+    return GAN_OK;
 }
 
 int gan_trainer_set_ema(gan_trainer *t, float decay)
@@ -537,12 +543,12 @@ static int share_stats(gan_trainer *t)
 {
     float s[4] = {(float)t->stats.loss_d, (float)t->stats.d_real, (float)t->stats.d_fake, (float)t->stats.loss_g};
     float inv = 1.0f / (float)t->comm.ranks;
-    int rc = gan__comm_sum(t, s, 4);
+    int rc = gan__comm_sum(&t->comm, s, 4);
     gan_net *nets[2] = {t->g, t->d};
     for (int i = 0; i < 2 && !rc; i++) {
         gan_net *n = nets[i];
         if (!n->n_state || !gan__net_couples_rows(n)) continue; /* spectral-norm vectors agree already */
-        if (!(rc = gan__comm_sum(t, n->state, n->n_state)))
+        if (!(rc = gan__comm_sum(&t->comm, n->state, n->n_state)))
             for (size_t j = 0; j < n->n_state; j++) n->state[j] *= inv;
     }
     if (rc) return rc;
@@ -559,9 +565,9 @@ static int share_stats(gan_trainer *t)
 static int exchange(gan_trainer *t, int rc, uint64_t kind, unsigned index, gan_net *a, gan_net *b, int last)
 {
     if (!gan__distributed(t)) return rc;
-    rc = gan__comm_agree(t, rc, tag(t, kind, index));
-    if (!rc) rc = gan__comm_sum(t, a->grads, a->n_params);
-    if (!rc && b) rc = gan__comm_sum(t, b->grads, b->n_params);
+    rc = gan__comm_agree(&t->comm, rc, tag(t, kind, index));
+    if (!rc) rc = gan__comm_sum(&t->comm, a->grads, a->n_params);
+    if (!rc && b) rc = gan__comm_sum(&t->comm, b->grads, b->n_params);
     if (!rc && last) rc = share_stats(t);
     return rc;
 }
@@ -930,7 +936,7 @@ static int train_step(gan_trainer *t, int carried)
     }
     if (!rc) rc = carried;
     if (rc && gan__distributed(t))
-        rc = gan__comm_agree(t, rc, tag(t, t->update == GAN_UPDATE_SIMULTANEOUS ? TAG_JOINT : TAG_D, 0));
+        rc = gan__comm_agree(&t->comm, rc, tag(t, t->update == GAN_UPDATE_SIMULTANEOUS ? TAG_JOINT : TAG_D, 0));
     if (rc) return rc;
     lend_dropout_stream(t);
     set_part(t, 1);
@@ -976,7 +982,7 @@ int gan_trainer_run(gan_trainer *t, uint64_t steps, gan_step_fn on_step, void *p
                              (unsigned long long)t->steps);
         if (stop && !gan__distributed(t)) return gan__wrap(stop, "%s", __func__);
     }
-    rc = steps && gan__distributed(t) ? gan__comm_agree(t, stop, tag(t, TAG_STOP, 0)) : GAN_OK;
+    rc = steps && gan__distributed(t) ? gan__comm_agree(&t->comm, stop, tag(t, TAG_STOP, 0)) : GAN_OK;
     return rc ? gan__wrap(rc, "%s", __func__) : GAN_OK;
 }
 

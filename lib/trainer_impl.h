@@ -71,16 +71,6 @@ int gan__trainer_check_nets(const gan_trainer *t);
 /* More than one rank trains (gan_trainer_set_comm). */
 static inline int gan__distributed(const gan_trainer *t) { return t->comm.ranks > 1; }
 
-/* The collectives as the trainer uses them (comm.c). Each returns GAN_OK on every rank or
- * the same error on every rank, with a message that names no public function.
- * agree: every rank's `rc` at the same point, with a tag that names the point (the kind
- * of exchange, the step, the nets' sizes): the worst status wins; tags that differ are
- * GAN_ESTATE. sum: buf summed over the ranks, in place. */
-int gan__comm_agree(gan_trainer *t, int rc, uint64_t tag);
-int gan__comm_sum(gan_trainer *t, float *buf, size_t n);
-/* A tag from n values, below 2^62 so that its negation is exact. */
-uint64_t gan__comm_tag(const uint64_t *v, size_t n);
-
 /* The EMA of G's weights as it stands: the average, or G's own weights when they were
  * set (gan_net_init, a load) after the average started, which the next step restarts
  * from. */

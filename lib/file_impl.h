@@ -1,0 +1,20 @@
+/* Reading files, the one way the library does it: file descriptors, reads retried after a
+ * signal, the system's reason in the message (gan__fail_errno). serial.c and dataset.c
+ * read through these; writes are serial.c's (the atomic save). */
+#ifndef GAN_FILE_IMPL_H
+#define GAN_FILE_IMPL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Open `path` for reading. *size is its length when it is a regular file, with *regular
+ * set; other files (pipes, devices) have no known length. GAN_EIO "cannot open '...': ..."
+ * (the message names no function). */
+int gan__file_open(int *fd, const char *path, uint64_t *size, int *regular);
+
+/* Up to `want` bytes; *got < want only at the end of the file. GAN_EIO "read error: ...". */
+int gan__file_read(int fd, void *dst, size_t want, size_t *got);
+
+void gan__file_close(int fd);
+
+#endif
