@@ -4,7 +4,10 @@
  * the lines. Each configuration trains a small conditional-capable GAN with dropout
  * for a few steps, saves a checkpoint and hashes every chunk payload but the nets'
  * architecture records (the only part a new file format version may re-encode), plus
- * samples drawn from the trained G. Usage: fingerprint [steps] */
+ * samples drawn from the trained G. The trainer's settings are hashed in one layout
+ * whichever chunk holds them: the 64 bytes of the TRNR chunk that builds before the TSET
+ * chunk wrote, into which the TSET entries are put (docs/file-format.md), so builds on
+ * either side of that change give the same lines. Usage: fingerprint [steps] */
 #include "gan.h"
 
 #include <stdint.h>
@@ -46,14 +49,40 @@ static uint64_t fnv(uint64_t h, const uint8_t *p, size_t n)
 
 static uint32_t u32(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
 
-/* Every chunk payload but NET (docs/file-format.md: 20-byte header, 16-byte chunk heads). */
+/* The TSET chunk's entries (key: setting number and bit 31, length, value) in the TRNR
+ * layout: setting k's value at TRNR_AT[k]; a missing one keeps its default. */
+static void settings_as_trnr(const uint8_t *p, size_t len, uint8_t out[64])
+{
+    static const size_t TRNR_AT[13] = {0, 0, 8, 16, 24, 28, 32, 36, 40, 44, 48, 52, 60};
+    static const size_t TRNR_LEN[13] = {0, 8, 8, 8, 4, 4, 4, 4, 4, 4, 4, 8, 4};
+    static const uint8_t one[4] = {0x00, 0x00, 0x80, 0x3f}; /* real target 1 */
+    memset(out, 0, 64);
+    memcpy(out + 40, one, 4);
+    for (size_t at = 0; at + 8 <= len; at += 8 + u32(p + at + 4)) {
+        uint32_t k = u32(p + at) & 0x7FFFFFFFu, n = u32(p + at + 4);
+        if (k < 1 || k > 12 || n != TRNR_LEN[k] || at + 8 + n > len) {
+            fprintf(stderr, "fingerprint: a TSET entry this program does not know (setting %lu)\n", (unsigned long)k);
+            exit(1);
+        }
+        memcpy(out + TRNR_AT[k], p + at + 8, n);
+    }
+}
+
+/* Every chunk payload but NET (docs/file-format.md: 20-byte header, 16-byte chunk heads),
+ * the settings in the TRNR layout. */
 static uint64_t hash_checkpoint(const uint8_t *b, size_t size)
 {
     uint64_t h = 0xcbf29ce484222325ULL;
     for (size_t pos = 20; pos + 20 <= size;) {
         uint32_t type = u32(b + pos);
         size_t len = (size_t)u32(b + pos + 8) | (size_t)u32(b + pos + 12) << 32;
-        if (type != 0x2054454eu) h = fnv(h, b + pos + 16, len); /* 'NET ' */
+        if (type == 0x54455354u) { /* 'TSET' */
+            uint8_t trnr[64];
+            settings_as_trnr(b + pos + 16, len, trnr);
+            h = fnv(h, trnr, sizeof trnr);
+        } else if (type != 0x2054454eu) { /* not 'NET ' */
+            h = fnv(h, b + pos + 16, len);
+        }
         pos += 16 + len + 4;
     }
     return h;

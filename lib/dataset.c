@@ -221,8 +221,8 @@ static int open_file(idx_stream *s, const char *fn, const char *path)
     memset(s, 0, sizeof *s);
     s->fn = fn;
     s->name = path;
-    int rc = gan__file_open(&s->fd, path, &s->size, &s->size_known);
-    if (rc) return gan__wrap(rc, "%s", fn);
+    int rc = gan__file_open(&s->fd, path, 0, &s->size, &s->size_known);
+    if (rc) return gan__wrap(rc, "%s: '%s'", fn, path);
     return stream_start(s);
 }
 

@@ -9,23 +9,24 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int gan__file_open(int *fd, const char *path, uint64_t *size, int *regular)
+int gan__file_open(int *fd, const char *path, int regular_only, uint64_t *size, int *regular)
 {
     *size = 0;
     *regular = 0;
-    if ((*fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) return gan__fail_errno(GAN_EIO, errno, "cannot open '%s'", path);
+    if ((*fd = open(path, O_RDONLY | O_CLOEXEC | (regular_only ? O_NONBLOCK : 0))) < 0)
+        return gan__fail_errno(GAN_EIO, errno, "cannot open");
     struct stat st;
-    if (fstat(*fd, &st) != 0) {
-        int e = errno;
-        close(*fd);
-        *fd = -1;
-        return gan__fail_errno(GAN_EIO, e, "cannot stat '%s'", path);
-    }
-    if (S_ISREG(st.st_mode) && st.st_size >= 0) {
+    int rc = GAN_OK;
+    if (fstat(*fd, &st) != 0) rc = gan__fail_errno(GAN_EIO, errno, "cannot stat");
+    else if (S_ISREG(st.st_mode) && st.st_size >= 0) {
         *size = (uint64_t)st.st_size;
         *regular = 1;
+    } else if (regular_only) rc = gan__fail(GAN_EIO, "not a regular file");
+    if (rc) {
+        close(*fd);
+        *fd = -1;
     }
-    return GAN_OK;
+    return rc;
 }
 
 int gan__file_read(int fd, void *dst, size_t want, size_t *got)

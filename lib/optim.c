@@ -1,6 +1,7 @@
 /* Optimizers: SGD (classical or Nesterov momentum) and Adam over a net's flat buffers. */
 #include "optim_impl.h"
 #include "alloc_impl.h"
+#include "bytes_impl.h"
 #include "error_impl.h"
 #include "net_impl.h"
 
@@ -387,3 +388,116 @@ int gan_optim_set_momentum(gan_optim *opt, float momentum)
 
 float gan_optim_get_momentum(const gan_optim *opt) { return opt ? opt->momentum : 0.0f; }
 uint64_t gan_optim_steps(const gan_optim *opt) { return opt ? opt->steps : 0; }
+
+/* ------------------------------------------------ the checkpoint record */
+
+/* The kinds as the file writes them, pinned by the format (not GAN_OPTIM_*). */
+enum { FILE_OPTIM_SGD = 1, FILE_OPTIM_ADAM = 2 };
+
+size_t gan__optim_encode(const gan_optim *opt, uint8_t *out)
+{
+    if (!out) return GAN__OPTIM_RECORD_HEAD;
+    int adam = opt->kind == GAN_OPTIM_ADAM;
+    gan__put_u32(out, adam ? FILE_OPTIM_ADAM : FILE_OPTIM_SGD);
+    gan__put_u32(out + 4, adam ? 0 : (uint32_t)(opt->nesterov != 0));
+    gan__put_u32(out + 8, 0);
+    gan__put_f32(out + 12, opt->lr);
+    gan__put_f32(out + 16, opt->momentum);
+    gan__put_f32(out + 20, adam ? opt->beta2 : 0.0f);
+    gan__put_f32(out + 24, adam ? opt->eps : 0.0f);
+    gan__put_u64(out + 28, opt->steps);
+    gan__put_u64(out + 36, opt->n);
+    return GAN__OPTIM_RECORD_HEAD;
+}
+
+const float *gan__optim_values(const gan_optim *opt, size_t *count)
+{
+    *count = opt->n ? opt->n * gan__optim_slots(opt) : 0;
+    return opt->n ? opt->state : NULL;
+}
+
+int gan__optim_check_savable(const gan_optim *opt, const gan_net *net)
+{
+    size_t n = gan_net_num_params(net);
+    if (opt->n && opt->n != n)
+        return gan__fail(GAN_ESTATE, "it holds state for %zu parameters but the net has %zu", opt->n, n);
+    return GAN_OK;
+}
+
+/* A validator's refusal, as a file's: GAN_EFORMAT with its message. */
+static int format_error(void)
+{
+    gan__saved_error inner;
+    gan__error_save(&inner);
+    return gan__fail(GAN_EFORMAT, "%s", inner.message);
+}
+
+int gan__optim_decode(gan__optim_record *r, const gan_optim *live, size_t n_params, const uint8_t *p, size_t len)
+{
+    static const char *const names[] = {"?", "sgd", "adam"};
+    *r = (gan__optim_record){0};
+    if (len < GAN__OPTIM_RECORD_HEAD) return gan__fail(GAN_EFORMAT, "its record is %zu bytes, too short", len);
+    uint32_t kind = gan__get_u32(p), nesterov = gan__get_u32(p + 4);
+    if (gan__get_u32(p + 8)) return gan__fail(GAN_EFORMAT, "a reserved field is not zero");
+    r->lr = gan__get_f32(p + 12);
+    r->momentum = gan__get_f32(p + 16);
+    r->beta2 = gan__get_f32(p + 20);
+    r->eps = gan__get_f32(p + 24);
+    r->steps = gan__get_u64(p + 28);
+    uint64_t n = gan__get_u64(p + 36);
+    if (kind != FILE_OPTIM_SGD && kind != FILE_OPTIM_ADAM)
+        return gan__fail(GAN_EFORMAT, "unknown kind %lu", (unsigned long)kind);
+    uint32_t live_kind = live->kind == GAN_OPTIM_ADAM ? FILE_OPTIM_ADAM : FILE_OPTIM_SGD;
+    if (kind != live_kind)
+        return gan__fail(GAN_EFORMAT, "%s in the file, %s in the trainer", names[kind], names[live_kind]);
+    int adam = kind == FILE_OPTIM_ADAM;
+    if (!adam && (nesterov > 1 || gan__f32_bits(r->beta2) || gan__f32_bits(r->eps)))
+        return gan__fail(GAN_EFORMAT, "sgd with a bad nesterov flag or unused fields not zero");
+    if (adam && nesterov) return gan__fail(GAN_EFORMAT, "adam with an unused field not zero");
+    int rc = gan__check_lr(r->lr);
+    if (!rc) rc = gan__check_fraction(r->momentum, adam ? "beta1" : "momentum");
+    if (!rc && adam) rc = gan__check_fraction(r->beta2, "beta2");
+    if (!rc && adam) rc = gan__check_eps(r->eps);
+    if (rc) return format_error();
+    r->nesterov = (int)nesterov;
+    if (n != 0 && n != n_params)
+        return gan__fail(GAN_EFORMAT, "it holds state for %llu parameters but the net has %zu", (unsigned long long)n,
+                         n_params);
+    size_t slots = gan__optim_slots(live), need = GAN__OPTIM_RECORD_HEAD + 4 * (size_t)n * slots;
+    if (len != need) return gan__fail(GAN_EFORMAT, "its record is %zu bytes but its state needs %zu", len, need);
+    r->n = (size_t)n;
+    r->state = p + GAN__OPTIM_RECORD_HEAD;
+    return GAN_OK;
+}
+
+int gan__optim_reserve(gan__optim_record *r, const gan_optim *live)
+{
+    if (!r->n || (live->state && live->n == r->n)) return GAN_OK;
+    if (!(r->fresh = gan__calloc(r->n * gan__optim_slots(live), sizeof(float))))
+        return gan__fail(GAN_ENOMEM, "out of memory");
+    return GAN_OK;
+}
+
+void gan__optim_release(gan__optim_record *r)
+{
+    gan__free(r->fresh);
+    r->fresh = NULL;
+}
+
+void gan__optim_commit(gan__optim_record *r, gan_optim *live, const gan_net *net)
+{
+    if (r->n == 0 || r->fresh) {
+        gan__free(live->state);
+        live->state = r->fresh;
+        r->fresh = NULL;
+    }
+    for (size_t i = 0; i < r->n * gan__optim_slots(live); i++) live->state[i] = gan__get_f32(r->state + 4 * i);
+    live->n = r->n;
+    live->net = net;
+    live->lr = r->lr;
+    live->momentum = r->momentum;
+    live->beta2 = r->beta2;
+    live->eps = r->eps;
+    live->nesterov = r->nesterov;
+    live->steps = r->steps;
+}

@@ -1,4 +1,5 @@
-/* The optimizer's layout, shared with the trainer (schedules) and the serializer. */
+/* The optimizer's layout, shared with the trainer (schedules), and its record in a
+ * checkpoint, which serial.c frames. */
 #ifndef GAN_OPTIM_IMPL_H
 #define GAN_OPTIM_IMPL_H
 
@@ -53,5 +54,44 @@ int gan__optim_mark_reserve(gan__optim_mark *m, const gan_optim *opt, const gan_
 int gan__optim_begin(gan__optim_mark *m, const gan_optim *opt, const gan_net *net, int full);
 void gan__optim_rollback(const gan__optim_mark *m, gan_optim *opt);
 void gan__optim_mark_free(gan__optim_mark *m);
+
+/* The optimizer's record in a checkpoint (docs/file-format.md, OPTM): the bytes after
+ * the chunk's role, which serial.c writes. A fixed head (kind, Nesterov flag, reserved,
+ * lr, momentum or beta1, beta2, eps, steps, n), then n x slots state floats. */
+enum { GAN__OPTIM_RECORD_HEAD = 44 };
+
+/* The head into out (NULL: nothing written), its length returned. */
+size_t gan__optim_encode(const gan_optim *opt, uint8_t *out);
+
+/* The state floats that follow the head, *count of them (0 and NULL before the first
+ * step). */
+const float *gan__optim_values(const gan_optim *opt, size_t *count);
+
+/* GAN_ESTATE when the optimizer holds state for a net of another size than `net`: such
+ * a checkpoint could not be restored, so it is not written. */
+int gan__optim_check_savable(const gan_optim *opt, const gan_net *net);
+
+/* A record decoded and checked against the optimizer it will go into. */
+typedef struct gan__optim_record {
+    float lr, momentum, beta2, eps;
+    int nesterov;
+    uint64_t steps;
+    size_t n;             /* parameters the state covers: 0 or the net's count */
+    const uint8_t *state; /* n x slots little-endian floats, in the caller's bytes */
+    float *fresh;         /* set by reserve when the live state cannot take them */
+} gan__optim_record;
+
+/* Decode the record p[0..len) for `live`, whose net has n_params parameters: its kind
+ * must be live's, its hyperparameters pass the constructors' checks (gan__check_lr and
+ * the others), its state is for n_params parameters (or none) and fills the record
+ * exactly. GAN_EFORMAT with a message that names no function. r->state points into p. */
+int gan__optim_decode(gan__optim_record *r, const gan_optim *live, size_t n_params, const uint8_t *p, size_t len);
+
+/* Allocate what the commit needs (GAN_ENOMEM); release frees it when no commit follows. */
+int gan__optim_reserve(gan__optim_record *r, const gan_optim *live);
+void gan__optim_release(gan__optim_record *r);
+
+/* Put a decoded, reserved record into `live`, its state now `net`'s. Cannot fail. */
+void gan__optim_commit(gan__optim_record *r, gan_optim *live, const gan_net *net);
 
 #endif

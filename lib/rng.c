@@ -1,7 +1,9 @@
 /* PCG32 (O'Neill 2014): small, fast, and the same stream on every platform. */
 #include "rng_impl.h"
 #include "alloc_impl.h"
+#include "bytes_impl.h"
 #include "error_impl.h"
+#include "rng_codec_impl.h"
 
 #include <float.h>
 #include <math.h>
@@ -114,4 +116,27 @@ size_t gan__rng_below(gan_rng *rng, size_t n)
         if (span > (uint64_t)1 << 24) u = u << 24 | bits24(rng);
     } while (u >= limit);
     return (size_t)(u % n);
+}
+
+/* ------------------------------------------------ the checkpoint record */
+
+void gan__rng_encode(const gan_rng *rng, uint8_t out[GAN__RNG_RECORD])
+{
+    gan__put_u64(out, rng->state);
+    gan__put_u64(out + 8, rng->inc);
+    gan__put_u32(out + 16, (uint32_t)(rng->has_spare != 0));
+    gan__put_f32(out + 20, rng->spare);
+}
+
+int gan__rng_decode(gan_rng *out, const uint8_t *p)
+{
+    uint64_t inc = gan__get_u64(p + 8);
+    uint32_t has_spare = gan__get_u32(p + 16);
+    if (!(inc & 1) || has_spare > 1)
+        return gan__fail(GAN_EFORMAT, "invalid (even increment or bad spare flag)");
+    out->state = gan__get_u64(p);
+    out->inc = inc;
+    out->has_spare = (int)has_spare;
+    out->spare = gan__get_f32(p + 20);
+    return GAN_OK;
 }

@@ -7,6 +7,14 @@
  * looking at a payload, skip chunk types they do not know unless the writer marked
  * them critical, and refuse sizes the bytes present cannot back.
  *
+ * This file holds the framing, the CRCs, the order of the chunks, the nets' chunks and
+ * the atomic write, and no other module's fields: each record is encoded, decoded and
+ * checked by the module that owns it, as a layer encodes its hyperparameters
+ * (ops->encode, ops->decode): the optimizers' OPTM records (lib/optim.c), the trainer's
+ * settings (TSET, and TRNR of earlier files: lib/trainer_record.c) and the rng streams
+ * (lib/rng.c). Their messages name no function; the ones here put the function, the
+ * path and the chunk in front.
+ *
  * Loading is all or nothing: the whole input is framed and validated, everything the
  * commit needs is allocated, and only then is anything written into the caller's
  * objects (a step that cannot fail). Saving to a path is atomic: a temporary file
@@ -16,11 +24,13 @@
 #include "alloc_impl.h"
 #include "bytes_impl.h"
 #include "error_impl.h"
+#include "file_impl.h"
 #include "layer_impl.h"
 #include "net_impl.h"
 #include "optim_impl.h"
-#include "rng_impl.h"
+#include "rng_codec_impl.h"
 #include "trainer_impl.h"
+#include "trainer_record_impl.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -28,7 +38,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -53,18 +62,10 @@ enum {
     NET_HEAD = 32,    /* role, layers, input shape c, h, w u64 */
     LAYER_HEAD = 8,   /* kind u32, length u32, then the kind's encoding */
     PARM_HEAD = 16,
-    OPTM_HEAD = 48,
-    TRNR_SIZE = 64,
-    RNG_STREAM = 24,
-    RNG_SIZE = 8 + 4 * RNG_STREAM,
+    ROLE_HEAD = 4,    /* OPTM: role, then the optimizer's record */
+    RNG_SIZE = 8 + 4 * GAN__RNG_RECORD, /* count, reserved, the streams' records */
     EMA_HEAD = 8,
-    MAX_LAYERS = 1 << 16, /* far beyond any real net; refuses absurd counts early */
-    /* Values of the file's fields, pinned by the format (not the library's enums). */
-    FILE_OPTIM_SGD = 1,
-    FILE_OPTIM_ADAM = 2,
-    FILE_NOISE_CUSTOM = 0,
-    FILE_NOISE_UNIFORM = 1,
-    FILE_NOISE_NORMAL = 2
+    MAX_LAYERS = 1 << 16 /* far beyond any real net; refuses absurd counts early */
 };
 
 #define FOURCC(a, b, c, d) ((uint32_t)(a) | (uint32_t)(b) << 8 | (uint32_t)(c) << 16 | (uint32_t)(d) << 24)
@@ -72,7 +73,8 @@ enum {
 #define CH_PARM FOURCC('P', 'A', 'R', 'M')
 #define CH_STAT FOURCC('S', 'T', 'A', 'T')
 #define CH_OPTM FOURCC('O', 'P', 'T', 'M')
-#define CH_TRNR FOURCC('T', 'R', 'N', 'R')
+#define CH_TSET FOURCC('T', 'S', 'E', 'T')
+#define CH_TRNR FOURCC('T', 'R', 'N', 'R') /* the settings in files of earlier builds */
 #define CH_RNG FOURCC('R', 'N', 'G', ' ')
 #define CH_EMA FOURCC('E', 'M', 'A', ' ')
 #define CH_END FOURCC('E', 'N', 'D', ' ')
@@ -145,9 +147,10 @@ static int perr(const ctx *c, int code, const char *fmt, ...)
     return gan__fail(code, "%s: %s", c->fn, detail);
 }
 
-/* A field a validator refused: GAN_EFORMAT, the validator's message after `what`. */
-static int invalid_field(const ctx *c, const char *what, ...) GAN_PRINTF(2, 3);
-static int invalid_field(const ctx *c, const char *what, ...)
+/* A failure of something called (a validator, a module's codec): `code`, its message
+ * after `what`. */
+static int relay(const ctx *c, int code, const char *what, ...) GAN_PRINTF(3, 4);
+static int relay(const ctx *c, int code, const char *what, ...)
 {
     char head[128];
     gan__saved_error inner;
@@ -156,7 +159,26 @@ static int invalid_field(const ctx *c, const char *what, ...)
     va_start(ap, what);
     vsnprintf(head, sizeof head, what, ap);
     va_end(ap);
-    return perr(c, GAN_EFORMAT, "%s: %s", head, inner.message);
+    return perr(c, code, "%s: %s", head, inner.message);
+}
+
+/* The current message (a failure of something this call called), with the public
+ * function and the file in front. */
+static int pwrap(const ctx *c, int code)
+{
+    if (c->path) return gan__wrap(code, "%s: '%s'", c->fn, c->path);
+    return gan__wrap(code, "%s", c->fn);
+}
+
+/* A field a validator refused: GAN_EFORMAT, the validator's message after `what`. */
+#define invalid_field(c, ...) relay((c), GAN_EFORMAT, __VA_ARGS__)
+
+/* The same with no context of its own: the callee's message is complete. */
+static int pass_on(const ctx *c, int code)
+{
+    gan__saved_error inner;
+    gan__error_save(&inner);
+    return perr(c, code, "%s", inner.message);
 }
 
 /* ------------------------------------------------------------------ writer */
@@ -223,8 +245,6 @@ static void w_u64(writer *w, uint64_t v)
     w_u32(w, (uint32_t)(v >> 32));
 }
 
-static void w_f32(writer *w, float f) { w_u32(w, f32_bits(f)); }
-
 static void w_floats(writer *w, const float *x, size_t n)
 {
     uint8_t b[1024];
@@ -278,7 +298,13 @@ static size_t net_chunks(const gan_net *n)
     return CHUNK(net_payload(n)) + CHUNK(values_payload(n->n_params)) +
            (n->n_state ? CHUNK(values_payload(n->n_state)) : 0);
 }
-static size_t optm_payload(const gan_optim *o) { return OPTM_HEAD + 4 * o->n * gan__optim_slots(o); }
+/* OPTM: role, the optimizer's record head, its state floats. */
+static size_t optm_payload(const gan_optim *o)
+{
+    size_t count;
+    (void)gan__optim_values(o, &count);
+    return ROLE_HEAD + gan__optim_encode(o, NULL) + 4 * count;
+}
 
 static void w_values(writer *w, uint32_t type, uint32_t role, const float *x, size_t count)
 {
@@ -314,19 +340,41 @@ static void w_net(writer *w, const gan_net *n, uint32_t role)
 
 static void w_optim(writer *w, const gan_optim *o, uint32_t role)
 {
-    int adam = o->kind == GAN_OPTIM_ADAM;
+    uint8_t head[GAN__OPTIM_RECORD_HEAD];
+    size_t count;
+    const float *state = gan__optim_values(o, &count);
     w_chunk_begin(w, CH_OPTM, optm_payload(o));
     w_u32(w, role);
-    w_u32(w, adam ? FILE_OPTIM_ADAM : FILE_OPTIM_SGD);
-    w_u32(w, adam ? 0 : (uint32_t)(o->nesterov != 0));
+    w_bytes(w, head, gan__optim_encode(o, head));
+    w_floats(w, state, count);
+    w_chunk_end(w);
+}
+
+/* TSET: the trainer's settings as the trainer's record encodes them. */
+static void w_settings(writer *w, const gan_trainer *t)
+{
+    uint8_t rec[GAN__TRAINER_SETTINGS_CAP];
+    size_t len = gan__trainer_settings_encode(t, NULL);
+    if (len > sizeof rec) { /* the cap is behind the settings: a bug, refused by the size check */
+        w->bug = 1;
+        return;
+    }
+    w_chunk_begin(w, CH_TSET, len);
+    w_bytes(w, rec, gan__trainer_settings_encode(t, rec));
+    w_chunk_end(w);
+}
+
+/* RNG: count, reserved, then each stream's record. */
+static void w_rngs(writer *w, gan_rng *const rngs[4])
+{
+    w_chunk_begin(w, CH_RNG, RNG_SIZE);
+    w_u32(w, 4);
     w_u32(w, 0);
-    w_f32(w, o->lr);
-    w_f32(w, o->momentum);
-    w_f32(w, adam ? o->beta2 : 0.0f);
-    w_f32(w, adam ? o->eps : 0.0f);
-    w_u64(w, o->steps);
-    w_u64(w, o->n);
-    if (o->n) w_floats(w, o->state, o->n * gan__optim_slots(o));
+    for (int i = 0; i < 4; i++) {
+        uint8_t rec[GAN__RNG_RECORD];
+        gan__rng_encode(rngs[i], rec);
+        w_bytes(w, rec, sizeof rec);
+    }
     w_chunk_end(w);
 }
 
@@ -357,8 +405,8 @@ static size_t trainer_file_size(const gan_trainer *t)
     size_t s = HEADER_SIZE;
     s += net_chunks(t->g) + CHUNK(optm_payload(t->opt_g));
     s += net_chunks(t->d) + CHUNK(optm_payload(t->opt_d));
-    s += CHUNK(TRNR_SIZE) + CHUNK(RNG_SIZE);
-    if (t->ema) s += CHUNK(EMA_HEAD + 4 * t->g->n_params);
+    s += CHUNK(gan__trainer_settings_encode(t, NULL)) + CHUNK(RNG_SIZE);
+    if (gan__trainer_ema_values(t)) s += CHUNK(EMA_HEAD + 4 * t->g->n_params);
     return s + CHUNK(0);
 }
 
@@ -370,41 +418,13 @@ static void emit_trainer_file(writer *w, const void *obj)
     w_optim(w, t->opt_g, ROLE_G);
     w_net(w, t->d, ROLE_D);
     w_optim(w, t->opt_d, ROLE_D);
-
-    w_chunk_begin(w, CH_TRNR, TRNR_SIZE);
-    w_u64(w, t->batch);
-    w_u64(w, t->cond_dim);
-    w_u64(w, t->steps);
-    w_u32(w, t->d_steps);
-    w_u32(w, t->g_steps);
-    w_u32(w, (uint32_t)t->update);
-    w_u32(w, (uint32_t)t->loss);
-    w_f32(w, t->real_target);
-    w_f32(w, t->clip);
-    w_f32(w, t->ema ? t->ema_decay : 0.0f);
-    w_u32(w, t->noise_kind == NOISE_UNIFORM  ? FILE_NOISE_UNIFORM
-             : t->noise_kind == NOISE_NORMAL ? FILE_NOISE_NORMAL
-                                             : FILE_NOISE_CUSTOM);
-    w_f32(w, t->noise_scale);
-    w_u32(w, (uint32_t)t->generate_stats);
-    w_chunk_end(w);
-
-    w_chunk_begin(w, CH_RNG, RNG_SIZE);
-    w_u32(w, 4);
-    w_u32(w, 0);
-    for (int i = 0; i < 4; i++) {
-        const gan_rng *r = t->rng[i];
-        w_u64(w, r->state);
-        w_u64(w, r->inc);
-        w_u32(w, (uint32_t)(r->has_spare != 0));
-        w_f32(w, r->spare);
-    }
-    w_chunk_end(w);
-
-    if (t->ema) {
+    w_settings(w, t);
+    w_rngs(w, t->rng);
+    const float *ema = gan__trainer_ema_values(t);
+    if (ema) {
         w_chunk_begin(w, CH_EMA, EMA_HEAD + 4 * t->g->n_params);
         w_u64(w, t->g->n_params);
-        w_floats(w, gan__trainer_ema(t), t->g->n_params);
+        w_floats(w, ema, t->g->n_params);
         w_chunk_end(w);
     }
     w_end(w);
@@ -414,10 +434,8 @@ static void emit_trainer_file(writer *w, const void *obj)
  * faithfully; refuse it rather than write a file no reader accepts. */
 static int nets_unchanged(const ctx *c, const gan_trainer *t)
 {
-    if (!gan__trainer_check_nets(t)) return GAN_OK;
-    gan__saved_error inner;
-    gan__error_save(&inner);
-    return perr(c, GAN_ESTATE, "%s", inner.message);
+    int rc = gan__trainer_check_nets(t);
+    return rc ? pass_on(c, rc) : GAN_OK;
 }
 
 static int trainer_savable(const ctx *c, const gan_trainer *t)
@@ -427,9 +445,7 @@ static int trainer_savable(const ctx *c, const gan_trainer *t)
     const gan_optim *opts[2] = {t->opt_g, t->opt_d};
     const gan_net *nets[2] = {t->g, t->d};
     for (int i = 0; i < 2; i++)
-        if (opts[i]->n && opts[i]->n != nets[i]->n_params)
-            return perr(c, GAN_ESTATE, "%s's optimizer holds state for %zu parameters but %s has %zu",
-                        ROLE_NAMES[i + 1], opts[i]->n, ROLE_NAMES[i + 1], nets[i]->n_params);
+        if ((rc = gan__optim_check_savable(opts[i], nets[i]))) return relay(c, rc, "%s's optimizer", ROLE_NAMES[i + 1]);
     return GAN_OK;
 }
 
@@ -458,11 +474,8 @@ static void temp_suffix(char *dst, unsigned attempt)
     struct timespec ts = {0, 0};
     clock_gettime(CLOCK_REALTIME, &ts);
     uint64_t x = (uint64_t)ts.tv_nsec ^ (uint64_t)ts.tv_sec << 30 ^ (uint64_t)getpid() << 20 ^
-                 (uint64_t)(uintptr_t)&ts ^ (uint64_t)attempt * 0x9E3779B97F4A7C15ULL;
-    x += 0x9E3779B97F4A7C15ULL; /* splitmix64 finaliser */
-    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-    x ^= x >> 31;
+                 (uint64_t)(uintptr_t)&ts ^ (uint64_t)attempt * GAN__GOLDEN_GAMMA;
+    x = gan__splitmix64(x);
     for (int i = 0; i < 6; i++, x /= 36) dst[i] = alphabet[x % 36];
     dst[6] = '\0';
 }
@@ -503,7 +516,7 @@ static int save_path(const ctx *c, emit_fn emit, size_t need, const void *obj, c
     if (fd < 0) {
         int e = errno;
         gan__free(tmp);
-        return perr(c, GAN_EIO, "cannot create a temporary file beside it: %s", strerror(e));
+        return pwrap(c, gan__fail_errno(GAN_EIO, e, "cannot create a temporary file beside it"));
     }
     writer *w = gan__malloc(sizeof *w);
     if (!w) {
@@ -541,7 +554,7 @@ static int save_path(const ctx *c, emit_fn emit, size_t need, const void *obj, c
     if (e) {
         unlink(tmp);
         gan__free(tmp);
-        return perr(c, GAN_EIO, "%s failed: %s; the old file, if any, is unchanged", what, strerror(e));
+        return pwrap(c, gan__fail_errno(GAN_EIO, e, "%s failed (the old file, if any, is unchanged)", what));
     }
     sync_dir(tmp);
     gan__free(tmp);
@@ -558,7 +571,7 @@ typedef struct {
 
 typedef struct {
     unsigned version; /* the file's format version */
-    span net[3], parm[3], stat[3], optm[3], trnr, rng, ema;
+    span net[3], parm[3], stat[3], optm[3], tset, trnr, rng, ema;
 } chunks;
 
 static const char *kind_name(uint32_t kind)
@@ -630,9 +643,9 @@ static int frame(const ctx *c, const uint8_t *b, size_t size, uint32_t want_kind
                    : type == CH_PARM ? &out->parm[role]
                    : type == CH_STAT ? &out->stat[role]
                                      : &out->optm[role];
-        } else if (type == CH_TRNR || type == CH_RNG || type == CH_EMA) {
+        } else if (type == CH_TSET || type == CH_TRNR || type == CH_RNG || type == CH_EMA) {
             if (!trainer) return perr(c, GAN_EFORMAT, "chunk %s at byte %zu does not belong in a net file", tn, s.off);
-            slot = type == CH_TRNR ? &out->trnr : type == CH_RNG ? &out->rng : &out->ema;
+            slot = type == CH_TSET ? &out->tset : type == CH_TRNR ? &out->trnr : type == CH_RNG ? &out->rng : &out->ema;
         } else if (flags & FLAG_CRITICAL) {
             return perr(c, GAN_EVERSION, "chunk %s at byte %zu is marked critical but unknown to this version", tn,
                         s.off);
@@ -789,6 +802,7 @@ static int check_values(const ctx *c, const chunks *ch, uint32_t role, uint64_t 
  * must not leave a net that fails every later step. */
 static int check_state(const ctx *c, const chunks *ch, uint32_t role, gan_layer *const *layers, size_t n_layers)
 {
+    if (!ch->stat[role].p) return GAN_OK; /* layers without state (check_values saw to it) */
     const uint8_t *p = ch->stat[role].p + PARM_HEAD;
     for (size_t i = 0; i < n_layers; p += 4 * layers[i]->n_state, i++) {
         if (!layers[i]->n_state || !gan__layer_check_state(layers[i], p)) continue;
@@ -911,121 +925,33 @@ static int build_net(const ctx *c, netspec *ns, const chunks *ch, gan_net **out)
     return GAN_OK;
 }
 
-/* OPTM: role, kind, nesterov, reserved, lr, momentum, beta2, eps, steps, n, state. */
-typedef struct {
-    int kind;
-    int nesterov;
-    float lr, momentum, beta2, eps;
-    uint64_t steps;
-    size_t n, slots;
-    const uint8_t *state;
-    float *fresh; /* allocated before the commit when the live state cannot take it */
-} optspec;
-
-static int check_optim(const ctx *c, const chunks *ch, uint32_t role, const gan_optim *live, size_t n_params,
-                       optspec *o)
+/* OPTM: role, then the optimizer's record, which the optimizer decodes and checks. */
+static int decode_optim(const ctx *c, const chunks *ch, uint32_t role, const gan_optim *live, size_t n_params,
+                        gan__optim_record *o)
 {
-    static const char *const names[] = {"?", "sgd", "adam"};
     const char *who = ROLE_NAMES[role];
     const span *s = &ch->optm[role];
     if (!s->p) return perr(c, GAN_EFORMAT, "no OPTM chunk for %s", who);
-    if (s->len < OPTM_HEAD) return perr(c, GAN_EFORMAT, "%s's OPTM chunk is %zu bytes, too short", who, s->len);
-    uint32_t kind = get_u32(s->p + 4), nesterov = get_u32(s->p + 8);
-    if (get_u32(s->p + 12)) return perr(c, GAN_EFORMAT, "%s's OPTM chunk: a reserved field is not zero", who);
-    o->lr = get_f32(s->p + 16);
-    o->momentum = get_f32(s->p + 20);
-    o->beta2 = get_f32(s->p + 24);
-    o->eps = get_f32(s->p + 28);
-    o->steps = get_u64(s->p + 32);
-    uint64_t n = get_u64(s->p + 40);
-    if (kind != FILE_OPTIM_SGD && kind != FILE_OPTIM_ADAM)
-        return perr(c, GAN_EFORMAT, "%s's optimizer has unknown kind %lu", who, (unsigned long)kind);
-    int live_kind = live->kind == GAN_OPTIM_ADAM ? FILE_OPTIM_ADAM : FILE_OPTIM_SGD;
-    if ((int)kind != live_kind)
-        return perr(c, GAN_EFORMAT, "%s's optimizer: %s in the file, %s in the trainer", who, names[kind],
-                    names[live_kind]);
-    o->kind = live->kind;
-    int adam = kind == FILE_OPTIM_ADAM;
-    if (!adam && (nesterov > 1 || f32_bits(o->beta2) || f32_bits(o->eps)))
-        return perr(c, GAN_EFORMAT, "%s's optimizer (sgd): bad nesterov flag or unused fields not zero", who);
-    if (adam && nesterov) return perr(c, GAN_EFORMAT, "%s's optimizer (adam): an unused field is not zero", who);
-    int rc = gan__check_lr(o->lr);
-    if (!rc) rc = gan__check_fraction(o->momentum, adam ? "beta1" : "momentum");
-    if (!rc && adam) rc = gan__check_fraction(o->beta2, "beta2");
-    if (!rc && adam) rc = gan__check_eps(o->eps);
-    if (rc) return invalid_field(c, "%s's optimizer", who);
-    o->nesterov = (int)nesterov;
-    o->slots = kind == FILE_OPTIM_ADAM ? 2 : 1;
-    if (n != 0 && n != n_params)
-        return perr(c, GAN_EFORMAT, "%s's optimizer holds state for %llu parameters but %s has %zu", who,
-                    (unsigned long long)n, who, n_params);
-    o->n = (size_t)n;
-    if (s->len != OPTM_HEAD + 4 * o->n * o->slots)
-        return perr(c, GAN_EFORMAT, "%s's OPTM chunk is %zu bytes but its state needs %zu", who, s->len,
-                    OPTM_HEAD + 4 * o->n * o->slots);
-    o->state = s->p + OPTM_HEAD;
-    o->fresh = NULL;
-    return GAN_OK;
+    int rc = gan__optim_decode(o, live, n_params, s->p + ROLE_HEAD, s->len - ROLE_HEAD);
+    return rc ? relay(c, rc, "%s's optimizer", who) : GAN_OK;
 }
 
-/* TRNR: the trainer's settings and step count. */
-typedef struct {
-    size_t batch, cond_dim;
-    uint64_t steps;
-    unsigned d_steps, g_steps;
-    int update, loss, noise_kind, generate_stats;
-    float real_target, clip, ema_decay, noise_scale;
-} trnspec;
-
-static int check_settings(const ctx *c, const chunks *ch, const gan_trainer *t, trnspec *ts)
+/* The trainer's settings: a TSET chunk, or the TRNR chunk of earlier builds, decoded and
+ * checked by the trainer's record (lib/trainer_record.c), whose messages are complete. */
+static int decode_settings(const ctx *c, const chunks *ch, const gan_trainer *t, gan__trainer_settings *ts)
 {
-    const span *s = &ch->trnr;
-    if (!s->p) return perr(c, GAN_EFORMAT, "no TRNR chunk");
-    if (s->len != TRNR_SIZE) return perr(c, GAN_EFORMAT, "the TRNR chunk is %zu bytes, not %d", s->len, TRNR_SIZE);
-    const uint8_t *p = s->p;
-    uint64_t batch = get_u64(p), cond = get_u64(p + 8);
-    ts->steps = get_u64(p + 16);
-    uint32_t d_steps = get_u32(p + 24), g_steps = get_u32(p + 28), update = get_u32(p + 32), loss = get_u32(p + 36);
-    ts->real_target = get_f32(p + 40);
-    ts->clip = get_f32(p + 44);
-    ts->ema_decay = get_f32(p + 48);
-    uint32_t noise = get_u32(p + 52);
-    ts->noise_scale = get_f32(p + 56);
-    uint32_t generate_stats = get_u32(p + 60);
-    if (noise > FILE_NOISE_NORMAL) return perr(c, GAN_EFORMAT, "unknown noise kind %lu", (unsigned long)noise);
-    int rc = gan__check_batch(batch);
-    if (!rc) rc = gan__check_update_count(d_steps, "k (D updates per step)");
-    if (!rc) rc = gan__check_update_count(g_steps, "the number of G updates per step");
-    if (!rc) rc = gan__check_update_mode(update);
-    if (!rc) rc = gan__check_loss(loss);
-    if (!rc) rc = gan__check_real_target(ts->real_target);
-    if (!rc) rc = gan__check_clip(ts->clip);
-    if (!rc) rc = gan__check_ema_decay(ts->ema_decay);
-    if (!rc) rc = gan__check_noise_scale(ts->noise_scale);
-    if (!rc) rc = gan__check_generate_stats(generate_stats);
-    ts->generate_stats = (int)generate_stats;
-    if (rc) return invalid_field(c, "the trainer's settings");
-    /* A condition must fit the nets, as gan_trainer_set_cond_dim requires; 0 is what a
-     * trainer starts with, whatever its nets (it is checked when training starts). */
-    size_t g_in = gan_net_in_dim(t->g), g_out = gan_net_out_dim(t->g), d_in = gan_net_in_dim(t->d);
-    if (cond != 0 && (cond >= g_in || d_in != g_out + cond))
-        return perr(c, GAN_EFORMAT, "condition size %llu does not fit G (%zu inputs, %zu outputs) and D (%zu inputs)",
-                    (unsigned long long)cond, g_in, g_out, d_in);
-    ts->batch = (size_t)batch;
-    ts->cond_dim = (size_t)cond;
-    ts->d_steps = (unsigned)d_steps;
-    ts->g_steps = (unsigned)g_steps;
-    ts->update = (int)update;
-    ts->loss = (int)loss;
-    ts->noise_kind = noise == FILE_NOISE_UNIFORM ? NOISE_UNIFORM : noise == FILE_NOISE_NORMAL ? NOISE_NORMAL
-                                                                                              : NOISE_CUSTOM;
-    if (ts->noise_kind == NOISE_CUSTOM && t->noise_kind != NOISE_CUSTOM)
-        return perr(c, GAN_ESTATE, "the checkpoint was trained with a custom noise callback: set it on the trainer "
-                                   "(gan_trainer_set_noise) before loading");
-    return GAN_OK;
+    int rc;
+    if (ch->tset.p && ch->trnr.p)
+        return perr(c, GAN_EFORMAT, "two settings chunks: TSET at byte %zu and TRNR at byte %zu", ch->tset.off,
+                    ch->trnr.off);
+    if (ch->tset.p) rc = gan__trainer_settings_decode(ts, t, ch->tset.p, ch->tset.len);
+    else if (ch->trnr.p) rc = gan__trainer_settings_decode_fixed(ts, t, ch->trnr.p, ch->trnr.len);
+    else return perr(c, GAN_EFORMAT, "no TSET chunk (nor the TRNR chunk of earlier files): the trainer's settings");
+    return rc ? pass_on(c, rc) : GAN_OK;
 }
 
-static int check_rngs(const ctx *c, const chunks *ch, gan_rng rngs[4])
+/* RNG: count, reserved, then each stream's record, which the rng decodes and checks. */
+static int decode_rngs(const ctx *c, const chunks *ch, gan_rng rngs[4])
 {
     const span *s = &ch->rng;
     if (!s->p) return perr(c, GAN_EFORMAT, "no RNG chunk");
@@ -1034,26 +960,21 @@ static int check_rngs(const ctx *c, const chunks *ch, gan_rng rngs[4])
         return perr(c, GAN_EFORMAT, "the RNG chunk holds %lu streams, not 4, or a reserved field is not zero",
                     (unsigned long)get_u32(s->p));
     for (int i = 0; i < 4; i++) {
-        const uint8_t *p = s->p + 8 + RNG_STREAM * i;
-        rngs[i].state = get_u64(p);
-        rngs[i].inc = get_u64(p + 8);
-        uint32_t has_spare = get_u32(p + 16);
-        rngs[i].spare = get_f32(p + 20);
-        if (!(rngs[i].inc & 1) || has_spare > 1)
-            return perr(c, GAN_EFORMAT, "rng stream %d is invalid (even increment or bad spare flag)", i);
-        rngs[i].has_spare = (int)has_spare;
+        int rc = gan__rng_decode(&rngs[i], s->p + 8 + GAN__RNG_RECORD * i);
+        if (rc) return relay(c, rc, "rng stream %d", i);
     }
     return GAN_OK;
 }
 
-static int check_ema(const ctx *c, const chunks *ch, const trnspec *ts, size_t n_params)
+static int check_ema(const ctx *c, const chunks *ch, const gan__trainer_settings *ts, size_t n_params)
 {
     const span *s = &ch->ema;
-    if (ts->ema_decay == 0.0f) {
+    float decay = gan__trainer_settings_ema(ts);
+    if (decay == 0.0f) {
         if (s->p) return perr(c, GAN_EFORMAT, "an EMA chunk but the EMA decay is 0");
         return GAN_OK;
     }
-    if (!s->p) return perr(c, GAN_EFORMAT, "the EMA decay is %g but there is no EMA chunk", (double)ts->ema_decay);
+    if (!s->p) return perr(c, GAN_EFORMAT, "the EMA decay is %g but there is no EMA chunk", (double)decay);
     if (s->len < EMA_HEAD) return perr(c, GAN_EFORMAT, "the EMA chunk is %zu bytes, too short", s->len);
     uint64_t count = get_u64(s->p);
     if (count != n_params || s->len != EMA_HEAD + 4 * n_params)
@@ -1062,94 +983,44 @@ static int check_ema(const ctx *c, const chunks *ch, const trnspec *ts, size_t n
     return GAN_OK;
 }
 
-/* Put a checked optimizer into place. Cannot fail. */
-static void commit_optim(gan_optim *live, optspec *o, const gan_net *net)
-{
-    if (o->n == 0) {
-        gan__free(live->state);
-        live->state = NULL;
-    } else if (o->fresh) {
-        gan__free(live->state);
-        live->state = o->fresh;
-        o->fresh = NULL;
-    }
-    if (o->n) get_floats(live->state, o->state, o->n * o->slots);
-    live->n = o->n;
-    live->net = net;
-    live->lr = o->lr;
-    live->momentum = o->momentum;
-    live->beta2 = o->beta2;
-    live->eps = o->eps;
-    live->nesterov = o->nesterov;
-    live->steps = o->steps;
-}
-
-static int need_fresh_state(const gan_optim *live, const optspec *o)
-{
-    return o->n && !(live->state && live->n == o->n);
-}
-
 static int load_trainer(const ctx *c, gan_trainer *t, const uint8_t *b, size_t size)
 {
     chunks ch;
     size_t g_params = 0, d_params = 0;
-    optspec og = {0}, od = {0};
-    trnspec ts = {0};
+    gan__optim_record og = {0}, od = {0};
+    gan__trainer_settings ts = {0};
     gan_rng rngs[4] = {{0}};
     int rc = nets_unchanged(c, t);
     if (!rc) rc = frame(c, b, size, KIND_TRAINER, &ch);
     if (!rc) rc = match_net(c, &ch, ROLE_G, t->g, &g_params);
     if (!rc) rc = match_net(c, &ch, ROLE_D, t->d, &d_params);
-    if (!rc) rc = check_optim(c, &ch, ROLE_G, t->opt_g, g_params, &og);
-    if (!rc) rc = check_optim(c, &ch, ROLE_D, t->opt_d, d_params, &od);
-    if (!rc) rc = check_settings(c, &ch, t, &ts);
-    if (!rc) rc = check_rngs(c, &ch, rngs);
+    if (!rc) rc = decode_optim(c, &ch, ROLE_G, t->opt_g, g_params, &og);
+    if (!rc) rc = decode_optim(c, &ch, ROLE_D, t->opt_d, d_params, &od);
+    if (!rc) rc = decode_settings(c, &ch, t, &ts);
+    if (!rc) rc = decode_rngs(c, &ch, rngs);
     if (!rc) rc = check_ema(c, &ch, &ts, g_params);
     if (rc) return rc;
 
     /* Everything checks out: allocate what the commit needs, then commit. */
-    float *ema = NULL;
-    if (need_fresh_state(t->opt_g, &og) && !(og.fresh = gan__calloc(og.n * og.slots, sizeof(float)))) goto oom;
-    if (need_fresh_state(t->opt_d, &od) && !(od.fresh = gan__calloc(od.n * od.slots, sizeof(float)))) goto oom;
-    if (ts.ema_decay > 0.0f && !t->ema && !(ema = gan__calloc(g_params, sizeof(float)))) goto oom;
-
+    if (gan__optim_reserve(&og, t->opt_g) || gan__optim_reserve(&od, t->opt_d) ||
+        gan__trainer_settings_reserve(&ts, t)) {
+        gan__optim_release(&og);
+        gan__optim_release(&od);
+        gan__trainer_settings_release(&ts);
+        return perr(c, GAN_ENOMEM, "out of memory");
+    }
     get_floats(t->g->params, ch.parm[ROLE_G].p + PARM_HEAD, g_params);
     get_floats(t->d->params, ch.parm[ROLE_D].p + PARM_HEAD, d_params);
     if (t->g->n_state) get_floats(t->g->state, ch.stat[ROLE_G].p + PARM_HEAD, t->g->n_state);
     if (t->d->n_state) get_floats(t->d->state, ch.stat[ROLE_D].p + PARM_HEAD, t->d->n_state);
     gan__net_weights_set(t->g);
     gan__net_weights_set(t->d);
-    t->ema_from = t->g->weights_set;
-    commit_optim(t->opt_g, &og, t->g);
-    commit_optim(t->opt_d, &od, t->d);
-    if (ts.ema_decay > 0.0f) {
-        if (ema) t->ema = ema;
-        get_floats(t->ema, ch.ema.p + EMA_HEAD, g_params);
-    } else {
-        gan__free(t->ema);
-        t->ema = NULL;
-    }
-    t->ema_decay = ts.ema_decay;
-    t->cond_dim = ts.cond_dim;
-    t->batch = ts.batch;
-    t->d_steps = ts.d_steps;
-    t->g_steps = ts.g_steps;
-    t->update = ts.update;
-    t->loss = ts.loss;
-    t->real_target = ts.real_target;
-    t->clip = ts.clip;
-    t->generate_stats = ts.generate_stats;
-    t->steps = ts.steps;
-    /* A built-in noise replaces whatever noise the trainer had; a custom one is kept. */
-    if (ts.noise_kind == NOISE_UNIFORM) gan_trainer_set_noise_uniform(t, ts.noise_scale);
-    else if (ts.noise_kind == NOISE_NORMAL) gan_trainer_set_noise_normal(t, ts.noise_scale);
-    else t->noise_scale = ts.noise_scale;
+    gan__optim_commit(&og, t->opt_g, t->g);
+    gan__optim_commit(&od, t->opt_d, t->d);
+    float *ema = gan__trainer_settings_commit(&ts, t); /* after G's weights: the EMA restarts from them */
+    if (ema) get_floats(ema, ch.ema.p + EMA_HEAD, g_params);
     for (int i = 0; i < 4; i++) *t->rng[i] = rngs[i];
     return GAN_OK;
-oom:
-    gan__free(og.fresh);
-    gan__free(od.fresh);
-    return perr(c, GAN_ENOMEM, "out of memory");
 }
 
 static int load_net(const ctx *c, gan_net **out, const uint8_t *b, size_t size)
@@ -1166,43 +1037,24 @@ static int load_net(const ctx *c, gan_net **out, const uint8_t *b, size_t size)
 /* The whole file in memory: its real size bounds every later allocation. */
 static int read_file(const ctx *c, const char *path, uint8_t **out, size_t *size)
 {
-    /* O_NONBLOCK: opening a FIFO must not wait for a writer (it is then refused below);
-     * it changes nothing for regular files. */
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0) return perr(c, GAN_EIO, "cannot open: %s", strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        int e = errno;
-        close(fd);
-        return perr(c, GAN_EIO, "cannot stat: %s", strerror(e));
-    }
-    if (!S_ISREG(st.st_mode)) {
-        close(fd);
-        return perr(c, GAN_EIO, "not a regular file");
-    }
-    if (st.st_size < 0 || (uintmax_t)st.st_size > SIZE_MAX) {
-        close(fd);
+    int fd, regular;
+    uint64_t len;
+    int rc = gan__file_open(&fd, path, 1, &len, &regular);
+    if (rc) return pwrap(c, rc);
+    if (len > SIZE_MAX) {
+        gan__file_close(fd);
         return perr(c, GAN_EFORMAT, "too large to load");
     }
-    size_t n = (size_t)st.st_size, got = 0;
-    uint8_t *buf = gan__malloc(n);
-    if (!buf) {
-        close(fd);
-        return perr(c, GAN_ENOMEM, "out of memory for the file's %zu bytes", n);
+    size_t n = (size_t)len, got = 0;
+    uint8_t *buf = gan__malloc(n ? n : 1);
+    if (!buf) rc = perr(c, GAN_ENOMEM, "out of memory for the file's %zu bytes", n);
+    else if ((rc = gan__file_read(fd, buf, n, &got))) rc = pwrap(c, rc);
+    else if (got < n) rc = perr(c, GAN_EIO, "the file ended after %zu of %zu bytes (changed while reading?)", got, n);
+    gan__file_close(fd);
+    if (rc) {
+        gan__free(buf);
+        return rc;
     }
-    while (got < n) {
-        ssize_t k = read(fd, buf + got, n - got);
-        if (k < 0 && errno == EINTR) continue;
-        if (k <= 0) {
-            int e = k < 0 ? errno : 0;
-            close(fd);
-            gan__free(buf);
-            if (e) return perr(c, GAN_EIO, "read error: %s", strerror(e));
-            return perr(c, GAN_EIO, "the file ended after %zu of %zu bytes (changed while reading?)", got, n);
-        }
-        got += (size_t)k;
-    }
-    close(fd);
     *out = buf;
     *size = n;
     return GAN_OK;

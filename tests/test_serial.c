@@ -225,6 +225,110 @@ static void patch64(uint8_t *f, size_t size, const char *type, int nth, size_t o
     fix_crc(f, pos);
 }
 
+/* The trainer's settings: the TSET chunk written today is a list of entries (key u32,
+ * length u32, value); earlier builds wrote the fixed 64-byte TRNR chunk. */
+enum { TRNR_SIZE = 64 };
+#define REQUIRED_BIT 0x80000000u
+
+/* Where setting k's value sits in the TRNR layout, and its length (the TSET entries hold
+ * the same bytes): batch, condition, steps, D steps, G steps, update, loss, real target,
+ * clip, EMA decay, noise kind and scale, batch-norm statistics. */
+static const size_t TRNR_AT[13] = {0, 0, 8, 16, 24, 28, 32, 36, 40, 44, 48, 52, 60};
+static const size_t TRNR_LEN[13] = {0, 8, 8, 8, 4, 4, 4, 4, 4, 4, 4, 8, 4};
+
+/* The payload of the first chunk of `type`; *len its length. */
+static const uint8_t *chunk_payload(const uint8_t *f, size_t size, const char *type, size_t *len)
+{
+    size_t pos = find_chunk(f, size, type, 0);
+    if (pos == SIZE_MAX) return NULL;
+    *len = (size_t)rd64(f + pos + 8);
+    return f + pos + 16;
+}
+
+/* The offset in f of setting k's value in the TSET chunk, or SIZE_MAX; *len its length. */
+static size_t tset_value(const uint8_t *f, size_t size, uint32_t k, size_t *len)
+{
+    size_t n;
+    const uint8_t *p = chunk_payload(f, size, "TSET", &n);
+    assert_non_null(p);
+    for (size_t at = 0; at + 8 <= n; at += 8 + rd32(p + at + 4))
+        if ((rd32(p + at) & ~REQUIRED_BIT) == k) {
+            *len = rd32(p + at + 4);
+            return (size_t)(p - f) + at + 8;
+        }
+    return SIZE_MAX;
+}
+
+/* A checkpoint's settings in the TRNR layout, from either chunk (a missing TSET entry
+ * leaves the documented default), so files of both kinds compare. */
+static void settings_image(const uint8_t *f, size_t size, uint8_t out[TRNR_SIZE])
+{
+    size_t n;
+    const uint8_t *p = chunk_payload(f, size, "TRNR", &n);
+    if (p) {
+        assert_int_equal(n, TRNR_SIZE);
+        memcpy(out, p, TRNR_SIZE);
+        return;
+    }
+    memset(out, 0, TRNR_SIZE);
+    wr32(out + 40, 0x3F800000u); /* real target 1 */
+    for (uint32_t k = 1; k <= 12; k++) {
+        size_t len, at = tset_value(f, size, k, &len);
+        if (at == SIZE_MAX) continue;
+        assert_int_equal(len, TRNR_LEN[k]);
+        memcpy(out + TRNR_AT[k], f + at, len);
+    }
+}
+
+/* f with its settings chunk (TSET or TRNR) replaced by a chunk of `type` holding
+ * payload[0..len), or dropped when type is NULL. */
+static void with_settings(bytes *out, const uint8_t *f, size_t size, const char *type, const void *payload, size_t len)
+{
+    size_t pos = find_chunk(f, size, "TSET", 0);
+    if (pos == SIZE_MAX) pos = find_chunk(f, size, "TRNR", 0);
+    assert_true(pos != SIZE_MAX);
+    size_t end = pos + 20 + (size_t)rd64(f + pos + 8);
+    out->n = 0;
+    b_put(out, f, pos);
+    if (type) b_chunk(out, type, 1, payload, len);
+    b_put(out, f + end, size - end);
+}
+
+/* The TRNR payload of a checkpoint's settings, as earlier builds wrote it. */
+static void as_trnr(bytes *out, const uint8_t *f, size_t size)
+{
+    uint8_t trnr[TRNR_SIZE];
+    settings_image(f, size, trnr);
+    with_settings(out, f, size, "TRNR", trnr, TRNR_SIZE);
+}
+
+/* Two checkpoints hold the same chunks in the same order, byte for byte, but for their
+ * settings chunks, whose settings are equal. */
+static void assert_same_but_settings(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
+{
+    uint8_t sa[TRNR_SIZE], sb[TRNR_SIZE];
+    settings_image(a, an, sa);
+    settings_image(b, bn, sb);
+    assert_memory_equal(sa, sb, TRNR_SIZE);
+    assert_memory_equal(a, b, 20);
+    size_t i = 20, j = 20;
+    while (i + 20 <= an && j + 20 <= bn) {
+        uint32_t ta = rd32(a + i), tb = rd32(b + j);
+        size_t la = (size_t)rd64(a + i + 8), lb = (size_t)rd64(b + j + 8);
+        int settings_a = ta == fourcc("TSET") || ta == fourcc("TRNR"), settings_b = tb == fourcc("TSET") ||
+                                                                                      tb == fourcc("TRNR");
+        assert_int_equal(settings_a, settings_b);
+        if (!settings_a) {
+            assert_int_equal(la, lb);
+            assert_memory_equal(a + i, b + j, 20 + la);
+        }
+        i += 20 + la;
+        j += 20 + lb;
+    }
+    assert_int_equal(i, an);
+    assert_int_equal(j, bn);
+}
+
 /* ------------------------------------------------------------- trainer rigs */
 
 /* Deterministic data: draws only from the trainer's data stream. */
@@ -998,20 +1102,6 @@ static void hostile_sizes(void **state)
         {"OPTM", 0, 20, 0, 0x3F800000u, GAN_EFORMAT, "momentum"},
         {"OPTM", 0, 8, 0, 2, GAN_EFORMAT, "nesterov"},
         {"EMA ", 0, 0, 1, (uint64_t)1 << 62, GAN_EFORMAT, "EMA chunk holds"},
-        {"TRNR", 0, 0, 1, (uint64_t)1 << 40, GAN_EFORMAT, "batch size"},
-        {"TRNR", 0, 0, 1, 0, GAN_EFORMAT, "batch size"},
-        {"TRNR", 0, 8, 1, 1, GAN_EFORMAT, "condition size"},
-        {"TRNR", 0, 24, 0, 0, GAN_EFORMAT, "at least 1"},
-        {"TRNR", 0, 32, 0, 3, GAN_EFORMAT, "update mode"},
-        {"TRNR", 0, 36, 0, 6, GAN_EFORMAT, "unknown loss"},
-        {"TRNR", 0, 40, 0, 0, GAN_EFORMAT, "real target"},
-        {"TRNR", 0, 44, 0, 0xFF800000u, GAN_EFORMAT, "clip"},
-        {"TRNR", 0, 48, 0, 0x3F800000u, GAN_EFORMAT, "EMA decay"},
-        {"TRNR", 0, 48, 0, 0, GAN_EFORMAT, "EMA chunk but"},
-        {"TRNR", 0, 52, 0, 3, GAN_EFORMAT, "noise kind"},
-        {"TRNR", 0, 52, 0, 0, GAN_ESTATE, "custom noise"},
-        {"TRNR", 0, 56, 0, 0, GAN_EFORMAT, "noise scale"},
-        {"TRNR", 0, 60, 0, 2, GAN_EFORMAT, "unknown batch-norm statistics 2"},
         {"RNG ", 0, 0, 0, 5, GAN_EFORMAT, "streams"},
         {"RNG ", 0, 16, 1, 2, GAN_EFORMAT, "rng stream 0"},
         {"RNG ", 0, 8 + 24 * 3 + 16, 0, 2, GAN_EFORMAT, "rng stream 3"},
@@ -1034,12 +1124,71 @@ static void hostile_sizes(void **state)
         assert_true(largest_alloc < 4096);
         assert_same_image(t.t, &before);
     }
+    /* the settings, each refused by its setter's check, in a TSET entry and in the TRNR
+     * chunk of earlier builds alike */
+    struct {
+        uint32_t setting;
+        size_t off; /* in the value */
+        int wide;
+        uint64_t value;
+        int code;
+        const char *needle;
+    } settings[] = {
+        {1, 0, 1, (uint64_t)1 << 40, GAN_EFORMAT, "the trainer's settings: the batch size must be"},
+        {1, 0, 1, 0, GAN_EFORMAT, "batch size"},
+        {2, 0, 1, 1, GAN_EFORMAT, "condition size 1 does not fit"},
+        {4, 0, 0, 0, GAN_EFORMAT, "at least 1"},
+        {5, 0, 0, 0, GAN_EFORMAT, "G updates per step must be at least 1"},
+        {6, 0, 0, 3, GAN_EFORMAT, "update mode"},
+        {7, 0, 0, 6, GAN_EFORMAT, "unknown loss"},
+        {8, 0, 0, 0, GAN_EFORMAT, "real target"},
+        {9, 0, 0, 0xFF800000u, GAN_EFORMAT, "clip"},
+        {10, 0, 0, 0x3F800000u, GAN_EFORMAT, "EMA decay"},
+        {10, 0, 0, 0, GAN_EFORMAT, "EMA chunk but"},
+        {11, 0, 0, 3, GAN_EFORMAT, "noise kind"},
+        {11, 0, 0, 0, GAN_ESTATE, "custom noise"},
+        {11, 4, 0, 0, GAN_EFORMAT, "noise scale"},
+        {12, 0, 0, 2, GAN_EFORMAT, "unknown batch-norm statistics 2"},
+    };
+    bytes old = {0};
+    as_trnr(&old, ck.b, ck.n);
+    uint8_t *g = malloc(old.n);
+    for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++) {
+        size_t len, at = tset_value(ck.b, ck.n, settings[i].setting, &len);
+        assert_true(at != SIZE_MAX);
+        memcpy(f, ck.b, ck.n);
+        memcpy(g, old.b, old.n);
+        size_t trnr = find_chunk(g, old.n, "TRNR", 0), in_trnr = trnr + 16 + TRNR_AT[settings[i].setting];
+        if (settings[i].wide) {
+            wr64(f + at + settings[i].off, settings[i].value);
+            wr64(g + in_trnr + settings[i].off, settings[i].value);
+        } else {
+            wr32(f + at + settings[i].off, (uint32_t)settings[i].value);
+            wr32(g + in_trnr + settings[i].off, (uint32_t)settings[i].value);
+        }
+        fix_crc(f, find_chunk(f, ck.n, "TSET", 0));
+        fix_crc(g, trnr);
+        for (int form = 0; form < 2; form++) {
+            largest_alloc = 0;
+            int rc = form ? gan_trainer_load_mem(t.t, g, old.n) : gan_trainer_load_mem(t.t, f, ck.n);
+            if (rc != settings[i].code || !strstr(gan_error_last(), settings[i].needle))
+                fail_msg("setting %lu +%zu in %s: %d %s", (unsigned long)settings[i].setting, settings[i].off,
+                         form ? "TRNR" : "TSET", rc, gan_error_last());
+            assert_true(largest_alloc < 4096);
+            assert_same_image(t.t, &before);
+        }
+    }
+    free(g);
     /* a missing chunk: the EMA one, cut out */
     size_t ema = find_chunk(ck.b, ck.n, "EMA ", 0), ema_end = ema + 20 + (size_t)rd64(ck.b + ema + 8);
     memcpy(f, ck.b, ema);
     memcpy(f + ema, ck.b + ema_end, ck.n - ema_end);
     assert_error(gan_trainer_load_mem(t.t, f, ck.n - (ema_end - ema)), GAN_EFORMAT, "no EMA chunk");
     assert_same_image(t.t, &before);
+    /* unpatched, the TRNR form loads */
+    assert_int_equal(gan_trainer_load_mem(t.t, old.b, old.n), GAN_OK);
+    assert_same_image(t.t, &ck);
+    free(old.b);
     free(f);
     load_teardown(&r, &t, &ck, &before);
     gan_set_allocator(NULL);
@@ -1201,6 +1350,244 @@ static void allocation_failures(void **state)
     gan_set_allocator(NULL);
 }
 
+/* ----------------------------------------------------------- the settings */
+
+static const char *data_dir(void);
+
+typedef struct {
+    uint32_t key, len;
+    const uint8_t *value;
+} entry;
+
+/* The TSET entries of a checkpoint, in file order. */
+static size_t tset_entries(const uint8_t *f, size_t size, entry *e, size_t cap)
+{
+    size_t n = 0, len;
+    const uint8_t *p = chunk_payload(f, size, "TSET", &len);
+    assert_non_null(p);
+    for (size_t at = 0; at < len; at += 8 + e[n - 1].len) {
+        assert_true(n < cap && at + 8 <= len);
+        e[n++] = (entry){rd32(p + at), rd32(p + at + 4), p + at + 8};
+    }
+    return n;
+}
+
+static void b_entry(bytes *b, uint32_t key, uint32_t len, const void *value)
+{
+    b_u32(b, key);
+    b_u32(b, len);
+    if (len) b_put(b, value, len);
+}
+
+/* Entries e[0..n) but `skip` (SIZE_MAX: none) into b, after whatever b holds. */
+static void b_entries(bytes *b, const entry *e, size_t n, size_t skip)
+{
+    for (size_t i = 0; i < n; i++)
+        if (i != skip) b_entry(b, e[i].key, e[i].len, e[i].value);
+}
+
+/* Load ck with its TSET payload replaced by p: the code, and the message holds needle; a
+ * failure leaves the trainer as `unchanged` holds it. */
+static void load_tset(rig *t, const image *ck, const bytes *p, int code, const char *needle, const image *unchanged)
+{
+    bytes f = {0};
+    with_settings(&f, ck->b, ck->n, "TSET", p->b, p->n);
+    int rc = gan_trainer_load_mem(t->t, f.b, f.n);
+    if (rc != code || (needle && !strstr(gan_error_last(), needle)))
+        fail_msg("expected %d '%s', got %d %s", code, needle ? needle : "", rc, gan_error_last());
+    if (rc) assert_same_image(t->t, unchanged);
+    free(f.b);
+}
+
+/* The TSET chunk: entries of unknown optional settings are skipped, unknown required ones
+ * refused, known ones read once each, at their exact length, with their required bit;
+ * missing ones refused or defaulted as docs/file-format.md says. */
+static void settings_entries(void **state)
+{
+    (void)state;
+    rig r, t;
+    image ck, before;
+    load_setup(&r, &t, &ck, &before, RIG_SGD, 2);
+    entry e[16];
+    size_t n = tset_entries(ck.b, ck.n, e, 16);
+    /* the writer: every setting, in the order of the numbers, each marked required */
+    assert_int_equal(n, 12);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(e[i].key, (uint32_t)(i + 1) | REQUIRED_BIT);
+        assert_int_equal(e[i].len, TRNR_LEN[i + 1]);
+    }
+    bytes p = {0};
+    /* refused, the trainer unchanged */
+    b_entries(&p, e, n, SIZE_MAX);
+    b_entry(&p, 99 | REQUIRED_BIT, 4, "abcd");
+    load_tset(&t, &ck, &p, GAN_EVERSION,
+              "gan_trainer_load_mem: the TSET chunk: setting 99 (payload byte 160) is required but unknown to libgan",
+              &before);
+    p.n = 0;
+    b_entries(&p, e, n, SIZE_MAX);
+    b_entry(&p, e[0].key, e[0].len, e[0].value);
+    load_tset(&t, &ck, &p, GAN_EFORMAT, "the batch size entry (payload byte 160) repeats the one at payload byte 0",
+              &before);
+    p.n = 0;
+    b_entry(&p, e[0].key, 4, e[0].value); /* batch size in 4 bytes */
+    b_entries(&p, e, n, 0);
+    load_tset(&t, &ck, &p, GAN_EFORMAT, "the batch size entry (payload byte 0) is 4 bytes, not 8", &before);
+    p.n = 0;
+    b_entries(&p, e, n, SIZE_MAX);
+    b_u32(&p, 13);
+    b_u32(&p, 4);
+    b_u32(&p, 0);
+    p.n -= 2; /* the value cut off by the chunk's end */
+    load_tset(&t, &ck, &p, GAN_EFORMAT, "setting 13 (payload byte 160) announces 4 bytes but 2 remain", &before);
+    p.n = 0;
+    b_entries(&p, e, n, SIZE_MAX);
+    b_put(&p, "\0\0\0", 3);
+    load_tset(&t, &ck, &p, GAN_EFORMAT, "the TSET chunk ends with 3 bytes at payload byte 160, too few for an entry",
+              &before);
+    p.n = 0;
+    b_entry(&p, e[0].key & ~REQUIRED_BIT, e[0].len, e[0].value);
+    b_entries(&p, e, n, 0);
+    load_tset(&t, &ck, &p, GAN_EFORMAT, "the batch size entry (payload byte 0) is not marked required", &before);
+    uint32_t settings_without_default[] = {1, 3, 4, 5, 6, 7, 9, 11};
+    const char *names[] = {"batch size", "steps completed", "D steps", "G steps", "update", "loss", "clip range",
+                           "noise"};
+    for (size_t i = 0; i < sizeof settings_without_default / sizeof settings_without_default[0]; i++) {
+        char needle[128];
+        snprintf(needle, sizeof needle, "the TSET chunk has no %s entry (setting %lu)", names[i],
+                 (unsigned long)settings_without_default[i]);
+        p.n = 0;
+        b_entries(&p, e, n, settings_without_default[i] - 1);
+        load_tset(&t, &ck, &p, GAN_EFORMAT, needle, &before);
+    }
+    p.n = 0;
+    b_entries(&p, e, n, 9); /* no EMA decay: the default 0, but the file has an EMA chunk */
+    load_tset(&t, &ck, &p, GAN_EFORMAT, "an EMA chunk but the EMA decay is 0", &before);
+    /* two settings chunks, or none */
+    bytes f = {0};
+    uint8_t trnr[TRNR_SIZE];
+    settings_image(ck.b, ck.n, trnr);
+    size_t end = find_chunk(ck.b, ck.n, "END ", 0);
+    b_put(&f, ck.b, end);
+    b_chunk(&f, "TRNR", 1, trnr, TRNR_SIZE);
+    b_put(&f, ck.b + end, ck.n - end);
+    assert_error(gan_trainer_load_mem(t.t, f.b, f.n), GAN_EFORMAT, "two settings chunks: TSET at byte");
+    with_settings(&f, ck.b, ck.n, NULL, NULL, 0);
+    assert_error(gan_trainer_load_mem(t.t, f.b, f.n), GAN_EFORMAT, "no TSET chunk");
+    assert_same_image(t.t, &before);
+
+    /* loaded: unknown optional entries anywhere (an empty one too), skipped and not saved */
+    p.n = 0;
+    b_entry(&p, 99, 5, "hello");
+    b_entries(&p, e, 6, SIZE_MAX);
+    b_entry(&p, 0x7FFFFFFFu, 0, NULL);
+    b_entries(&p, e + 6, n - 6, SIZE_MAX);
+    b_entry(&p, 100, 3, "abc");
+    load_tset(&t, &ck, &p, GAN_OK, NULL, NULL);
+    assert_same_image(t.t, &ck);
+    /* in any order */
+    p.n = 0;
+    for (size_t i = n; i-- > 0;) b_entry(&p, e[i].key, e[i].len, e[i].value);
+    rig_free(&t);
+    rig_make(&t, RIG_SGD, 0);
+    load_tset(&t, &ck, &p, GAN_OK, NULL, NULL);
+    assert_same_image(t.t, &ck);
+    /* without the settings that have defaults (and without the EMA, whose chunk goes
+     * too): no condition, no label smoothing, running statistics */
+    p.n = 0;
+    for (size_t i = 0; i < n; i++)
+        if (i != 1 && i != 7 && i != 9 && i != 11) b_entry(&p, e[i].key, e[i].len, e[i].value);
+    with_settings(&f, ck.b, ck.n, "TSET", p.b, p.n);
+    size_t ema = find_chunk(f.b, f.n, "EMA ", 0), ema_len = 20 + (size_t)rd64(f.b + ema + 8);
+    memmove(f.b + ema, f.b + ema + ema_len, f.n - ema - ema_len);
+    f.n -= ema_len;
+    assert_int_equal(gan_trainer_set_generate_stats(t.t, GAN_STATS_BATCH), GAN_OK);
+    assert_int_equal(gan_trainer_load_mem(t.t, f.b, f.n), GAN_OK);
+    assert_int_equal(gan_trainer_cond_dim(t.t), 0);
+    image s = snap(t.t);
+    uint8_t got[TRNR_SIZE];
+    settings_image(s.b, s.n, got);
+    assert_true(find_chunk(s.b, s.n, "EMA ", 0) == SIZE_MAX);
+    wr64(trnr + 8, 0);             /* condition size */
+    wr32(trnr + 40, 0x3F800000u); /* real target 1 */
+    wr32(trnr + 48, 0);           /* EMA off */
+    wr32(trnr + 60, GAN_STATS_RUNNING);
+    assert_memory_equal(got, trnr, TRNR_SIZE);
+    free(s.b);
+    free(f.b);
+    free(p.b);
+    load_teardown(&r, &t, &ck, &before);
+}
+
+/* A checkpoint of the build before the TSET chunk (tests/data/trainer_trnr_v2.gan, format
+ * version 2 with the TRNR chunk) loads; it saves to the same chunks but for the settings,
+ * which are the file's, and it trains on as its re-saved form does. It was written by
+ * libgan at commit 786990c from test_serial's RIG_SGD nets and optimizers with every setting
+ * away from its default: seed 31, batch 16, condition 2, D steps 2, G steps 3, simultaneous
+ * updates, Wasserstein loss, real target 0.875, clip 0.25, normal noise of scale 0.75,
+ * batch statistics for generation, Xavier weights from the init stream, EMA 0.75, and 3
+ * steps of training. */
+static void settings_of_earlier_builds(void **state)
+{
+    (void)state;
+    char path[4096];
+    size_t size;
+    snprintf(path, sizeof path, "%s/trainer_trnr_v2.gan", data_dir());
+    uint8_t *file = read_all(path, &size);
+    assert_true(find_chunk(file, size, "TRNR", 0) != SIZE_MAX);
+    assert_int_equal(rd32(file + 8), 2);
+    uint8_t img[TRNR_SIZE];
+    settings_image(file, size, img);
+    assert_int_equal(rd64(img), 16);
+    assert_int_equal(rd64(img + 8), 2);
+    assert_int_equal(rd64(img + 16), 3);
+    assert_int_equal(rd32(img + 24), 2);
+    assert_int_equal(rd32(img + 28), 3);
+    assert_int_equal(rd32(img + 32), GAN_UPDATE_SIMULTANEOUS);
+    assert_int_equal(rd32(img + 36), GAN_LOSS_WASSERSTEIN);
+    assert_int_equal(rd32(img + 40), 0x3F600000u); /* 0.875 */
+    assert_int_equal(rd32(img + 44), 0x3E800000u); /* 0.25 */
+    assert_int_equal(rd32(img + 48), 0x3F400000u); /* 0.75 */
+    assert_int_equal(rd32(img + 52), 2);           /* built-in normal noise */
+    assert_int_equal(rd32(img + 56), 0x3F400000u);
+    assert_int_equal(rd32(img + 60), GAN_STATS_BATCH);
+
+    rig a, b;
+    rig_make(&a, RIG_SGD, 0);
+    assert_int_equal(gan_trainer_load(a.t, path), GAN_OK);
+    assert_int_equal(gan_trainer_steps(a.t), 3);
+    assert_int_equal(gan_trainer_cond_dim(a.t), 2);
+    assert_int_equal(gan_trainer_noise_dim(a.t), 4);
+    assert_true(gan_optim_get_lr(a.og) == 0.05f && gan_optim_get_momentum(a.og) == 0.9f);
+    assert_true(gan_optim_get_lr(a.od) == 0.02f && gan_optim_get_momentum(a.od) == 0.5f);
+    image s = snap(a.t);
+    assert_true(find_chunk(s.b, s.n, "TSET", 0) != SIZE_MAX && find_chunk(s.b, s.n, "TRNR", 0) == SIZE_MAX);
+    assert_same_but_settings(s.b, s.n, file, size);
+    /* the re-saved file loads to the same trainer, and both train on alike */
+    rig_make(&b, RIG_SGD, 0);
+    assert_int_equal(gan_trainer_load_mem(b.t, s.b, s.n), GAN_OK);
+    assert_same_image(b.t, &s);
+    assert_int_equal(gan_trainer_run(a.t, 2, NULL, NULL), GAN_OK);
+    assert_int_equal(gan_trainer_run(b.t, 2, NULL, NULL), GAN_OK);
+    image x = snap(a.t), y = snap(b.t);
+    assert_int_equal(x.n, y.n);
+    assert_memory_equal(x.b, y.b, x.n);
+    /* the TRNR form of a checkpoint saved today loads to what it holds (hostile_sizes
+     * patches each field of it) */
+    bytes old = {0};
+    as_trnr(&old, x.b, x.n);
+    rig_free(&b);
+    rig_make(&b, RIG_SGD, 0);
+    assert_int_equal(gan_trainer_load_mem(b.t, old.b, old.n), GAN_OK);
+    assert_same_image(b.t, &x);
+    free(old.b);
+    free(x.b);
+    free(y.b);
+    free(s.b);
+    free(file);
+    rig_free(&a);
+    rig_free(&b);
+}
+
 /* ------------------------------------------------------------------ golden */
 
 static const char *data_dir(void)
@@ -1255,7 +1642,9 @@ static void golden_net(const char *name, int with_reshape)
 }
 
 /* A golden checkpoint loads into today's rig with every setting, stream and state, and
- * saves to the bytes of the version-2 golden checkpoint. */
+ * saves to the bytes of golden_trainer_v2_tset.gan: those of golden_trainer_v2.gan (what
+ * every build wrote for it before the TSET chunk) but for the settings chunk, whose
+ * settings are the same. */
 static void golden_checkpoint(const char *name)
 {
     char path[4096];
@@ -1272,10 +1661,14 @@ static void golden_checkpoint(const char *name)
     assert_int_equal(gan_optim_steps(t.od), 6);
     assert_true(gan_optim_get_lr(t.og) == 0.0f && gan_optim_get_momentum(t.og) == 0.5f);
     assert_true(gan_optim_get_lr(t.od) == 0.0f && gan_optim_get_momentum(t.od) == 0.9f);
-    uint8_t *want = golden("golden_trainer_v2.gan", &size);
+    uint8_t *want = golden("golden_trainer_v2_tset.gan", &size);
     image s = snap(t.t);
     assert_int_equal(s.n, size);
     assert_memory_equal(s.b, want, size);
+    free(want);
+    want = golden("golden_trainer_v2.gan", &size);
+    assert_true(find_chunk(want, size, "TRNR", 0) != SIZE_MAX);
+    assert_same_but_settings(s.b, s.n, want, size);
     /* the streams are where today's run leaves them (their draws do not depend on BLAS) */
     golden_trainer(&live);
     for (int k = 0; k < 4; k++)
@@ -1305,6 +1698,7 @@ static void golden_files(void **state)
     golden_net("golden_net_v2.gan", 1);
     golden_checkpoint("golden_trainer_v1.gan");
     golden_checkpoint("golden_trainer_v2.gan");
+    golden_checkpoint("golden_trainer_v2_tset.gan");
     /* today's writer gives the version-2 golden net byte for byte */
     size_t size, now_n;
     uint8_t *want = golden("golden_net_v2.gan", &size);
@@ -1320,7 +1714,10 @@ static void golden_files(void **state)
      * whose last bits depend on the BLAS; golden_checkpoint compares what loads) */
 }
 
-/* Writes the golden files of the current format version (the version-1 ones are frozen). */
+/* Writes the golden files of the current format version (the version-1 ones are frozen):
+ * the net file, and the golden checkpoint as today's writer saves it (TSET), from
+ * golden_trainer_v2.gan in `dir`, which is frozen too: it holds the TRNR chunk of the
+ * builds before, and its optimizer state was trained on another BLAS. */
 static int write_golden(const char *dir)
 {
     char path[4096];
@@ -1334,15 +1731,17 @@ static int write_golden(const char *dir)
         return 1;
     }
     rig r;
-    golden_trainer(&r);
+    rig_make(&r, RIG_GOLDEN, 0);
     snprintf(path, sizeof path, "%s/golden_trainer_v2.gan", dir);
-    rc = gan_trainer_save(r.t, path);
+    rc = gan_trainer_load(r.t, path);
+    snprintf(path, sizeof path, "%s/golden_trainer_v2_tset.gan", dir);
+    if (!rc) rc = gan_trainer_save(r.t, path);
     rig_free(&r);
     if (rc) {
         fprintf(stderr, "%s\n", gan_error_last());
         return 1;
     }
-    printf("wrote %s/golden_net_v2.gan and golden_trainer_v2.gan\n", dir);
+    printf("wrote %s/golden_net_v2.gan and golden_trainer_v2_tset.gan\n", dir);
     return 0;
 }
 
@@ -1364,6 +1763,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(architecture_mismatch),
         cmocka_unit_test(noise_callbacks),
         cmocka_unit_test(allocation_failures),
+        cmocka_unit_test(settings_entries),
+        cmocka_unit_test(settings_of_earlier_builds),
         cmocka_unit_test(golden_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,10 +1,14 @@
 /* Write the seed corpus of fuzz_load.c: valid net files and checkpoints for the trainers
  * of load_arch.h, plus damaged and hand-edited variants. Files are what the library writes
- * (the newest format version) and, for what format version 1 can express (vector inputs,
- * no reshape), the same files rewritten in version 1, checked to load back to the same
- * nets and trainers (ok-v1-*). Names: ok-* load (as a net file or into one trainer),
- * bad-* are refused. Hand-made seeds sit beside them and are not written here: v1-*-golden
- * are copies of tests/data/golden_*_v1.gan (another architecture than the trainers here).
+ * (the newest format version, the settings in a TSET chunk) and, for what format version 1
+ * can express (vector inputs, no reshape), the same files rewritten in version 1 with the
+ * settings in the fixed TRNR chunk as libgan 0.1 wrote them, checked to load back to the
+ * same nets and trainers (ok-v1-*); checkpoints also as the builds before the TSET chunk
+ * wrote them (ok-trnr-*, version 2 with TRNR), and with hand-edited TSET entries (an
+ * optional one a later version may add, and refused ones). Names: ok-* load (as a net
+ * file or into one trainer), bad-* are refused. Hand-made seeds sit beside them and are
+ * not written here: v1-*-golden are copies of tests/data/golden_*_v1.gan (another
+ * architecture than the trainers here).
  * Usage: meson compile -C build make_corpus_load && build/tests/make_corpus_load tests/fuzz/corpus_load */
 #include "gan.h"
 #include "load_arch.h"
@@ -156,6 +160,25 @@ static void v1_layer(uint8_t *o, uint32_t kind, uint32_t act, uint64_t in, uint6
     wr32(o + 36, 0);
 }
 
+/* The TSET payload p[0..len) as the fixed 64-byte TRNR payload of earlier writers into o:
+ * setting k's value goes to TRNR_AT[k] (the bytes are the same; noise is kind and scale). */
+enum { TRNR_SIZE = 64 };
+static const size_t TRNR_AT[13] = {0, 0, 8, 16, 24, 28, 32, 36, 40, 44, 48, 52, 60};
+static const size_t TRNR_LEN[13] = {0, 8, 8, 8, 4, 4, 4, 4, 4, 4, 4, 8, 4};
+
+static void tset_to_trnr(const uint8_t *p, size_t len, uint8_t o[TRNR_SIZE])
+{
+    unsigned seen = 0;
+    memset(o, 0, TRNR_SIZE);
+    for (size_t at = 0; at + 8 <= len; at += 8 + rd32(p + at + 4)) {
+        uint32_t k = rd32(p + at) & 0x7FFFFFFFu, n = rd32(p + at + 4);
+        if (k < 1 || k > 12 || n != TRNR_LEN[k]) die("tset_to_trnr: a TSET entry the writer does not write");
+        memcpy(o + TRNR_AT[k], p + at + 8, n);
+        seen |= 1u << k;
+    }
+    if (seen != 0x1FFEu) die("tset_to_trnr: the writer left a setting out");
+}
+
 /* A version-2 NET payload in version 1 into o (room for it), its length returned; 0 when
  * version 1 cannot express it (an image input, a reshape layer). */
 static size_t net_to_v1(const uint8_t *p, size_t len, uint8_t *o)
@@ -187,20 +210,26 @@ static size_t net_to_v1(const uint8_t *p, size_t len, uint8_t *o)
     return at == len ? out : 0;
 }
 
-/* A file the library wrote, rewritten in format version 1 (NET chunks re-encoded, every
- * other chunk as is, CRCs redone); NULL when version 1 cannot express it. */
-static uint8_t *to_v1(const uint8_t *f, size_t n, size_t *size)
+/* A file the library wrote, rewritten as an earlier writer would have: in format version 1
+ * (v1: NET chunks re-encoded) and with the settings in a TRNR chunk, every other chunk as
+ * is, CRCs redone; NULL when version 1 cannot express it. */
+static uint8_t *rewrite(const uint8_t *f, size_t n, int v1, size_t *size)
 {
     uint8_t *b = malloc(n * 3 + 64); /* a v1 layer record is at most 40 bytes for v2's 8 + 4 */
     if (!b) die("memory");
     memcpy(b, f, 20);
-    relabel(b, 1);
+    if (v1) relabel(b, 1);
     size_t at = 20, out = 20;
     while (at + 20 <= n) {
         uint32_t type = rd32(f + at);
         size_t len = (size_t)rd64(f + at + 8), plen = len;
         memcpy(b + out, f + at, 16);
-        if (type == rd32((const uint8_t *)"NET ")) {
+        if (type == rd32((const uint8_t *)"TSET")) {
+            memcpy(b + out, "TRNR", 4);
+            tset_to_trnr(f + at + 16, len, b + out + 16);
+            plen = TRNR_SIZE;
+            wr64(b + out + 8, plen);
+        } else if (v1 && type == rd32((const uint8_t *)"NET ")) {
             plen = net_to_v1(f + at + 16, len, b + out + 16);
             if (!plen) {
                 free(b);
@@ -214,10 +243,12 @@ static uint8_t *to_v1(const uint8_t *f, size_t n, size_t *size)
         at += 20 + len;
         out += 20 + plen;
     }
-    if (at != n) die("to_v1: a file the library wrote does not frame");
+    if (at != n) die("rewrite: a file the library wrote does not frame");
     *size = out;
     return b;
 }
+
+static uint8_t *to_v1(const uint8_t *f, size_t n, size_t *size) { return rewrite(f, n, 1, size); }
 
 /* v1, the version-1 form of f, as ok-v1-STEM once what it loads to saves as f again
  * (again, freed here); and v1 labelled version 2 as bad-v1-STEM-as-v2, which the v2
@@ -260,6 +291,78 @@ static void v1_trainer(const char *stem, int arch, const uint8_t *f, size_t n)
     uint8_t *again = trainer_bytes(r.t, &again_n);
     put_v1_pair(stem, v1, v1_n, again, again_n, f, n);
     arch_free(&r);
+}
+
+/* A checkpoint of trainer `arch` as the builds before the TSET chunk wrote it (version 2,
+ * TRNR), checked to load back to the trainer f holds, as ok-trnr-STEM. */
+static void trnr_trainer(const char *stem, int arch, const uint8_t *f, size_t n)
+{
+    char name[256];
+    size_t old_n, again_n;
+    uint8_t *old = rewrite(f, n, 0, &old_n);
+    arch_rig r;
+    if (arch_make(&r, arch) || gan_trainer_load_mem(r.t, old, old_n)) die("load the TRNR checkpoint");
+    uint8_t *again = trainer_bytes(r.t, &again_n);
+    if (again_n != n || memcmp(again, f, n)) die("the TRNR checkpoint loads as something else");
+    snprintf(name, sizeof name, "ok-trnr-%s", stem);
+    put(name, old, old_n);
+    free(again);
+    free(old);
+    arch_free(&r);
+}
+
+/* f with its TSET payload replaced by the entries it holds with `extra` (an entry: key,
+ * length, value) put after them, or, when first_len is not 0, with its first entry's
+ * length set to first_len (its value cut to it). */
+static void tset_variant(const char *name, const uint8_t *f, size_t n, const uint8_t *extra, size_t extra_n,
+                         uint32_t first_len)
+{
+    size_t at = 20;
+    while (at + 20 <= n && rd32(f + at) != rd32((const uint8_t *)"TSET")) at += 20 + (size_t)rd64(f + at + 8);
+    if (at + 20 > n) die("no TSET chunk");
+    size_t len = (size_t)rd64(f + at + 8), end = at + 20 + len;
+    uint8_t *b = malloc(n + extra_n + 64);
+    if (!b) die("memory");
+    memcpy(b, f, at + 16);
+    size_t plen;
+    if (first_len) { /* the first entry's head, first_len bytes of its value, the others */
+        uint32_t was = rd32(f + at + 20);
+        memcpy(b + at + 16, f + at + 16, 8 + first_len);
+        wr32(b + at + 20, first_len);
+        memcpy(b + at + 24 + first_len, f + at + 24 + was, len - 8 - was);
+        plen = len - was + first_len;
+    } else {
+        memcpy(b + at + 16, f + at + 16, len);
+        memcpy(b + at + 16 + len, extra, extra_n);
+        plen = len + extra_n;
+    }
+    wr64(b + at + 8, plen);
+    wr32(b + at + 16 + plen, (uint32_t)crc32(0, b + at, (uInt)(16 + plen)));
+    memcpy(b + at + 20 + plen, f + end, n - end);
+    put(name, b, n - len + plen);
+    free(b);
+}
+
+/* Hand-edited TSET chunks of checkpoint f: an optional entry of a later version (loads),
+ * an unknown required one, a repeated one, a short one (refused). */
+static void tset_edits(const char *stem, const uint8_t *f, size_t n)
+{
+    char name[256];
+    uint8_t e[16];
+    wr32(e, 99);
+    wr32(e + 4, 8);
+    memcpy(e + 8, "a later!", 8);
+    snprintf(name, sizeof name, "ok-%s-tset-optional-entry", stem);
+    tset_variant(name, f, n, e, sizeof e, 0);
+    wr32(e, 99 | 0x80000000u);
+    snprintf(name, sizeof name, "bad-%s-tset-required-entry", stem);
+    tset_variant(name, f, n, e, sizeof e, 0);
+    size_t at = 20;
+    while (rd32(f + at) != rd32((const uint8_t *)"TSET")) at += 20 + (size_t)rd64(f + at + 8);
+    snprintf(name, sizeof name, "bad-%s-tset-repeated-entry", stem);
+    tset_variant(name, f, n, f + at + 16, 8 + rd32(f + at + 20), 0);
+    snprintf(name, sizeof name, "bad-%s-tset-short-entry", stem);
+    tset_variant(name, f, n, NULL, 0, 4);
 }
 
 /* Version-2 bytes labelled version 1, which the v1 reader must refuse. */
@@ -344,6 +447,9 @@ int main(int argc, char **argv)
         as_v1(name, b, n);
         snprintf(name, sizeof name, "trainer%d-trained", arch);
         if (arch < 2) v1_trainer(name, arch, b, n); /* arch 2 and 3 use what came with version 2 */
+        trnr_trainer(name, arch, b, n);
+        snprintf(name, sizeof name, "trainer%d", arch);
+        tset_edits(name, b, n);
         free(b);
         b = trained(arch, 0, &n);
         snprintf(name, sizeof name, "ok-trainer%d-no-ema", arch);
