@@ -4,11 +4,11 @@
 #   sh .ci/install-deps.sh --tests   that, and what only the test suite needs
 #   sh .ci/install-deps.sh --peer    that, and the benchmarks' PyTorch peer (bench/)
 set -eu
-pkgs="meson ninja-build pkg-config gcc libopenblas-dev zlib1g-dev libcairo2-dev
+pkgs="meson ninja-build pkg-config gcc libopenblas-dev zlib1g-dev libpng-dev libjpeg62-turbo-dev libcairo2-dev
       dataset-fashion-mnist"
 case "${1:-}" in
---tests) pkgs="$pkgs g++ libblas-dev liblapack-dev libblis-pthread-dev libcmocka-dev valgrind binutils python3 python3-numpy python3-scipy
-               abigail-tools doxygen clang libclang-rt-14-dev libopenmpi-dev openmpi-bin" ;;
+--tests) pkgs="$pkgs g++ libblas-dev liblapack-dev libblis-pthread-dev libcmocka-dev valgrind binutils python3 python3-numpy python3-scipy python3-pil
+               ruby-gemojione abigail-tools doxygen clang libclang-rt-14-dev libopenmpi-dev openmpi-bin" ;;
 --peer) pkgs="$pkgs python3-numpy python3-torch" ;;
 esac
 missing=""

@@ -1122,15 +1122,21 @@ GAN_API int gan_trainer_generate(gan_trainer *t, const float *z, const float *co
 /* ------------------------------------------------------------------ dataset */
 
 /**
- * An in-memory data set: n rows of dim floats (pixels scaled to [0, 1] from IDX files,
- * any finite values from gan_dataset_create_from_floats()), with optional labels. Its
- * contents never change after loading.
+ * A data set: n rows of dim values, with optional labels. Images and IDX files keep their
+ * bytes (a quarter of the memory of floats; an uncompressed IDX file is mapped, not read,
+ * so a set may be larger than memory); a row's value is then byte / 255, in [0, 1], and
+ * becomes a float only when it is read (gan_dataset_get_rows(), a sampler's batch).
+ * gan_dataset_create_from_floats() keeps the caller's floats. Its contents never change
+ * after loading.
  */
 typedef struct gan_dataset gan_dataset;
 
 /**
  * Load an IDX image file (MNIST / Fashion-MNIST format: unsigned bytes, 1 to 7
- * dimensions after the count), raw or gzip-compressed, scaling pixels to [0, 1].
+ * dimensions after the count), raw or gzip-compressed; row values are pixel / 255. An
+ * uncompressed file is mapped (since 0.3): only the rows read are ever brought in, and
+ * the file must not change while the data set lives. An item of N x H x W x C has the
+ * shape (C, H, W), one of N x H x W the shape (1, H, W) (gan_dataset_shape()).
  * @p labels_path (may be NULL) is an IDX label file whose count must match.
  * Every header field is validated: a bad file is GAN_EFORMAT with a message, a missing
  * one GAN_EIO; nothing is allocated beyond what the file's real size supports.
@@ -1198,12 +1204,16 @@ GAN_API size_t gan_dataset_size(const gan_dataset *ds);
  */
 GAN_API size_t gan_dataset_dim(const gan_dataset *ds);
 /**
- * One row of the data set.
+ * One row of the data set, as floats.
  * @param ds the data set, or NULL
  * @param i  the row's index, from 0
  * @return gan_dataset_dim() floats, borrowed (owned by the data set; valid until it is
  * freed), or NULL for a NULL @p ds or an @p i out of range. The rows are contiguous:
- * row 0 is the start of all n x dim floats.
+ * row 0 is the start of all n x dim floats. For a set of bytes (images, IDX files;
+ * since 0.3) the first call makes a float copy of the whole set (4 bytes per value; NULL
+ * and GAN_ENOMEM's message in gan_error_last() when memory runs out), which the set
+ * keeps: that first call must not race another on the same set. gan_dataset_get_rows()
+ * converts only the rows asked for, into the caller's memory.
  */
 GAN_API const float *gan_dataset_row(const gan_dataset *ds, size_t i);
 /**
@@ -1235,6 +1245,96 @@ GAN_API size_t gan_dataset_num_classes(const gan_dataset *ds);
  */
 GAN_API int gan_dataset_split(gan_dataset **first, gan_dataset **second, const gan_dataset *ds, size_t n_first,
                               gan_rng *shuffle);
+
+/**
+ * Rows as floats in [0, 1] (byte / 255 for a set of bytes, the values themselves for
+ * gan_dataset_create_from_floats()), HWC, into the caller's memory. Since 0.3.
+ * @param ds         the data set
+ * @param first      the first row
+ * @param n          rows, with first + n at most gan_dataset_size()
+ * @param[out] dst   n x gan_dataset_dim() floats; may be NULL when @p n is 0
+ * @return GAN_OK; GAN_EINVAL for a NULL @p ds or @p dst, or rows out of range.
+ */
+GAN_API int gan_dataset_get_rows(const gan_dataset *ds, size_t first, size_t n, float *dst);
+/**
+ * A row's shape: (C, H, W) for images and for IDX files of N x H x W (x C) items, (dim,
+ * 1, 1) otherwise. Since 0.3.
+ * @param ds the data set
+ * @param[out] channels, height, width  may each be NULL
+ * @return GAN_OK; GAN_EINVAL for a NULL @p ds.
+ */
+GAN_API int gan_dataset_shape(const gan_dataset *ds, size_t *channels, size_t *height, size_t *width);
+
+/**
+ * Load a folder of PNG and JPEG images, or a list of them, as a set of bytes of
+ * @p height x @p width x @p channels (HWC), each image converted as
+ * gan_image_decode_mem() states (alpha onto white, or black with GAN_IMAGE_BLACK; the
+ * largest centred box of the target's aspect ratio, then area averaging to shrink and
+ * bilinear to enlarge). Since 0.3.
+ *
+ * @p path is either a directory, read recursively in sorted (byte) order, taking the
+ * files named *.png, *.jpg and *.jpeg in any case and skipping names that start with a
+ * dot; or a list file of lines `relative/path [label]` (paths relative to the list
+ * file's directory, without white space; blank lines and lines starting with '#'
+ * skipped). Labels:
+ * - a directory with GAN_IMAGE_LABELS: the first level of sub-folders are the classes,
+ *   in sorted order (torchvision's ImageFolder rule); an image directly in @p path has
+ *   no class and fails the load. Without the flag any layout loads, a flat folder too.
+ * - a list file: its labels, on every line or on none; integers are the labels
+ *   themselves, names are classes numbered in sorted order (gan_dataset_class_name()).
+ *   GAN_IMAGE_LABELS then requires them.
+ * A file that cannot be read or decoded fails the load, naming it; with
+ * GAN_IMAGE_SKIP_BAD it is skipped instead, and gan_dataset_num_skipped() and
+ * gan_dataset_skipped_name() tell which. Decoding runs on the calling thread.
+ * @param[out] out     the new data set, owned by the caller; NULL on failure
+ * @param path         a directory or a list file
+ * @param channels     1 (grey, ITU-R 601 luma) or 3 (RGB)
+ * @param height, width the size every image is converted to, each in [1, 65535]
+ * @param flags        GAN_IMAGE_LABELS, GAN_IMAGE_SKIP_BAD, GAN_IMAGE_BLACK and the pixel
+ *                     limit (GAN_IMAGE_PIXEL_LIMIT()), OR-ed; 0: no labels, white
+ *                     background, a bad file fails the load
+ * @return GAN_OK; GAN_EINVAL for a NULL argument, a size or flag out of range, or no
+ * images found; GAN_EIO when @p path or a file cannot be read; GAN_EFORMAT for a file
+ * that is not a PNG or JPEG image, a bad list file or labels; GAN_ENOMEM.
+ */
+GAN_API int gan_dataset_load_images(gan_dataset **out, const char *path, size_t channels, size_t height,
+                                    size_t width, unsigned flags);
+/**
+ * The name of class @p k: the folder or the list file's name of the class. Since 0.3.
+ * @param ds the data set, or NULL
+ * @param k  the class, in [0, gan_dataset_num_classes())
+ * @return the name, borrowed (valid while @p ds lives), or NULL for a set without
+ * names (IDX files, numeric labels, floats), a NULL @p ds or @p k out of range.
+ */
+GAN_API const char *gan_dataset_class_name(const gan_dataset *ds, size_t k);
+/**
+ * The number of files gan_dataset_load_images() skipped (GAN_IMAGE_SKIP_BAD). Since 0.3.
+ * @param ds the data set, or NULL
+ * @return that number; 0 for NULL or any other set.
+ */
+GAN_API size_t gan_dataset_num_skipped(const gan_dataset *ds);
+/**
+ * The path of the k-th skipped file, as the folder walk or the list named it; the first
+ * ten are kept. Since 0.3.
+ * @param ds the data set, or NULL
+ * @param k  in [0, min(gan_dataset_num_skipped(), 10))
+ * @return the path, borrowed, or NULL out of range.
+ */
+GAN_API const char *gan_dataset_skipped_name(const gan_dataset *ds, size_t k);
+/**
+ * Pack a set of bytes (images, IDX files) into IDX files of unsigned bytes: images as
+ * N x H x W x C (N x H x W when C is 1, N x dim for a set without an image shape), labels
+ * (which must be below 256) as N. Each file is written atomically: a temporary file in
+ * the same directory, flushed and renamed over the path. The uncompressed images file
+ * then loads mapped (gan_dataset_load_idx()). Since 0.3.
+ * @param ds           a data set of bytes
+ * @param images_path  where to write the images
+ * @param labels_path  where to write the labels, or NULL
+ * @return GAN_OK; GAN_EINVAL for a NULL @p ds or @p images_path, a set of floats, a
+ * labels path for a set without labels, a label above 255 or a dimension above 2^32 - 1;
+ * GAN_EIO when a file cannot be written (an existing file is then unchanged); GAN_ENOMEM.
+ */
+GAN_API int gan_dataset_save_idx(const gan_dataset *ds, const char *images_path, const char *labels_path);
 
 /** How a sampler draws rows. */
 typedef enum gan_sample_mode {
@@ -1287,6 +1387,16 @@ GAN_API uint64_t gan_sampler_epoch(const gan_sampler *s);
  */
 GAN_API int gan_sampler_set_shard(gan_sampler *s, int rank, int ranks);
 /**
+ * The range a sampler's rows take: a value v in [0, 1] becomes lo + (hi - lo) v. [0, 1]
+ * suits a sigmoid G, [-1, 1] a tanh G (DCGAN). The default, [0, 1], gives the values
+ * unchanged. Values of gan_dataset_create_from_floats() are mapped the same way. Since 0.3.
+ * @param s  the sampler
+ * @param lo the value of 0
+ * @param hi the value of 1, above @p lo
+ * @return GAN_OK; GAN_EINVAL for a NULL @p s, non-finite bounds or hi <= lo.
+ */
+GAN_API int gan_sampler_set_range(gan_sampler *s, float lo, float hi);
+/**
  * A ready gan_data_fn: pass it with a gan_sampler as payload to gan_trainer_set_data().
  * Fills @p x (and @p cond with one-hot labels when the sampler was made so) from @p rng.
  * The widths are not checked: G's output width must be gan_dataset_dim() and the
@@ -1303,6 +1413,104 @@ GAN_API int gan_sampler_set_shard(gan_sampler *s, int rank, int ranks);
  * one). The trainer reports a failure as GAN_EUSER.
  */
 GAN_API int gan_dataset_sampler(void *payload, gan_rng *rng, float *x, float *cond, size_t batch);
+
+/* ------------------------------------------------------------------- images */
+
+/**
+ * Flags of gan_image_decode_mem() and gan_dataset_load_images(), OR-ed together with a
+ * pixel limit (GAN_IMAGE_PIXEL_LIMIT(), bits 8 to 13). Values are pinned. Since 0.3.
+ */
+enum {
+    GAN_IMAGE_LABELS = 1,   /**< gan_dataset_load_images(): labels from the first level of
+                                 sub-folders (or the list file); nothing for one image */
+    GAN_IMAGE_SKIP_BAD = 2, /**< gan_dataset_load_images(): skip a file that cannot be read
+                                 or decoded instead of failing; nothing for one image */
+    GAN_IMAGE_BLACK = 4     /**< composite alpha onto black instead of white */
+};
+
+/**
+ * @def GAN_IMAGE_PIXEL_LIMIT
+ * @brief The most pixels an image may have, 2^@p log2 (width x height as its header
+ * states them), as flag bits: OR it into the flags of gan_image_decode_mem() and
+ * gan_dataset_load_images(). @p log2 is in [1, 40]; without it (those bits 0) the limit is
+ * 2^27 pixels (134 million, e.g. 11585 x 11585: 403 MB as RGB bytes). A larger image is
+ * refused with GAN_EFORMAT from its header, before anything is allocated for its pixels,
+ * so a decompression bomb (a small file that declares 100000 x 100000 pixels) costs
+ * nothing. Since 0.3.
+ * @param log2 the limit's base-2 logarithm, in [1, 40]
+ */
+#define GAN_IMAGE_PIXEL_LIMIT(log2) ((unsigned)(log2) << 8)
+
+/**
+ * Decode one PNG or JPEG image from memory (the format is told by its first bytes, not by
+ * a name) and convert it into @p height x @p width x @p channels bytes, HWC: rows top to
+ * bottom, channels interleaved. Since 0.3. Thread-safe: uses no handle.
+ *
+ * Every PNG is read (grey of 1, 2, 4, 8 and 16 bits, grey + alpha, palette, RGB, RGBA, 8
+ * and 16 bits, Adam7-interlaced or not), and baseline, extended and progressive JPEG of
+ * 8 bits (grey, YCbCr, RGB, CMYK and YCCK). The conversion, in this order, is what PIL's
+ * Image.open(f).convert(...) then resize(..., box=...) give, to within one level where
+ * docs/images.md says so:
+ * 1. Samples to 8 bits: a 16-bit sample v becomes round(v / 257); 1-, 2- and 4-bit grey
+ *    is scaled to 0..255 (x 255, 85, 17); a palette is expanded, its tRNS entries becoming
+ *    alpha, as a tRNS colour of a grey or RGB image does. A CMYK (or YCCK) JPEG becomes RGB
+ *    as PIL's convert('RGB') does: R = round((255 - C)(255 - K) / 255), G and B the same
+ *    from M and Y, with the inks C, M, Y, K taken as inverted in the file when it has an
+ *    Adobe marker (as Photoshop writes them; PIL's rule). Gamma and colour profiles (gAMA,
+ *    sRGB, iCCP chunks, ICC markers) and EXIF orientation are ignored, as PIL ignores them.
+ * 2. Alpha is composited onto a background bg in 8-bit sRGB: each channel c becomes
+ *    round((a c + (255 - a) bg) / 255), bg = 255 (white), or 0 with GAN_IMAGE_BLACK.
+ * 3. Channels: grey to RGB by replication; RGB to grey by ITU-R 601 luma as PIL's
+ *    convert('L') computes it: (19595 R + 38470 G + 7471 B + 32768) >> 16.
+ * 4. The box: the largest centred box of the target's aspect ratio. For a w x h image,
+ *    when w * height >= h * width it is floor(h * width / height) x h (at least 1 wide),
+ *    else w x floor(w * height / width) (at least 1 high), at offsets
+ *    floor((w - box width) / 2), floor((h - box height) / 2).
+ * 5. Resizing, each axis on its own, a box side of s pixels to a target side of n:
+ *    - s > n, shrinking: area averaging. Output pixel k covers [k s / n, (k + 1) s / n)
+ *      of the box and is the mean of the pixels under it, each weighted by the part of it
+ *      covered (OpenCV's INTER_AREA; PIL's BOX when n divides s);
+ *    - s < n, enlarging: bilinear between pixel centres (PIL's BILINEAR): output pixel k
+ *      samples the box at x = (k + 0.5) s / n - 0.5, interpolating linearly between the
+ *      pixels floor(x) and floor(x) + 1, an edge pixel standing for those beyond it;
+ *    - s = n: the pixels as they are.
+ *    The output is the product of the two axes' weights (separable), summed in double
+ *    precision and rounded once, half up: an area average is the exact mean, rounded. With
+ *    the box of step 4 one axis never shrinks while the other enlarges (if they differ,
+ *    one is unchanged); were it to happen, each axis would still follow its own rule.
+ * @param[out] out  @p height x @p width x @p channels bytes; partly written on failure
+ * @param bytes     the file's bytes
+ * @param size      their number
+ * @param channels  1 (grey) or 3 (RGB)
+ * @param height    the target's height, in [1, 2^31 - 1]
+ * @param width     the target's width, in [1, 2^31 - 1]
+ * @param flags     GAN_IMAGE_BLACK and GAN_IMAGE_PIXEL_LIMIT(), OR-ed, or 0 (white, 2^27
+ *                  pixels at most); GAN_IMAGE_LABELS and GAN_IMAGE_SKIP_BAD are accepted
+ *                  and change nothing here
+ * @return GAN_OK; GAN_EINVAL for a NULL @p out or @p bytes, @p channels other than 1 or
+ * 3, a size out of range, unknown flag bits or a pixel limit out of [1, 40]; GAN_EFORMAT
+ * for bytes that are neither PNG nor JPEG, a broken or truncated file, an image of more
+ * pixels than the limit, or a JPEG of another precision or colour space; GAN_ENOMEM.
+ * The message says which (never naming a file: the bytes have none).
+ */
+GAN_API int gan_image_decode_mem(uint8_t *out, const void *bytes, size_t size, size_t channels, size_t height,
+                                 size_t width, unsigned flags);
+/**
+ * Write 8-bit pixels as a PNG file, atomically: the bytes go to a temporary file in the
+ * same directory, which is flushed (fsync) and renamed over @p path, so a file already
+ * there is replaced whole or not at all. Since 0.3.
+ * @param path     the file to write
+ * @param pixels   @p height x @p width x @p channels bytes, HWC (rows top to bottom)
+ * @param width    the image's width, in [1, 2^31 - 1]
+ * @param height   the image's height, in [1, 2^31 - 1]
+ * @param channels 1 (grey), 2 (grey + alpha), 3 (RGB) or 4 (RGBA)
+ * @return GAN_OK; GAN_EINVAL for a NULL @p path or @p pixels, an empty @p path, a size
+ * out of range or @p channels out of [1, 4]; GAN_EIO when the file cannot be written (the
+ * system's reason in the message; a file already at @p path is then unchanged);
+ * GAN_ENOMEM.
+ */
+GAN_API int gan_image_write_png(const char *path, const uint8_t *pixels, size_t width, size_t height,
+                                size_t channels);
 
 /* --------------------------------------------------------------- evaluation */
 

@@ -1,8 +1,12 @@
-/* Data sets: the IDX reader (raw or gzip, file or memory), copies of the caller's floats,
- * splits and the trainer's sampler.
+/* Data sets: the IDX reader (raw or gzip, file or memory; an uncompressed file is mapped)
+ * and writer, copies of the caller's floats, splits and the trainer's sampler. IDX and
+ * image sets keep bytes; rows become floats in a batch (docs/data.md).
  * Every header field is checked before use and buffers grow only as real bytes arrive,
  * so a lying header or a gzip bomb fails cleanly without a large allocation (docs/data.md). */
+#define _POSIX_C_SOURCE 200809L
+
 #include "alloc_impl.h"
+#include "dataset_impl.h"
 #include "error_impl.h"
 #include "file_impl.h"
 #include "rng_impl.h"
@@ -12,14 +16,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <sys/mman.h>
 #include <zlib.h>
 
-struct gan_dataset {
-    size_t n, dim;      /* rows and row width */
-    float *x;           /* n x dim, row-major (IDX pixels in [0, 1]) */
-    int *labels;        /* n labels in [0, num_classes), or NULL */
-    size_t num_classes; /* largest IDX label + 1, or the caller's; inherited by splits; 0 without labels */
-};
 
 struct gan_sampler {
     const gan_dataset *ds; /* borrowed */
@@ -29,6 +28,7 @@ struct gan_sampler {
     size_t pos;            /* next position in perm; n means "start a new epoch" */
     uint64_t epochs;       /* epochs completed */
     int rank, ranks;       /* the shard this sampler fills (gan_sampler_set_shard) */
+    float lo, scale;       /* a row value v in [0, 1] becomes lo + scale v (gan_sampler_set_range) */
 };
 
 /* ------------------------------------------------------------ byte streams */
@@ -229,9 +229,12 @@ static int open_file(idx_stream *s, const char *fn, const char *path)
 /* ------------------------------------------------------------------- IDX */
 
 typedef struct idx_header {
-    size_t n;     /* first dimension: items */
-    size_t dim;   /* product of the other dimensions */
-    size_t bytes; /* n * dim: the data that must follow */
+    size_t n;       /* first dimension: items */
+    size_t dim;     /* product of the other dimensions */
+    size_t bytes;   /* n * dim: the data that must follow */
+    size_t c, h, w; /* an item's shape: N x H x W is (1, H, W), N x H x W x C is (C, H, W),
+                       any other (dim, 1, 1) */
+    size_t size;    /* of the header: where the data starts */
 } idx_header;
 
 static uint32_t be32(const uint8_t *p)
@@ -281,6 +284,10 @@ static int check_dims(idx_stream *s, const uint8_t *p, unsigned ndims, idx_heade
     if (gan__size_mul(h->n, dim, &h->bytes) || gan__size_mul(h->bytes, sizeof(float), &floats))
         return fail_fmt(s, "the dimensions' product overflows");
     h->dim = dim;
+    h->c = ndims == 3 ? 1 : ndims == 4 ? be32(p + 12) : dim;
+    h->h = ndims == 3 || ndims == 4 ? be32(p + 4) : 1;
+    h->w = ndims == 3 || ndims == 4 ? be32(p + 8) : 1;
+    h->size = 4 + 4 * (size_t)ndims;
     return GAN_OK;
 }
 
@@ -310,11 +317,7 @@ static int read_header(idx_stream *s, int labels, idx_header *h)
 /* Store n bytes at element offset `at`. */
 typedef void (*put_fn)(void *dst, size_t at, const uint8_t *src, size_t n);
 
-static void put_pixels(void *dst, size_t at, const uint8_t *src, size_t n)
-{
-    float *x = (float *)dst + at;
-    for (size_t i = 0; i < n; i++) x[i] = (float)src[i] / 255.0f;
-}
+static void put_bytes(void *dst, size_t at, const uint8_t *src, size_t n) { memcpy((uint8_t *)dst + at, src, n); }
 
 static void put_labels(void *dst, size_t at, const uint8_t *src, size_t n)
 {
@@ -373,10 +376,25 @@ static size_t max_label_plus_one(const int *labels, size_t n)
     return (size_t)max + 1;
 }
 
+/* An uncompressed regular file's bytes, mapped read-only: the data set may then be larger
+ * than memory, and only the rows drawn are ever read. NULL for any other source, or when
+ * mapping fails (the file is then read). */
+static void *map_source(const idx_stream *s, size_t *len)
+{
+    if (s->fd < 0 || s->gzip || !s->size_known || s->size == 0 || s->size > SIZE_MAX) return NULL;
+    void *p = mmap(NULL, (size_t)s->size, PROT_READ, MAP_PRIVATE, s->fd, 0);
+    if (p == MAP_FAILED) return NULL;
+    /* Samplers draw rows at random: read ahead of a row, the kernel would bring in its
+     * neighbours too (six times the rows drawn, on a 4 GB file). */
+    (void)posix_madvise(p, (size_t)s->size, POSIX_MADV_RANDOM);
+    *len = (size_t)s->size;
+    return p;
+}
+
 /* Both headers first, so a count mismatch fails before any data is read. */
 static int load_streams(gan_dataset **out, idx_stream *img, idx_stream *lbl)
 {
-    idx_header hi, hl = {0, 0, 0};
+    idx_header hi, hl = {0};
     int rc = read_header(img, 0, &hi);
     if (!rc && lbl) rc = read_header(lbl, 1, &hl);
     if (!rc && lbl && hl.n != hi.n)
@@ -385,10 +403,14 @@ static int load_streams(gan_dataset **out, idx_stream *img, idx_stream *lbl)
     if (rc) return rc;
     gan_dataset *ds = gan__calloc(1, sizeof *ds);
     if (!ds) return gan__fail(GAN_ENOMEM, "%s: out of memory", img->fn);
-    void *x = NULL, *labels = NULL;
-    rc = read_body(img, hi.bytes, sizeof(float), put_pixels, &x);
-    ds->x = x;
-    if (!rc) rc = expect_end(img);
+    void *bytes = NULL, *labels = NULL;
+    if ((ds->map = map_source(img, &ds->map_len))) { /* check_length saw the data's exact size */
+        ds->bytes = (const uint8_t *)ds->map + hi.size;
+    } else {
+        rc = read_body(img, hi.bytes, 1, put_bytes, &bytes);
+        ds->bytes = ds->owned = bytes;
+        if (!rc) rc = expect_end(img);
+    }
     if (!rc && lbl) rc = read_body(lbl, hl.bytes, sizeof(int), put_labels, &labels);
     ds->labels = labels;
     if (!rc && lbl) rc = expect_end(lbl);
@@ -398,6 +420,9 @@ static int load_streams(gan_dataset **out, idx_stream *img, idx_stream *lbl)
     }
     ds->n = hi.n;
     ds->dim = hi.dim;
+    ds->c = hi.c;
+    ds->h = hi.h;
+    ds->w = hi.w;
     ds->num_classes = lbl ? max_label_plus_one(ds->labels, ds->n) : 0;
     *out = ds;
     return GAN_OK;
@@ -434,6 +459,80 @@ int gan_dataset_load_idx_mem(gan_dataset **out, const void *images, size_t image
     return rc;
 }
 
+/* ------------------------------------------------------------ IDX writer */
+
+/* An IDX file being written: its header, then `n` bytes of `body` or of the labels. */
+typedef struct idx_out {
+    uint8_t head[4 + 4 * 4];
+    size_t head_len;
+    const uint8_t *body;
+    const int *labels; /* labels as bytes, when body is NULL */
+    size_t n;
+} idx_out;
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+static int write_idx(void *arg, int fd)
+{
+    const idx_out *o = arg;
+    int e = gan__file_write_all(fd, o->head, o->head_len);
+    if (e || o->body) return e ? e : gan__file_write_all(fd, o->body, o->n);
+    uint8_t chunk[CHUNK];
+    for (size_t i = 0; i < o->n && !e; i += CHUNK) {
+        size_t k = o->n - i < CHUNK ? o->n - i : CHUNK;
+        for (size_t j = 0; j < k; j++) chunk[j] = (uint8_t)o->labels[i + j];
+        e = gan__file_write_all(fd, chunk, k);
+    }
+    return e;
+}
+
+/* The header of n items of the given dimensions (at most 4 with the count). */
+static void idx_head(idx_out *o, const uint32_t *dims, unsigned ndims)
+{
+    o->head[0] = o->head[1] = 0;
+    o->head[2] = IDX_UBYTE;
+    o->head[3] = (uint8_t)ndims;
+    for (unsigned i = 0; i < ndims; i++) put_be32(o->head + 4 + 4 * i, dims[i]);
+    o->head_len = 4 + 4 * (size_t)ndims;
+}
+
+int gan_dataset_save_idx(const gan_dataset *ds, const char *images_path, const char *labels_path)
+{
+    GAN_CHECK_ARG(ds);
+    GAN_CHECK_ARG(images_path);
+    if (!ds->bytes)
+        return gan__fail(GAN_EINVAL, "%s: the data set holds floats (gan_dataset_create_from_floats); only sets of "
+                                     "bytes (images, IDX files) pack into IDX bytes", __func__);
+    if (labels_path && !ds->labels) return gan__fail(GAN_EINVAL, "%s: a labels path for a set without labels", __func__);
+    if (labels_path && ds->num_classes > 256)
+        return gan__fail(GAN_EINVAL, "%s: %zu classes; IDX labels are bytes (at most 256 classes)", __func__,
+                         ds->num_classes);
+    int image = ds->h > 1 || ds->w > 1;
+    uint32_t dims[4] = {0};
+    size_t values[4] = {ds->n, image ? ds->h : ds->dim, ds->w, ds->c};
+    unsigned ndims = !image ? 2 : ds->c == 1 ? 3 : 4;
+    for (unsigned i = 0; i < ndims; i++) {
+        if (values[i] > UINT32_MAX)
+            return gan__fail(GAN_EINVAL, "%s: dimension %u is %zu, above IDX's 2^32 - 1", __func__, i, values[i]);
+        dims[i] = (uint32_t)values[i];
+    }
+    idx_out o = {.body = ds->bytes, .n = ds->n * ds->dim};
+    idx_head(&o, dims, ndims);
+    int rc = gan__file_write_atomic(images_path, write_idx, &o);
+    if (rc) return gan__wrap(rc, "%s: '%s'", __func__, images_path);
+    if (!labels_path) return GAN_OK;
+    o = (idx_out){.labels = ds->labels, .n = ds->n};
+    idx_head(&o, dims, 1);
+    rc = gan__file_write_atomic(labels_path, write_idx, &o);
+    return rc ? gan__wrap(rc, "%s: '%s'", __func__, labels_path) : GAN_OK;
+}
+
 /* ------------------------------------------------------ from the caller's floats */
 
 /* Rows a sampler can draw from: gan__rng_below takes at most 2^48. */
@@ -442,8 +541,10 @@ int gan_dataset_load_idx_mem(gan_dataset **out, const void *images, size_t image
 /* n labels take no more bytes than the n x dim floats, whose size was checked. */
 _Static_assert(sizeof(int) <= sizeof(float), "labels must fit where the floats do");
 
-static gan_dataset *new_dataset(size_t n, size_t dim, int labelled)
+/* An empty data set of n rows of `like`'s kind (floats, or bytes of its shape). */
+static gan_dataset *new_dataset(size_t n, size_t dim, int labelled, const gan_dataset *like)
 {
+    if (like && like->bytes) return gan__dataset_new_bytes(n, like->c, like->h, like->w, labelled);
     gan_dataset *ds = gan__calloc(1, sizeof *ds);
     if (!ds) return NULL;
     ds->x = gan__malloc(n * dim * sizeof(float)); /* fits: checked by the caller */
@@ -453,7 +554,26 @@ static gan_dataset *new_dataset(size_t n, size_t dim, int labelled)
         return NULL;
     }
     ds->n = n;
-    ds->dim = dim;
+    ds->dim = ds->c = dim;
+    ds->h = ds->w = 1;
+    return ds;
+}
+
+gan_dataset *gan__dataset_new_bytes(size_t n, size_t c, size_t h, size_t w, int labelled)
+{
+    gan_dataset *ds = gan__calloc(1, sizeof *ds);
+    if (!ds) return NULL;
+    ds->dim = c * h * w; /* n x dim fits: checked by the caller */
+    ds->bytes = ds->owned = gan__malloc(n * ds->dim > 0 ? n * ds->dim : 1);
+    ds->labels = labelled ? gan__malloc(n * sizeof(int)) : NULL;
+    if (!ds->owned || (labelled && !ds->labels)) {
+        gan_dataset_free(ds);
+        return NULL;
+    }
+    ds->n = n;
+    ds->c = c;
+    ds->h = h;
+    ds->w = w;
     return ds;
 }
 
@@ -493,7 +613,7 @@ int gan_dataset_create_from_floats(gan_dataset **out, const float *rows, size_t 
     GAN_CHECK_ARG(rows);
     int rc = check_floats(__func__, rows, n, dim, labels, num_classes);
     if (rc) return rc;
-    gan_dataset *ds = new_dataset(n, dim, labels != NULL);
+    gan_dataset *ds = new_dataset(n, dim, labels != NULL, NULL);
     if (!ds) return gan__fail(GAN_ENOMEM, "%s: out of memory", __func__);
     memcpy(ds->x, rows, n * dim * sizeof(float));
     if (labels) memcpy(ds->labels, labels, n * sizeof(int));
@@ -506,7 +626,12 @@ void gan_dataset_free(gan_dataset *ds)
 {
     if (!ds) return;
     gan__free(ds->x);
+    gan__free(ds->owned);
+    if (ds->map) munmap(ds->map, ds->map_len);
+    gan__free(ds->row_cache);
     gan__free(ds->labels);
+    gan__free(ds->class_names);
+    gan__free(ds->skipped_names);
     gan__free(ds);
 }
 
@@ -514,9 +639,70 @@ size_t gan_dataset_size(const gan_dataset *ds) { return ds ? ds->n : 0; }
 size_t gan_dataset_dim(const gan_dataset *ds) { return ds ? ds->dim : 0; }
 size_t gan_dataset_num_classes(const gan_dataset *ds) { return ds ? ds->num_classes : 0; }
 
+/* A byte as a row value: byte / 255, the value IDX sets held as floats before 0.3. */
+static inline float byte_value(uint8_t b) { return (float)b / 255.0f; }
+
+static void bytes_to_floats(float *restrict dst, const uint8_t *restrict src, size_t n)
+{
+    for (size_t i = 0; i < n; i++) dst[i] = byte_value(src[i]);
+}
+
 const float *gan_dataset_row(const gan_dataset *ds, size_t i)
 {
-    return ds && i < ds->n ? ds->x + i * ds->dim : NULL;
+    if (!ds || i >= ds->n) return NULL;
+    if (ds->x) return ds->x + i * ds->dim;
+    if (!ds->row_cache) { /* the 0.1 contract: floats that live as long as the set */
+        float *cache = gan__malloc(ds->n * ds->dim * sizeof(float)); /* fits: checked at loading */
+        if (!cache) {
+            gan__fail(GAN_ENOMEM, "gan_dataset_row: out of memory for the floats of %zu rows", ds->n);
+            return NULL;
+        }
+        bytes_to_floats(cache, ds->bytes, ds->n * ds->dim);
+        ((gan_dataset *)ds)->row_cache = cache;
+    }
+    return ds->row_cache + i * ds->dim;
+}
+
+int gan_dataset_get_rows(const gan_dataset *ds, size_t first, size_t n, float *dst)
+{
+    GAN_CHECK_ARG(ds);
+    if (n && !dst) return gan__fail(GAN_EINVAL, "%s: 'dst' is NULL", __func__);
+    if (first > ds->n || n > ds->n - first)
+        return gan__fail(GAN_EINVAL, "%s: rows [%zu, %zu + %zu) of a data set of %zu", __func__, first, first, n,
+                         ds->n);
+    if (ds->x) memcpy(dst, ds->x + first * ds->dim, n * ds->dim * sizeof *dst);
+    else bytes_to_floats(dst, ds->bytes + first * ds->dim, n * ds->dim);
+    return GAN_OK;
+}
+
+int gan_dataset_shape(const gan_dataset *ds, size_t *channels, size_t *height, size_t *width)
+{
+    GAN_CHECK_ARG(ds);
+    if (channels) *channels = ds->c;
+    if (height) *height = ds->h;
+    if (width) *width = ds->w;
+    return GAN_OK;
+}
+
+/* The k-th of the names in `names`, each ended by '\0'; NULL past the last of `count`. */
+static const char *nth_name(const char *names, size_t count, size_t k)
+{
+    if (!names || k >= count) return NULL;
+    for (; k; k--) names += strlen(names) + 1;
+    return names;
+}
+
+const char *gan_dataset_class_name(const gan_dataset *ds, size_t k)
+{
+    return ds ? nth_name(ds->class_names, ds->num_classes, k) : NULL;
+}
+
+size_t gan_dataset_num_skipped(const gan_dataset *ds) { return ds ? ds->skipped : 0; }
+
+const char *gan_dataset_skipped_name(const gan_dataset *ds, size_t k)
+{
+    return ds ? nth_name(ds->skipped_names, ds->skipped < GAN__SKIPPED_NAMES ? ds->skipped : GAN__SKIPPED_NAMES, k)
+              : NULL;
 }
 
 int gan_dataset_label(const gan_dataset *ds, size_t i)
@@ -539,12 +725,25 @@ static void shuffle(size_t *perm, size_t n, gan_rng *rng)
 /* Copy rows order[from .. from + dst->n) of src (identity order when NULL). */
 static void copy_rows(gan_dataset *dst, const gan_dataset *src, const size_t *order, size_t from)
 {
+    size_t d = src->dim;
     for (size_t i = 0; i < dst->n; i++) {
         size_t r = order ? order[from + i] : from + i;
-        memcpy(dst->x + i * dst->dim, src->x + r * src->dim, src->dim * sizeof(float));
+        if (src->x) memcpy(dst->x + i * d, src->x + r * d, d * sizeof(float));
+        else memcpy(dst->owned + i * d, src->bytes + r * d, d);
         if (src->labels) dst->labels[i] = src->labels[r];
     }
     dst->num_classes = src->num_classes; /* both halves keep the parent's condition width */
+}
+
+/* Both halves keep the parent's class names too. */
+static int copy_names(gan_dataset *dst, const gan_dataset *src)
+{
+    if (!src->class_names) return GAN_OK;
+    const char *last = nth_name(src->class_names, src->num_classes, src->num_classes - 1);
+    size_t len = (size_t)(last - src->class_names) + strlen(last) + 1;
+    if (!(dst->class_names = gan__malloc(len))) return GAN_ENOMEM;
+    memcpy(dst->class_names, src->class_names, len);
+    return GAN_OK;
 }
 
 int gan_dataset_split(gan_dataset **first, gan_dataset **second, const gan_dataset *ds, size_t n_first,
@@ -561,9 +760,9 @@ int gan_dataset_split(gan_dataset **first, gan_dataset **second, const gan_datas
                          ds->n > 1 ? ds->n - 1 : 0, ds->n, n_first);
     /* Allocate everything before drawing, so a failure leaves the rng untouched. */
     size_t *order = rng ? gan__calloc(ds->n, sizeof *order) : NULL;
-    gan_dataset *a = new_dataset(n_first, ds->dim, ds->labels != NULL);
-    gan_dataset *b = new_dataset(ds->n - n_first, ds->dim, ds->labels != NULL);
-    if (!a || !b || (rng && !order)) {
+    gan_dataset *a = new_dataset(n_first, ds->dim, ds->labels != NULL, ds);
+    gan_dataset *b = new_dataset(ds->n - n_first, ds->dim, ds->labels != NULL, ds);
+    if (!a || !b || (rng && !order) || copy_names(a, ds) || copy_names(b, ds)) {
         gan__free(order);
         gan_dataset_free(a);
         gan_dataset_free(b);
@@ -604,6 +803,7 @@ int gan_sampler_create(gan_sampler **out, const gan_dataset *ds, gan_sample_mode
     s->one_hot = one_hot_labels != 0;
     s->pos = ds->n; /* the first draw starts (and shuffles) epoch 1 */
     s->ranks = 1;
+    s->scale = 1.0f;
     *out = s;
     return GAN_OK;
 }
@@ -622,6 +822,17 @@ int gan_sampler_set_shard(gan_sampler *s, int rank, int ranks)
         return gan__fail(GAN_EINVAL, "%s: rank %d of %d ranks is out of range", __func__, rank, ranks);
     s->rank = rank;
     s->ranks = ranks;
+    return GAN_OK;
+}
+
+int gan_sampler_set_range(gan_sampler *s, float lo, float hi)
+{
+    GAN_CHECK_ARG(s);
+    if (!(isfinite(lo) && isfinite(hi) && lo < hi && isfinite(hi - lo)))
+        return gan__fail(GAN_EINVAL, "%s: the range must be finite with lo < hi, got [%g, %g]", __func__, (double)lo,
+                         (double)hi);
+    s->lo = lo;
+    s->scale = hi - lo;
     return GAN_OK;
 }
 
@@ -660,6 +871,24 @@ static int check_call(const gan_sampler *s, const float *x, const float *cond, s
     return GAN_OK;
 }
 
+/* Row r into the sampler's range: lo + scale v, v the row's value in [0, 1] (exactly v in
+ * the default [0, 1]). */
+static void put_row(const gan_sampler *s, size_t r, float *restrict dst)
+{
+    const gan_dataset *ds = s->ds;
+    size_t d = ds->dim;
+    float lo = s->lo, scale = s->scale;
+    if (ds->x) {
+        const float *src = ds->x + r * d;
+        if (lo == 0.0f && scale == 1.0f) memcpy(dst, src, d * sizeof *dst);
+        else
+            for (size_t k = 0; k < d; k++) dst[k] = lo + scale * src[k];
+    } else {
+        const uint8_t *src = ds->bytes + r * d;
+        for (size_t k = 0; k < d; k++) dst[k] = lo + scale * byte_value(src[k]);
+    }
+}
+
 int gan_dataset_sampler(void *payload, gan_rng *rng, float *x, float *cond, size_t batch)
 {
     gan_sampler *s = payload;
@@ -675,7 +904,7 @@ int gan_dataset_sampler(void *payload, gan_rng *rng, float *x, float *cond, size
     for (size_t i = 0; i < batch; i++) {
         size_t r = next_row(s, rng); /* every row's draw, so that the stream and the epoch stay global */
         if (i - first >= part) continue; /* another rank's row (i < first wraps around) */
-        memcpy(x + i * ds->dim, ds->x + r * ds->dim, ds->dim * sizeof(float));
+        put_row(s, r, x + i * ds->dim);
         if (!s->one_hot) continue;
         float *c = cond + i * ds->num_classes;
         memset(c, 0, ds->num_classes * sizeof *c);

@@ -33,13 +33,10 @@
 #include "trainer_record_impl.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 #include <zlib.h>
 
 /* ------------------------------------------------------------------ format */
@@ -198,16 +195,7 @@ typedef struct {
 
 static void w_flush(writer *w)
 {
-    size_t off = 0;
-    while (off < w->staged && !w->err) {
-        ssize_t k = write(w->fd, w->stage + off, w->staged - off);
-        if (k < 0 && errno == EINTR) continue;
-        if (k <= 0) {
-            w->err = k < 0 ? errno : EIO;
-            break;
-        }
-        off += (size_t)k;
-    }
+    if (!w->err) w->err = gan__file_write_all(w->fd, w->stage, w->staged);
     w->staged = 0;
 }
 
@@ -467,98 +455,38 @@ static int save_mem(const ctx *c, emit_fn emit, size_t need, const void *obj, vo
     return GAN_OK;
 }
 
-/* Six characters for a temporary name, from whatever differs between calls. */
-static void temp_suffix(char *dst, unsigned attempt)
-{
-    static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
-    struct timespec ts = {0, 0};
-    clock_gettime(CLOCK_REALTIME, &ts);
-    uint64_t x = (uint64_t)ts.tv_nsec ^ (uint64_t)ts.tv_sec << 30 ^ (uint64_t)getpid() << 20 ^
-                 (uint64_t)(uintptr_t)&ts ^ (uint64_t)attempt * GAN__GOLDEN_GAMMA;
-    x = gan__splitmix64(x);
-    for (int i = 0; i < 6; i++, x /= 36) dst[i] = alphabet[x % 36];
-    dst[6] = '\0';
-}
+/* What save_path hands the atomic write. */
+typedef struct save_job {
+    writer *w;
+    emit_fn emit;
+    const void *obj;
+    size_t need;
+} save_job;
 
-/* Make the rename itself durable; best effort (some file systems refuse). */
-static void sync_dir(char *tmp_path)
+/* A file's bytes through the writer's stage: 0 or the errno value of a failed write. */
+static int emit_to_fd(void *arg, int fd)
 {
-    char *slash = strrchr(tmp_path, '/');
-    const char *dir = ".";
-    if (slash == tmp_path) dir = "/";
-    else if (slash) {
-        *slash = '\0';
-        dir = tmp_path;
-    }
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        (void)fsync(fd);
-        close(fd);
-    }
+    save_job *job = arg;
+    writer *w = job->w;
+    w->fd = fd;
+    job->emit(w, job->obj);
+    w_flush(w);
+    if (!w->err && (w->bug || w->pos != job->need)) return EIO; /* an internal error: sizes differ */
+    return w->err;
 }
 
 static int save_path(const ctx *c, emit_fn emit, size_t need, const void *obj, const char *path)
 {
-    static const char infix[] = ".tmp.";
-    size_t len = strlen(path);
-    if (len == 0) return perr(c, GAN_EINVAL, "the path is empty");
-    if (len > SIZE_MAX - sizeof infix - 7) return perr(c, GAN_EINVAL, "the path is too long");
-    char *tmp = gan__malloc(len + sizeof infix + 6);
-    if (!tmp) return perr(c, GAN_ENOMEM, "out of memory");
-    memcpy(tmp, path, len);
-    memcpy(tmp + len, infix, sizeof infix - 1);
-    int fd = -1;
-    for (unsigned attempt = 0; fd < 0 && attempt < 100; attempt++) {
-        temp_suffix(tmp + len + sizeof infix - 1, attempt);
-        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd < 0 && errno != EEXIST && errno != EINTR) break;
-    }
-    if (fd < 0) {
-        int e = errno;
-        gan__free(tmp);
-        return pwrap(c, gan__fail_errno(GAN_EIO, e, "cannot create a temporary file beside it"));
-    }
     writer *w = gan__malloc(sizeof *w);
-    if (!w) {
-        close(fd);
-        unlink(tmp);
-        gan__free(tmp);
-        return perr(c, GAN_ENOMEM, "out of memory");
-    }
+    if (!w) return perr(c, GAN_ENOMEM, "out of memory");
     w->mem = NULL;
-    w->fd = fd;
     w->pos = w->staged = w->chunk_end = 0;
     w->crc = 0;
     w->err = w->bug = 0;
-    emit(w, obj);
-    w_flush(w);
-    const char *what = "writing";
-    int e = w->err;
-    if (!e && (w->bug || w->pos != need)) {
-        what = "internal error while writing";
-        e = EIO;
-    }
+    save_job job = {w, emit, obj, need};
+    int rc = gan__file_write_atomic(path, emit_to_fd, &job);
     gan__free(w);
-    if (!e && fsync(fd) != 0) {
-        what = "fsync";
-        e = errno;
-    }
-    if (close(fd) != 0 && !e) {
-        what = "closing";
-        e = errno;
-    }
-    if (!e && rename(tmp, path) != 0) {
-        what = "renaming the temporary file over it";
-        e = errno;
-    }
-    if (e) {
-        unlink(tmp);
-        gan__free(tmp);
-        return pwrap(c, gan__fail_errno(GAN_EIO, e, "%s failed (the old file, if any, is unchanged)", what));
-    }
-    sync_dir(tmp);
-    gan__free(tmp);
-    return GAN_OK;
+    return rc ? pwrap(c, rc) : GAN_OK;
 }
 
 /* ------------------------------------------------------------------- reader */

@@ -30,7 +30,7 @@ ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=halt_on_er
 
 # Unit tests only: the examples' training runs would take an hour under valgrind. Not the
 # MPI tests (suite 'mpi'): MPI's own allocations at exit read as leaks under memcheck.
-unit="rng layers conv norm sn net optim errors trainer eval metrics dataset loss serial version threads comm scenarios reliability fuzz-corpus-idx fuzz-corpus-load"
+unit="rng layers conv norm sn net optim errors trainer eval metrics dataset loss serial version threads comm scenarios reliability fuzz-corpus-idx fuzz-corpus-load image fuzz-corpus-image dataset-images fuzz-corpus-images-list"
 echo "=== valgrind memcheck: $unit"
 # shellcheck disable=SC2086
 meson test -C build-openblas --print-errorlogs --timeout-multiplier=20 \
@@ -58,7 +58,9 @@ fi
 
 echo "=== fuzzing, ${FUZZ_SECONDS:-60} s per harness"
 mkdir -p build-fuzz
-for harness in idx load; do  # load covers model files and trainer checkpoints
+# load: model files and checkpoints; image: PNG and JPEG; images_list: list files and image
+# bytes into a data set (gan_dataset_load_images)
+for harness in idx load image images_list; do
     log=build-fuzz/$harness.log
     if ! FUZZ_OUT="$(pwd)/build-fuzz" sh tests/fuzz/run_fuzzer.sh "$harness" "${FUZZ_SECONDS:-60}" >"$log" 2>&1; then
         tail -n 60 "$log"

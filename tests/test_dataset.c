@@ -568,6 +568,7 @@ static void alloc_sweep(const bytes *img, const bytes *lbl)
         gan_dataset *ds = NULL;
         int rc = gan_dataset_load_idx_mem(&ds, img->p, img->n, lbl ? lbl->p : NULL, lbl ? lbl->n : 0);
         if (rc == GAN_OK) {
+            test_alloc.fail_at = 0; /* gan_dataset_row's first call makes the floats of a byte set */
             check_small(ds, lbl != NULL);
             gan_dataset_free(ds);
             track_done();

@@ -248,7 +248,7 @@ static const uint8_t *chunk_payload(const uint8_t *f, size_t size, const char *t
 /* The offset in f of setting k's value in the TSET chunk, or SIZE_MAX; *len its length. */
 static size_t tset_value(const uint8_t *f, size_t size, uint32_t k, size_t *len)
 {
-    size_t n;
+    size_t n = 0;
     const uint8_t *p = chunk_payload(f, size, "TSET", &n);
     assert_non_null(p);
     for (size_t at = 0; at + 8 <= n; at += 8 + rd32(p + at + 4))
@@ -1362,7 +1362,7 @@ typedef struct {
 /* The TSET entries of a checkpoint, in file order. */
 static size_t tset_entries(const uint8_t *f, size_t size, entry *e, size_t cap)
 {
-    size_t n = 0, len;
+    size_t n = 0, len = 0;
     const uint8_t *p = chunk_payload(f, size, "TSET", &len);
     assert_non_null(p);
     for (size_t at = 0; at < len; at += 8 + e[n - 1].len) {

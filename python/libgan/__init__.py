@@ -32,20 +32,23 @@ arrays handed to callbacks are the package's own, copied into the trainer after 
 See docs/ffi.md.
 
 Data-parallel training on Python threads: ThreadGroup, Trainer.set_comm and sync (see
-libgan.scale).
+libgan.scale). Images: libgan.image.decode (PNG and JPEG with the library's conversion)
+and libgan.image.write_png.
 """
 
 from ._capi import (ACT_IDENTITY, ACT_LEAKY_RELU, ACT_RELU, ACT_SIGMOID, ACT_TANH, C, EDIVERGED, EFORMAT, EINVAL,
                     EIO, ENOMEM, ESTATE, EUSER, EVERSION, FEATURE_BLIS, FEATURE_OPENBLAS, FEATURE_REFBLAS,
-                    FEATURE_ZLIB, INIT_DCGAN, INIT_HE, INIT_UNIFORM, INIT_XAVIER, LAYER_ACTIVATION, LAYER_BATCHNORM,
-                    LAYER_CONV2D, LAYER_CONV2D_TRANSPOSE, LAYER_DENSE, LAYER_DROPOUT, LAYER_MAXOUT, LAYER_RESHAPE,
-                    LOSS_HINGE, LOSS_LEAST_SQUARES, LOSS_MINIMAX, LOSS_NON_SATURATING, LOSS_WASSERSTEIN, OK,
-                    SAMPLE_EPOCHS, SAMPLE_UNIFORM, STATS_BATCH, STATS_RUNNING, STREAM_DATA, STREAM_DROPOUT,
-                    STREAM_INIT, STREAM_NOISE, UPDATE_ALTERNATING, UPDATE_SIMULTANEOUS, GanError, StepStats,
-                    error_last, features, strerror, version, version_number)
+                    FEATURE_ZLIB, IMAGE_BLACK, IMAGE_LABELS, IMAGE_SKIP_BAD, INIT_DCGAN, INIT_HE, INIT_UNIFORM,
+                    INIT_XAVIER, LAYER_ACTIVATION, LAYER_BATCHNORM, LAYER_CONV2D, LAYER_CONV2D_TRANSPOSE, LAYER_DENSE,
+                    LAYER_DROPOUT, LAYER_MAXOUT, LAYER_RESHAPE, LOSS_HINGE, LOSS_LEAST_SQUARES, LOSS_MINIMAX,
+                    LOSS_NON_SATURATING, LOSS_WASSERSTEIN, OK, SAMPLE_EPOCHS, SAMPLE_UNIFORM, STATS_BATCH,
+                    STATS_RUNNING, STREAM_DATA, STREAM_DROPOUT, STREAM_INIT, STREAM_NOISE, UPDATE_ALTERNATING,
+                    UPDATE_SIMULTANEOUS, GanError, StepStats, error_last, features, strerror, version,
+                    version_number)
 from ._arrays import flat, numpy, zeros
 from .core import Layer, Net, Optim, Rng
 from .data import Dataset, Sampler
+from . import image  # images: image.decode, image.write_png
 from .evaluation import (frechet_distance, image_grid, kernel_distance, nearest_neighbors, parzen_log_likelihood,
                          parzen_select_sigma, precision_recall, softmax_cross_entropy)
 from .scale import Comm, ThreadGroup
@@ -69,4 +72,5 @@ __all__ = [
     "STREAM_INIT", "STREAM_DATA", "STREAM_NOISE", "STREAM_DROPOUT",
     "STATS_RUNNING", "STATS_BATCH",
     "SAMPLE_UNIFORM", "SAMPLE_EPOCHS",
+    "image", "IMAGE_LABELS", "IMAGE_SKIP_BAD", "IMAGE_BLACK",
 ]

@@ -50,6 +50,7 @@ UPDATE_ALTERNATING, UPDATE_SIMULTANEOUS = 1, 2
 STREAM_INIT, STREAM_DATA, STREAM_NOISE, STREAM_DROPOUT = 0, 1, 2, 3
 STATS_RUNNING, STATS_BATCH = 0, 1
 SAMPLE_UNIFORM, SAMPLE_EPOCHS = 1, 2
+IMAGE_LABELS, IMAGE_SKIP_BAD, IMAGE_BLACK = 1, 2, 4  # flags; GAN_IMAGE_PIXEL_LIMIT is image.pixel_limit()
 # python/tests/test_coverage.py checks every enum of include/gan.h against these, and each
 # table below against its enum.
 
@@ -264,6 +265,14 @@ _PROTOTYPES = [
     ("gan_sampler_free", None, SAMPLER),
     ("gan_sampler_epoch", c_u64, SAMPLER),
     ("gan_sampler_set_shard", _STATUS, SAMPLER, c_int, c_int),
+    ("gan_sampler_set_range", _STATUS, SAMPLER, c_float, c_float),
+    ("gan_dataset_load_images", _STATUS, P(DATASET), c_char_p, c_size, c_size, c_size, c_uint),
+    ("gan_dataset_get_rows", _STATUS, DATASET, c_size, c_size, FLOATS),
+    ("gan_dataset_shape", _STATUS, DATASET, P(c_size), P(c_size), P(c_size)),
+    ("gan_dataset_class_name", c_char_p, DATASET, c_size),
+    ("gan_dataset_num_skipped", c_size, DATASET),
+    ("gan_dataset_skipped_name", c_char_p, DATASET, c_size),
+    ("gan_dataset_save_idx", _STATUS, DATASET, c_char_p, c_char_p),
     ("gan_dataset_sampler", _STATUS, c_void_p, RNG, FLOATS, FLOATS, c_size),
     # evaluation
     ("gan_parzen_log_likelihood", _STATUS, P(c_double), P(c_double), FLOATS, c_size, FLOATS, c_size, c_size, c_float),
@@ -272,6 +281,9 @@ _PROTOTYPES = [
     ("gan_nearest_neighbors", _STATUS, P(c_size), FLOATS, FLOATS, c_size, FLOATS, c_size, c_size),
     ("gan_image_grid2_size", _STATUS, P(c_size), P(c_size), c_size, c_size, c_size, c_size, c_size, c_size, c_size),
     ("gan_image_grid2", _STATUS, P(c_u8), FLOATS, c_size, c_size, c_size, c_size, c_size, c_size, c_size),
+    # images
+    ("gan_image_decode_mem", _STATUS, P(c_u8), c_void_p, c_size, c_size, c_size, c_size, c_uint),
+    ("gan_image_write_png", _STATUS, c_char_p, P(c_u8), c_size, c_size, c_size),
     # metrics
     ("gan_frechet_distance", _STATUS, P(c_double), FLOATS, c_size, FLOATS, c_size, c_size),
     ("gan_kernel_distance", _STATUS, P(c_double), P(c_double), FLOATS, c_size, FLOATS, c_size, c_size, c_size,

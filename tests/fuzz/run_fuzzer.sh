@@ -24,9 +24,9 @@ sources=$(ls "$root"/lib/*.c | grep -v '/gan_mpi\.c$')
 "$cc" -g -O1 -std=c11 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
     -DGAN_BUILDING -DGAN_BLAS_OPENBLAS -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION \
     -I"$root/include" -I"$root/lib" \
-    $(pkg-config --cflags openblas zlib) \
+    $(pkg-config --cflags openblas zlib libpng libjpeg) \
     "$root/tests/fuzz/fuzz_$name.c" $sources \
-    $(pkg-config --libs openblas zlib) -lm -o "$out/fuzz_$name"
+    $(pkg-config --libs openblas zlib libpng libjpeg) -lm -o "$out/fuzz_$name"
 corpus="$root/tests/fuzz/corpus_$name"
 work="$out/corpus_$name"  # new inputs go here, so the checked-in seeds stay small
 mkdir -p "$work"
