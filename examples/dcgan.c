@@ -1,9 +1,10 @@
 /* dcgan: the convolutional GAN of Radford, Metz and Chintala (2016) on Fashion-MNIST at
- * 28 x 28 (or any IDX set of that size).
+ * 28 x 28 (or any IDX set of that size, or a folder or list of images converted to it:
+ * --data, common/data.h).
  *
  *   G: z (100) -> dense 128*7*7 (no bias) + batch norm + ReLU -> reshape 128x7x7
  *      -> transposed conv 4x4 s2 p1 to 64x14x14 (no bias) + batch norm + ReLU
- *      -> transposed conv 4x4 s2 p1 to 1x28x28 -> tanh (data scaled to [-1, 1])
+ *      -> transposed conv 4x4 s2 p1 to 1x28x28 -> tanh (the sampler maps data to [-1, 1])
  *   D: conv 4x4 s2 p1 1 -> 64 + leaky ReLU 0.2 -> conv 4x4 s2 p1 64 -> 128 (no bias)
  *      + batch norm + leaky ReLU 0.2 -> dense to one logit
  *   Adam lr 2e-4, betas (0.5, 0.999), batch 64, normal noise, non-saturating loss,
@@ -21,6 +22,7 @@
  *   parzen_ll=<mean> se=<se> sigma=<sigma>
  * (the Parzen-window protocol of mnist_gan, on samples mapped back to [0, 1]). */
 #include "common.h"
+#include "data.h"
 #include "flags.h"
 #include "gan.h"
 #include "log.h"
@@ -76,26 +78,35 @@ static void data_free(data *d)
     memset(d, 0, sizeof *d);
 }
 
-static int load_idx(gan_dataset **ds, const char *dir, const char *images, const char *labels)
-{
-    char ip[4096], lp[4096];
-    ex_idx_path(ip, sizeof ip, dir, images);
-    ex_idx_path(lp, sizeof lp, dir, labels);
-    EX_TRY(gan_dataset_load_idx(ds, ip, lp));
-    if (gan_dataset_dim(*ds) != DIM || gan_dataset_num_classes(*ds) > CLASSES) {
-        fprintf(stderr, "dcgan: %s is not 28 x 28 images of at most %d classes\n", ip, CLASSES);
-        return GAN_EFORMAT;
-    }
-    return GAN_OK;
-}
-
+/* The training rows but the last N_VALID (a tenth, at most N_VALID, of any --data other
+ * than the four IDX files), the validation rows, the test set, and the sampler: rows in
+ * [-1, 1], tanh's range. */
 static int data_load(data *d, const options *o)
 {
     gan_dataset *all = NULL, *rest = NULL;
-    int rc = load_idx(&all, o->data, "train-images-idx3-ubyte", "train-labels-idx1-ubyte");
+    ex_data_kind kind;
+    /* 28 x 28 grey; with --cond a folder's classes are its sub-folders */
+    int rc = ex_data_load(&all, &d->test, &kind, o->data, 1, SIDE, o->cond ? GAN_IMAGE_LABELS : 0);
     size_t n = rc ? 0 : gan_dataset_size(all);
-    if (!rc && n <= N_VALID) rc = GAN_EFORMAT;
-    if (!rc) rc = ex_report(gan_dataset_split(&d->train, &d->valid, all, n - N_VALID, NULL), "gan_dataset_split");
+    size_t n_valid = kind == EX_DATA_IDX_DIR ? N_VALID : n / 10 < N_VALID ? n / 10 : N_VALID;
+    if (!rc && (gan_dataset_num_classes(all) > CLASSES || gan_dataset_num_classes(d->test) > CLASSES)) {
+        fprintf(stderr, "dcgan: %s has %zu classes, this model takes at most %d\n", o->data,
+                gan_dataset_num_classes(all), CLASSES);
+        rc = GAN_EFORMAT;
+    }
+    if (!rc && o->cond && !gan_dataset_num_classes(all)) {
+        fprintf(stderr, "dcgan: --cond needs labels, and %s has none (a folder's classes are its sub-folders; "
+                "a list file's, its lines' second word)\n", o->data);
+        rc = GAN_EFORMAT;
+    }
+    if (!rc && (n <= n_valid || n_valid == 0)) {
+        if (kind == EX_DATA_IDX_DIR)
+            fprintf(stderr, "dcgan: %s has %zu training images, need more than %d\n", o->data, n, N_VALID);
+        else
+            fprintf(stderr, "dcgan: %s has %zu images besides its test rows, need 10 or more\n", o->data, n);
+        rc = GAN_EFORMAT;
+    }
+    if (!rc) rc = ex_report(gan_dataset_split(&d->train, &d->valid, all, n - n_valid, NULL), "gan_dataset_split");
     gan_dataset_free(all);
     if (!rc && o->train_rows > 0 && (size_t)o->train_rows < gan_dataset_size(d->train)) {
         gan_dataset *sub = NULL;
@@ -106,18 +117,9 @@ static int data_load(data *d, const options *o)
             d->train = sub;
         }
     }
-    if (!rc) rc = load_idx(&d->test, o->data, "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte");
     if (!rc) rc = ex_report(gan_sampler_create(&d->sampler, d->train, GAN_SAMPLE_EPOCHS, o->cond), "gan_sampler_create");
+    if (!rc) rc = ex_report(gan_sampler_set_range(d->sampler, -1.0f, 1.0f), "gan_sampler_set_range");
     d->cond = o->cond;
-    return rc;
-}
-
-/* The sampler's rows, scaled from [0, 1] to tanh's [-1, 1]. */
-static int real_rows(void *payload, gan_rng *rng, float *x, float *cond, size_t batch)
-{
-    data *d = payload;
-    int rc = gan_dataset_sampler(d->sampler, rng, x, cond, batch);
-    for (size_t i = 0; !rc && i < batch * DIM; i++) x[i] = 2.0f * x[i] - 1.0f;
     return rc;
 }
 
@@ -193,7 +195,7 @@ static int model_setup(ex_gan *m, data *d, const options *o)
     EX_TRY(gan_trainer_set_noise_normal(m->t, 1.0f));
     EX_TRY(gan_trainer_set_g_steps(m->t, (unsigned)o->g_steps));
     EX_TRY(gan_trainer_set_cond_dim(m->t, c));
-    EX_TRY(gan_trainer_set_data(m->t, real_rows, d));
+    EX_TRY(gan_trainer_set_data(m->t, gan_dataset_sampler, d->sampler)); /* rows in [-1, 1] */
     gan_rng *init = gan_trainer_rng(m->t, GAN_STREAM_INIT);
     EX_TRY(gan_net_init(m->g, init, GAN_INIT_DCGAN, 1.0f));
     EX_TRY(gan_net_init(m->d, init, GAN_INIT_DCGAN, 1.0f));
@@ -333,7 +335,8 @@ int main(int argc, char **argv)
         {"--seed", EX_LONG, &o.seed, "S", "[0, inf)", "seed of every random stream (1)"},
         {"--threads", EX_LONG, &o.threads, "T", "[0, 1024]", "OpenBLAS threads; 0: its default (1)"},
         {"--cond", EX_SWITCH, &o.cond, NULL, NULL, "class-conditional: one row of the grids per class"},
-        {"--data", EX_TEXT, &o.data, "DIR", NULL, "the four IDX files, raw or .gz (/usr/share/datasets/fashion-mnist)"},
+        {"--data", EX_TEXT, &o.data, "PATH", NULL,
+         "the four IDX files' folder (/usr/share/datasets/fashion-mnist), an IDX file, a folder of images or a list"},
         {"--out", EX_TEXT, &o.out, "DIR", NULL, "where the pictures go (out/dcgan)"},
         {"--train-rows", EX_LONG, &o.train_rows, "N", "[0, inf)",
          "train on the first N rows, a multiple of 64 (0: all)"},
@@ -354,7 +357,11 @@ int main(int argc, char **argv)
         {"--g-steps", EX_LONG, &o.g_steps, "N", "[1, 16]", "G's updates per D update (the recipe's: 2, peer 1)"},
         {0}};
     ex_flags_parse(argc, argv, flags,
-                   "dcgan: the convolutional GAN of Radford, Metz and Chintala (2016) on 28 x 28 images.");
+                   "dcgan: the convolutional GAN of Radford, Metz and Chintala (2016) on 28 x 28 images.\n"
+                   "--data: a folder of the four IDX files (train-images-idx3-ubyte ... raw or .gz), one IDX file\n"
+                   "(examples/images --pack), a folder of PNG/JPEG images or a list file of `path [label]` lines,\n"
+                   "converted to 28 x 28 grey; a single set is shuffled once and a seventh held out for the test.\n"
+                   "With --cond the labels are a folder's sub-folders or the list's second words (10 classes at most).");
     int peer = !strcmp(o.recipe, "peer");
     if (o.ema < 0) o.ema = peer ? 0.0 : LIBGAN_EMA;
     if (o.sn < 0) o.sn = peer ? 0 : LIBGAN_SN;

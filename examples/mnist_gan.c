@@ -1,5 +1,5 @@
-/* mnist_gan: the MNIST experiment of Goodfellow et al. (2014), on any IDX data set
- * (default Fashion-MNIST from Debian's dataset-fashion-mnist).
+/* mnist_gan: the MNIST experiment of Goodfellow et al. (2014), on MNIST-like IDX files
+ * (default Fashion-MNIST from Debian's dataset-fashion-mnist) or a folder of images.
  *
  *   G: 100 -> 1200 ReLU -> 1200 ReLU -> 784 sigmoid, weights uniform in +-0.05,
  *      output bias set to the logit of the data's pixel means.
@@ -7,6 +7,12 @@
  *      -> dense 1 -> sigmoid, weights uniform in +-0.005.
  *   SGD lr 0.1 divided by 1.000004 every step (floor 1e-6), momentum 0.5 rising linearly
  *   to 0.7 at epoch 250 (the paper's code), batch 100, k = 1, uniform noise, non-saturating G loss.
+ *
+ * --data is a folder of the four IDX files of MNIST or Fashion-MNIST (the default, Debian's
+ * /usr/share/datasets/fashion-mnist), one IDX file (examples/images --pack), a folder of
+ * PNG and JPEG images or a list file of them (converted to 28 x 28 grey by
+ * gan_dataset_load_images); a single set is shuffled once and a seventh of it held out
+ * as the test set (common/data.h).
  *
  * Prints its plan first, writes a sample grid from a fixed z every epoch, the paper's
  * Figure 2 (samples beside their nearest training image), Figure 3 (latent
@@ -21,6 +27,7 @@
  * with libgan_mpi, trains on the ranks of `mpirun -np N`. Rank 0 prints, draws, saves
  * and scores; a checkpoint resumes on any rank count. */
 #include "common.h"
+#include "data.h"
 #include "flags.h"
 #include "gan.h"
 #include "log.h"
@@ -81,40 +88,39 @@ static int head(gan_dataset **first, const gan_dataset *ds, size_t n)
     return rc;
 }
 
-/* Training rows, the last N_VALID of them held out for sigma, and the test set. */
+/* The validation rows held out from the end of `n` training rows: N_VALID from the four
+ * IDX files, a tenth (at most N_VALID) from any other --data. */
+static size_t valid_rows(ex_data_kind kind, size_t n)
+{
+    if (kind == EX_DATA_IDX_DIR) return N_VALID;
+    return n / 10 < N_VALID ? n / 10 : N_VALID;
+}
+
+/* Training rows, the last of them held out for sigma, and the test set. */
 static int data_load(data *d, const options *o)
 {
-    char images[4096], labels[4096];
     gan_dataset *all = NULL;
-    ex_idx_path(images, sizeof images, o->data, "train-images-idx3-ubyte");
-    ex_idx_path(labels, sizeof labels, o->data, "train-labels-idx1-ubyte");
-    EX_TRY(gan_dataset_load_idx(&all, images, labels));
-    size_t n = gan_dataset_size(all);
-    int rc = GAN_OK;
-    if (gan_dataset_dim(all) != DIM) {
-        fprintf(stderr, "mnist_gan: %s has %zu pixels per image, this model takes 28 x 28\n", images,
-                gan_dataset_dim(all));
-        rc = GAN_EFORMAT;
-    } else if (n <= N_VALID) {
-        fprintf(stderr, "mnist_gan: %s has %zu images, need more than %d\n", images, n, N_VALID);
+    ex_data_kind kind;
+    /* 28 x 28 grey: a folder or list of images is converted to it (no labels needed) */
+    int rc = ex_data_load(&all, &d->test, &kind, o->data, 1, SIDE, 0); /* reported there */
+    if (rc) return rc;
+    size_t n = gan_dataset_size(all), n_valid = valid_rows(kind, n);
+    if (n <= n_valid || n_valid == 0) {
+        if (kind == EX_DATA_IDX_DIR)
+            fprintf(stderr, "mnist_gan: %s has %zu training images, need more than %d\n", o->data, n, N_VALID);
+        else
+            fprintf(stderr, "mnist_gan: %s has %zu images besides its test rows, need 10 or more\n", o->data, n);
         rc = GAN_EFORMAT;
     }
-    if (!rc) rc = ex_report(gan_dataset_split(&d->train, &d->valid, all, n - N_VALID, NULL), "gan_dataset_split");
-    if (!rc) rc = head(&d->real, all, n - N_VALID < N_PARZEN ? n - N_VALID : N_PARZEN);
+    if (!rc) rc = ex_report(gan_dataset_split(&d->train, &d->valid, all, n - n_valid, NULL), "gan_dataset_split");
+    if (!rc) rc = head(&d->real, all, n - n_valid < N_PARZEN ? n - n_valid : N_PARZEN);
     gan_dataset_free(all);
     if (rc) return rc;
-    if (o->train_rows > 0 && (size_t)o->train_rows < n - N_VALID) { /* a quick run on a subset */
+    if (o->train_rows > 0 && (size_t)o->train_rows < n - n_valid) { /* a quick run on a subset */
         gan_dataset *sub = NULL;
         EX_TRY(head(&sub, d->train, (size_t)o->train_rows));
         gan_dataset_free(d->train);
         d->train = sub;
-    }
-    ex_idx_path(images, sizeof images, o->data, "t10k-images-idx3-ubyte");
-    ex_idx_path(labels, sizeof labels, o->data, "t10k-labels-idx1-ubyte");
-    EX_TRY(gan_dataset_load_idx(&d->test, images, labels));
-    if (gan_dataset_dim(d->test) != DIM) {
-        fprintf(stderr, "mnist_gan: %s is not 28 x 28\n", images);
-        return GAN_EFORMAT;
     }
     return GAN_OK;
 }
@@ -531,7 +537,8 @@ static options parse(int argc, char **argv)
 #ifndef EX_MPI
         {"--ranks", EX_LONG, &o.ranks, "N", "[1, 100]", "data-parallel replicas, one thread each; needs 100 % N == 0 (1)"},
 #endif
-        {"--data", EX_TEXT, &o.data, "DIR", NULL, "the four IDX files, raw or .gz (/usr/share/datasets/fashion-mnist)"},
+        {"--data", EX_TEXT, &o.data, "PATH", NULL,
+         "the four IDX files' folder (/usr/share/datasets/fashion-mnist), an IDX file, a folder of images or a list"},
         {"--out", EX_TEXT, &o.out, "DIR", NULL, "where the pictures go (out/mnist)"},
         {"--momentum-saturate", EX_LONG, &o.saturate, "E", "[1, inf)", "the epoch where momentum reaches 0.7 (250)"},
         {"--train-rows", EX_LONG, &o.train_rows, "N", "[0, inf)",
@@ -544,7 +551,10 @@ static options parse(int argc, char **argv)
         {"--samples", EX_TEXT, &o.samples, "FILE", NULL, "write the 10,000 scored samples as raw float32 (examples/score)"},
         {0}};
     ex_flags_parse(argc, argv, flags,
-                   "mnist_gan: the MNIST experiment of Goodfellow et al. (2014) on an IDX data set.");
+                   "mnist_gan: the MNIST experiment of Goodfellow et al. (2014) on an IDX data set or images.\n"
+                   "--data: a folder of the four IDX files (train-images-idx3-ubyte ... raw or .gz), one IDX file\n"
+                   "(examples/images --pack), a folder of PNG/JPEG images or a list file of `path [label]` lines,\n"
+                   "converted to 28 x 28 grey; a single set is shuffled once and a seventh held out for the test.");
     if (o.train_rows % 100)
         ex_flags_fail(flags, "--train-rows must be a multiple of 100 (the batch), got %ld", o.train_rows);
     if (100 % o.ranks) ex_flags_fail(flags, "--ranks must divide the batch of 100, got %ld", o.ranks);
@@ -559,7 +569,12 @@ static void print_plan(const options *o)
     } else {
         printf("plan: the paper's model, %ld epochs, seed %ld\n", o->epochs, o->seed);
         printf("  data:    %s: ", o->data);
-        if (o->train_rows)
+        ex_data_kind kind = ex_data_kind_of(o->data);
+        if (kind != EX_DATA_IDX_DIR)
+            printf("%s%s, shuffled once; a seventh is the test set, a tenth of the rest (at most %d) chooses "
+                   "the Parzen sigma%s\n", ex_data_kind_name(kind), kind == EX_DATA_IDX_FILE ? "" : " at 28 x 28 grey",
+                   N_VALID, o->train_rows ? ", the first --train-rows of the others train" : "");
+        else if (o->train_rows)
             printf("the first %ld training rows; the last %d choose the Parzen sigma\n", o->train_rows, N_VALID);
         else
             printf("every training row but the last %d, which choose the Parzen sigma\n", N_VALID);

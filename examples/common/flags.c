@@ -11,14 +11,18 @@
 
 static const char *prog(void) { return program_invocation_short_name; }
 
+/* A flag ("--out") rather than an argument given by its place ("PATH"). */
+static int is_flag(const ex_flag *fl) { return fl->name[0] == '-'; }
+
 /* "usage: PROG [--a N] [--b] ...", wrapped under its first flag. */
 static void usage_line(FILE *f, const ex_flag *flags)
 {
     int indent = fprintf(f, "usage: %s", prog()), col = indent;
     for (const ex_flag *fl = flags; fl->name; fl++) {
         char item[128];
-        int n = fl->kind == EX_SWITCH ? snprintf(item, sizeof item, " [%s]", fl->name)
-                                      : snprintf(item, sizeof item, " [%s %s]", fl->name, fl->meta);
+        int n = !is_flag(fl)          ? snprintf(item, sizeof item, " %s", fl->name)
+                : fl->kind == EX_SWITCH ? snprintf(item, sizeof item, " [%s]", fl->name)
+                                        : snprintf(item, sizeof item, " [%s %s]", fl->name, fl->meta);
         if (col + n > 88) col = fprintf(f, "\n%*s", indent, "") - 1;
         col += fprintf(f, "%s", item);
     }
@@ -44,7 +48,7 @@ static void help(const ex_flag *flags, const char *about)
     usage_line(stdout, flags);
     for (const ex_flag *fl = flags; fl->name; fl++) {
         char left[128];
-        snprintf(left, sizeof left, "%s %s", fl->name, fl->kind == EX_SWITCH ? "" : fl->meta);
+        snprintf(left, sizeof left, "%s %s", fl->name, fl->kind == EX_SWITCH || !is_flag(fl) ? "" : fl->meta);
         printf("  %-26s %s\n", left, fl->help);
     }
     exit(0);
@@ -75,7 +79,15 @@ static int is_choice(const char *choices, const char *word)
 static const ex_flag *lookup(const ex_flag *flags, const char *name)
 {
     for (const ex_flag *fl = flags; fl->name; fl++)
-        if (strcmp(fl->name, name) == 0) return fl;
+        if (is_flag(fl) && strcmp(fl->name, name) == 0) return fl;
+    return NULL;
+}
+
+/* The first argument by place that is still unset after `taken` of them, or NULL. */
+static const ex_flag *positional(const ex_flag *flags, int taken)
+{
+    for (const ex_flag *fl = flags; fl->name; fl++)
+        if (!is_flag(fl) && taken-- == 0) return fl;
     return NULL;
 }
 
@@ -112,10 +124,16 @@ static void set_value(const ex_flag *flags, const ex_flag *fl, const char *v)
 
 void ex_flags_parse(int argc, char **argv, const ex_flag *flags, const char *about)
 {
+    int taken = 0; /* arguments by place so far */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) help(flags, about);
         const ex_flag *fl = lookup(flags, a);
+        if (!fl && a[0] != '-' && (fl = positional(flags, taken))) {
+            taken++;
+            set_value(flags, fl, a);
+            continue;
+        }
         if (!fl) ex_flags_fail(flags, a[0] == '-' ? "unknown flag %s" : "unexpected argument '%s'", a);
         if (fl->kind == EX_SWITCH) {
             *(int *)fl->dst = 1;
@@ -125,4 +143,6 @@ void ex_flags_parse(int argc, char **argv, const ex_flag *flags, const char *abo
         if (i + 1 >= argc || lookup(flags, argv[i + 1])) ex_flags_fail(flags, "%s needs a value (%s)", a, fl->meta);
         set_value(flags, fl, argv[++i]);
     }
+    const ex_flag *missing = positional(flags, taken);
+    if (missing) ex_flags_fail(flags, "%s is missing", missing->name);
 }

@@ -12,7 +12,8 @@ typedef enum ex_kind {
 } ex_kind;
 
 typedef struct ex_flag {
-    const char *name;  /* "--steps" */
+    const char *name;  /* "--steps"; a name without a leading '-' ("PATH") is an argument
+                          given by its place, required, taken in table order */
     ex_kind kind;
     void *dst;         /* holds the default before parsing */
     const char *meta;  /* the value in the usage line: "N", "DIR"; for EX_CHOICE "ring|grid" */
@@ -21,7 +22,7 @@ typedef struct ex_flag {
 } ex_flag;
 
 /* Set the table's values from argv. A table ends with {0}. An unknown flag, a missing
- * value, a malformed or out-of-range number or choice prints "PROG: what is wrong" and
+ * value, a missing or extra argument by place, a malformed or out-of-range number or choice prints "PROG: what is wrong" and
  * the usage line on stderr and exits with status 2; --help (or -h) prints `about`, the
  * usage line and every flag's help on stdout and exits with 0. */
 void ex_flags_parse(int argc, char **argv, const ex_flag *flags, const char *about);

@@ -645,3 +645,64 @@ int ex_save_image_grid(const char *path, const float *images, size_t n, size_t s
     free(pixels);
     return rc;
 }
+
+/* The band under each image of a labelled grid, the black between images, and the labels'
+ * font, in pixels of the picture. */
+#define LABEL_BAND 16
+#define LABEL_FONT 11.0
+#define GRID_GAP 4
+
+int ex_save_labelled_grid(const char *path, const float *images, size_t n, size_t channels, size_t height,
+                          size_t width, size_t cols, int scale, const char *const *labels, const char *title)
+{
+    static int registered;
+    if (!registered) registered = atexit(release_fonts) == 0;
+    if (!n || !cols || scale < 1 || (channels != 1 && channels != 3) || width * (size_t)scale > 8192 ||
+        height * (size_t)scale > 8192 || cols > 1024) {
+        fprintf(stderr, "%s: %s: a grid of %zu images of %zu x %zu x %zu, %zu columns, scale %d cannot be drawn\n",
+                program_invocation_short_name, path, n, height, width, channels, cols, scale);
+        return EX_FAIL;
+    }
+    size_t rows_ = (n + cols - 1) / cols, band = labels ? LABEL_BAND : 0;
+    size_t cw = width * (size_t)scale, ch = height * (size_t)scale;
+    size_t w = cols * cw + (cols + 1) * GRID_GAP, h = rows_ * (ch + band) + (rows_ + 1) * GRID_GAP;
+    if (w > 32767 || h > 32767) {
+        fprintf(stderr, "%s: %s: a grid of %zu x %zu pixels is too large to draw\n", program_invocation_short_name,
+                path, w, h);
+        return EX_FAIL;
+    }
+    /* An RGB24 surface starts black: only the images and the labels are drawn. */
+    cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, (int)w, (int)h);
+    cairo_t *cr = cairo_create(s);
+    unsigned char *p = cairo_image_surface_get_data(s);
+    size_t stride = (size_t)cairo_image_surface_get_stride(s);
+    cairo_surface_flush(s);
+    for (size_t k = 0; p && k < n; k++) {
+        size_t x0 = GRID_GAP + (k % cols) * (cw + GRID_GAP), y0 = GRID_GAP + (k / cols) * (ch + band + GRID_GAP);
+        const float *img = images + k * height * width * channels;
+        for (size_t y = 0; y < ch; y++)
+            for (size_t x = 0; x < cw; x++) {
+                const float *px = img + ((y / (size_t)scale) * width + x / (size_t)scale) * channels;
+                uint32_t c[3];
+                for (size_t j = 0; j < 3; j++)
+                    c[j] = (uint32_t)lrintf(255.0f * fminf(fmaxf(px[channels == 3 ? j : 0], 0.0f), 1.0f));
+                *(uint32_t *)(p + (y0 + y) * stride + 4 * (x0 + x)) = c[0] << 16 | c[1] << 8 | c[2];
+            }
+    }
+    cairo_surface_mark_dirty(s);
+    font(cr, LABEL_FONT, 0);
+    cairo_set_source_rgb(cr, 0.9, 0.9, 0.9);
+    for (size_t k = 0; labels && k < n; k++) {
+        if (!labels[k] || !labels[k][0]) continue;
+        double x0 = GRID_GAP + (double)(k % cols) * (double)(cw + GRID_GAP);
+        double y0 = GRID_GAP + (double)(k / cols) * (double)(ch + band + GRID_GAP) + (double)ch;
+        double tw = text_width(cr, labels[k]);
+        cairo_set_font_size(cr, tw > (double)cw - 2 ? LABEL_FONT * ((double)cw - 2) / tw : LABEL_FONT);
+        text(cr, x0 + (double)cw / 2, y0 + band / 2.0 + 1, labels[k], 0.5, 0.5);
+        cairo_set_font_size(cr, LABEL_FONT);
+    }
+    int rc = cairo_status(cr) ? ex_out_of_memory(path) : ex_png_save_titled(s, title, path);
+    cairo_destroy(cr);
+    cairo_surface_destroy(s);
+    return rc;
+}

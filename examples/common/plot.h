@@ -68,6 +68,13 @@ void ex_paint_gray(cairo_t *cr, const float *img, int w, int h, double x, double
  * (gan_image_grid2, 2 pixels apart, GRID_SCALE) under a title strip. 0, a libgan status or
  * EX_FAIL, reported on stderr. */
 int ex_save_image_grid(const char *path, const float *images, size_t n, size_t side, size_t cols, const char *title);
+/* n images of height x width pixels of `channels` (1 grey, 3 RGB) values in [0, 1], HWC, as
+ * a PNG grid of `cols` columns, black between them as in ex_save_image_grid, each pixel
+ * drawn `scale` x `scale`, under a title strip. With `labels` (n strings, NULL entries
+ * allowed) each image has its label written under it, shrunk to fit the image's width.
+ * 0, or EX_FAIL with a message on stderr. */
+int ex_save_labelled_grid(const char *path, const float *images, size_t n, size_t channels, size_t height,
+                          size_t width, size_t cols, int scale, const char *const *labels, const char *title);
 /* A picture with a title strip above it, written as a PNG (ex_png_save). */
 int ex_png_save_titled(cairo_surface_t *picture, const char *title, const char *path);
 /* Grids draw each pixel as GRID_SCALE x GRID_SCALE, so a 28 x 28 image is readable. */
