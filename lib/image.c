@@ -369,11 +369,13 @@ done:
 
 /* -------------------------------------------------------------------- PNG */
 
+/* libpng's allocations through the library's allocator; its mem_ptr is the flag that
+ * tells a failure apart from a bad file. */
 static png_voidp png_alloc(png_structp png, png_alloc_size_t size)
 {
-    dec *d = png_get_mem_ptr(png);
+    int *oom = png_get_mem_ptr(png);
     void *p = gan__malloc(size);
-    if (!p) d->oom = 1;
+    if (!p) *oom = 1;
     return p;
 }
 
@@ -463,7 +465,7 @@ static int png_body(dec *d)
 
 static int decode_png(dec *d)
 {
-    d->png = png_create_read_struct_2(PNG_LIBPNG_VER_STRING, d, png_on_error, png_on_warning, d, png_alloc,
+    d->png = png_create_read_struct_2(PNG_LIBPNG_VER_STRING, d, png_on_error, png_on_warning, &d->oom, png_alloc,
                                       png_release);
     if (!d->png) return gan__fail(GAN_ENOMEM, "out of memory");
     int rc;
@@ -698,14 +700,6 @@ static void png_on_flush(png_structp png)
     (void)png;
 }
 
-static png_voidp png_alloc_w(png_structp png, png_alloc_size_t size)
-{
-    png_out *o = png_get_mem_ptr(png);
-    void *p = gan__malloc(size);
-    if (!p) o->oom = 1;
-    return p;
-}
-
 static void png_on_write_error(png_structp png, png_const_charp msg)
 {
     png_out *o = png_get_error_ptr(png);
@@ -736,8 +730,8 @@ static void png_encode_body(png_job *j)
 /* The PNG file's bytes into o (owned by the caller, freed on failure too). */
 static int png_encode(png_out *o, png_job *j)
 {
-    j->png = png_create_write_struct_2(PNG_LIBPNG_VER_STRING, o, png_on_write_error, png_on_warning, o, png_alloc_w,
-                                       png_release);
+    j->png = png_create_write_struct_2(PNG_LIBPNG_VER_STRING, o, png_on_write_error, png_on_warning, &o->oom,
+                                       png_alloc, png_release);
     if (!j->png) return gan__fail(GAN_ENOMEM, "out of memory");
     int rc = GAN_OK;
     if (setjmp(png_jmpbuf(j->png))) {
