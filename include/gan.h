@@ -1273,8 +1273,8 @@ GAN_API int gan_dataset_shape(const gan_dataset *ds, size_t *channels, size_t *h
  * bilinear to enlarge). Since 0.3.
  *
  * @p path is either a directory, read recursively in sorted (byte) order, taking the
- * files named *.png, *.jpg and *.jpeg in any case and skipping names that start with a
- * dot; or a list file of lines `relative/path [label]` (paths relative to the list
+ * files named *.png, *.jpg and *.jpeg in any case, skipping names that start with a dot
+ * and symbolic links back to a folder above them; or a list file of lines `relative/path [label]` (paths relative to the list
  * file's directory, without white space; blank lines and lines starting with '#'
  * skipped). Labels:
  * - a directory with GAN_IMAGE_LABELS: the first level of sub-folders are the classes,

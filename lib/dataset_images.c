@@ -117,14 +117,17 @@ static int read_dir(const char *dir, char ***names, size_t *count, char **block)
     arena a = {0};
     size_t n = 0;
     int rc = GAN_OK;
-    struct dirent *de;
-    errno = 0;
-    while (!rc && (de = readdir(d)) != NULL) {
+    while (!rc) {
+        errno = 0; /* readdir's end and its failure differ only by errno */
+        struct dirent *de = readdir(d);
+        if (!de) {
+            if (errno) rc = gan__fail_errno(GAN_EIO, errno, "%s: '%s': cannot read the folder", FN, dir);
+            break;
+        }
         if (de->d_name[0] == '.') continue;
         rc = arena_add(&a, de->d_name, strlen(de->d_name), NULL);
         n++;
     }
-    if (!rc && errno) rc = gan__fail_errno(GAN_EIO, errno, "%s: '%s': cannot read the folder", FN, dir);
     closedir(d);
     char **p = !rc && n ? gan__malloc(n * sizeof *p) : NULL;
     if (!rc && n && !p) rc = gan__fail(GAN_ENOMEM, "%s: out of memory", FN);
@@ -141,11 +144,27 @@ static int read_dir(const char *dir, char ***names, size_t *count, char **block)
     return GAN_OK;
 }
 
-/* Every image under `dir`, depth first in sorted order. `label` is the class of the
- * first-level folder being walked (labels from folders), else NO_LABEL. */
-static int walk(listing *l, const char *dir, size_t depth, int labels, long label)
+/* The folders from the top down to the one being walked: a symbolic link back to one of
+ * them is a loop, and is not followed. */
+typedef struct ancestor {
+    dev_t dev;
+    ino_t ino;
+    const struct ancestor *up;
+} ancestor;
+
+static int is_ancestor(const ancestor *a, const struct stat *st)
 {
-    if (depth > MAX_DEPTH) return gan__fail(GAN_EINVAL, "%s: '%s' is nested %d folders deep (a loop?)", FN, dir, MAX_DEPTH);
+    for (; a; a = a->up)
+        if (a->dev == st->st_dev && a->ino == st->st_ino) return 1;
+    return 0;
+}
+
+/* Every image under `dir` (whose own folder is `self`), depth first in sorted order.
+ * `label` is the class of the first-level folder being walked (labels from folders),
+ * else NO_LABEL. */
+static int walk(listing *l, const char *dir, const ancestor *self, size_t depth, int labels, long label)
+{
+    if (depth > MAX_DEPTH) return gan__fail(GAN_EINVAL, "%s: '%s' is nested %d folders deep", FN, dir, MAX_DEPTH);
     char **names, *block;
     size_t count;
     int rc = read_dir(dir, &names, &count, &block);
@@ -163,11 +182,12 @@ static int walk(listing *l, const char *dir, size_t depth, int labels, long labe
         struct stat st;
         if (stat(path, &st) != 0) {
             rc = gan__fail_errno(GAN_EIO, errno, "%s: '%s'", FN, path);
-        } else if (S_ISDIR(st.st_mode)) {
+        } else if (S_ISDIR(st.st_mode) && !is_ancestor(self, &st)) {
+            ancestor child = {st.st_dev, st.st_ino, self};
             long sub = label;
             if (labels && depth == 0) sub = (long)l->classes; /* a class, counted once it holds an image */
             size_t before = l->n;
-            rc = walk(l, path, depth + 1, labels, sub);
+            rc = walk(l, path, &child, depth + 1, labels, sub);
             if (!rc && labels && depth == 0 && l->n > before) {
                 size_t at;
                 rc = arena_add(&l->names, names[i], strlen(names[i]), &at);
@@ -400,7 +420,8 @@ int gan_dataset_load_images(gan_dataset **out, const char *path, size_t channels
         if (!dir) return gan__fail(GAN_ENOMEM, "%s: out of memory", FN);
         memcpy(dir, path, len);
         dir[len] = '\0';
-        rc = walk(&l, dir, 0, labels, NO_LABEL);
+        ancestor top = {st.st_dev, st.st_ino, NULL};
+        rc = walk(&l, dir, &top, 0, labels, NO_LABEL);
         gan__free(dir);
         labels = labels && l.n;
     } else {

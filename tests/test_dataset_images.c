@@ -234,6 +234,20 @@ static void class_folders(void **state)
     gan_dataset_free(ds);
     assert_error(gan_dataset_load_images(&ds, path, 3, 8, 8, GAN_IMAGE_LABELS), GAN_EINVAL, "is not in a class folder");
     assert_null(ds);
+    /* symbolic links back up the tree (two of them: a loop that doubles at each level)
+     * are not followed; a link to a file is */
+    char target[256];
+    snprintf(path, sizeof path, "%s/a/deep/up", root);
+    assert_int_equal(symlink("../..", path), 0);
+    snprintf(path, sizeof path, "%s/a/deep/top", root);
+    assert_int_equal(symlink(root, path), 0);
+    snprintf(target, sizeof target, "%s/b/x.png", root);
+    snprintf(path, sizeof path, "%s/b/y.png", root);
+    assert_int_equal(symlink(target, path), 0);
+    assert_int_equal(gan_dataset_load_images(&ds, root, 3, 8, 8, GAN_IMAGE_LABELS), GAN_OK);
+    assert_int_equal(gan_dataset_size(ds), 5); /* a: 2, b: 2 (y.png the link), flat: 1 */
+    assert_int_equal(gan_dataset_num_classes(ds), 3);
+    gan_dataset_free(ds);
     /* a numeric list, relative to the list's folder */
     snprintf(path, sizeof path, "%s/list.txt", root);
     const char text[] = "# numbers\nb/x.png 4\n\na/2.PNG 1\n";
