@@ -1212,8 +1212,8 @@ GAN_API size_t gan_dataset_dim(const gan_dataset *ds);
  * row 0 is the start of all n x dim floats. For a set of bytes (images, IDX files;
  * since 0.3) the first call makes a float copy of the whole set (4 bytes per value; NULL
  * and GAN_ENOMEM's message in gan_error_last() when memory runs out), which the set
- * keeps: that first call must not race another on the same set. gan_dataset_get_rows()
- * converts only the rows asked for, into the caller's memory.
+ * keeps; concurrent first calls on several threads are safe (one copy is kept).
+ * gan_dataset_get_rows() converts only the rows asked for, into the caller's memory.
  */
 GAN_API const float *gan_dataset_row(const gan_dataset *ds, size_t i);
 /**

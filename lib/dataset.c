@@ -628,7 +628,7 @@ void gan_dataset_free(gan_dataset *ds)
     gan__free(ds->x);
     gan__free(ds->owned);
     if (ds->map) munmap(ds->map, ds->map_len);
-    gan__free(ds->row_cache);
+    gan__free(atomic_load(&ds->row_cache));
     gan__free(ds->labels);
     gan__free(ds->class_names);
     gan__free(ds->skipped_names);
@@ -651,16 +651,22 @@ const float *gan_dataset_row(const gan_dataset *ds, size_t i)
 {
     if (!ds || i >= ds->n) return NULL;
     if (ds->x) return ds->x + i * ds->dim;
-    if (!ds->row_cache) { /* the 0.1 contract: floats that live as long as the set */
-        float *cache = gan__malloc(ds->n * ds->dim * sizeof(float)); /* fits: checked at loading */
-        if (!cache) {
+    /* The 0.1 contract: floats that live as long as the set. Readers of a const set may be
+     * on several threads: a first call that loses the race to publish its copy frees it. */
+    gan_dataset *set = (gan_dataset *)ds;
+    float *cache = atomic_load(&set->row_cache);
+    if (!cache) {
+        float *mine = gan__malloc(ds->n * ds->dim * sizeof(float)); /* fits: checked at loading */
+        if (!mine) {
             gan__fail(GAN_ENOMEM, "gan_dataset_row: out of memory for the floats of %zu rows", ds->n);
             return NULL;
         }
-        bytes_to_floats(cache, ds->bytes, ds->n * ds->dim);
-        ((gan_dataset *)ds)->row_cache = cache;
+        bytes_to_floats(mine, ds->bytes, ds->n * ds->dim);
+        cache = NULL;
+        if (atomic_compare_exchange_strong(&set->row_cache, &cache, mine)) cache = mine;
+        else gan__free(mine); /* cache is the winner's */
     }
-    return ds->row_cache + i * ds->dim;
+    return cache + i * ds->dim;
 }
 
 int gan_dataset_get_rows(const gan_dataset *ds, size_t first, size_t n, float *dst)

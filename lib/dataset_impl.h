@@ -5,6 +5,8 @@
 
 #include "gan.h"
 
+#include <stdatomic.h>
+
 /* The skipped files a data set remembers by name (gan_dataset_skipped_name). */
 enum { GAN__SKIPPED_NAMES = 10 };
 
@@ -16,7 +18,7 @@ struct gan_dataset {
     uint8_t *owned;         /* the bytes when the set holds them, else NULL */
     void *map;              /* a mapped uncompressed IDX file, else NULL */
     size_t map_len;
-    float *row_cache;       /* a byte set's rows as floats, made by the first gan_dataset_row */
+    _Atomic(float *) row_cache; /* a byte set's rows as floats, made by the first gan_dataset_row */
     int *labels;            /* n labels in [0, num_classes), or NULL */
     size_t num_classes;     /* largest IDX label + 1, or the caller's; inherited by splits; 0 without labels */
     char *class_names;      /* num_classes names, each ended by '\0', or NULL */
