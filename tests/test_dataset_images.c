@@ -27,19 +27,6 @@ static char *path_in(char *buf, size_t cap, const char *dir, const char *name)
     return buf;
 }
 
-static void *read_all(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) fail_msg("cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    void *p = xcalloc((size_t)n + 1, 1);
-    assert_int_equal(fread(p, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *size = (size_t)n;
-    return p;
-}
 
 static void write_all(const char *path, const void *p, size_t n)
 {
@@ -61,7 +48,7 @@ static size_t write_category_list(const char *list_path, category_count *counts)
 {
     char path[512];
     size_t size;
-    char *json = read_all(path_in(path, sizeof path, emoji_dir(), "config/index.json"), &size);
+    char *json = (char *)test_read_file(path_in(path, sizeof path, emoji_dir(), "config/index.json"), &size);
     FILE *out = fopen(list_path, "w");
     assert_non_null(out);
     size_t lines = 0, n_counts = 0;
@@ -116,7 +103,7 @@ static void assert_row_is_file(const gan_dataset *ds, size_t i, const char *file
                                unsigned flags)
 {
     size_t size, dim = c * h * w;
-    void *bytes = read_all(file, &size);
+    void *bytes = test_read_file(file, &size);
     uint8_t *want = xcalloc(dim, 1);
     float *got = xcalloc(dim, sizeof *got);
     assert_int_equal(gan_image_decode_mem(want, bytes, size, c, h, w, flags), GAN_OK);
@@ -191,7 +178,7 @@ static void make_tree(const char *root, const char *const *files, size_t n)
     char src[512], dst[512];
     for (size_t i = 0; i < n; i++) {
         size_t size;
-        void *bytes = read_all(path_in(src, sizeof src, emoji_dir(), "assets/png/1F600.png"), &size);
+        void *bytes = test_read_file(path_in(src, sizeof src, emoji_dir(), "assets/png/1F600.png"), &size);
         path_in(dst, sizeof dst, root, files[i]);
         for (char *p = dst + strlen(root) + 1; (p = strchr(p, '/')) != NULL; p++) {
             *p = '\0';

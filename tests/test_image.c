@@ -24,24 +24,6 @@
 
 /* ------------------------------------------------------------------ helpers */
 
-static uint8_t *read_all(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    size_t cap = 4096, n = 0, got;
-    uint8_t *buf = malloc(cap);
-    while (buf && (got = fread(buf + n, 1, cap - n, f)) > 0) {
-        n += got;
-        if (n == cap) {
-            uint8_t *bigger = realloc(buf, cap *= 2);
-            if (!bigger) free(buf);
-            buf = bigger;
-        }
-    }
-    fclose(f);
-    *size = n;
-    return buf;
-}
 
 static const char *corpus_dir(void)
 {
@@ -54,7 +36,7 @@ static uint8_t *seed(const char *name, size_t *size)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", corpus_dir(), name);
-    uint8_t *b = read_all(path, size);
+    uint8_t *b = test_read_file(path, size);
     if (!b) fail_msg("cannot read %s (GAN_IMAGE_CORPUS)", path);
     assert_true(*size >= 2);
     memmove(b, b + 2, *size - 2);
@@ -132,7 +114,7 @@ static uint8_t *png_of(const uint8_t *pixels, size_t w, size_t h, size_t c, size
     char path[4200];
     tmp_path(path, sizeof path, "made.png");
     assert_int_equal(gan_image_write_png(path, pixels, w, h, c), GAN_OK);
-    uint8_t *b = read_all(path, size);
+    uint8_t *b = test_read_file(path, size);
     assert_non_null(b);
     return b;
 }
@@ -209,11 +191,11 @@ static void pixels_match_pil(void **state)
         assert_true(k < KINDS);
         size_t n_file, n_pil, n_exact, n = h * w * channels;
         snprintf(path, sizeof path, "%s/%s", dir, file);
-        uint8_t *bytes = read_all(path, &n_file);
+        uint8_t *bytes = test_read_file(path, &n_file);
         snprintf(path, sizeof path, "%s/%s.pil", dir, name);
-        uint8_t *pil = read_all(path, &n_pil);
+        uint8_t *pil = test_read_file(path, &n_pil);
         snprintf(path, sizeof path, "%s/%s.exact", dir, name);
-        uint8_t *exact = read_all(path, &n_exact);
+        uint8_t *exact = test_read_file(path, &n_exact);
         assert_true(bytes && pil && exact && n_pil == n && n_exact == n);
         uint8_t *out = malloc(n);
         assert_non_null(out);
@@ -646,7 +628,7 @@ static void write_png_is_atomic(void **state)
     for (size_t i = 0; i < sizeof px; i++) px[i] = (uint8_t)(i * 131 + (i >> 5));
     assert_int_equal(gan_image_write_png(path, px, 32, 32, 3), GAN_OK);
     size_t before_n, after_n;
-    uint8_t *before = read_all(path, &before_n);
+    uint8_t *before = test_read_file(path, &before_n);
     assert_non_null(before);
     /* a file size limit makes the write itself fail (works as root too) */
     struct rlimit old, small;
@@ -662,7 +644,7 @@ static void write_png_is_atomic(void **state)
     signal(SIGXFSZ, prev);
     assert_error(rc, GAN_EIO, "writing failed (the old file, if any, is unchanged): File too large");
     assert_non_null(strstr(gan_error_last(), "kept.png"));
-    uint8_t *after = read_all(path, &after_n);
+    uint8_t *after = test_read_file(path, &after_n);
     assert_int_equal(after_n, before_n);
     assert_memory_equal(after, before, before_n);
     free(after);
@@ -682,7 +664,7 @@ static void write_png_is_atomic(void **state)
         assert_int_equal(chmod(dir, 0500), 0);
         assert_error(gan_image_write_png(path, other, 32, 32, 3), GAN_EIO, "Permission denied");
         assert_int_equal(chmod(dir, 0700), 0);
-        after = read_all(path, &after_n);
+        after = test_read_file(path, &after_n);
         assert_memory_equal(after, before, before_n);
         free(after);
     }
@@ -691,7 +673,7 @@ static void write_png_is_atomic(void **state)
     snprintf(path, sizeof path, "%s/kept.png", dir);
     assert_int_equal(gan_image_write_png(path, other, 32, 32, 3), GAN_OK);
     size_t n;
-    uint8_t *b = read_all(path, &n), out[32 * 32 * 3];
+    uint8_t *b = test_read_file(path, &n), out[32 * 32 * 3];
     assert_int_equal(decode(out, b, n, 3, 32, 32, 0), GAN_OK);
     assert_memory_equal(out, other, sizeof other);
     free(b);

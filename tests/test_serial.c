@@ -59,18 +59,6 @@ static uint8_t *save_net_mem(const gan_net *n, size_t *size)
     return b;
 }
 
-static uint8_t *read_all(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) fail_msg("cannot open %s: %s", path, strerror(errno));
-    size_t cap = 4096, n = 0, k;
-    uint8_t *b = malloc(cap);
-    while ((k = fread(b + n, 1, cap - n, f)) > 0)
-        if ((n += k) == cap) b = realloc(b, cap *= 2);
-    fclose(f);
-    *size = n;
-    return b;
-}
 
 static void write_all(const char *path, const uint8_t *b, size_t n)
 {
@@ -528,7 +516,7 @@ static void net_round_trip(void **state)
     snprintf(path, sizeof path, "%s/net.gan", dir);
     assert_int_equal(gan_net_save(m, path), GAN_OK);
     size_t size3;
-    uint8_t *c = read_all(path, &size3);
+    uint8_t *c = test_read_file(path, &size3);
     assert_int_equal(size3, size);
     assert_memory_equal(a, c, size);
     gan_net *k;
@@ -688,7 +676,7 @@ static void atomic_save_survives_write_failure(void **state)
     fill_formula(small, 0);
     assert_int_equal(gan_net_save(small, path), GAN_OK);
     size_t old_n;
-    uint8_t *old = read_all(path, &old_n);
+    uint8_t *old = test_read_file(path, &old_n);
     assert_true(old_n < 2048);
 
     assert_int_equal(gan_net_create(&big, 64), GAN_OK);
@@ -722,11 +710,11 @@ static void atomic_save_survives_write_failure(void **state)
     if (rc_net != GAN_EIO || !strstr(msg_net, "unchanged")) fail_msg("net save: %d %s", rc_net, msg_net);
     if (rc_tr != GAN_EIO || !strstr(msg_tr, "unchanged")) fail_msg("trainer save: %d %s", rc_tr, msg_tr);
     size_t now_n;
-    uint8_t *now = read_all(path, &now_n);
+    uint8_t *now = test_read_file(path, &now_n);
     assert_int_equal(now_n, old_n);
     assert_memory_equal(now, old, old_n);
     free(now);
-    now = read_all(tpath, &now_n);
+    now = test_read_file(tpath, &now_n);
     assert_int_equal(now_n, old_n);
     assert_memory_equal(now, old, old_n);
     free(now);
@@ -1532,7 +1520,7 @@ static void settings_of_earlier_builds(void **state)
     char path[4096];
     size_t size;
     snprintf(path, sizeof path, "%s/trainer_trnr_v2.gan", data_dir());
-    uint8_t *file = read_all(path, &size);
+    uint8_t *file = test_read_file(path, &size);
     assert_true(find_chunk(file, size, "TRNR", 0) != SIZE_MAX);
     assert_int_equal(rd32(file + 8), 2);
     uint8_t img[TRNR_SIZE];
@@ -1609,7 +1597,7 @@ static uint8_t *golden(const char *name, size_t *size)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", data_dir(), name);
-    return read_all(path, size);
+    return test_read_file(path, size);
 }
 
 /* A golden net file loads to the net built today, and saves to the bytes of `v2`. */

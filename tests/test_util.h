@@ -2,7 +2,9 @@
 #ifndef GAN_TEST_UTIL_H
 #define GAN_TEST_UTIL_H
 
+#include <errno.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
@@ -35,6 +37,27 @@ static void test_free_fn(void *ctx, void *p)
     (void)ctx;
     test_alloc.frees++;
     free(p);
+}
+
+/* A whole file in memory (malloc'ed, with a spare byte after it for a terminator); the test
+ * fails when it cannot be read. */
+static inline uint8_t *test_read_file(const char *path, size_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) fail_msg("cannot open %s: %s", path, strerror(errno));
+    size_t cap = 4096, n = 0, k;
+    uint8_t *b = malloc(cap);
+    while (b && (k = fread(b + n, 1, cap - 1 - n, f)) > 0)
+        if ((n += k) == cap - 1) {
+            uint8_t *bigger = realloc(b, cap *= 2);
+            if (!bigger) free(b);
+            b = bigger;
+        }
+    fclose(f);
+    if (!b) fail_msg("out of memory reading %s", path);
+    b[n] = 0;
+    *size = n;
+    return b;
 }
 
 /* Install the counting allocator with fresh counters. */
