@@ -231,7 +231,16 @@ enum {
     GAN_LAYER_RESHAPE = 5,    /**< made by gan_layer_reshape() (since 0.2) */
     GAN_LAYER_CONV2D = 6,     /**< made by gan_layer_conv2d() (since 0.2) */
     GAN_LAYER_CONV2D_TRANSPOSE = 7, /**< made by gan_layer_conv2d_transpose() (since 0.2) */
-    GAN_LAYER_BATCHNORM = 8   /**< made by gan_layer_batchnorm() (since 0.2) */
+    GAN_LAYER_BATCHNORM = 8,  /**< made by gan_layer_batchnorm() (since 0.2) */
+    GAN_LAYER_CONCAT = 9,     /**< made by gan_layer_concat() (since 0.3) */
+    GAN_LAYER_ADD = 10,       /**< made by gan_layer_add() (since 0.3) */
+    GAN_LAYER_SLICE = 11,     /**< made by gan_layer_slice() (since 0.3) */
+    GAN_LAYER_TILE = 12,      /**< made by gan_layer_tile() (since 0.3) */
+    GAN_LAYER_UPSAMPLE = 13,  /**< made by gan_layer_upsample() (since 0.3) */
+    GAN_LAYER_AVGPOOL = 14,   /**< made by gan_layer_avgpool() (since 0.3) */
+    GAN_LAYER_GLOBAL_SUM = 15, /**< made by gan_layer_global_sum() (since 0.3) */
+    GAN_LAYER_MODULATE = 16,  /**< made by gan_layer_modulate() (since 0.3) */
+    GAN_LAYER_DOT = 17        /**< made by gan_layer_dot() (since 0.3) */
 };
 
 /**
@@ -388,8 +397,13 @@ GAN_API int gan_layer_batchnorm(gan_layer **out, size_t channels, float momentum
  * have them by default). A layer followed by a batch norm needs none: its shift plays
  * their part (DCGAN drops them). Without biases the layer's parameters are its weights
  * alone. Since 0.2.
+ *
+ * On a batch norm it keeps or drops the whole affine, scale gamma and shift beta together
+ * (since 0.3): without it the layer has no parameters and gives y = x_hat, the normalised
+ * input (PyTorch's affine=False), for a layer after it to scale and shift (a modulate
+ * layer: conditional batch norm).
  * @param layer the layer, not yet in a net
- * @param on    non-zero to keep the biases, 0 to drop them
+ * @param on    non-zero to keep the biases (a batch norm's affine), 0 to drop them
  * @return GAN_OK; GAN_EINVAL for a NULL @p layer or a kind without biases; GAN_ESTATE
  * for a layer already in a net.
  */
@@ -415,6 +429,90 @@ GAN_API int gan_layer_set_bias(gan_layer *layer, int on);
  * of range; GAN_ESTATE for a layer already in a net; GAN_ENOMEM.
  */
 GAN_API int gan_layer_spectral_norm(gan_layer *layer, size_t power_iterations);
+
+/*
+ * Layers for graphs (since 0.3). None has parameters. The kinds of several inputs
+ * (concat, add, modulate, dot) go into a net with gan_net_add_from(), which names their
+ * inputs; gan_net_add() gives a layer one input, so it refuses them. Shapes are checked
+ * when the layer is added, with messages naming the nodes. docs/layers.md has each
+ * formula.
+ */
+/**
+ * Concatenation along channels, pixel by pixel (rows are HWC): inputs of equal height and
+ * width, (c1, h, w) ... (cn, h, w) -> (c1 + ... + cn, h, w). A vector is (n, 1, 1), so
+ * vectors concatenate end to end.
+ * @param[out] out the new layer, owned by the caller until gan_net_add_from(); NULL on failure
+ * @param n_inputs inputs, in [2, 16]
+ * @return GAN_OK; GAN_EINVAL for a NULL @p out or a count out of range; GAN_ENOMEM.
+ */
+GAN_API int gan_layer_concat(gan_layer **out, size_t n_inputs);
+/**
+ * Elementwise sum of inputs of one shape (a residual block's join).
+ * @param[out] out the new layer; NULL on failure
+ * @param n_inputs inputs, in [2, 16]
+ * @return GAN_OK; GAN_EINVAL for a NULL @p out or a count out of range; GAN_ENOMEM.
+ */
+GAN_API int gan_layer_add(gan_layer **out, size_t n_inputs);
+/**
+ * Channels [first, first + count) of the input: (c, h, w) -> (count, h, w). On a vector,
+ * elements: this is how a net splits a row [x | cond] into its parts.
+ * @param[out] out the new layer; NULL on failure
+ * @param first the first channel kept
+ * @param count channels kept, at least 1; gan_net_add() refuses first + count beyond the
+ *              input's channels
+ * @return GAN_OK; GAN_EINVAL for a NULL @p out, a count of 0 or a range beyond INT_MAX;
+ * GAN_ENOMEM.
+ */
+GAN_API int gan_layer_slice(gan_layer **out, size_t first, size_t count);
+/**
+ * A vector repeated at every pixel: (c, 1, 1) -> (c, height, width); its gradient is the
+ * sum over the pixels. A class as constant feature maps is a tile of its one-hot vector.
+ * @param[out] out the new layer; NULL on failure
+ * @param height, width the map's size, each at least 1
+ * @return GAN_OK; GAN_EINVAL for a NULL @p out or a size out of range; GAN_ENOMEM.
+ */
+GAN_API int gan_layer_tile(gan_layer **out, size_t height, size_t width);
+/**
+ * Nearest-neighbour upsampling: (c, h, w) -> (c, h * factor, w * factor), each pixel
+ * repeated in a factor x factor block.
+ * @param[out] out the new layer; NULL on failure
+ * @param factor in [1, 16]
+ * @return GAN_OK; GAN_EINVAL for a NULL @p out or a factor out of range; GAN_ENOMEM.
+ */
+GAN_API int gan_layer_upsample(gan_layer **out, size_t factor);
+/**
+ * Average pooling over size x size blocks at stride size: (c, h, w) ->
+ * (c, h / size, w / size); gan_net_add() refuses a height or width that size does not
+ * divide.
+ * @param[out] out the new layer; NULL on failure
+ * @param size in [1, 16]
+ * @return GAN_OK; GAN_EINVAL for a NULL @p out or a size out of range; GAN_ENOMEM.
+ */
+GAN_API int gan_layer_avgpool(gan_layer **out, size_t size);
+/**
+ * The sum over all positions of each channel: (c, h, w) -> (c, 1, 1) (SNGAN's D ends
+ * with it).
+ * @param[out] out the new layer; NULL on failure
+ * @return GAN_OK; GAN_EINVAL for a NULL @p out; GAN_ENOMEM.
+ */
+GAN_API int gan_layer_global_sum(gan_layer **out);
+/**
+ * Feature-wise modulation: two inputs, x of shape (C, H, W) and s of 2C values (any
+ * shape); y = x * (1 + s[:C]) + s[C:], channel by channel at every pixel. Conditional
+ * batch norm is a batch norm without its own affine (gan_layer_set_bias(bn, 0)) followed
+ * by a modulate whose s is computed from the class (a dense layer of the one-hot
+ * condition, zero-initialised to start as plain batch norm).
+ * @param[out] out the new layer; NULL on failure
+ * @return GAN_OK; GAN_EINVAL for a NULL @p out; GAN_ENOMEM.
+ */
+GAN_API int gan_layer_modulate(gan_layer **out);
+/**
+ * The inner product of two inputs of equal size, one value per row (the projection
+ * discriminator's term: the class embedding times D's features).
+ * @param[out] out the new layer; NULL on failure
+ * @return GAN_OK; GAN_EINVAL for a NULL @p out; GAN_ENOMEM.
+ */
+GAN_API int gan_layer_dot(gan_layer **out);
 /**
  * Free a layer the caller owns. NULL-safe. Never call it on a layer a net owns.
  * @param layer the layer, or NULL
@@ -504,6 +602,41 @@ GAN_API void gan_net_free(gan_net *net);
  * GAN_ENOMEM.
  */
 GAN_API int gan_net_add(gan_net *net, gan_layer *layer);
+/**
+ * Append @p layer reading the nodes @p from (since 0.3). Node 0 is the net's input and
+ * node k the output of the k-th layer added (layer k-1), so a layer added as the net's
+ * n-th reads nodes 0 .. n-1 and its output becomes node n. gan_net_add(net, layer) is
+ * this with the last node. A node read by several layers gets the sum of their gradients
+ * in backward. The layer's shapes are checked against the nodes it names, with a message
+ * naming them; otherwise as gan_net_add().
+ * @param net    the net
+ * @param layer  a layer the caller owns
+ * @param from   the nodes it reads, in the order the layer takes them
+ * @param n_from how many: the layer's input count (1 for every kind but concat, add,
+ *               modulate and dot)
+ * @return GAN_OK; GAN_EINVAL for a NULL argument, a node that does not exist yet, a count
+ * the layer does not take, or shapes that do not fit (and as gan_net_add()); GAN_ENOMEM.
+ */
+GAN_API int gan_net_add_from(gan_net *net, gan_layer *layer, const size_t *from, size_t n_from);
+/**
+ * The shape of node @p node: 0 the input, k the output of layer k-1 (since 0.3).
+ * @param net  the net
+ * @param node in [0, gan_net_num_layers()]
+ * @param[out] channels, height, width the shape (each may be NULL)
+ * @return GAN_OK; GAN_EINVAL for a NULL @p net or a node that does not exist.
+ */
+GAN_API int gan_net_node_shape(const gan_net *net, size_t node, size_t *channels, size_t *height, size_t *width);
+/**
+ * The nodes layer @p index reads (since 0.3).
+ * @param net    the net
+ * @param index  the layer, in [0, gan_net_num_layers())
+ * @param[out] from   where to write up to @p cap node numbers (may be NULL when @p cap is 0)
+ * @param cap    room in @p from
+ * @param[out] n_from the layer's input count (may be NULL)
+ * @return GAN_OK; GAN_EINVAL for a NULL @p net, a layer that does not exist, or a @p cap
+ * below the count.
+ */
+GAN_API int gan_net_layer_inputs(const gan_net *net, size_t index, size_t *from, size_t cap, size_t *n_from);
 /**
  * The width of the net's input rows.
  * @param net the net, or NULL

@@ -1,5 +1,6 @@
 /* Layer kinds: dense, maxout, activation, dropout and reshape, one section each (see
- * docs/layers.md); the convolutions live in layer_conv.c. A section holds the kind's
+ * docs/layers.md); the convolutions live in layer_conv.c, batch norm in layer_norm.c and
+ * the kinds for graphs in layer_graph.c. A section holds the kind's
  * private struct, its kernels' calls, its parameter layout, its encoding in files and its
  * ops table; the table of kinds at the end is the only place that lists them. */
 #include "layer_kind_impl.h"
@@ -19,6 +20,7 @@ int gan__layer_new(gan_layer **out, const struct gan_layer_ops *ops, const char 
     gan_layer *l = gan__calloc(1, ops->size);
     if (!l) return gan__fail(GAN_ENOMEM, "%s: out of memory", fn);
     l->ops = ops;
+    l->n_in = 1;
     *out = l;
     return GAN_OK;
 }
@@ -683,9 +685,11 @@ int gan_layer_reshape(gan_layer **out, size_t channels, size_t height, size_t wi
 
 /* ------------------------------------------------------------------ common */
 
-static const struct gan_layer_ops *const KINDS[] = {&dense_ops,       &maxout_ops,          &act_ops,
-                                                    &dropout_ops,     &reshape_ops,         &gan__conv2d_ops,
-                                                    &gan__conv2d_transpose_ops, &gan__batchnorm_ops};
+static const struct gan_layer_ops *const KINDS[] = {
+    &dense_ops,         &maxout_ops,     &act_ops,        &dropout_ops,      &reshape_ops,
+    &gan__conv2d_ops,   &gan__conv2d_transpose_ops,       &gan__batchnorm_ops,
+    &gan__concat_ops,   &gan__add_ops,   &gan__slice_ops, &gan__tile_ops,    &gan__upsample_ops,
+    &gan__avgpool_ops,  &gan__global_sum_ops,             &gan__modulate_ops, &gan__dot_ops};
 
 /* A spectrally normalised layer's record: its iterations and inner kind, then the inner
  * kind's own record. */
@@ -706,11 +710,31 @@ static int decode_sn(gan_layer **out, const uint8_t *p, size_t len, unsigned ver
     return rc;
 }
 
+/* A graph node's record: the nodes it reads, then its layer's own record. Whether the
+ * nodes exist is for the net to check when it places the layer. */
+static int decode_graph(gan_layer **out, const uint8_t *p, size_t len, unsigned version, size_t in_size)
+{
+    if (version == 1) return gan__fail(GAN_EFORMAT, "graphs came with libgan 0.3");
+    uint32_t n = len >= 4 ? gan__get_u32(p) : 0;
+    if (n == 0 || n > GAN__MAX_INPUTS || len < 8 + 4 * (size_t)n)
+        return gan__fail(GAN_EFORMAT, "a graph record of %zu bytes naming %lu nodes (1 to %d)", len,
+                         (unsigned long)n, GAN__MAX_INPUTS);
+    size_t head = 8 + 4 * (size_t)n;
+    uint32_t kind = gan__get_u32(p + head - 4);
+    if (kind == GAN__RECORD_GRAPH) return gan__fail(GAN_EFORMAT, "a graph record inside a graph record");
+    int rc = gan__layer_decode(out, kind, p + head, len - head, version, in_size);
+    if (rc) return rc;
+    for (uint32_t m = 0; m < n; m++) (*out)->from[m] = gan__get_u32(p + 4 + 4 * (size_t)m);
+    (*out)->n_from = n;
+    return GAN_OK;
+}
+
 int gan__layer_decode(gan_layer **out, uint32_t kind, const uint8_t *p, size_t len, unsigned version,
                       size_t in_size)
 {
     *out = NULL;
     if (kind == GAN__RECORD_SPECTRAL_NORM) return decode_sn(out, p, len, version, in_size);
+    if (kind == GAN__RECORD_GRAPH) return decode_graph(out, p, len, version, in_size);
     for (size_t i = 0; i < sizeof KINDS / sizeof KINDS[0]; i++)
         if ((uint32_t)KINDS[i]->kind == kind) return KINDS[i]->decode(out, p, len, version, in_size);
     /* Version 1 is closed; a later version's file may hold a kind added since. */
@@ -730,7 +754,8 @@ int gan_layer_set_bias(gan_layer *layer, int on)
     return rc ? gan__wrap(rc, "%s", __func__) : GAN_OK;
 }
 
-size_t gan__layer_encode(const gan_layer *l, uint8_t *out, uint32_t *kind)
+/* The layer's own record, spectral norm's wrapped around it if it has one. */
+static size_t encode_unrouted(const gan_layer *l, uint8_t *out, uint32_t *kind)
 {
     size_t iterations = gan__sn_iterations(l);
     if (!iterations) {
@@ -745,12 +770,30 @@ size_t gan__layer_encode(const gan_layer *l, uint8_t *out, uint32_t *kind)
     return GAN__SN_RECORD_HEAD + l->ops->encode(l, out ? out + GAN__SN_RECORD_HEAD : NULL);
 }
 
+size_t gan__layer_encode(const gan_layer *l, uint8_t *out, uint32_t *kind)
+{
+    if (!l->routed) return encode_unrouted(l, out, kind);
+    size_t head = 8 + 4 * l->n_from;
+    uint32_t inner;
+    size_t len = encode_unrouted(l, out ? out + head : NULL, &inner);
+    *kind = GAN__RECORD_GRAPH;
+    if (out) {
+        gan__put_u32(out, (uint32_t)l->n_from);
+        for (size_t m = 0; m < l->n_from; m++) gan__put_u32(out + 4 + 4 * m, (uint32_t)l->from[m]);
+        gan__put_u32(out + head - 4, inner);
+    }
+    return head + len;
+}
+
 void gan__layer_describe(const gan_layer *l, char *buf, size_t cap)
 {
     l->ops->describe(l, buf, cap);
     size_t iterations = gan__sn_iterations(l), used = strlen(buf);
     if (iterations && used < cap)
         snprintf(buf + used, cap - used, ", spectral norm (%zu iteration%s)", iterations, iterations > 1 ? "s" : "");
+    for (size_t m = 0; l->routed && m < l->n_from && (used = strlen(buf)) < cap; m++)
+        snprintf(buf + used, cap - used, "%s%zu", m ? ", " : l->n_from > 1 ? ", reading nodes " : ", reading node ",
+                 l->from[m]);
 }
 
 void gan__layer_forward(gan_layer *l, const float *x, size_t batch, float *y, int train, gan_rng *rng)

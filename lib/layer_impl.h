@@ -26,6 +26,9 @@ enum {
  * longest encoding of its hyperparameters in a file. */
 enum { GAN__DESCRIBE_CAP = 96, GAN__ENCODING_CAP = 256 };
 
+/* The most inputs one layer reads (concat, add). */
+enum { GAN__MAX_INPUTS = 16 };
+
 struct gan_layer_ops {
     const char *name;
     int kind; /* GAN_LAYER_* */
@@ -36,8 +39,17 @@ struct gan_layer_ops {
      * output depends on the other rows of the batch (batch statistics). */
     unsigned reads_x : 1, reads_y : 1, elementwise : 1, couples_rows : 1;
     /* Take the input shape (elementwise layers adopt it), validate it, set l->in and
-     * l->out. `index` is the layer's position, for messages. */
+     * l->out. `index` is the layer's position, for messages. A kind of several inputs
+     * (l->n_in > 1) has place_n, forward_n and backward_n instead of place, forward and
+     * backward. */
     int (*place)(gan_layer *l, gan_shape in, size_t index);
+    /* The n = l->n_in input shapes in the order the layer names them; sets l->in to in[0]
+     * and l->out. Messages name the layer's inputs as "input k" (the net adds the nodes). */
+    int (*place_n)(gan_layer *l, const gan_shape *in, size_t n, size_t index);
+    void (*forward_n)(gan_layer *l, const float *const *x, size_t batch, float *y, int train, gan_rng *rng);
+    /* dx[k] (each may be NULL: no gradient wanted) is overwritten; never aliases dy. */
+    void (*backward_n)(gan_layer *l, const float *const *x, const float *y, const float *dy, size_t batch,
+                       float *const *dx, int grads);
     /* Grow per-layer workspaces (into work_next) to hold `batch` rows; NULL: none. */
     int (*reserve)(gan_layer *l, size_t batch);
     /* y may be x for an elementwise layer. */
@@ -99,6 +111,14 @@ struct gan_layer {
     float *fwd_y;         /* the caller's input when backward does not read it) */
     gan__sn *sn;          /* spectral normalization of the weights, or NULL */
     gan__rows rows;       /* the net's, for the forward under way */
+    /* Graphs (docs/graphs.md): the number of inputs the kind takes (1 unless it has
+     * place_n), and the nodes the layer reads once it is in a net (node 0 the net's
+     * input, node k layer k-1's output); routed: they are not just the previous node, so
+     * files wrap the layer's record. */
+    size_t n_in, n_from;
+    size_t from[GAN__MAX_INPUTS];
+    int routed;
+    const float *fwd_xs[GAN__MAX_INPUTS]; /* the last forward's inputs, for backward_n */
 };
 
 /* The calls the net makes of a layer, whatever its kind: the ops, and around them what
@@ -121,6 +141,12 @@ int gan__layer_check_state(const gan_layer *l, const uint8_t *p);
 /* The record kind of a spectrally normalised layer: power iterations u32, the inner kind
  * u32, then the inner kind's encoding. Never a gan_layer_kind(). */
 enum { GAN__RECORD_SPECTRAL_NORM = 64, GAN__SN_RECORD_HEAD = 8 };
+
+/* The record kind of a layer that reads other nodes than the previous one (since 0.3):
+ * u32 count n, n u32 node numbers, u32 the inner kind (which may be spectral norm's), then
+ * the inner encoding. A decoded layer carries the nodes in from/n_from (n_from 0: the
+ * previous node). Never a gan_layer_kind(). */
+enum { GAN__RECORD_GRAPH = 65 };
 
 /* A shape's bounds, for nets, reshape layers and files alike: every axis positive and the
  * product at most INT_MAX (BLAS takes int). GAN_EINVAL with a message naming no function. */

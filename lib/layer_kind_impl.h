@@ -47,4 +47,8 @@ int gan__sn_check_state(const gan_layer *l, const uint8_t *p); /* u and v finite
 /* The kinds of lib/layer_conv.c. */
 extern const struct gan_layer_ops gan__conv2d_ops, gan__conv2d_transpose_ops;
 
+/* The kinds for graphs, lib/layer_graph.c. */
+extern const struct gan_layer_ops gan__concat_ops, gan__add_ops, gan__slice_ops, gan__tile_ops, gan__upsample_ops,
+    gan__avgpool_ops, gan__global_sum_ops, gan__modulate_ops, gan__dot_ops;
+
 #endif

@@ -5,8 +5,9 @@
  * statistics. Statistics are two passes accumulated in double: E[x^2] - E[x]^2 cancels
  * badly where the mean is large against the spread.
  *
- * Parameters: C scales (gamma), then C shifts (beta). State: C running means, then C
- * running variances. Workspace: per channel the mean and 1/sqrt(var + eps) the last
+ * Parameters: C scales (gamma), then C shifts (beta); none without the affine
+ * (gan_layer_set_bias(l, 0): y = x_hat, PyTorch's affine=False). State: C running means,
+ * then C running variances. Workspace: per channel the mean and 1/sqrt(var + eps) the last
  * forward used, and two double accumulators. */
 #include "layer_kind_impl.h"
 #include "alloc_impl.h"
@@ -17,14 +18,16 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Encoding: channels u64, momentum f32, eps f32. */
-enum { BATCHNORM_RECORD = 16 };
+/* Encoding: channels u64, momentum f32, eps f32; without the affine also flags u32 (bit 0:
+ * no gamma and beta), so a batch norm with it keeps its 16 bytes. */
+enum { BATCHNORM_RECORD = 16, BATCHNORM_RECORD_FLAGS = 20, BATCHNORM_NO_AFFINE = 1 };
 
 typedef struct batchnorm_layer {
     gan_layer base;
     size_t channels;
     float momentum, eps;
-    int train; /* the last forward's mode (GAN__*) */
+    int affine; /* 1: gamma and beta (the default); 0: y = x_hat, no parameters */
+    int train;  /* the last forward's mode (GAN__*) */
 } batchnorm_layer;
 
 static batchnorm_layer *bn_of(gan_layer *l) { return (batchnorm_layer *)l; }
@@ -151,18 +154,21 @@ static void bn_forward(gan_layer *l, const float *x, size_t batch, float *y, int
             }
         }
     }
-    const float *gamma = l->params, *beta = l->params + c;
     /* y = (x - mean) (gamma invstd) + beta: subtracting first keeps a small spread around a
-     * large mean (x scale + shift would cancel it) */
-    float *scale = w.part0;
-    for (size_t j = 0; j < c; j++) scale[j] = gamma[j] * w.invstd[j];
+     * large mean (x scale + shift would cancel it). Without the affine gamma is 1, beta 0. */
+    float *scale = w.part0, *shift = w.part1;
+    for (size_t j = 0; j < c; j++) {
+        scale[j] = b->affine ? l->params[j] * w.invstd[j] : w.invstd[j];
+        shift[j] = b->affine ? l->params[c + j] : 0.0f;
+    }
     for (size_t r = 0; r < n; r++)
-        for (size_t j = 0; j < c; j++) y[r * c + j] = (x[r * c + j] - w.mean[j]) * scale[j] + beta[j];
+        for (size_t j = 0; j < c; j++) y[r * c + j] = (x[r * c + j] - w.mean[j]) * scale[j] + shift[j];
 }
 
 /* With x_hat = (x - mean) invstd: dgamma = sum dy x_hat, dbeta = sum dy; with batch
  * statistics dx = gamma invstd (dy - (dbeta + x_hat dgamma) / n), with running ones
- * dx = gamma invstd dy. */
+ * dx = gamma invstd dy. Without the affine gamma is 1 and there are no parameter
+ * gradients. */
 static void bn_backward(gan_layer *l, const float *x, const float *y, const float *dy, size_t batch, float *dx,
                         int grads)
 {
@@ -171,6 +177,7 @@ static void bn_backward(gan_layer *l, const float *x, const float *y, const floa
     size_t c = b->channels, n = batch * l->in.h * l->in.w;
     bn_work w = work_of(l);
     int batch_stats_used = b->train != GAN__EVAL;
+    if (!b->affine) grads = GAN__GRADS_NONE;
     if (grads == GAN__GRADS_NONE && !dx) return;
     double *sdy = w.acc0, *sdyx = w.acc1;
     memset(sdy, 0, c * sizeof *sdy);
@@ -196,10 +203,9 @@ static void bn_backward(gan_layer *l, const float *x, const float *y, const floa
     if (!dx) return;
     /* Per channel, dx = k dy - a - (x - mean) kx, with k = gamma invstd and, for batch
      * statistics, a = k sdy / n and kx = invstd k sdyx / n; the row loop is then float. */
-    const float *gamma = l->params;
     float *k = w.part0, *a = w.part1, *kx = w.part2;
     for (size_t j = 0; j < c; j++) {
-        double kj = (double)gamma[j] * w.invstd[j];
+        double kj = b->affine ? (double)l->params[j] * w.invstd[j] : (double)w.invstd[j];
         k[j] = (float)kj;
         a[j] = batch_stats_used ? (float)(kj * sdy[j] / (double)n) : 0.0f;
         kx[j] = batch_stats_used ? (float)(w.invstd[j] * kj * sdyx[j] / (double)n) : 0.0f;
@@ -211,11 +217,13 @@ static void bn_backward(gan_layer *l, const float *x, const float *y, const floa
 static void bn_init(gan_layer *l, gan_rng *rng, gan_init scheme, float scale)
 {
     size_t c = bn_of(l)->channels;
-    if (scheme == GAN_INIT_DCGAN) gan_rng_fill_normal(rng, l->params, c, 1.0f, scale * 0.02f);
-    else
-        for (size_t j = 0; j < c; j++) l->params[j] = 1.0f;
+    if (bn_of(l)->affine) {
+        if (scheme == GAN_INIT_DCGAN) gan_rng_fill_normal(rng, l->params, c, 1.0f, scale * 0.02f);
+        else
+            for (size_t j = 0; j < c; j++) l->params[j] = 1.0f;
+        for (size_t j = 0; j < c; j++) l->params[c + j] = 0.0f;
+    }
     for (size_t j = 0; j < c; j++) {
-        l->params[c + j] = 0.0f;
         l->state[j] = 0.0f;
         l->state[c + j] = 1.0f;
     }
@@ -227,16 +235,33 @@ static size_t bn_encode(const gan_layer *l, uint8_t *out)
         gan__put_u64(out, bn_of_c(l)->channels);
         gan__put_f32(out + 8, bn_of_c(l)->momentum);
         gan__put_f32(out + 12, bn_of_c(l)->eps);
+        if (!bn_of_c(l)->affine) gan__put_u32(out + 16, BATCHNORM_NO_AFFINE);
     }
-    return BATCHNORM_RECORD;
+    return bn_of_c(l)->affine ? BATCHNORM_RECORD : BATCHNORM_RECORD_FLAGS;
 }
 
 static int bn_decode(gan_layer **out, const uint8_t *p, size_t len, unsigned version, size_t in_size)
 {
     (void)in_size;
     if (version == 1) return gan__fail(GAN_EFORMAT, "batchnorm layers came with format version 2");
-    if (len != BATCHNORM_RECORD) return gan__bad_length("batchnorm", len, BATCHNORM_RECORD);
-    return gan_layer_batchnorm(out, gan__field_size(gan__get_u64(p)), gan__get_f32(p + 8), gan__get_f32(p + 12));
+    if (len != BATCHNORM_RECORD && len != BATCHNORM_RECORD_FLAGS)
+        return gan__bad_length("batchnorm", len, BATCHNORM_RECORD);
+    uint32_t flags = len == BATCHNORM_RECORD_FLAGS ? gan__get_u32(p + 16) : 0;
+    if (len == BATCHNORM_RECORD_FLAGS && flags != BATCHNORM_NO_AFFINE)
+        return gan__fail(GAN_EFORMAT, "batchnorm: flags 0x%lx, not 0x%x", (unsigned long)flags, BATCHNORM_NO_AFFINE);
+    int rc = gan_layer_batchnorm(out, gan__field_size(gan__get_u64(p)), gan__get_f32(p + 8), gan__get_f32(p + 12));
+    if (!rc && flags) rc = gan_layer_set_bias(*out, 0);
+    return rc;
+}
+
+/* Dropping the "bias" drops the whole affine, gamma with beta: a batch norm whose output
+ * something else scales and shifts (a modulate layer: conditional batch norm). */
+static int bn_set_bias(gan_layer *l, int on)
+{
+    batchnorm_layer *b = bn_of(l);
+    b->affine = on;
+    l->n_params = on ? 2 * b->channels : 0;
+    return GAN_OK;
 }
 
 /* Running means finite, running variances finite and >= 0. */
@@ -266,8 +291,9 @@ static int bn_check_batch(const gan_layer *l, size_t batch)
 
 static void bn_describe(const gan_layer *l, char *buf, size_t cap)
 {
-    snprintf(buf, cap, "batchnorm(%zu, momentum %g, eps %g) on %zux%zux%zu", bn_of_c(l)->channels,
-             (double)bn_of_c(l)->momentum, (double)bn_of_c(l)->eps, l->in.c, l->in.h, l->in.w);
+    snprintf(buf, cap, "batchnorm(%zu, momentum %g, eps %g%s) on %zux%zux%zu", bn_of_c(l)->channels,
+             (double)bn_of_c(l)->momentum, (double)bn_of_c(l)->eps, bn_of_c(l)->affine ? "" : ", no affine", l->in.c,
+             l->in.h, l->in.w);
 }
 
 const struct gan_layer_ops gan__batchnorm_ops = {
@@ -286,6 +312,7 @@ const struct gan_layer_ops gan__batchnorm_ops = {
     .describe = bn_describe,
     .check_state = bn_check_state,
     .check_batch = bn_check_batch,
+    .set_bias = bn_set_bias,
 };
 
 int gan_layer_batchnorm(gan_layer **out, size_t channels, float momentum, float eps)
@@ -304,6 +331,7 @@ int gan_layer_batchnorm(gan_layer **out, size_t channels, float momentum, float 
     b->channels = channels;
     b->momentum = momentum;
     b->eps = eps;
+    b->affine = 1;
     (*out)->n_params = 2 * channels;
     (*out)->n_state = 2 * channels;
     return GAN_OK;

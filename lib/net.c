@@ -11,7 +11,15 @@
  * above left in one of two ping-pong halves or in the caller's dx; so the halves hold
  * only the gradients that enter a layer above the leading elementwise ones (a D that
  * starts with dropout never keeps its 784-wide input gradient: maxout writes it into
- * dx and dropout scales it there). */
+ * dx and dropout scales it there).
+ *
+ * Graphs (a layer reads nodes other than the previous one, docs/graphs.md) keep the same
+ * flat buffers and run in insertion order, with a plan made as layers are added: every
+ * node's value has its place in acts (the input copied; an elementwise layer that is the
+ * only reader of a node runs in place over it, on the chain's rule), and every node's
+ * gradient a slot of grad_buf while it is live in backward (from its first reader's
+ * backward to its producer's), slots reused first-fit. A reader that finds the node's
+ * gradient already written writes into a sum slot, then adds. */
 #include "net_impl.h"
 #include "layer_impl.h"
 #include "alloc_impl.h"
@@ -75,9 +83,68 @@ static size_t leading_elementwise(const gan_net *n)
     return lead;
 }
 
+/* The shape of node k: the input, or layer k-1's output. */
+static gan_shape node_shape(gan_shape in, gan_layer *const *layers, size_t k) { return k ? layers[k - 1]->out : in; }
+
+#define NO_SLOT SIZE_MAX
+
+/* A graph's plan (see the top of the file). Slot assignment walks backward: a node takes
+ * a free slot at its first reader and gives it back once its producer has run; the free
+ * slots are a stack in the nodes' `stack` fields (never more than one per node). The
+ * input's gradient is the caller's dx, never a slot. A layer needs as many sum slots as
+ * it has inputs whose gradient a reader above it (or an earlier input) already wrote. */
+static void plan_graph(gan_net *n)
+{
+    gan__node *nd = n->nodes;
+    size_t count = n->n_layers + 1, widest = gan__shape_size(n->in), width = widest, scratch = 0;
+    for (size_t k = 0; k < count; k++) {
+        nd[k].readers = 0;
+        nd[k].slot = NO_SLOT;
+    }
+    for (size_t i = 0; i < n->n_layers; i++)
+        for (size_t m = 0; m < n->layers[i]->n_from; m++) nd[n->layers[i]->from[m]].readers++;
+    nd[0].act = 0;
+    for (size_t i = 0; i < n->n_layers; i++) {
+        const gan_layer *l = n->layers[i];
+        size_t j = l->from[0], out = gan__shape_size(l->out);
+        if (l->ops->elementwise && j > 0 && nd[j].readers == 1 && !n->layers[j - 1]->ops->reads_y) {
+            nd[i + 1].act = nd[j].act;
+        } else {
+            nd[i + 1].act = width;
+            width += out;
+        }
+        if (out > widest) widest = out;
+        if (l->scratch_width > scratch) scratch = l->scratch_width;
+    }
+    size_t slots = 0, free_top = 0, sums = 0;
+    for (size_t i = n->n_layers; i-- > 0;) {
+        const gan_layer *l = n->layers[i];
+        size_t here = 0;
+        for (size_t m = 0; m < l->n_from; m++) {
+            gan__node *src = &nd[l->from[m]];
+            if (src->written) here++; /* planning: "has its slot" */
+            else if (l->from[m]) src->slot = free_top ? nd[--free_top].stack : slots++;
+            src->written = 1;
+        }
+        if (here > sums) sums = here;
+        if (nd[i + 1].slot != NO_SLOT) nd[free_top++].stack = nd[i + 1].slot;
+    }
+    for (size_t k = 0; k < count; k++) nd[k].written = 0;
+    n->act_width = width;
+    n->scratch_width = scratch;
+    n->max_dim = widest;
+    n->grad_slots = slots;
+    n->grad_bufs = slots + sums ? slots + sums : 1;
+}
+
 /* Floats per row of acts, of each gradient half and of the shared scratch. */
 static void size_workspaces(gan_net *n)
 {
+    if (n->graph) {
+        plan_graph(n);
+        return;
+    }
+    n->grad_bufs = 2;
     size_t width = copies_input(n) ? gan__shape_size(n->in) : 0, scratch = 0, grad = 1,
            lead = leading_elementwise(n);
     for (size_t i = 0; i < n->n_layers; i++) {
@@ -100,6 +167,7 @@ void gan_net_free(gan_net *net)
     gan__free(net->params);
     gan__free(net->grads);
     gan__free(net->state);
+    gan__free(net->nodes);
     drop_workspaces(net);
     gan__free(net);
 }
@@ -146,28 +214,86 @@ static int owned_here(const gan_net *net, const gan_layer *layer)
     return 0;
 }
 
-int gan_net_add(gan_net *net, gan_layer *layer)
+static int get_shape(gan_shape s, size_t *c, size_t *h, size_t *w)
 {
-    GAN_CHECK_ARG(net);
-    GAN_CHECK_ARG(layer);
+    if (c) *c = s.c;
+    if (h) *h = s.h;
+    if (w) *w = s.w;
+    return GAN_OK;
+}
+
+/* "node 3 (8x4x4), node 1 (2x8x8)" into buf. */
+static void describe_nodes(gan_shape in, gan_layer *const *layers, const size_t *from, size_t n_from, char *buf,
+                           size_t cap)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t m = 0; m < n_from && used < cap; m++) {
+        gan_shape s = node_shape(in, layers, from[m]);
+        int w = snprintf(buf + used, cap - used, "%snode %zu (%zux%zux%zu)", m ? ", " : "", from[m], s.c, s.h, s.w);
+        if (w < 0) break;
+        used += (size_t)w;
+    }
+}
+
+int gan__place(gan_layer *l, gan_shape in, gan_layer *const *layers, size_t index, const size_t *from, size_t n_from)
+{
+    if (n_from != l->n_in)
+        return gan__fail(GAN_EINVAL, "%s layer %zu takes %zu input%s, %zu named%s", l->ops->name, index, l->n_in,
+                         l->n_in == 1 ? "" : "s", n_from, l->n_in > 1 ? " (add it with gan_net_add_from)" : "");
+    for (size_t m = 0; m < n_from; m++)
+        if (from[m] > index)
+            return gan__fail(GAN_EINVAL, "%s layer %zu reads node %zu, but the nodes so far are 0 to %zu",
+                             l->ops->name, index, from[m], index);
+    int rc;
+    if (l->n_in == 1) {
+        rc = l->ops->place(l, node_shape(in, layers, from[0]), index);
+    } else {
+        gan_shape shapes[GAN__MAX_INPUTS];
+        for (size_t m = 0; m < n_from; m++) shapes[m] = node_shape(in, layers, from[m]);
+        rc = l->ops->place_n(l, shapes, n_from, index);
+    }
+    if (rc && (n_from != 1 || from[0] != index)) {
+        char nodes[GAN__MAX_INPUTS * 48];
+        describe_nodes(in, layers, from, n_from, nodes, sizeof nodes);
+        return gan__wrap(rc, "reading %s", nodes);
+    }
+    return rc;
+}
+
+/* Room for `cap` nodes in a graph's plan. */
+static int grow_nodes(gan_net *net, size_t cap)
+{
+    gan__node *nodes = gan__calloc(cap, sizeof *nodes);
+    if (!nodes) return GAN_ENOMEM;
+    gan__free(net->nodes);
+    net->nodes = nodes;
+    return GAN_OK;
+}
+
+static int add_layer(gan_net *net, gan_layer *layer, const size_t *from, size_t n_from)
+{
     if (layer->in_net)
-        return gan__fail(GAN_EINVAL, "%s: the layer is already in %s net (a net owns its layers)", __func__,
+        return gan__fail(GAN_EINVAL, "the layer is already in %s net (a net owns its layers)",
                          owned_here(net, layer) ? "this" : "another");
+    size_t index = net->n_layers;
+    int routed = n_from != 1 || from[0] != index, graph = net->graph || routed;
     /* Placing may set an elementwise layer's shape; undo that on failure. */
     gan_shape old_in = layer->in, old_out = layer->out;
-    int rc = layer->ops->place(layer, net->out, net->n_layers);
-    if (rc) return gan__wrap(rc, "%s", __func__);
+    int rc = gan__place(layer, net->in, net->layers, index, from, n_from);
+    if (rc) return rc;
     size_t lp = layer->n_params, total = net->n_params + lp, out = gan__shape_size(layer->out);
     size_t width = net->act_width + out;
     if (total < lp || total > SIZE_MAX / sizeof(float) / 2 || width < out) {
-        rc = gan__fail(GAN_EINVAL, "%s: the net's size overflows", __func__);
+        rc = gan__fail(GAN_EINVAL, "the net's size overflows");
         goto undo;
     }
-    if (net->n_layers == net->cap_layers) {
-        size_t cap = net->cap_layers ? 2 * net->cap_layers : 8;
+    if (net->n_layers == net->cap_layers || (graph && !net->nodes)) {
+        size_t cap = net->n_layers == net->cap_layers ? (net->cap_layers ? 2 * net->cap_layers : 8) : net->cap_layers;
         gan_layer **layers = gan__calloc(cap, sizeof *layers);
-        if (!layers) {
-            rc = gan__fail(GAN_ENOMEM, "%s: out of memory", __func__);
+        if (!layers || (graph && grow_nodes(net, cap + 1))) {
+            gan__free(layers);
+            rc = gan__fail(GAN_ENOMEM, "out of memory");
             goto undo;
         }
         if (net->n_layers) memcpy(layers, net->layers, net->n_layers * sizeof *layers);
@@ -178,14 +304,16 @@ int gan_net_add(gan_net *net, gan_layer *layer)
     float **pg[2] = {&net->params, &net->grads}, **st[1] = {&net->state};
     size_t states = net->n_state + layer->n_state;
     if ((rc = grow_buffers(pg, 2, net->n_params, &net->cap_params, total)) ||
-        (rc = grow_buffers(st, 1, net->n_state, &net->cap_state, states)) || (rc = gan__layer_attach(layer))) {
-        rc = gan__wrap(rc, "%s", __func__);
+        (rc = grow_buffers(st, 1, net->n_state, &net->cap_state, states)) || (rc = gan__layer_attach(layer)))
         goto undo;
-    }
     net->n_params = total;
     net->n_state = states;
     net->layers[net->n_layers++] = layer;
     layer->in_net = 1;
+    memmove(layer->from, from, n_from * sizeof *from);
+    layer->n_from = n_from;
+    layer->routed = routed;
+    net->graph = graph;
     net->out = layer->out;
     net->layout++;
     net->initialised = 0; /* the new layer's parameters are zeros */
@@ -196,7 +324,54 @@ int gan_net_add(gan_net *net, gan_layer *layer)
 undo:
     layer->in = old_in;
     layer->out = old_out;
+    if (net->graph) {
+        plan_graph(net); /* grow_nodes may have replaced the plan */
+    } else {
+        gan__free(net->nodes); /* still a chain */
+        net->nodes = NULL;
+    }
     return rc;
+}
+
+int gan_net_add(gan_net *net, gan_layer *layer)
+{
+    GAN_CHECK_ARG(net);
+    GAN_CHECK_ARG(layer);
+    size_t last = net->n_layers;
+    int rc = add_layer(net, layer, &last, 1);
+    return rc ? gan__wrap(rc, "%s", __func__) : GAN_OK;
+}
+
+int gan_net_add_from(gan_net *net, gan_layer *layer, const size_t *from, size_t n_from)
+{
+    GAN_CHECK_ARG(net);
+    GAN_CHECK_ARG(layer);
+    GAN_CHECK_ARG(from);
+    if (n_from == 0 || n_from > GAN__MAX_INPUTS)
+        return gan__fail(GAN_EINVAL, "%s: n_from must be in [1, %d], got %zu", __func__, GAN__MAX_INPUTS, n_from);
+    int rc = add_layer(net, layer, from, n_from);
+    return rc ? gan__wrap(rc, "%s", __func__) : GAN_OK;
+}
+
+int gan_net_node_shape(const gan_net *net, size_t node, size_t *channels, size_t *height, size_t *width)
+{
+    GAN_CHECK_ARG(net);
+    if (node > net->n_layers)
+        return gan__fail(GAN_EINVAL, "%s: node %zu of a net with nodes 0 to %zu", __func__, node, net->n_layers);
+    return get_shape(node_shape(net->in, net->layers, node), channels, height, width);
+}
+
+int gan_net_layer_inputs(const gan_net *net, size_t index, size_t *from, size_t cap, size_t *n_from)
+{
+    GAN_CHECK_ARG(net);
+    if (index >= net->n_layers)
+        return gan__fail(GAN_EINVAL, "%s: layer %zu of a net with %zu layers", __func__, index, net->n_layers);
+    const gan_layer *l = net->layers[index];
+    if (n_from) *n_from = l->n_from;
+    if (cap < l->n_from)
+        return gan__fail(GAN_EINVAL, "%s: layer %zu reads %zu nodes, room for %zu", __func__, index, l->n_from, cap);
+    if (l->n_from) memcpy(from, l->from, l->n_from * sizeof *from);
+    return GAN_OK;
 }
 
 size_t gan_net_in_dim(const gan_net *net) { return net ? gan__shape_size(net->in) : 0; }
@@ -211,14 +386,6 @@ int gan__net_couples_rows(const gan_net *net)
     for (size_t i = 0; i < net->n_layers; i++)
         if (net->layers[i]->ops->couples_rows) return 1;
     return 0;
-}
-
-static int get_shape(gan_shape s, size_t *c, size_t *h, size_t *w)
-{
-    if (c) *c = s.c;
-    if (h) *h = s.h;
-    if (w) *w = s.w;
-    return GAN_OK;
 }
 
 int gan_net_in_shape(const gan_net *net, size_t *channels, size_t *height, size_t *width)
@@ -284,7 +451,7 @@ static int reserve(gan_net *n, size_t batch)
     if (batch <= n->batch_cap) return GAN_OK;
     size_t acts_n, grad_n, scratch_n;
     if (gan__size_mul(batch, n->act_width, &acts_n) || gan__size_mul(batch, n->max_dim, &grad_n) ||
-        gan__size_mul(grad_n, 2 * sizeof(float), &grad_n) || acts_n > SIZE_MAX / sizeof(float) ||
+        gan__size_mul(grad_n, n->grad_bufs * sizeof(float), &grad_n) || acts_n > SIZE_MAX / sizeof(float) ||
         gan__size_mul(batch, n->scratch_width, &scratch_n) || scratch_n > SIZE_MAX / sizeof(float))
         return gan__fail(GAN_EINVAL, "a batch of %zu overflows the workspace size", batch);
     int rc = GAN_OK;
@@ -319,6 +486,56 @@ static int reserve(gan_net *n, size_t batch)
     return GAN_OK;
 }
 
+/* The chain's forward (see the top of the file); returns the last output. */
+static const float *forward_chain(gan_net *net, const float *x, size_t batch, int train, size_t depth)
+{
+    const float *in = x;
+    float *slot = net->acts; /* the next free activation */
+    if (depth && copies_input(net)) {
+        size_t width = gan__shape_size(net->in);
+        memcpy(slot, x, batch * width * sizeof *x);
+        in = slot;
+        slot += batch * width;
+    }
+    for (size_t i = 0; i < depth; i++) {
+        gan_layer *l = net->layers[i];
+        float *out = (float *)in; /* in place: in is one of the net's buffers */
+        if (!in_place(net, i)) {
+            out = slot;
+            slot += batch * gan__shape_size(l->out);
+        }
+        l->fwd_x = in;
+        l->fwd_y = out;
+        l->rows = net->rows;
+        gan__layer_forward(l, in, batch, out, train, net->rng);
+        in = out;
+    }
+    return in;
+}
+
+/* A graph's forward: each node's value where the plan puts it. */
+static const float *forward_graph(gan_net *net, const float *x, size_t batch, int train, size_t depth)
+{
+    gan__node *nd = net->nodes;
+    memcpy(net->acts, x, batch * gan__shape_size(net->in) * sizeof *x);
+    nd[0].value = net->acts;
+    for (size_t i = 0; i < depth; i++) {
+        gan_layer *l = net->layers[i];
+        float *out = net->acts + batch * nd[i + 1].act;
+        nd[i + 1].value = out;
+        l->fwd_y = out;
+        l->rows = net->rows;
+        if (l->n_in == 1) {
+            l->fwd_x = nd[l->from[0]].value;
+            gan__layer_forward(l, l->fwd_x, batch, out, train, net->rng);
+        } else {
+            for (size_t m = 0; m < l->n_from; m++) l->fwd_xs[m] = nd[l->from[m]].value;
+            l->ops->forward_n(l, l->fwd_xs, batch, out, train, net->rng);
+        }
+    }
+    return nd[depth].value;
+}
+
 int gan__net_forward_depth(gan_net *net, const float *x, size_t batch, float *y, int train, size_t depth)
 {
     if (batch == 0 || batch > INT_MAX)
@@ -336,29 +553,10 @@ int gan__net_forward_depth(gan_net *net, const float *x, size_t batch, float *y,
         }
     int rc = reserve(net, batch);
     if (rc) return rc;
-    const float *in = x;
-    float *slot = net->acts; /* the next free activation */
-    size_t width = gan__shape_size(net->in);
-    if (depth && copies_input(net)) {
-        memcpy(slot, x, batch * width * sizeof *x);
-        in = slot;
-        slot += batch * width;
-    }
-    for (size_t i = 0; i < depth; i++) {
-        gan_layer *l = net->layers[i];
-        float *out = (float *)in; /* in place: in is one of the net's buffers */
-        if (!in_place(net, i)) {
-            out = slot;
-            slot += batch * gan__shape_size(l->out);
-        }
-        l->fwd_x = in;
-        l->fwd_y = out;
-        l->rows = net->rows;
-        gan__layer_forward(l, in, batch, out, train, net->rng);
-        in = out;
-        width = gan__shape_size(l->out);
-    }
-    memmove(y, in, batch * width * sizeof *y);
+    const float *out = net->graph ? forward_graph(net, x, batch, train, depth)
+                                  : forward_chain(net, x, batch, train, depth);
+    gan_shape shape = node_shape(net->in, net->layers, depth);
+    memmove(y, out, batch * gan__shape_size(shape) * sizeof *y);
     net->batch = batch;
     net->depth = depth;
     return GAN_OK;
@@ -392,14 +590,10 @@ int gan_net_backward(gan_net *net, const float *dy, float *dx)
     return rc ? gan__wrap(rc, "%s", __func__) : GAN_OK;
 }
 
-int gan__net_backward_ex(gan_net *net, const float *dy, float *dx, int grads)
+/* The chain's backward (see the top of the file). */
+static void backward_chain(gan_net *net, const float *dy, float *dx, int grads)
 {
     size_t batch = net->batch, depth = net->depth;
-    if (batch == 0) return gan__fail(GAN_ESTATE, "no forward pass to differentiate");
-    if (depth == 0) {
-        if (dx) memcpy(dx, dy, batch * gan__shape_size(net->in) * sizeof *dx);
-        return GAN_OK;
-    }
     /* Layers run down to `low`: to layer 0 when dx is wanted, else to the first layer with
      * parameter gradients to compute. Each passes an input gradient down only when a
      * layer below runs; gradients alternate between two halves. */
@@ -420,6 +614,72 @@ int gan__net_backward_ex(gan_net *net, const float *dy, float *dx, int grads)
         else gx = g == h0 ? h1 : h0;
         gan__layer_backward(l, g, batch, gx, grads);
         g = gx;
+    }
+}
+
+/* A graph's backward: a layer runs when its output has a gradient (written by a reader,
+ * or dy) and something wants one from it: its own parameters' gradients, or a node below
+ * that leads to parameters or to dx. Layers that do not run leave their gradients as
+ * they are, or zero them when `grads` overwrites. */
+static void backward_graph(gan_net *net, const float *dy, float *dx, int grads)
+{
+    size_t batch = net->batch, depth = net->depth, stride = net->batch_cap * net->max_dim;
+    gan__node *nd = net->nodes;
+    nd[0].need = dx != NULL;
+    nd[0].written = 0;
+    for (size_t k = 1; k <= depth; k++) {
+        const gan_layer *l = net->layers[k - 1];
+        unsigned char need = grads != GAN__GRADS_NONE && l->n_params;
+        for (size_t m = 0; m < l->n_from; m++) need |= nd[l->from[m]].need;
+        nd[k].need = need;
+        nd[k].written = 0;
+    }
+    float *sums = net->grad_buf + net->grad_slots * stride;
+    for (size_t i = depth; i-- > 0;) {
+        gan_layer *l = net->layers[i];
+        size_t k = i + 1;
+        if (!nd[k].need || (k < depth && !nd[k].written)) {
+            if (grads == GAN__GRADS_SET && l->n_params) memset(l->grads, 0, l->n_params * sizeof *l->grads);
+            continue;
+        }
+        const float *g = k == depth ? dy : net->grad_buf + nd[k].slot * stride;
+        float *dxs[GAN__MAX_INPUTS], *into[GAN__MAX_INPUTS]; /* into: where a sum goes */
+        size_t n_sums = 0;
+        for (size_t m = 0; m < l->n_from; m++) {
+            gan__node *src = &nd[l->from[m]];
+            float *own = l->from[m] ? net->grad_buf + src->slot * stride : dx;
+            into[m] = NULL;
+            if (!src->need) {
+                dxs[m] = NULL;
+            } else if (src->written) {
+                dxs[m] = sums + n_sums++ * stride;
+                into[m] = own;
+            } else {
+                dxs[m] = own;
+                src->written = 1;
+            }
+        }
+        if (l->n_in == 1) gan__layer_backward(l, g, batch, dxs[0], grads);
+        else l->ops->backward_n(l, l->fwd_xs, l->fwd_y, g, batch, dxs, grads);
+        for (size_t m = 0; m < l->n_from; m++)
+            if (into[m]) {
+                size_t n = batch * gan__shape_size(node_shape(net->in, net->layers, l->from[m]));
+                for (size_t e = 0; e < n; e++) into[m][e] += dxs[m][e];
+            }
+    }
+    if (dx && !nd[0].written) memset(dx, 0, batch * gan__shape_size(net->in) * sizeof *dx);
+}
+
+int gan__net_backward_ex(gan_net *net, const float *dy, float *dx, int grads)
+{
+    size_t batch = net->batch;
+    if (batch == 0) return gan__fail(GAN_ESTATE, "no forward pass to differentiate");
+    if (net->depth == 0) {
+        if (dx) memcpy(dx, dy, batch * gan__shape_size(net->in) * sizeof *dx);
+    } else if (net->graph) {
+        backward_graph(net, dy, dx, grads);
+    } else {
+        backward_chain(net, dy, dx, grads);
     }
     return GAN_OK;
 }

@@ -5,6 +5,17 @@
 #include "gan.h"
 #include "layer_impl.h"
 
+/* A graph's plan for node k (0 the input, k layer k-1's output), made when layers are
+ * added (net.c). */
+typedef struct gan__node {
+    size_t act;         /* floats per row before the node's activation in acts */
+    size_t slot;        /* its gradient's slot in grad_buf */
+    size_t readers;     /* input edges that name it */
+    size_t stack;       /* planning: an entry of the stack of free slots */
+    const float *value; /* the last forward's (acts + batch * act) */
+    unsigned char need, written; /* backward: wants a gradient, has one so far */
+} gan__node;
+
 struct gan_net {
     gan_shape in, out; /* the input's shape and the last layer's */
     size_t max_dim;   /* widest gradient backward keeps between layers */
@@ -23,7 +34,12 @@ struct gan_net {
     float *acts;      /* activations for batch_cap rows: the input when layer 0's backward
                          reads it, then each output not computed in place (see net.c) */
     size_t act_width; /* floats per row of acts */
-    float *grad_buf;  /* two batch_cap x max_dim halves for backward */
+    float *grad_buf;  /* grad_bufs slots of batch_cap x max_dim for backward: a chain's two
+                         ping-pong halves, or a graph's node gradients and sums */
+    size_t grad_bufs;
+    int graph;        /* some layer reads other nodes than the previous one */
+    gan__node *nodes; /* a graph's plan, cap_layers + 1 entries */
+    size_t grad_slots; /* a graph's node gradient slots; the rest of grad_bufs hold sums */
     float *scratch;   /* batch_cap x scratch_width, lent to layers for what one call needs */
     size_t scratch_width;
     size_t batch_cap; /* rows the workspaces hold */
@@ -53,6 +69,11 @@ void gan__net_swap_params(gan_net *net, float **other);
 
 /* The parameters were set wholesale (a load): the net counts as initialised. */
 void gan__net_weights_set(gan_net *net);
+
+/* Place layer `l` as layer `index` of a net with input shape `in` and layers `layers`
+ * (only those before index are read), on the nodes `from`: the input count, the nodes and
+ * the shapes checked, with the nodes named in messages (no public function). */
+int gan__place(gan_layer *l, gan_shape in, gan_layer *const *layers, size_t index, const size_t *from, size_t n_from);
 
 /* Describe layer i for messages ("nothing" past the end). */
 void gan__net_describe_layer(const gan_net *net, size_t i, char *buf, size_t cap);

@@ -625,9 +625,10 @@ static int read_net_head(const ctx *c, const char *who, const span *net, unsigne
     return GAN_OK;
 }
 
-/* Decode and place layer i at *pos; its record's length is checked against the chunk. */
+/* Decode and place layer i at *pos on the nodes of a net with input `in` and `layers`
+ * before it; its record's length is checked against the chunk. */
 static int read_layer(const ctx *c, const char *who, const span *net, unsigned version, size_t i, gan_shape in,
-                      size_t *pos, gan_layer **out)
+                      gan_layer *const *layers, size_t *pos, gan_layer **out)
 {
     size_t left = net->len - *pos;
     uint32_t kind, len;
@@ -647,8 +648,19 @@ static int read_layer(const ctx *c, const char *who, const span *net, unsigned v
                         (unsigned long)len, left - LAYER_HEAD, GAN__ENCODING_CAP);
     }
     *pos = (size_t)(p - net->p) + len;
-    int rc = gan__layer_decode(out, kind, p, len, version, gan__shape_size(in));
-    if (!rc) rc = (*out)->ops->place(*out, in, i);
+    /* Version 1's records rely on the previous node's width. */
+    size_t in_size = gan__shape_size(i ? layers[i - 1]->out : in);
+    int rc = gan__layer_decode(out, kind, p, len, version, in_size);
+    if (!rc) {
+        gan_layer *l = *out;
+        if (l->n_from == 1 && l->from[0] == i)
+            rc = gan__fail(GAN_EFORMAT, "a graph record that reads just the previous node");
+        if (!l->n_from) { /* the previous node */
+            l->from[0] = i;
+            l->n_from = 1;
+        }
+        if (!rc) rc = gan__place(l, in, layers, i, l->from, l->n_from);
+    }
     if (rc) {
         gan_layer_free(*out);
         *out = NULL;
@@ -675,12 +687,10 @@ static int check_net(const ctx *c, const chunks *ch, uint32_t role, netspec *ns)
     uint32_t n_layers = get_u32(net->p + 4);
     if (n_layers && !(ns->layers = gan__calloc(n_layers, sizeof *ns->layers)))
         return perr(c, GAN_ENOMEM, "out of memory");
-    gan_shape shape = ns->in;
     uint64_t total = 0, state = 0;
     for (size_t i = 0; i < n_layers; i++) {
-        if ((rc = read_layer(c, who, net, ch->version, i, shape, &pos, &ns->layers[i]))) return rc;
+        if ((rc = read_layer(c, who, net, ch->version, i, ns->in, ns->layers, &pos, &ns->layers[i]))) return rc;
         ns->n_layers++;
-        shape = ns->layers[i]->out;
         total += ns->layers[i]->n_params; /* each below SIZE_MAX / 8, at most 2^16 of them */
         state += ns->layers[i]->n_state;
     }
@@ -816,8 +826,7 @@ static int match_net(const ctx *c, const chunks *ch, uint32_t role, const gan_ne
         char in_file[GAN__DESCRIBE_CAP] = "nothing", in_trainer[GAN__DESCRIBE_CAP];
         if (i < n_layers) {
             gan_layer *f = NULL;
-            gan_shape in = i ? live->layers[i - 1]->out : live->in;
-            if ((rc = read_layer(c, who, net, ch->version, i, in, &pos, &f))) return rc;
+            if ((rc = read_layer(c, who, net, ch->version, i, live->in, live->layers, &pos, &f))) return rc;
             gan__layer_describe(f, in_file, sizeof in_file);
             gan_layer_free(f);
         }
@@ -840,7 +849,8 @@ static int build_net(const ctx *c, netspec *ns, const chunks *ch, gan_net **out)
     gan_net *n = NULL;
     int rc = gan_net_create_image(&n, ns->in.c, ns->in.h, ns->in.w);
     for (size_t i = 0; !rc && i < ns->n_layers; i++)
-        if (!(rc = gan_net_add(n, ns->layers[i]))) ns->layers[i] = NULL;
+        if (!(rc = gan_net_add_from(n, ns->layers[i], ns->layers[i]->from, ns->layers[i]->n_from)))
+            ns->layers[i] = NULL;
     if (rc) {
         gan_net_free(n);
         if (rc == GAN_ENOMEM) return perr(c, GAN_ENOMEM, "out of memory");

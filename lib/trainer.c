@@ -29,11 +29,12 @@ static int noise_builtin(void *payload, gan_rng *rng, float *z, size_t batch, si
 static size_t data_dim(const gan_trainer *t) { return gan_net_out_dim(t->g); }
 static size_t d_in_dim(const gan_trainer *t) { return gan_net_in_dim(t->d); }
 
-/* D's depth up to its logit: a final sigmoid is left to the loss. */
+/* D's depth up to its logit: a final sigmoid is left to the loss (the node it reads, which
+ * in a graph need not be the one before it). */
 static size_t logit_depth(const gan_net *d)
 {
     size_t n = d->n_layers;
-    return n && gan__layer_is_sigmoid(d->layers[n - 1]) ? n - 1 : n;
+    return n && gan__layer_is_sigmoid(d->layers[n - 1]) ? d->layers[n - 1]->from[0] : n;
 }
 
 int gan_trainer_create(gan_trainer **out, gan_net *g, gan_net *d, gan_optim *opt_g, gan_optim *opt_d)

@@ -1,6 +1,7 @@
 /* Batch normalization and the nets' state buffer (its gradients: test_layers.c): running
  * statistics against values by hand, two-pass variance, evaluation mode, files, the
- * trainer's separate passes for a D that normalises, failed steps, resume, generation. */
+ * trainer's separate passes for a D that normalises, failed steps, resume, generation, and
+ * batch norm without its affine. */
 #include "test_util.h"
 
 #include <limits.h>
@@ -388,6 +389,150 @@ static void impossible_statistics_in_a_file(void **state)
     bn_gan_free(&b);
 }
 
+/* Batch norm by the definition in double, training mode: per channel of rows of c values
+ * (rows and positions alike), y = (x - mean) / sqrt(var + eps), the biased variance. */
+static void normalised(const double *x, size_t n, size_t c, double eps, double *y)
+{
+    for (size_t j = 0; j < c; j++) {
+        double mean = 0.0, var = 0.0;
+        for (size_t i = 0; i < n; i++) mean += x[i * c + j];
+        mean /= (double)n;
+        for (size_t i = 0; i < n; i++) var += (x[i * c + j] - mean) * (x[i * c + j] - mean);
+        var /= (double)n;
+        for (size_t i = 0; i < n; i++) y[i * c + j] = (x[i * c + j] - mean) / sqrt(var + eps);
+    }
+}
+
+/* The bytes of a batch-norm record (kind 8, length, channels u64, momentum f32, eps f32,
+ * then flags u32 when len is 20) appear in buf. */
+static int holds_bn_record(const uint8_t *buf, size_t size, uint32_t len, uint64_t channels, float momentum,
+                           float eps)
+{
+    uint8_t rec[28] = {8, 0, 0, 0, (uint8_t)len};
+    for (int i = 0; i < 8; i++) rec[8 + i] = (uint8_t)(channels >> (8 * i));
+    uint32_t m, e;
+    memcpy(&m, &momentum, 4);
+    memcpy(&e, &eps, 4);
+    for (int i = 0; i < 4; i++) {
+        rec[16 + i] = (uint8_t)(m >> (8 * i));
+        rec[20 + i] = (uint8_t)(e >> (8 * i));
+    }
+    if (len == 20) rec[24] = 1;
+    size_t n = 8 + len;
+    for (size_t at = 0; at + n <= size; at++)
+        if (memcmp(buf + at, rec, n) == 0) return 1;
+    return 0;
+}
+
+static uint8_t *saved_net(const gan_net *n, size_t *size)
+{
+    assert_int_equal(gan_net_save_mem(n, NULL, 0, size), GAN_OK);
+    uint8_t *buf = xcalloc(*size, 1);
+    assert_int_equal(gan_net_save_mem(n, buf, *size, size), GAN_OK);
+    return buf;
+}
+
+/* gan_layer_set_bias(bn, 0) drops gamma and beta (PyTorch's affine=False): no parameters,
+ * y = x_hat, the output and input gradient of a batch norm with gamma 1 and beta 0 to the
+ * bit, the input gradient against central differences of the definition; a file keeps it
+ * (a 20-byte record with flags 1), while one with the affine keeps its 16-byte record. */
+static void without_affine(void **state)
+{
+    (void)state;
+    enum { C = 2, H = 2, W = 1, BATCH = 3, N = BATCH * H * W, NX = N * C };
+    gan_layer *l;
+    assert_int_equal(gan_layer_batchnorm(&l, C, 0.1f, 1e-5f), GAN_OK);
+    assert_int_equal(gan_layer_num_params(l), 2 * C);
+    assert_int_equal(gan_layer_set_bias(l, 0), GAN_OK);
+    assert_int_equal(gan_layer_num_params(l), 0);
+    assert_int_equal(gan_layer_set_bias(l, 1), GAN_OK); /* and back */
+    assert_int_equal(gan_layer_num_params(l), 2 * C);
+    assert_int_equal(gan_layer_set_bias(l, 0), GAN_OK);
+    gan_net *off, *on;
+    assert_int_equal(gan_net_create_image(&off, C, H, W), GAN_OK);
+    assert_int_equal(gan_net_add(off, l), GAN_OK);
+    assert_error(gan_layer_set_bias(l, 1), GAN_ESTATE, "in a net already");
+    assert_int_equal(gan_net_create_image(&on, C, H, W), GAN_OK);
+    add(on, gan_layer_batchnorm(&l, C, 0.1f, 1e-5f), &l);
+    assert_int_equal(gan_net_num_params(off), 0);
+    assert_int_equal(gan_net_num_state(off), 2 * C);
+    gan_rng *r = new_rng(9);
+    assert_int_equal(gan_net_init(off, r, GAN_INIT_DCGAN, 1.0f), GAN_OK); /* state only */
+    assert_int_equal(gan_net_init(on, r, GAN_INIT_XAVIER, 1.0f), GAN_OK); /* gamma 1, beta 0 */
+    const float *st = gan_net_state(off);
+    assert_true(st[0] == 0.0f && st[1] == 0.0f && st[2] == 1.0f && st[3] == 1.0f);
+
+    float x[NX], dy[NX], y_off[NX], y_on[NX], dx_off[NX], dx_on[NX];
+    double xd[NX], yd[NX], dyd[NX];
+    fill(r, x, NX, -1.0f, 1.0f);
+    fill(r, dy, NX, -1.0f, 1.0f);
+    to_double(x, xd, NX);
+    to_double(dy, dyd, NX);
+    assert_int_equal(gan_net_forward(off, x, BATCH, y_off, 1), GAN_OK);
+    assert_int_equal(gan_net_forward(on, x, BATCH, y_on, 1), GAN_OK);
+    assert_memory_equal(y_off, y_on, sizeof y_off);
+    assert_memory_equal(gan_net_state(off), gan_net_state(on), 2 * C * sizeof(float));
+    normalised(xd, N, C, 1e-5, yd);
+    for (int i = 0; i < NX; i++)
+        if (fabs(y_off[i] - yd[i]) > 1e-5) fail_msg("y[%d] = %.9g, not %.9g", i, (double)y_off[i], yd[i]);
+    assert_int_equal(gan_net_zero_grads(on), GAN_OK);
+    assert_int_equal(gan_net_backward(off, dy, dx_off), GAN_OK);
+    assert_int_equal(gan_net_backward(on, dy, dx_on), GAN_OK);
+    assert_memory_equal(dx_off, dx_on, sizeof dx_off);
+    for (int i = 0; i < NX; i++) {
+        const double h = 1e-4;
+        double saved_x = xd[i], plus, minus;
+        xd[i] = saved_x + h;
+        normalised(xd, N, C, 1e-5, yd);
+        plus = dot(dyd, yd, NX);
+        xd[i] = saved_x - h;
+        normalised(xd, N, C, 1e-5, yd);
+        minus = dot(dyd, yd, NX);
+        xd[i] = saved_x;
+        double numeric = (plus - minus) / (2 * h);
+        if (fabs(dx_off[i] - numeric) > 1e-3 * fmax(1.0, fabs(numeric)))
+            fail_msg("dL/dx[%d]: library %.8g, finite difference %.8g", i, (double)dx_off[i], numeric);
+    }
+    /* evaluation: the running statistics, still no affine */
+    assert_int_equal(gan_net_forward(off, x, BATCH, y_off, 0), GAN_OK);
+    for (int i = 0; i < NX; i++) {
+        double want = (x[i] - st[i % C]) / sqrt((double)st[C + i % C] + 1e-5);
+        if (fabs(y_off[i] - want) > 1e-5) fail_msg("eval y[%d] = %.9g, not %.9g", i, (double)y_off[i], want);
+    }
+
+    /* files */
+    size_t size, size_on, size2;
+    uint8_t *file = saved_net(off, &size), *file_on = saved_net(on, &size_on);
+    assert_true(holds_bn_record(file, size, 20, C, 0.1f, 1e-5f));
+    assert_false(holds_bn_record(file, size, 16, C, 0.1f, 1e-5f));
+    assert_true(holds_bn_record(file_on, size_on, 16, C, 0.1f, 1e-5f));
+    gan_net *back;
+    assert_int_equal(gan_net_load_mem(&back, file, size), GAN_OK);
+    assert_int_equal(gan_net_num_params(back), 0);
+    assert_int_equal(gan_net_num_state(back), 2 * C);
+    assert_memory_equal(gan_net_state(back), st, 2 * C * sizeof(float));
+    float y_back[NX];
+    assert_int_equal(gan_net_forward(back, x, BATCH, y_back, 0), GAN_OK);
+    assert_memory_equal(y_back, y_off, sizeof y_back);
+    uint8_t *again = saved_net(back, &size2);
+    assert_int_equal(size2, size);
+    assert_memory_equal(again, file, size);
+    gan_net_free(back);
+    assert_int_equal(gan_net_load_mem(&back, file_on, size_on), GAN_OK);
+    assert_int_equal(gan_net_num_params(back), 2 * C);
+    gan_net_free(back);
+    /* the description says so */
+    gan_net_state(off)[C + 1] = -1.0f;
+    free(file);
+    file = saved_net(off, &size);
+    assert_error(gan_net_load_mem(&back, file, size), GAN_EFORMAT,
+                 "layer 0 (batchnorm(2, momentum 0.1, eps 1e-05, no affine) on 2x2x1)");
+    free(file), free(file_on), free(again);
+    gan_rng_free(r);
+    gan_net_free(off);
+    gan_net_free(on);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -401,6 +546,7 @@ int main(void)
         cmocka_unit_test(steady_state_allocates_nothing),
         cmocka_unit_test(one_value_per_channel),
         cmocka_unit_test(impossible_statistics_in_a_file),
+        cmocka_unit_test(without_affine),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1733,6 +1733,63 @@ static int write_golden(const char *dir)
     return 0;
 }
 
+/* A graph's records (kind 65: node count, nodes, inner kind, inner record) forged one
+ * field at a time: each refused with a message, a kind unknown to this build as a newer
+ * build's file (how a 0.2 build meets kind 65). */
+static size_t graph_record(const uint8_t *f, size_t size, size_t nth)
+{
+    size_t pos = find_chunk(f, size, "NET ", 0), len = (size_t)rd64(f + pos + 8), at = pos + 16 + 32;
+    assert_true(pos != SIZE_MAX);
+    for (; at + 8 <= pos + 16 + len; at += 8 + rd32(f + at + 4))
+        if (rd32(f + at) == 65 && nth-- == 0) return at;
+    fail_msg("no graph record");
+    return 0;
+}
+
+static void load_forged(const uint8_t *good, size_t size, size_t nth, size_t off, uint32_t v, int code,
+                        const char *needle)
+{
+    uint8_t *f = malloc(size);
+    assert_non_null(f);
+    memcpy(f, good, size);
+    wr32(f + graph_record(f, size, nth) + off, v);
+    fix_crc(f, find_chunk(f, size, "NET ", 0));
+    gan_net *n = (gan_net *)1;
+    assert_error(gan_net_load_mem(&n, f, size), code, needle);
+    assert_null(n);
+    free(f);
+}
+
+static void graph_records(void **state)
+{
+    (void)state;
+    gan_net *n;
+    gan_layer *l;
+    assert_int_equal(gan_net_create(&n, 4), GAN_OK);
+    add(n, gan_layer_dense(&l, 4, 3), &l);                      /* node 1 */
+    assert_int_equal(gan_layer_dense(&l, 4, 3), GAN_OK);         /* node 2, reads node 0 */
+    assert_int_equal(gan_net_add_from(n, l, (const size_t[]){0}, 1), GAN_OK);
+    assert_int_equal(gan_layer_add(&l, 2), GAN_OK);              /* node 3 */
+    assert_int_equal(gan_net_add_from(n, l, (const size_t[]){1, 2}, 2), GAN_OK);
+    size_t size;
+    assert_int_equal(gan_net_save_mem(n, NULL, 0, &size), GAN_OK);
+    uint8_t *f = malloc(size);
+    assert_non_null(f);
+    assert_int_equal(gan_net_save_mem(n, f, size, &size), GAN_OK);
+    gan_net *back;
+    assert_int_equal(gan_net_load_mem(&back, f, size), GAN_OK);
+    gan_net_free(back);
+    /* Record 0 is layer 1's (node 0), record 1 the add's: payload u32 n, nodes, kind. */
+    load_forged(f, size, 1, 8 + 4 + 4, 3, GAN_EFORMAT, "nodes so far are 0 to 2");
+    load_forged(f, size, 1, 8, 0, GAN_EFORMAT, "naming 0 nodes");
+    load_forged(f, size, 1, 8, 17, GAN_EFORMAT, "naming 17 nodes");
+    load_forged(f, size, 1, 8 + 4 + 8, 65, GAN_EFORMAT, "inside a graph record");
+    load_forged(f, size, 1, 8 + 4 + 8, 66, GAN_EVERSION, "layer kind 66 is unknown");
+    load_forged(f, size, 0, 8 + 4, 1, GAN_EFORMAT, "just the previous node");
+    free(f);
+    gan_net_free(n);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && !strcmp(argv[1], "--write-golden")) return write_golden(argv[2]);
@@ -1754,6 +1811,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(settings_entries),
         cmocka_unit_test(settings_of_earlier_builds),
         cmocka_unit_test(golden_files),
+        cmocka_unit_test(graph_records),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

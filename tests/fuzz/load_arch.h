@@ -18,6 +18,13 @@
  *           without bias (to 3x3x3) -> batchnorm(3) -> leaky(0.2) -> conv2d 3->2 k3 s2 p1
  *           with spectral norm (2 iterations; to 2x2x2) -> dense 1 with spectral norm
  *           (Adam); data: 2x2 one-channel images.
+ *   arch 5: a graph on both sides, condition size 2, 1x2x2 images. G [z 3 | cond 2] ->
+ *           dense 8 -> reshape 2x2x2 -> batchnorm(2) without affine, modulated by a dense
+ *           layer of the condition (slice 3..5) -> relu -> conv2d 2->1 k1 -> sigmoid;
+ *           D [image 4 | cond 2]: the image (slice, reshape) concatenated with the class
+ *           tiled to 2x2 maps -> conv2d 3->4 k3 p1 -> leaky(0.2), a residual join with its
+ *           avgpool(2) upsampled back -> global sum -> spectrally normalised dense 1, plus
+ *           the projection dot(dense 2->4 of the class, the sum) (Adam both).
  * Together they hold every layer kind (dense with and without bias, maxout, activation
  * with every function, leaky ReLU included, dropout, reshape, batch norm on vectors and
  * images, both convolutions with and without bias, spectral norm on a convolution and a
@@ -29,7 +36,7 @@
 
 #include <string.h>
 
-enum { ARCH_COUNT = 5 };
+enum { ARCH_COUNT = 6 };
 
 typedef struct {
     gan_net *g, *d;
@@ -66,6 +73,19 @@ static int arch_image_data(void *payload, gan_rng *rng, float *x, float *cond, s
     return 0;
 }
 
+/* Arch 5: arch 2's images with their class as a one-hot condition. */
+static int arch_image_cond_data(void *payload, gan_rng *rng, float *x, float *cond, size_t batch)
+{
+    (void)payload;
+    for (size_t i = 0; i < batch; i++) {
+        size_t k = gan_rng_uniform(rng) < 0.5f ? 0 : 1;
+        for (size_t j = 0; j < 4; j++) x[4 * i + j] = (j == 0 || j == 3) == (k == 0) ? 0.9f : 0.1f;
+        cond[2 * i] = k == 0 ? 1.0f : 0.0f;
+        cond[2 * i + 1] = k == 1 ? 1.0f : 0.0f;
+    }
+    return 0;
+}
+
 static int arch_noise(void *payload, gan_rng *rng, float *z, size_t batch, size_t dim)
 {
     (void)payload;
@@ -92,7 +112,56 @@ static int arch_add(gan_net *n, int rc_layer, gan_layer **l)
     return rc;
 }
 
-/* Build arch 0, 1 or 2 with default settings and zero weights. Returns 0 or a GAN_E* code. */
+/* Add the layer its constructor (status rc_layer) put in *l, reading nodes `from`. */
+static int arch_add_from(gan_net *n, int rc_layer, gan_layer **l, size_t n_from, size_t a, size_t b)
+{
+    if (rc_layer) return rc_layer;
+    const size_t from[2] = {a, b};
+    int rc = gan_net_add_from(n, *l, from, n_from);
+    if (rc) gan_layer_free(*l);
+    return rc;
+}
+
+/* Arch 5's nets (see the top of the file). */
+static int arch_graphs(arch_rig *r)
+{
+    gan_layer *l = NULL;
+    int rc = gan_net_create(&r->g, 5);
+    if (!rc) rc = arch_add(r->g, gan_layer_dense(&l, 5, 8), &l);                  /* node 1 */
+    if (!rc) rc = arch_add(r->g, gan_layer_reshape(&l, 2, 2, 2), &l);             /* node 2 */
+    if (!rc) rc = gan_layer_batchnorm(&l, 2, 0.1f, 1e-5f);
+    if (!rc && (rc = gan_layer_set_bias(l, 0)) != GAN_OK) gan_layer_free(l);
+    if (!rc) rc = arch_add(r->g, GAN_OK, &l);                                      /* node 3 */
+    if (!rc) rc = arch_add_from(r->g, gan_layer_slice(&l, 3, 2), &l, 1, 0, 0);    /* node 4 */
+    if (!rc) rc = arch_add(r->g, gan_layer_dense(&l, 2, 4), &l);                  /* node 5 */
+    if (!rc) rc = arch_add_from(r->g, gan_layer_modulate(&l), &l, 2, 3, 5);       /* node 6 */
+    if (!rc) rc = arch_add(r->g, gan_layer_activation(&l, GAN_ACT_RELU), &l);     /* node 7 */
+    if (!rc) rc = arch_add(r->g, gan_layer_conv2d(&l, 2, 1, 1, 1, 0), &l);        /* node 8 */
+    if (!rc) rc = arch_add(r->g, gan_layer_activation(&l, GAN_ACT_SIGMOID), &l);
+    if (!rc) rc = gan_net_create(&r->d, 6);
+    if (!rc) rc = arch_add(r->d, gan_layer_slice(&l, 0, 4), &l);                  /* node 1 */
+    if (!rc) rc = arch_add(r->d, gan_layer_reshape(&l, 1, 2, 2), &l);             /* node 2 */
+    if (!rc) rc = arch_add_from(r->d, gan_layer_slice(&l, 4, 2), &l, 1, 0, 0);    /* node 3 */
+    if (!rc) rc = arch_add(r->d, gan_layer_tile(&l, 2, 2), &l);                   /* node 4 */
+    if (!rc) rc = arch_add_from(r->d, gan_layer_concat(&l, 2), &l, 2, 2, 4);      /* node 5 */
+    if (!rc) rc = arch_add(r->d, gan_layer_conv2d(&l, 3, 4, 3, 1, 1), &l);        /* node 6 */
+    if (!rc) rc = arch_add(r->d, gan_layer_leaky_relu(&l, 0.2f), &l);             /* node 7 */
+    if (!rc) rc = arch_add(r->d, gan_layer_avgpool(&l, 2), &l);                   /* node 8 */
+    if (!rc) rc = arch_add(r->d, gan_layer_upsample(&l, 2), &l);                  /* node 9 */
+    if (!rc) rc = arch_add_from(r->d, gan_layer_add(&l, 2), &l, 2, 7, 9);         /* node 10 */
+    if (!rc) rc = arch_add(r->d, gan_layer_global_sum(&l), &l);                   /* node 11 */
+    if (!rc) rc = gan_layer_dense(&l, 4, 1);
+    if (!rc && (rc = gan_layer_spectral_norm(l, 1)) != GAN_OK) gan_layer_free(l);
+    if (!rc) rc = arch_add(r->d, GAN_OK, &l);                                      /* node 12 */
+    if (!rc) rc = arch_add_from(r->d, gan_layer_dense(&l, 2, 4), &l, 1, 3, 0);    /* node 13 */
+    if (!rc) rc = arch_add_from(r->d, gan_layer_dot(&l), &l, 2, 13, 11);          /* node 14 */
+    if (!rc) rc = arch_add_from(r->d, gan_layer_add(&l, 2), &l, 2, 12, 14);
+    if (!rc) rc = gan_optim_adam(&r->og, 2e-3f, 0.5f, 0.999f, 1e-8f);
+    if (!rc) rc = gan_optim_adam(&r->od, 2e-3f, 0.5f, 0.999f, 1e-8f);
+    return rc;
+}
+
+/* Build arch 0 to 5 with default settings and zero weights. Returns 0 or a GAN_E* code. */
 static int arch_make(arch_rig *r, int arch)
 {
     gan_layer *l = NULL;
@@ -141,6 +210,8 @@ static int arch_make(arch_rig *r, int arch)
         if (!rc) rc = arch_add(r->d, GAN_OK, &l);
         if (!rc) rc = gan_optim_adam(&r->og, 2e-3f, 0.5f, 0.999f, 1e-8f);
         if (!rc) rc = gan_optim_adam(&r->od, 2e-3f, 0.5f, 0.999f, 1e-8f);
+    } else if (arch == 5) {
+        rc = arch_graphs(r);
     } else if (arch == 3) {
         rc = gan_net_create(&r->g, 3);
         if (!rc) rc = gan_layer_dense(&l, 3, 8);
@@ -173,7 +244,9 @@ static int arch_make(arch_rig *r, int arch)
         if (!rc) rc = gan_optim_sgd(&r->od, 0.05f, 0.0f, 0);
     }
     if (!rc) rc = gan_trainer_create(&r->t, r->g, r->d, r->og, r->od);
-    if (!rc) rc = gan_trainer_set_data(r->t, arch == 2 || arch == 4 ? arch_image_data : arch_data, NULL);
+    if (!rc) rc = gan_trainer_set_data(r->t, arch == 5 ? arch_image_cond_data
+                                             : arch == 2 || arch == 4 ? arch_image_data : arch_data, NULL);
+    if (!rc && arch == 5) rc = gan_trainer_set_cond_dim(r->t, 2);
     if (!rc && arch == 1) rc = gan_trainer_set_noise(r->t, arch_noise, NULL);
     if (!rc && arch == 3) rc = gan_trainer_set_generate_stats(r->t, GAN_STATS_BATCH);
     if (rc) arch_free(r);
