@@ -11,10 +11,10 @@
  *   DCGAN's init (weights N(0, 0.02), batch-norm scales N(1, 0.02)); two G updates per
  *   D update (--recipe peer: one, as pytorch/examples).
  *
- * With --cond the model is class-conditional: G takes [z | one-hot class], and D, whose
- * input rows are [image | one-hot class], starts with a dense layer to 64x14x14 instead
- * of its first convolution (a sequential net cannot route the class around a
- * convolution); the grids then show one row per class.
+ * With --cond the model is class-conditional, the usual way: G takes [z | one-hot class];
+ * D's rows are [image | one-hot class], and D splits them (slices), tiles the class into
+ * 10 constant 28 x 28 maps and concatenates them to the image's channel before its first
+ * convolution (a graph: gan_net_add_from). The grids then show one row per class.
  *
  * Writes a grid from a fixed z every epoch (epoch_NNN.png), samples.png and losses.png
  * at the end, shows a progress line, saves and resumes checkpoints, writes a CSV log of
@@ -166,10 +166,15 @@ static int add_normalised(gan_net *n, int made, gan_layer **l, long sn)
 static int discriminator(gan_net **d, size_t cond, long sn)
 {
     gan_layer *l;
-    if (cond) { /* [image | class] rows: a dense layer stands in for the first convolution */
+    if (cond) { /* [image | class] rows: the class as constant maps beside the image */
+        const size_t input = 0, image = 2, maps = 4;
         EX_TRY(gan_net_create(d, DIM + cond));
-        EX_TRY(add_normalised(*d, gan_layer_dense(&l, DIM + cond, 64 * 14 * 14), &l, sn));
-        EX_TRY(ex_add_layer(*d, gan_layer_reshape(&l, 64, 14, 14), &l));
+        EX_TRY(ex_add_layer(*d, gan_layer_slice(&l, 0, DIM), &l));                      /* node 1 */
+        EX_TRY(ex_add_layer(*d, gan_layer_reshape(&l, 1, SIDE, SIDE), &l));             /* node 2 */
+        EX_TRY(ex_add_from(*d, gan_layer_slice(&l, DIM, cond), &l, &input, 1));         /* node 3 */
+        EX_TRY(ex_add_layer(*d, gan_layer_tile(&l, SIDE, SIDE), &l));                   /* node 4 */
+        EX_TRY(ex_add_from(*d, gan_layer_concat(&l, 2), &l, (const size_t[]){image, maps}, 2));
+        EX_TRY(add_normalised(*d, gan_layer_conv2d(&l, 1 + cond, 64, 4, 2, 1), &l, sn));
     } else {
         EX_TRY(gan_net_create_image(d, 1, SIDE, SIDE));
         EX_TRY(add_normalised(*d, gan_layer_conv2d(&l, 1, 64, 4, 2, 1), &l, sn));

@@ -92,6 +92,14 @@ int ex_add_layer(gan_net *net, int made, gan_layer **l)
     return rc;
 }
 
+int ex_add_from(gan_net *net, int made, gan_layer **l, const size_t *from, size_t n_from)
+{
+    if (made) return made;
+    int rc = gan_net_add_from(net, *l, from, n_from);
+    if (rc) gan_layer_free(*l);
+    return rc;
+}
+
 /* A dense layer (spectrally normalised with `sn` power iterations; 0: not), then `act`. */
 static int add_dense(gan_net *net, size_t out_dim, gan_activation act, size_t sn)
 {

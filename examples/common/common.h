@@ -54,6 +54,8 @@ void ex_gan_free(ex_gan *m);
 /* Add the layer its constructor (status `made`) put in *l to `net`. Takes &l, not l: the
  * constructor in the same argument list fills it. A failed add frees the layer. */
 int ex_add_layer(gan_net *net, int made, gan_layer **l);
+/* ex_add_layer() reading the nodes `from` (gan_net_add_from). */
+int ex_add_from(gan_net *net, int made, gan_layer **l, const size_t *from, size_t n_from);
 
 /* An MLP: in -> (dense, hidden_act) x layers -> dense out_dim -> last (0: none). */
 int ex_mlp(gan_net **out, size_t in, size_t hidden, int layers, size_t out_dim, gan_activation hidden_act,

@@ -14,6 +14,10 @@ expected is a ValueError naming both), a 1-D input being rows laid end to end.
         g.init(gan.Rng(1), 'he')
         y = g.forward([[0.5, -1.0]])
 
+Nets are graphs: node 0 is the input, node k the output of the k-th layer added;
+Net.add(layer) reads the last node, Net.add(layer, [i, j]) the nodes named (a residual
+join: g.add(gan.Layer.add(2), [3, 0])), and Net.node_shape / layer_inputs describe them.
+
 Errors: every negative status raises GanError(code, message) carrying gan_strerror(code)
 and gan_error_last(). An exception raised inside a Python callback (data, noise,
 on_step) is caught before it reaches C, the callback returns non-zero (the library
@@ -39,12 +43,13 @@ and libgan.image.write_png.
 from ._capi import (ACT_IDENTITY, ACT_LEAKY_RELU, ACT_RELU, ACT_SIGMOID, ACT_TANH, C, EDIVERGED, EFORMAT, EINVAL,
                     EIO, ENOMEM, ESTATE, EUSER, EVERSION, FEATURE_BLIS, FEATURE_OPENBLAS, FEATURE_REFBLAS,
                     FEATURE_ZLIB, IMAGE_BLACK, IMAGE_LABELS, IMAGE_SKIP_BAD, INIT_DCGAN, INIT_HE, INIT_UNIFORM,
-                    INIT_XAVIER, LAYER_ACTIVATION, LAYER_BATCHNORM, LAYER_CONV2D, LAYER_CONV2D_TRANSPOSE, LAYER_DENSE,
-                    LAYER_DROPOUT, LAYER_MAXOUT, LAYER_RESHAPE, LOSS_HINGE, LOSS_LEAST_SQUARES, LOSS_MINIMAX,
-                    LOSS_NON_SATURATING, LOSS_WASSERSTEIN, OK, SAMPLE_EPOCHS, SAMPLE_UNIFORM, STATS_BATCH,
-                    STATS_RUNNING, STREAM_DATA, STREAM_DROPOUT, STREAM_INIT, STREAM_NOISE, UPDATE_ALTERNATING,
-                    UPDATE_SIMULTANEOUS, GanError, StepStats, error_last, features, strerror, version,
-                    version_number)
+                    INIT_XAVIER, LAYER_ACTIVATION, LAYER_ADD, LAYER_AVGPOOL, LAYER_BATCHNORM, LAYER_CONCAT,
+                    LAYER_CONV2D, LAYER_CONV2D_TRANSPOSE, LAYER_DENSE, LAYER_DOT, LAYER_DROPOUT, LAYER_GLOBAL_SUM,
+                    LAYER_MAXOUT, LAYER_MODULATE, LAYER_RESHAPE, LAYER_SLICE, LAYER_TILE, LAYER_UPSAMPLE, LOSS_HINGE,
+                    LOSS_LEAST_SQUARES, LOSS_MINIMAX, LOSS_NON_SATURATING, LOSS_WASSERSTEIN, OK, SAMPLE_EPOCHS,
+                    SAMPLE_UNIFORM, STATS_BATCH, STATS_RUNNING, STREAM_DATA, STREAM_DROPOUT, STREAM_INIT, STREAM_NOISE,
+                    UPDATE_ALTERNATING, UPDATE_SIMULTANEOUS, GanError, StepStats, error_last, features, strerror,
+                    version, version_number)
 from ._arrays import flat, numpy, zeros
 from .core import Layer, Net, Optim, Rng
 from .data import Dataset, Sampler
@@ -66,6 +71,8 @@ __all__ = [
     "ACT_RELU", "ACT_LEAKY_RELU", "ACT_SIGMOID", "ACT_TANH", "ACT_IDENTITY",
     "LAYER_DENSE", "LAYER_MAXOUT", "LAYER_ACTIVATION", "LAYER_DROPOUT",
     "LAYER_RESHAPE", "LAYER_CONV2D", "LAYER_CONV2D_TRANSPOSE", "LAYER_BATCHNORM",
+    "LAYER_CONCAT", "LAYER_ADD", "LAYER_SLICE", "LAYER_TILE", "LAYER_UPSAMPLE",
+    "LAYER_AVGPOOL", "LAYER_GLOBAL_SUM", "LAYER_MODULATE", "LAYER_DOT",
     "INIT_UNIFORM", "INIT_XAVIER", "INIT_HE", "INIT_DCGAN",
     "LOSS_MINIMAX", "LOSS_NON_SATURATING", "LOSS_LEAST_SQUARES", "LOSS_HINGE", "LOSS_WASSERSTEIN",
     "UPDATE_ALTERNATING", "UPDATE_SIMULTANEOUS",

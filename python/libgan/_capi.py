@@ -44,6 +44,8 @@ FEATURE_OPENBLAS, FEATURE_REFBLAS, FEATURE_BLIS, FEATURE_ZLIB = 1, 2, 4, 8
 ACT_RELU, ACT_LEAKY_RELU, ACT_SIGMOID, ACT_TANH, ACT_IDENTITY = 1, 2, 3, 4, 5
 LAYER_DENSE, LAYER_MAXOUT, LAYER_ACTIVATION, LAYER_DROPOUT = 1, 2, 3, 4
 LAYER_RESHAPE, LAYER_CONV2D, LAYER_CONV2D_TRANSPOSE, LAYER_BATCHNORM = 5, 6, 7, 8
+LAYER_CONCAT, LAYER_ADD, LAYER_SLICE, LAYER_TILE, LAYER_UPSAMPLE = 9, 10, 11, 12, 13  # kinds for graphs (0.3)
+LAYER_AVGPOOL, LAYER_GLOBAL_SUM, LAYER_MODULATE, LAYER_DOT = 14, 15, 16, 17
 INIT_UNIFORM, INIT_XAVIER, INIT_HE, INIT_DCGAN = 1, 2, 3, 4
 LOSS_MINIMAX, LOSS_NON_SATURATING, LOSS_LEAST_SQUARES, LOSS_HINGE, LOSS_WASSERSTEIN = 1, 2, 3, 4, 5
 UPDATE_ALTERNATING, UPDATE_SIMULTANEOUS = 1, 2
@@ -66,7 +68,9 @@ NORM_STATS = {"running": STATS_RUNNING, "batch": STATS_BATCH}
 SAMPLE_MODES = {"uniform": SAMPLE_UNIFORM, "epochs": SAMPLE_EPOCHS}
 KINDS = {LAYER_DENSE: "dense", LAYER_MAXOUT: "maxout", LAYER_ACTIVATION: "activation", LAYER_DROPOUT: "dropout",
          LAYER_RESHAPE: "reshape", LAYER_CONV2D: "conv2d", LAYER_CONV2D_TRANSPOSE: "conv2d_transpose",
-         LAYER_BATCHNORM: "batchnorm"}
+         LAYER_BATCHNORM: "batchnorm", LAYER_CONCAT: "concat", LAYER_ADD: "add", LAYER_SLICE: "slice",
+         LAYER_TILE: "tile", LAYER_UPSAMPLE: "upsample", LAYER_AVGPOOL: "avgpool", LAYER_GLOBAL_SUM: "global_sum",
+         LAYER_MODULATE: "modulate", LAYER_DOT: "dot"}
 
 
 def enum(value, names, what):
@@ -171,6 +175,15 @@ _PROTOTYPES = [
     ("gan_layer_batchnorm", _STATUS, P(LAYER), c_size, c_float, c_float),
     ("gan_layer_set_bias", _STATUS, LAYER, c_int),
     ("gan_layer_spectral_norm", _STATUS, LAYER, c_size),
+    ("gan_layer_concat", _STATUS, P(LAYER), c_size),
+    ("gan_layer_add", _STATUS, P(LAYER), c_size),
+    ("gan_layer_slice", _STATUS, P(LAYER), c_size, c_size),
+    ("gan_layer_tile", _STATUS, P(LAYER), c_size, c_size),
+    ("gan_layer_upsample", _STATUS, P(LAYER), c_size),
+    ("gan_layer_avgpool", _STATUS, P(LAYER), c_size),
+    ("gan_layer_global_sum", _STATUS, P(LAYER)),
+    ("gan_layer_modulate", _STATUS, P(LAYER)),
+    ("gan_layer_dot", _STATUS, P(LAYER)),
     ("gan_layer_free", None, LAYER),
     ("gan_layer_kind", c_int, LAYER),
     ("gan_layer_in_dim", c_size, LAYER),
@@ -183,6 +196,9 @@ _PROTOTYPES = [
     ("gan_net_out_shape", _STATUS, NET, P(c_size), P(c_size), P(c_size)),
     ("gan_net_free", None, NET),
     ("gan_net_add", _STATUS, NET, LAYER),
+    ("gan_net_add_from", _STATUS, NET, LAYER, P(c_size), c_size),
+    ("gan_net_node_shape", _STATUS, NET, c_size, P(c_size), P(c_size), P(c_size)),
+    ("gan_net_layer_inputs", _STATUS, NET, c_size, P(c_size), c_size, P(c_size)),
     ("gan_net_in_dim", c_size, NET),
     ("gan_net_out_dim", c_size, NET),
     ("gan_net_num_params", c_size, NET),

@@ -1,10 +1,11 @@
 """Random streams, layers, nets and optimizers."""
 
 import ctypes
+import operator
 import os
 
 from . import _arrays
-from ._capi import ACTS, INITS, KINDS, C, Handle, c_size, enum, make
+from ._capi import ACTS, INITS, KINDS, C, GanError, Handle, c_size, enum, make
 
 # The C examples' Adam (examples/mixture2d.c, cgan.c, gaussian1d.c, cpp/ring.cpp).
 ADAM_LR, ADAM_BETA1, ADAM_BETA2, ADAM_EPS = 1e-3, 0.5, 0.999, 1e-8
@@ -63,7 +64,12 @@ class Layer(Handle):
 
     Shapes are (channels, height, width), a vector being (n, 1, 1); a row holds an image
     as H*W*C floats, channels last (HWC). Sizes are checked by the C library, against
-    the net's shape when the layer is added (GanError EINVAL naming both)."""
+    the net's shape when the layer is added (GanError EINVAL naming both).
+
+    The kinds for graphs (concat, add, slice, tile, upsample, avgpool, global_sum,
+    modulate, dot; libgan 0.3) have no parameters. Those of several inputs (concat, add,
+    modulate, dot) go into a net with Net.add(layer, inputs), which names the nodes they
+    read."""
     _free = staticmethod(C.gan_layer_free)
 
     @classmethod
@@ -136,9 +142,70 @@ class Layer(Handle):
         (gan_layer_batchnorm)."""
         return cls(make(C.gan_layer_batchnorm, channels, momentum, eps))
 
+    @classmethod
+    def concat(cls, n_inputs=2):
+        """Concatenation along channels, pixel by pixel: n_inputs (in [2, 16]) inputs of one
+        height and width, (c1, h, w) ... (cn, h, w) -> (c1 + ... + cn, h, w); vectors
+        concatenate end to end. Add it with Net.add(layer, inputs) (gan_layer_concat)."""
+        return cls(make(C.gan_layer_concat, n_inputs))
+
+    @classmethod
+    def add(cls, n_inputs=2):
+        """The elementwise sum of n_inputs (in [2, 16]) inputs of one shape, a residual
+        block's join. Add it with Net.add(layer, inputs) (gan_layer_add)."""
+        return cls(make(C.gan_layer_add, n_inputs))
+
+    @classmethod
+    def slice(cls, first, count):
+        """Channels [first, first + count) of the input: (c, h, w) -> (count, h, w); on a
+        vector, elements (how a net splits a row [x | cond]). The net refuses a range
+        beyond the input's channels (gan_layer_slice)."""
+        return cls(make(C.gan_layer_slice, first, count))
+
+    @classmethod
+    def tile(cls, height, width):
+        """A vector repeated at every pixel: (c, 1, 1) -> (c, height, width); a class as
+        constant feature maps is the tile of its one-hot vector (gan_layer_tile)."""
+        return cls(make(C.gan_layer_tile, height, width))
+
+    @classmethod
+    def upsample(cls, factor):
+        """Nearest-neighbour upsampling: (c, h, w) -> (c, h * factor, w * factor), factor in
+        [1, 16] (gan_layer_upsample)."""
+        return cls(make(C.gan_layer_upsample, factor))
+
+    @classmethod
+    def avgpool(cls, size):
+        """Average pooling over size x size blocks at stride size (size in [1, 16]): (c, h,
+        w) -> (c, h / size, w / size); the net refuses a height or width size does not
+        divide (gan_layer_avgpool)."""
+        return cls(make(C.gan_layer_avgpool, size))
+
+    @classmethod
+    def global_sum(cls):
+        """The sum over all pixels of each channel: (c, h, w) -> (c, 1, 1) (SNGAN's D ends
+        with it) (gan_layer_global_sum)."""
+        return cls(make(C.gan_layer_global_sum))
+
+    @classmethod
+    def modulate(cls):
+        """Feature-wise modulation of two inputs, x (C, H, W) and s of 2C values (any shape):
+        y = x * (1 + s[:C]) + s[C:], channel by channel at every pixel. After a batch norm
+        without its affine (set_bias(False)) it is conditional batch norm, s a dense layer
+        of the class. Add it with Net.add(layer, [x_node, s_node]) (gan_layer_modulate)."""
+        return cls(make(C.gan_layer_modulate))
+
+    @classmethod
+    def dot(cls):
+        """The inner product of two inputs of equal size, one value per row: (1, 1, 1), the
+        projection discriminator's term. Add it with Net.add(layer, [a, b]) (gan_layer_dot)."""
+        return cls(make(C.gan_layer_dot))
+
     def set_bias(self, on):
         """Keep (True) or drop (False) the biases of a dense or (transposed) convolution
-        layer not yet in a net: one followed by a batch norm needs none. Returns self."""
+        layer not yet in a net: one followed by a batch norm needs none. On a batch norm,
+        its whole affine (scales and shifts; libgan 0.3): without it the layer gives the
+        normalised input, for a modulate layer to scale and shift. Returns self."""
         C.gan_layer_set_bias(self._ptr, 1 if on else 0)
         return self
 
@@ -153,12 +220,14 @@ class Layer(Handle):
     @property
     def kind(self):
         """'dense', 'maxout', 'activation', 'dropout', 'reshape', 'conv2d', 'conv2d_transpose',
-        'batchnorm', or None for a kind this binding does not name."""
+        'batchnorm', 'concat', 'add', 'slice', 'tile', 'upsample', 'avgpool', 'global_sum',
+        'modulate', 'dot', or None for a kind this binding does not name."""
         return KINDS.get(C.gan_layer_kind(self._ptr))
 
     @property
     def in_dim(self):
-        """The width of an input row (0 for an activation or dropout layer not yet in a net)."""
+        """The width of an input row, the first input's for a layer of several (0 for a layer
+        that adopts its input's shape, activation or dropout, not yet in a net)."""
         return C.gan_layer_in_dim(self._ptr)
 
     @property
@@ -178,6 +247,19 @@ def _shape(fn, net):
     return c.value, h.value, w.value
 
 
+def _number(value, where, what):
+    """A node or layer number for C: an int (TypeError otherwise), not negative (ValueError:
+    ctypes would pass it on as a huge size_t)."""
+    try:
+        number = operator.index(value)
+    except TypeError:
+        raise TypeError("%s: a %s number must be an int, not %s" % (where, what, type(value).__name__)) from None
+    if number < 0:
+        raise ValueError("%s: %s %d is negative (%s)" % (where, what, number, "node 0 is the input, node k layer "
+                                                         "k - 1's output" if what == "node" else "layers count from 0"))
+    return number
+
+
 def _image(shape):
     """(height, width, channels), the shape of an input row as an image, or None for a vector."""
     c, h, w = shape
@@ -190,7 +272,18 @@ class Net(Handle):
 
     Net(in_dim) takes vectors, Net.image(channels, height, width) images (rows of H*W*C
     floats, channels last). params, grads and state are live views of the buffers: the
-    net refuses close() and add() (BufferError) while one of them is alive."""
+    net refuses close() and add() (BufferError) while one of them is alive.
+
+    A net is a graph of nodes: node 0 is the input, node k the output of layer k - 1 (the
+    k-th added). Net.add(layer) reads the last node (a chain); Net.add(layer, inputs)
+    reads the nodes it names, e.g. a residual block:
+
+        n = Net(8)                                          # node 0
+        n.add(Layer.dense(8, 8)).add(Layer.activation('relu')).add(Layer.dense(8, 8))  # 1-3
+        n.add(Layer.add(2), [3, 0])                         # node 4: branch + input
+
+    node_shape(k) and layer_inputs(i) describe the graph; the net's output is its last
+    node. A node read by several layers gets the sum of their gradients in backward."""
     _free = staticmethod(C.gan_net_free)
     _view_sources = "Net.params, grads or state"
 
@@ -213,14 +306,55 @@ class Net(Handle):
             self._rng._give_back()
             self._rng = None
 
-    def add(self, layer):
+    def add(self, layer, inputs=None):
         """Append a Layer; the net owns it from then on (on failure Python still does). Returns
-        self. The C library may move the buffers: BufferError while a view of params, grads
-        or state is alive."""
-        self._check_no_views("Net.add")
-        C.gan_net_add(self._ptr, layer._ptr)
+        self; the layer's output is node num_layers.
+
+        inputs: None reads the last node (the net's output so far; gan_net_add), else the
+        node numbers the layer reads, in the order it takes them, a list or a single int
+        (gan_net_add_from): node 0 is the input, node k the output of layer k - 1. concat,
+        add, modulate and dot need them. A node that does not exist yet, a count the layer
+        does not take or shapes that do not fit raise GanError(EINVAL) with the library's
+        message naming the nodes; a negative number ValueError. The C library may move the
+        buffers: BufferError while a view of params, grads or state is alive."""
+        if inputs is None:
+            self._check_no_views("Net.add")
+            C.gan_net_add(self._ptr, layer._ptr)
+        else:
+            try:
+                nodes = [operator.index(inputs)]
+            except TypeError:
+                nodes = list(inputs)
+            nodes = [_number(node, "Net.add", "node") for node in nodes]
+            self._check_no_views("Net.add")
+            C.gan_net_add_from(self._ptr, layer._ptr, (c_size * max(len(nodes), 1))(*nodes), len(nodes))
         layer._h = None  # moved: the net frees it
         return self
+
+    def node_shape(self, node):
+        """The shape (channels, height, width) of node `node`: 0 the input, k the output of
+        layer k - 1, in [0, num_layers] (GanError EINVAL beyond; gan_net_node_shape)."""
+        c, h, w = c_size(), c_size(), c_size()
+        C.gan_net_node_shape(self._ptr, _number(node, "Net.node_shape", "node"), ctypes.byref(c), ctypes.byref(h),
+                             ctypes.byref(w))
+        return c.value, h.value, w.value
+
+    def layer_inputs(self, index):
+        """The node numbers layer `index` (in [0, num_layers); GanError EINVAL beyond) reads,
+        in the order it takes them: [index] for a layer added without inputs
+        (gan_net_layer_inputs)."""
+        index = _number(index, "Net.layer_inputs", "layer")
+        n, cap = c_size(), 16  # the most inputs a layer of libgan 0.3 takes
+        while True:
+            nodes = (c_size * cap)()
+            try:
+                C.gan_net_layer_inputs(self._ptr, index, nodes, cap, ctypes.byref(n))
+            except GanError:
+                if n.value <= cap:
+                    raise
+                cap = n.value  # a later library's layer of more inputs
+                continue
+            return list(nodes[:n.value])
 
     @property
     def in_dim(self):
@@ -259,14 +393,16 @@ class Net(Handle):
         return C.gan_net_num_layers(self._ptr)
 
     def layers(self):
-        """[{'kind', 'in_dim', 'out_dim', 'num_params', 'offset'}] for each layer."""
+        """[{'kind', 'in_dim', 'out_dim', 'num_params', 'offset', 'inputs'}] for each layer,
+        inputs the node numbers it reads (layer_inputs)."""
         out = []
         for i in range(self.num_layers):
             layer = C.gan_net_layer(self._ptr, i)
             off, cnt = c_size(), c_size()
             C.gan_net_layer_params(self._ptr, i, ctypes.byref(off), ctypes.byref(cnt))
             out.append({"kind": KINDS.get(C.gan_layer_kind(layer)), "in_dim": C.gan_layer_in_dim(layer),
-                        "out_dim": C.gan_layer_out_dim(layer), "num_params": cnt.value, "offset": off.value})
+                        "out_dim": C.gan_layer_out_dim(layer), "num_params": cnt.value, "offset": off.value,
+                        "inputs": self.layer_inputs(i)})
         return out
 
     def init(self, rng, scheme="he", scale=1.0):
