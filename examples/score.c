@@ -144,6 +144,29 @@ static int score(scores *s, gan_net *classifier, const float *samples, size_t n,
     return rc;
 }
 
+/* The share of samples the classifier puts in the class they were drawn for: sample i of
+ * a conditional model is class i % 10 (--model --cond, and dcgan's --samples). */
+static int class_accuracy(gan_net *classifier, const float *samples, size_t n, double *accuracy)
+{
+    enum { CHUNK = 500 };
+    float *logits = malloc(CHUNK * EX_CLASSES * sizeof *logits);
+    int rc = logits ? GAN_OK : ex_out_of_memory("the logits");
+    size_t right = 0;
+    for (size_t i0 = 0; !rc && i0 < n; i0 += CHUNK) {
+        size_t rows = n - i0 < CHUNK ? n - i0 : CHUNK;
+        rc = ex_report(gan_net_forward(classifier, samples + i0 * EX_PIXELS, rows, logits, 0), "gan_net_forward");
+        for (size_t r = 0; !rc && r < rows; r++) {
+            size_t best = 0;
+            for (size_t c = 1; c < EX_CLASSES; c++)
+                if (logits[r * EX_CLASSES + c] > logits[r * EX_CLASSES + best]) best = c;
+            right += best == (i0 + r) % EX_CLASSES;
+        }
+    }
+    free(logits);
+    *accuracy = n ? (double)right / (double)n : 0.0;
+    return rc;
+}
+
 static void print_scores(const char *prefix, const scores *s)
 {
     printf("%sfd=%.3f kid=%.5f kid_std=%.5f precision=%.4f recall=%.4f parzen_ll=%.2f se=%.2f sigma=%.4f\n", prefix,
@@ -158,7 +181,9 @@ int main(int argc, char **argv)
         {"--samples", EX_TEXT, &o.samples, "FILE", NULL, "raw float32 rows of 784 pixels in [0, 1]"},
         {"--model", EX_TEXT, &o.model, "G.gan", NULL, "a generator's model file to draw samples from"},
         {"--tanh", EX_SWITCH, &o.tanh, NULL, NULL, "--model's G ends in a tanh: map [-1, 1] to [0, 1]"},
-        {"--cond", EX_SWITCH, &o.cond, NULL, NULL, "--model's G takes [z | one-hot class]: the classes in turn"},
+        {"--cond", EX_SWITCH, &o.cond, NULL, NULL,
+         "conditional samples, class i % 10 for sample i (--model's G takes [z | one-hot class]; dcgan --cond's "
+         "--samples): also prints class_accuracy, the share the classifier puts in their class"},
         {"--noise", EX_CHOICE, &o.noise, "normal|uniform", NULL, "--model's noise (normal)"},
         {"--noise-scale", EX_REAL, &o.noise_scale, "S", "(0, inf)", "its sd, or the uniform's half width (1)"},
         {"--n", EX_LONG, &o.n, "N", "[1000, inf)", "samples drawn from --model (10000)"},
@@ -214,6 +239,9 @@ int main(int argc, char **argv)
         rc = score(&s, classifier, samples, n, test_x, m, valid_x, N_VALID, (uint64_t)o.seed);
         if (!rc) fprintf(stderr, "score: %.1f s\n", ex_now() - t0);
     }
+    double accuracy;
+    if (!rc && o.cond && !(rc = class_accuracy(classifier, samples, n, &accuracy)))
+        printf("class_accuracy=%.4f\n", accuracy);
     if (!rc) print_scores("", &s);
     free(samples);
     free(test_x);
