@@ -379,12 +379,12 @@ static int train(const options *o, feed *f)
 
 int main(int argc, char **argv)
 {
-    options o = {.width = 64, .seed = 1, .threads = 1, .d_steps = 5, .minutes = 10,
+    options o = {.width = 32, .seed = 1, .threads = 1, .d_steps = 5, .minutes = 10,
                  .data = "/usr/share/datasets/fashion-mnist", .out = "out/sngan"};
     const ex_flag flags[] = {
         {"--minutes", EX_REAL, &o.minutes, "M", "(0, inf)", "train for M minutes of wall-clock time (10)"},
         {"--steps", EX_LONG, &o.steps, "N", "[0, inf)", "train N G steps instead (0: use --minutes)"},
-        {"--width", EX_LONG, &o.width, "W", "[1, 1024]", "channels of every block, G's and D's (64; SNGAN: 256, 128)"},
+        {"--width", EX_LONG, &o.width, "W", "[1, 1024]", "channels of every block, G's and D's (32; SNGAN: 256 in G, 128 in D)"},
         {"--d-steps", EX_LONG, &o.d_steps, "K", "[1, 16]", "D steps per G step (5)"},
         {"--cond", EX_SWITCH, &o.cond, NULL, NULL, "class-conditional: conditional batch norm in G, projection in D"},
         {"--seed", EX_LONG, &o.seed, "S", "[0, inf)", "seed of every random stream (1)"},

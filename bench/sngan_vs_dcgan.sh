@@ -1,0 +1,60 @@
+#!/bin/sh
+# SNGAN against DCGAN on Fashion-MNIST at equal wall-clock time (issue 25,
+# docs/benchmarks.md "SNGAN against DCGAN"): examples/dcgan trains EPOCHS epochs, and
+# examples/sngan then trains for exactly as many minutes as that DCGAN run took (its
+# "done in" line), same seed and variant (unconditional, --cond). Jobs run two at a time,
+# one thread each, so every run shares the machine with one other run of the same phase.
+# Every run's 10,000 samples are scored by examples/score (FD, KID, precision, recall, and
+# with --cond the class accuracy) with one scoring classifier trained here.
+#   sh bench/sngan_vs_dcgan.sh BUILD OUT [EPOCHS] [SEEDS] [SNGAN_FLAGS]
+set -eu
+build=$1
+out=$2
+epochs=${3:-2}
+seeds=${4:-"1 2 3"}
+sngan_flags=${5:-}
+ex=$build/examples
+mkdir -p "$out"
+export OPENBLAS_NUM_THREADS=1
+classifier=$out/classifier.gan
+[ -f "$classifier" ] || "$ex/score" --reference --n 1000 --classifier "$classifier" | tail -n 1 >"$out/reference.txt"
+
+jobs() { xargs -P 2 -I{} sh -c '{}'; }
+
+# Phase 1: DCGAN.
+for v in u c; do
+    for s in $seeds; do
+        flag=; [ $v = c ] && flag=--cond
+        echo "[ -f $out/dcgan_$v$s.f32 ] || $ex/dcgan $flag --epochs $epochs --seed $s --out $out/dcgan_$v$s --samples $out/dcgan_$v$s.f32 >$out/dcgan_$v$s.log 2>&1"
+    done
+done | jobs
+# Phase 2: SNGAN for the minutes each DCGAN run trained.
+for v in u c; do
+    for s in $seeds; do
+        flag=; [ $v = c ] && flag=--cond
+        secs=$(tr '\r' '\n' <"$out/dcgan_$v$s.log" | sed -n 's/^done in \([0-9.]*\) s$/\1/p' | tail -n 1)
+        minutes=$(awk -v s="$secs" 'BEGIN { printf "%.3f", s / 60 }')
+        echo "[ -f $out/sngan_$v$s.f32 ] || $ex/sngan $flag $sngan_flags --minutes $minutes --seed $s --out $out/sngan_$v$s --samples $out/sngan_$v$s.f32 >$out/sngan_$v$s.log 2>&1"
+    done
+done | jobs
+# Phase 3: scores.
+for m in dcgan sngan; do
+    for v in u c; do
+        for s in $seeds; do
+            flag=; [ $v = c ] && flag=--cond
+            echo "[ -f $out/${m}_$v$s.score ] || $ex/score $flag --samples $out/${m}_$v$s.f32 --classifier $classifier >$out/${m}_$v$s.score 2>/dev/null"
+        done
+    done
+done | jobs
+echo "model variant seed minutes fd kid precision recall class_accuracy"
+for m in dcgan sngan; do
+    for v in u c; do
+        for s in $seeds; do
+            secs=$(tr '\r' '\n' <"$out/${m}_$v$s.log" | sed -n 's/^done in \([0-9.]*\) s$/\1/p' | tail -n 1)
+            acc=$(sed -n 's/^class_accuracy=//p' "$out/${m}_$v$s.score")
+            tail -n 1 "$out/${m}_$v$s.score" | tr ' ' '\n' | awk -F= -v m=$m -v v=$v -v s=$s -v t="$secs" -v a="${acc:--}" \
+                '{ x[$1] = $2 } END { printf "%s %s %s %.1f %s %s %s %s %s\n", m, v == "u" ? "uncond" : "cond", s, t / 60,
+                   x["fd"], x["kid"], x["precision"], x["recall"], a }'
+        done
+    done
+done
