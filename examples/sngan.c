@@ -111,11 +111,11 @@ static int join(builder *b, gan_layer **l, int made, size_t x, size_t y, size_t 
 static int norm(builder *b, size_t from, size_t cls, size_t *mods, size_t *n_mods, size_t *node)
 {
     gan_layer *l;
-    size_t c = channels_of(b, from), s;
+    size_t c = channels_of(b, from), s = 0;
     if (!cls) return unary(b, gan_layer_batchnorm(&l, c, 0.1f, 1e-5f), &l, from, node);
     int made = gan_layer_batchnorm(&l, c, 0.1f, 1e-5f);
     if (!made && (made = gan_layer_set_bias(l, 0))) gan_layer_free(l);
-    size_t normed;
+    size_t normed = 0;
     EX_TRY(unary(b, made, &l, from, &normed));
     EX_TRY(unary(b, gan_layer_dense(&l, CLASSES, 2 * c), &l, cls, &s));
     mods[(*n_mods)++] = s - 1;
@@ -340,12 +340,16 @@ static int train(const options *o, feed *f)
         ex_progress_start(&bar, total ? total : chunk, BATCH);
     }
     while (!rc && (total ? done < total : ex_now() - t0 < budget)) {
-        uint64_t n = total && total - done < chunk ? total - done : chunk;
+        /* Chunks of up to 20 steps; under a budget, no more than the time left allows at the
+         * pace so far, so a run stops within a step of it. */
+        double elapsed = ex_now() - t0, pace = done ? elapsed / (double)done : 0;
+        uint64_t n = total ? (total - done < chunk ? total - done : chunk) : chunk;
+        if (!total && pace > 0 && (budget - elapsed) / pace < (double)n)
+            n = (budget - elapsed) / pace < 1 ? 1 : (uint64_t)((budget - elapsed) / pace);
         rc = ex_report(gan_trainer_run(m.t, n, ex_log_on_step, &log), "gan_trainer_run");
         done += n;
-        double elapsed = ex_now() - t0;
-        if (!total && elapsed < budget) /* the budget's steps, as far as the pace so far tells */
-            bar.total = done + 1 + (uint64_t)((budget - elapsed) / (elapsed / (double)done));
+        elapsed = ex_now() - t0;
+        if (!total) bar.total = done + (elapsed < budget ? (uint64_t)((budget - elapsed) / (elapsed / (double)done)) : 0);
     }
     if (!rc) ex_progress_end(&bar);
     double minutes = (ex_now() - t0) / 60.0;
