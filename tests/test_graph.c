@@ -333,7 +333,7 @@ static void trainer_steps(void **state)
     assert_int_equal(gan_trainer_set_data(t, data_fn, NULL), GAN_OK);
     assert_int_equal(gan_trainer_set_batch_size(t, 8), GAN_OK);
     assert_steady_steps_allocate_nothing(t, 5);
-    gan_step_stats st;
+    gan_step_stats st = {.size = sizeof st};
     assert_int_equal(gan_trainer_step(t, &st), GAN_OK);
     assert_true(isfinite(st.loss_d) && isfinite(st.loss_g));
     free_gan(t, og, od, g, d);
