@@ -11,10 +11,12 @@
  *   DCGAN's init (weights N(0, 0.02), batch-norm scales N(1, 0.02)); two G updates per
  *   D update (--recipe peer: one, as pytorch/examples).
  *
- * With --cond the model is class-conditional, the usual way: G takes [z | one-hot class];
- * D's rows are [image | one-hot class], and D splits them (slices), tiles the class into
- * 10 constant 28 x 28 maps and concatenates them to the image's channel before its first
- * convolution (a graph: gan_net_add_from). The grids then show one row per class.
+ * With --cond the model is class-conditional, the usual way (as DCGAN-tensorflow's
+ * conv_cond_concat): G takes [z | one-hot class]; D's rows are [image | one-hot class].
+ * Both nets split their rows (slices) and concatenate the class, tiled into 10 constant
+ * maps, to the channels before each convolution: D's image at 28 x 28 and its first
+ * convolution's maps at 14 x 14, G's 7 x 7 maps (graphs: gan_net_add_from). The grids
+ * then show one row per class.
  *
  * Writes a grid from a fixed z every epoch (epoch_NNN.png), samples.png and losses.png
  * at the end, shows a progress line, saves and resumes checkpoints, writes a CSV log of
@@ -125,6 +127,17 @@ static int data_load(data *d, const options *o)
 
 /* ---------------------------------------------------------------- model */
 
+/* The class, columns [at, at + classes) of the net's input rows, as `classes` constant
+ * side x side maps concatenated to the channels of the last node. */
+static int add_class_maps(gan_net *n, size_t at, size_t classes, size_t side)
+{
+    gan_layer *l;
+    const size_t input = 0, features = gan_net_num_layers(n);
+    EX_TRY(ex_add_from(n, gan_layer_slice(&l, at, classes), &l, &input, 1));
+    EX_TRY(ex_add_layer(n, gan_layer_tile(&l, side, side), &l));
+    return ex_add_from(n, gan_layer_concat(&l, 2), &l, (const size_t[]){features, features + 2}, 2);
+}
+
 /* Add the layer `made` put in l, without its bias. */
 static int add_unbiased(gan_net *n, int made, gan_layer **l)
 {
@@ -136,6 +149,8 @@ static int add_unbiased(gan_net *n, int made, gan_layer **l)
     return ex_add_layer(n, 0, l);
 }
 
+/* With a condition, the class also joins the 7 x 7 maps as `cond` constant maps (the
+ * condition routed as in D, below). */
 static int generator(gan_net **g, size_t cond)
 {
     gan_layer *l;
@@ -144,7 +159,8 @@ static int generator(gan_net **g, size_t cond)
     EX_TRY(ex_add_layer(*g, gan_layer_batchnorm(&l, 128 * 7 * 7, 0.1f, 1e-5f), &l));
     EX_TRY(ex_add_layer(*g, gan_layer_activation(&l, GAN_ACT_RELU), &l));
     EX_TRY(ex_add_layer(*g, gan_layer_reshape(&l, 128, 7, 7), &l));
-    EX_TRY(add_unbiased(*g, gan_layer_conv2d_transpose(&l, 128, 64, 4, 2, 1, 0), &l));
+    if (cond) EX_TRY(add_class_maps(*g, ZDIM, cond, 7));
+    EX_TRY(add_unbiased(*g, gan_layer_conv2d_transpose(&l, 128 + cond, 64, 4, 2, 1, 0), &l));
     EX_TRY(ex_add_layer(*g, gan_layer_batchnorm(&l, 64, 0.1f, 1e-5f), &l));
     EX_TRY(ex_add_layer(*g, gan_layer_activation(&l, GAN_ACT_RELU), &l));
     EX_TRY(ex_add_layer(*g, gan_layer_conv2d_transpose(&l, 64, 1, 4, 2, 1, 0), &l));
@@ -166,21 +182,18 @@ static int add_normalised(gan_net *n, int made, gan_layer **l, long sn)
 static int discriminator(gan_net **d, size_t cond, long sn)
 {
     gan_layer *l;
-    if (cond) { /* [image | class] rows: the class as constant maps beside the image */
-        const size_t input = 0, image = 2, maps = 4;
+    if (cond) { /* [image | class] rows: the image, and the class as constant maps beside it */
         EX_TRY(gan_net_create(d, DIM + cond));
-        EX_TRY(ex_add_layer(*d, gan_layer_slice(&l, 0, DIM), &l));                      /* node 1 */
-        EX_TRY(ex_add_layer(*d, gan_layer_reshape(&l, 1, SIDE, SIDE), &l));             /* node 2 */
-        EX_TRY(ex_add_from(*d, gan_layer_slice(&l, DIM, cond), &l, &input, 1));         /* node 3 */
-        EX_TRY(ex_add_layer(*d, gan_layer_tile(&l, SIDE, SIDE), &l));                   /* node 4 */
-        EX_TRY(ex_add_from(*d, gan_layer_concat(&l, 2), &l, (const size_t[]){image, maps}, 2));
-        EX_TRY(add_normalised(*d, gan_layer_conv2d(&l, 1 + cond, 64, 4, 2, 1), &l, sn));
+        EX_TRY(ex_add_layer(*d, gan_layer_slice(&l, 0, DIM), &l));
+        EX_TRY(ex_add_layer(*d, gan_layer_reshape(&l, 1, SIDE, SIDE), &l));
+        EX_TRY(add_class_maps(*d, DIM, cond, SIDE));
     } else {
         EX_TRY(gan_net_create_image(d, 1, SIDE, SIDE));
-        EX_TRY(add_normalised(*d, gan_layer_conv2d(&l, 1, 64, 4, 2, 1), &l, sn));
     }
+    EX_TRY(add_normalised(*d, gan_layer_conv2d(&l, 1 + cond, 64, 4, 2, 1), &l, sn));
     EX_TRY(ex_add_layer(*d, gan_layer_leaky_relu(&l, 0.2f), &l));
-    EX_TRY(add_unbiased(*d, gan_layer_conv2d(&l, 64, 128, 4, 2, 1), &l));
+    if (cond) EX_TRY(add_class_maps(*d, DIM, cond, SIDE / 2));
+    EX_TRY(add_unbiased(*d, gan_layer_conv2d(&l, 64 + cond, 128, 4, 2, 1), &l));
     EX_TRY(ex_add_layer(*d, gan_layer_batchnorm(&l, 128, 0.1f, 1e-5f), &l));
     EX_TRY(ex_add_layer(*d, gan_layer_leaky_relu(&l, 0.2f), &l));
     EX_TRY(add_normalised(*d, gan_layer_dense(&l, 128 * 7 * 7, 1), &l, sn));
