@@ -1,9 +1,10 @@
 #!/bin/sh
-# SNGAN against DCGAN on Fashion-MNIST at equal wall-clock time (issue 25,
-# docs/benchmarks.md "SNGAN against DCGAN"): examples/dcgan trains EPOCHS epochs, and
-# examples/sngan then trains for exactly as many minutes as that DCGAN run took (its
-# "done in" line), same seed and variant (unconditional, --cond). Jobs run two at a time,
-# one thread each, so every run shares the machine with one other run of the same phase.
+# SNGAN against DCGAN on Fashion-MNIST at equal time (issue 25, docs/benchmarks.md
+# "SNGAN against DCGAN"): examples/dcgan trains EPOCHS epochs, and examples/sngan then
+# trains for exactly as much time as that DCGAN run's training took, same seed and variant
+# (unconditional, --cond). Time is each process's CPU time on one thread (the "of CPU" of
+# the "done in" line, sngan --cpu-minutes): the wall-clock time of a run alone on its
+# core, so the comparison holds whatever else shares the machine. Jobs run two at a time.
 # Every run's 10,000 samples are scored by examples/score (FD, KID, precision, recall, and
 # with --cond the class accuracy) with one scoring classifier trained here.
 #   sh bench/sngan_vs_dcgan.sh BUILD OUT [EPOCHS] [SEEDS] [SNGAN_FLAGS]
@@ -32,9 +33,9 @@ done | jobs
 for v in u c; do
     for s in $seeds; do
         flag=; [ $v = c ] && flag=--cond
-        secs=$(tr '\r' '\n' <"$out/dcgan_$v$s.log" | sed -n 's/^done in \([0-9.]*\) s$/\1/p' | tail -n 1)
+        secs=$(tr '\r' '\n' <"$out/dcgan_$v$s.log" | sed -n 's/^done in .* (\([0-9.]*\) s of CPU)$/\1/p' | tail -n 1)
         minutes=$(awk -v s="$secs" 'BEGIN { printf "%.3f", s / 60 }')
-        echo "[ -f $out/sngan_$v$s.f32 ] || $ex/sngan $flag $sngan_flags --minutes $minutes --seed $s --out $out/sngan_$v$s --samples $out/sngan_$v$s.f32 >$out/sngan_$v$s.log 2>&1"
+        echo "[ -f $out/sngan_$v$s.f32 ] || $ex/sngan $flag $sngan_flags --cpu-minutes $minutes --seed $s --out $out/sngan_$v$s --samples $out/sngan_$v$s.f32 >$out/sngan_$v$s.log 2>&1"
     done
 done | jobs
 # Phase 3: scores.
@@ -50,7 +51,7 @@ echo "model variant seed minutes fd kid precision recall class_accuracy"
 for m in dcgan sngan; do
     for v in u c; do
         for s in $seeds; do
-            secs=$(tr '\r' '\n' <"$out/${m}_$v$s.log" | sed -n 's/^done in \([0-9.]*\) s$/\1/p' | tail -n 1)
+            secs=$(tr '\r' '\n' <"$out/${m}_$v$s.log" | sed -n 's/^done in .* (\([0-9.]*\) s of CPU)$/\1/p' | tail -n 1)
             acc=$(sed -n 's/^class_accuracy=//p' "$out/${m}_$v$s.score")
             tail -n 1 "$out/${m}_$v$s.score" | tr ' ' '\n' | awk -F= -v m=$m -v v=$v -v s=$s -v t="$secs" -v a="${acc:--}" \
                 '{ x[$1] = $2 } END { printf "%s %s %s %.1f %s %s %s %s %s\n", m, v == "u" ? "uncond" : "cond", s, t / 60,

@@ -46,7 +46,7 @@
 
 typedef struct options {
     long width, seed, threads, d_steps, steps;
-    double minutes;
+    double minutes, cpu_minutes;
     int cond;
     const char *data, *out, *samples, *log;
 } options;
@@ -329,7 +329,9 @@ static int train(const options *o, feed *f)
     gan_rng_free(zrng);
     if (!rc) rc = ex_log_open(&log, o->log, 0, ex_progress_on_step, &bar);
     uint64_t total = o->steps > 0 ? (uint64_t)o->steps : 0, done = 0, chunk = 20;
-    double t0 = ex_now(), budget = o->minutes * 60.0;
+    /* The budget's clock: wall-clock time, or this process's CPU time (--cpu-minutes). */
+    double (*clock)(void) = o->cpu_minutes > 0 ? ex_cpu_now : ex_now;
+    double t0 = clock(), budget = 60.0 * (o->cpu_minutes > 0 ? o->cpu_minutes : o->minutes), wall0 = ex_now();
     if (!rc) {
         printf("sngan: %zu training rows of %zux%d x %d%s | width %ld | %s | %s, seed %ld\n",
                gan_dataset_size(f->train), f->channels, SIDE, SIDE, f->side < SIDE ? " (padded)" : "", o->width,
@@ -339,20 +341,20 @@ static int train(const options *o, feed *f)
         fflush(stdout);
         ex_progress_start(&bar, total ? total : chunk, BATCH);
     }
-    while (!rc && (total ? done < total : ex_now() - t0 < budget)) {
+    while (!rc && (total ? done < total : clock() - t0 < budget)) {
         /* Chunks of up to 20 steps; under a budget, no more than the time left allows at the
          * pace so far, so a run stops within a step of it. */
-        double elapsed = ex_now() - t0, pace = done ? elapsed / (double)done : 0;
+        double elapsed = clock() - t0, pace = done ? elapsed / (double)done : 0;
         uint64_t n = total ? (total - done < chunk ? total - done : chunk) : chunk;
         if (!total && pace > 0 && (budget - elapsed) / pace < (double)n)
             n = (budget - elapsed) / pace < 1 ? 1 : (uint64_t)((budget - elapsed) / pace);
         rc = ex_report(gan_trainer_run(m.t, n, ex_log_on_step, &log), "gan_trainer_run");
         done += n;
-        elapsed = ex_now() - t0;
+        elapsed = clock() - t0;
         if (!total) bar.total = done + (elapsed < budget ? (uint64_t)((budget - elapsed) / (elapsed / (double)done)) : 0);
     }
     if (!rc) ex_progress_end(&bar);
-    double minutes = (ex_now() - t0) / 60.0;
+    double minutes = (ex_now() - wall0) / 60.0;
     if (!rc) printf("trained: %llu G steps (%llu D steps) in %.1f minutes\n", (unsigned long long)done,
                     (unsigned long long)done * (uint64_t)o->d_steps, minutes);
     snprintf(title, sizeof title, "sngan%s: %llu steps, seed %ld", o->cond ? " --cond" : "",
@@ -387,6 +389,9 @@ int main(int argc, char **argv)
                  .data = "/usr/share/datasets/fashion-mnist", .out = "out/sngan"};
     const ex_flag flags[] = {
         {"--minutes", EX_REAL, &o.minutes, "M", "(0, inf)", "train for M minutes of wall-clock time (10)"},
+        {"--cpu-minutes", EX_REAL, &o.cpu_minutes, "M", "[0, inf)",
+         "train for M minutes of this process's CPU time instead (0: use --minutes): on one thread, the wall-clock "
+         "time of a run alone on its core, whatever else shares the machine (bench/sngan_vs_dcgan.sh)"},
         {"--steps", EX_LONG, &o.steps, "N", "[0, inf)", "train N G steps instead (0: use --minutes)"},
         {"--width", EX_LONG, &o.width, "W", "[1, 1024]", "channels of every block, G's and D's (32; SNGAN: 256 in G, 128 in D)"},
         {"--d-steps", EX_LONG, &o.d_steps, "K", "[1, 16]", "D steps per G step (5)"},

@@ -34,9 +34,17 @@ double ex_now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+double ex_cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
 void ex_progress_start(ex_progress *p, uint64_t total_steps, size_t samples_per_step)
 {
     p->start = ex_now();
+    p->cpu_start = ex_cpu_now();
     p->last_draw = 0;
     p->first = 0;
     p->total = total_steps;
@@ -69,7 +77,7 @@ void ex_progress_update(ex_progress *p, const gan_step_stats *s)
 void ex_progress_end(ex_progress *p)
 {
     if (p->tty) fputc('\n', stderr);
-    fprintf(stderr, "done in %.1f s\n", ex_now() - p->start);
+    fprintf(stderr, "done in %.1f s (%.1f s of CPU)\n", ex_now() - p->start, ex_cpu_now() - p->cpu_start);
 }
 
 /* ------------------------------------------------------------------ nets */

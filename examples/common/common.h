@@ -26,7 +26,7 @@ int ex_report(int rc, const char *what);
 /* ------------------------------------------------------------- progress */
 /* A live line on stderr: step, losses, samples/s, ETA. Redrawn at most 10 times a second. */
 typedef struct ex_progress {
-    double start, last_draw;
+    double start, last_draw, cpu_start;
     uint64_t first, total; /* steps done before this run (0, or where a resume starts), and at its end */
     size_t samples_per_step;
     int tty;
@@ -39,6 +39,7 @@ void ex_progress_update(ex_progress *p, const gan_step_stats *s);
 int ex_progress_on_step(void *payload, const gan_step_stats *s);
 void ex_progress_end(ex_progress *p); /* final line and newline */
 double ex_now(void);                  /* monotonic seconds */
+double ex_cpu_now(void);              /* seconds of this process's CPU time */
 
 /* ------------------------------------------------------------------ nets */
 /* G, D, their optimizers and the trainer of one run. Zero-initialise; ex_gan_free frees
