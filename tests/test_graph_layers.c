@@ -23,27 +23,6 @@
 
 /* ------------------------------------------------------------------ helpers */
 
-static int close_to(double actual, double expected, double tol)
-{
-    return fabs(actual - expected) <= tol * fmax(1.0, fabs(expected));
-}
-
-static void assert_close(double actual, double expected, double tol, const char *what, size_t i)
-{
-    if (!close_to(actual, expected, tol))
-        fail_msg("%s[%zu]: got %.9g, expected %.9g (tolerance %g)", what, i, actual, expected, tol);
-}
-
-/* An internal call's status and message (the public-name rule of assert_error does not
- * apply to internal functions). */
-#define assert_status(rc, code, needle)                                                          \
-    do {                                                                                         \
-        int rc_ = (rc);                                                                          \
-        if (rc_ != (code)) fail_msg("got %d, expected %d: %s", rc_, (code), gan_error_last());   \
-        if (!strstr(gan_error_last(), (needle)))                                                 \
-            fail_msg("message '%s' does not mention '%s'", gan_error_last(), (needle));          \
-    } while (0)
-
 static gan_shape shape(size_t c, size_t h, size_t w) { return (gan_shape){c, h, w}; }
 static size_t size_of(gan_shape s) { return s.c * s.h * s.w; }
 

@@ -17,17 +17,6 @@
 
 /* ------------------------------------------------------------------ helpers */
 
-static int close_to(double actual, double expected, double tol)
-{
-    return fabs(actual - expected) <= tol * fmax(1.0, fabs(expected));
-}
-
-static void assert_close(double actual, double expected, double tol, const char *what, size_t i)
-{
-    if (!close_to(actual, expected, tol))
-        fail_msg("%s[%zu]: got %.9g, expected %.9g (tolerance %g)", what, i, actual, expected, tol);
-}
-
 /* ------------------------------------------------------- reference interface */
 
 /* A double-precision reference of a whole net: fills y (batch x out_dim) from the

@@ -3,6 +3,7 @@
 #define GAN_TEST_UTIL_H
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stddef.h>
@@ -281,6 +282,29 @@ static inline double sn_reference(double *out, const double *w, size_t rows, siz
         if (!strstr(gan_error_last(), (needle)))                                    \
             fail_msg("message '%s' does not mention '%s'", gan_error_last(), (needle)); \
         if (rc_) assert_failure_explained(#rc);                                     \
+    } while (0)
+
+
+/* |actual - expected| <= tol * max(1, |expected|). */
+static inline int close_to(double actual, double expected, double tol)
+{
+    return fabs(actual - expected) <= tol * fmax(1.0, fabs(expected));
+}
+
+static inline void assert_close(double actual, double expected, double tol, const char *what, size_t i)
+{
+    if (!close_to(actual, expected, tol))
+        fail_msg("%s[%zu]: got %.9g, expected %.9g (tolerance %g)", what, i, actual, expected, tol);
+}
+
+/* An internal call's status and message (the public-name rule of assert_error does not
+ * apply to internal functions). */
+#define assert_status(rc, code, needle)                                                          \
+    do {                                                                                         \
+        int rc_ = (rc);                                                                          \
+        if (rc_ != (code)) fail_msg("got %d, expected %d: %s", rc_, (code), gan_error_last());   \
+        if (!strstr(gan_error_last(), (needle)))                                                 \
+            fail_msg("message '%s' does not mention '%s'", gan_error_last(), (needle));          \
     } while (0)
 
 #endif
