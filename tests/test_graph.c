@@ -16,10 +16,10 @@ static void add_from(gan_net *n, int made, gan_layer **l, const size_t *from, si
 }
 #define FROM(...) (const size_t[]){__VA_ARGS__}, sizeof((const size_t[]){__VA_ARGS__}) / sizeof(size_t)
 
-/* L = sum(dy .* net(x)) in double, the net in evaluation mode. */
-static double loss_at(gan_net *n, const float *x, size_t batch, const float *dy, float *y)
+/* L = sum(dy .* net(x)) in double, the net in evaluation or training mode. */
+static double loss_at(gan_net *n, const float *x, size_t batch, const float *dy, float *y, int train)
 {
-    assert_int_equal(gan_net_forward(n, x, batch, y, 0), GAN_OK);
+    assert_int_equal(gan_net_forward(n, x, batch, y, train), GAN_OK);
     double l = 0;
     for (size_t i = 0; i < batch * gan_net_out_dim(n); i++) l += (double)dy[i] * y[i];
     return l;
@@ -33,8 +33,10 @@ static void compare(const char *what, size_t i, float lib, double numeric)
 
 /* Every parameter's and every input's gradient from one backward against central
  * differences in float (step 1e-2: the nets here are smooth, tanh their only
- * nonlinearity), and the parameter gradients again without dx. Frees the net. */
-static void check_gradients(gan_net *n, size_t batch, uint64_t seed)
+ * nonlinearity), and the parameter gradients again without dx. The differences run in
+ * evaluation mode, or in training mode (`train`: batch statistics, for a net without
+ * dropout). Frees the net. */
+static void check_gradients(gan_net *n, size_t batch, uint64_t seed, int train)
 {
     gan_rng *rng = new_rng(seed);
     assert_int_equal(gan_net_init(n, rng, GAN_INIT_XAVIER, 1.0f), GAN_OK);
@@ -57,18 +59,18 @@ static void check_gradients(gan_net *n, size_t batch, uint64_t seed)
     for (size_t i = 0; i < np; i++) {
         float saved = p[i];
         p[i] = saved + h;
-        double plus = loss_at(n, x, batch, dy, y);
+        double plus = loss_at(n, x, batch, dy, y, train);
         p[i] = saved - h;
-        double minus = loss_at(n, x, batch, dy, y);
+        double minus = loss_at(n, x, batch, dy, y, train);
         p[i] = saved;
         compare("param", i, grads[i], (plus - minus) / (2.0 * h));
     }
     for (size_t i = 0; i < batch * in; i++) {
         float saved = x[i];
         x[i] = saved + h;
-        double plus = loss_at(n, x, batch, dy, y);
+        double plus = loss_at(n, x, batch, dy, y, train);
         x[i] = saved - h;
-        double minus = loss_at(n, x, batch, dy, y);
+        double minus = loss_at(n, x, batch, dy, y, train);
         x[i] = saved;
         compare("x", i, dx[i], (plus - minus) / (2.0 * h));
     }
@@ -106,7 +108,7 @@ static void residual_block(void **state)
     size_t c, h, w;
     assert_int_equal(gan_net_node_shape(n, 4, &c, &h, &w), GAN_OK);
     assert_true(c == 2 && h == 4 && w == 4);
-    check_gradients(n, 3, 1);
+    check_gradients(n, 3, 1, 0);
 }
 
 /* One node read by three layers, and twice by one of them. */
@@ -126,7 +128,7 @@ static void node_read_twice(void **state)
     assert_int_equal(gan_net_layer_inputs(n, 3, from, 4, &count), GAN_OK);
     assert_true(count == 3 && from[0] == 2 && from[1] == 3 && from[2] == 1);
     assert_int_equal(gan_net_layer_inputs(n, 3, from, 2, &count), GAN_EINVAL);
-    check_gradients(n, 4, 2);
+    check_gradients(n, 4, 2, 0);
 }
 
 /* A row [x | cond] split by slices; the condition joins the features by a concat. */
@@ -142,7 +144,7 @@ static void concat_of_a_slice(void **state)
     act(n, GAN_ACT_TANH, 3);                           /* node 4 */
     add_from(n, gan_layer_concat(&l, 2), &l, FROM(4, 2)); /* node 5 */
     add_from(n, gan_layer_dense(&l, 7, 2), &l, FROM(5));
-    check_gradients(n, 3, 3);
+    check_gradients(n, 3, 3, 0);
 }
 
 /* The class as constant maps beside an image, and a projection term:
@@ -166,7 +168,7 @@ static void maps_and_projection(void **state)
     add_from(n, gan_layer_dense(&l, 3, 3), &l, FROM(3));            /* node 11: embed */
     add_from(n, gan_layer_dot(&l), &l, FROM(11, 9));               /* node 12 */
     add_from(n, gan_layer_add(&l, 2), &l, FROM(10, 12));
-    check_gradients(n, 2, 4);
+    check_gradients(n, 2, 4, 0);
 }
 
 /* Conditional batch norm in a G: batch norm without affine, modulated by a dense layer
@@ -187,36 +189,8 @@ static void conditional_batch_norm(void **state)
     add_from(n, gan_layer_modulate(&l), &l, FROM(3, 5));       /* node 6 */
     add_from(n, gan_layer_upsample(&l, 2), &l, FROM(6));
     act(n, GAN_ACT_TANH, 7);
-    /* Finite differences of an evaluation forward would see running statistics: train
-     * mode throughout, which this net allows (no dropout). */
-    gan_rng *rng = new_rng(5);
-    assert_int_equal(gan_net_init(n, rng, GAN_INIT_XAVIER, 1.0f), GAN_OK);
-    size_t batch = 4, in = gan_net_in_dim(n), out = gan_net_out_dim(n), np = gan_net_num_params(n);
-    float x[40], dy[4 * 32], y[4 * 32], dx[40], grads[64];
-    assert_true(np <= 64 && batch * out <= 128);
-    fill(rng, x, batch * in, -1, 1);
-    fill(rng, dy, batch * out, -1, 1);
-    assert_int_equal(gan_net_zero_grads(n), GAN_OK);
-    assert_int_equal(gan_net_forward(n, x, batch, y, 1), GAN_OK);
-    assert_int_equal(gan_net_backward(n, dy, dx), GAN_OK);
-    memcpy(grads, gan_net_grads(n), np * sizeof *grads);
-    const float hstep = 1e-2f;
-    float *p = gan_net_params(n);
-    for (size_t i = 0; i < np + batch * in; i++) {
-        float *v = i < np ? &p[i] : &x[i - np], saved = *v;
-        double l2[2];
-        for (int s = 0; s < 2; s++) {
-            *v = saved + (s ? -hstep : hstep);
-            assert_int_equal(gan_net_forward(n, x, batch, y, 1), GAN_OK);
-            l2[s] = 0;
-            for (size_t e = 0; e < batch * out; e++) l2[s] += (double)dy[e] * y[e];
-        }
-        *v = saved;
-        compare(i < np ? "param" : "x", i < np ? i : i - np, i < np ? grads[i] : dx[i - np],
-                (l2[0] - l2[1]) / (2.0 * hstep));
-    }
-    gan_rng_free(rng);
-    gan_net_free(n);
+    /* An evaluation forward would use running statistics: differences in training mode. */
+    check_gradients(n, 4, 5, 1);
 }
 
 /* Wrong counts, missing nodes and shapes that do not fit are refused, naming the nodes;
