@@ -15,7 +15,8 @@
  *
  * Graphs (a layer reads nodes other than the previous one, docs/graphs.md) keep the same
  * flat buffers and run in insertion order, with a plan made as layers are added: every
- * node's value has its place in acts (the input copied; an elementwise layer that is the
+ * node's value has its place in acts (the input copied only when a reader's backward
+ * reads it, as in a chain; an elementwise layer that is the
  * only reader of a node runs in place over it, on the chain's rule), and every node's
  * gradient a slot of grad_buf while it is live in backward (from its first reader's
  * backward to its producer's), slots reused first-fit. A reader that finds the node's
@@ -96,13 +97,18 @@ static gan_shape node_shape(gan_shape in, gan_layer *const *layers, size_t k) { 
 static void plan_graph(gan_net *n)
 {
     gan__node *nd = n->nodes;
-    size_t count = n->n_layers + 1, widest = gan__shape_size(n->in), width = widest, scratch = 0;
+    size_t count = n->n_layers + 1, widest = gan__shape_size(n->in), scratch = 0;
     for (size_t k = 0; k < count; k++) {
         nd[k].readers = 0;
         nd[k].slot = NO_SLOT;
     }
+    n->graph_copies_input = 0; /* only when a reader of the input reads it again in backward */
     for (size_t i = 0; i < n->n_layers; i++)
-        for (size_t m = 0; m < n->layers[i]->n_from; m++) nd[n->layers[i]->from[m]].readers++;
+        for (size_t m = 0; m < n->layers[i]->n_from; m++) {
+            nd[n->layers[i]->from[m]].readers++;
+            if (!n->layers[i]->from[m] && n->layers[i]->ops->reads_x) n->graph_copies_input = 1;
+        }
+    size_t width = n->graph_copies_input ? widest : 0;
     nd[0].act = 0;
     for (size_t i = 0; i < n->n_layers; i++) {
         const gan_layer *l = n->layers[i];
@@ -517,8 +523,11 @@ static const float *forward_chain(gan_net *net, const float *x, size_t batch, in
 static const float *forward_graph(gan_net *net, const float *x, size_t batch, int train, size_t depth)
 {
     gan__node *nd = net->nodes;
-    memcpy(net->acts, x, batch * gan__shape_size(net->in) * sizeof *x);
-    nd[0].value = net->acts;
+    nd[0].value = x;
+    if (net->graph_copies_input) {
+        memcpy(net->acts, x, batch * gan__shape_size(net->in) * sizeof *x);
+        nd[0].value = net->acts;
+    }
     for (size_t i = 0; i < depth; i++) {
         gan_layer *l = net->layers[i];
         float *out = net->acts + batch * nd[i + 1].act;

@@ -38,6 +38,7 @@ struct gan_net {
                          ping-pong halves, or a graph's node gradients and sums */
     size_t grad_bufs;
     int graph;        /* some layer reads other nodes than the previous one */
+    int graph_copies_input; /* a graph's: a reader of node 0 reads it again in backward */
     gan__node *nodes; /* a graph's plan, cap_layers + 1 entries */
     size_t grad_slots; /* a graph's node gradient slots; the rest of grad_bufs hold sums */
     float *scratch;   /* batch_cap x scratch_width, lent to layers for what one call needs */
