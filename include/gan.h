@@ -977,6 +977,11 @@ typedef struct gan_step_stats {
     double grad_norm_g;  /**< L2 norm of G's last gradient */
     double lr_d;         /**< D's learning rate */
     double lr_g;         /**< G's learning rate */
+    /** The gradient penalty as it entered D's loss (weight and lazy interval included) on
+     *  the last D update that took it, 0 without one (since 0.3) */
+    double penalty;
+    /** The mean over those rows of |grad_x D|, the norm the penalty is taken of (since 0.3) */
+    double input_grad_norm;
 } gan_step_stats;
 
 /**
@@ -1125,6 +1130,32 @@ GAN_API int gan_trainer_set_label_smoothing(gan_trainer *t, float real_target);
  * @return GAN_OK; GAN_EINVAL for a NULL @p t or an invalid @p c.
  */
 GAN_API int gan_trainer_set_clip(gan_trainer *t, float c);
+
+/** Gradient penalties on D (gan_trainer_set_gradient_penalty(), since 0.3). */
+typedef enum gan_penalty {
+    GAN_PENALTY_NONE = 0,    /**< no penalty (default) */
+    GAN_PENALTY_WGAN_GP = 1, /**< weight * (|grad_x D(x_hat)| - 1)^2 on interpolates (Gulrajani et al. 2017) */
+    GAN_PENALTY_R1 = 2       /**< weight / 2 * |grad_x D(x)|^2 on real rows (Mescheder et al. 2018) */
+} gan_penalty;
+
+/**
+ * A gradient penalty added to D's loss (docs/trainer.md). D(x) is D's logit (below a
+ * final sigmoid); the norm of its input gradient is taken per row over the data part of
+ * the row (not its condition) and the penalty averaged over the batch. WGAN-GP takes it
+ * on x_hat = e x + (1 - e) G(z), one uniform e per row drawn from the dropout stream;
+ * R1 on the real rows. The penalty is applied on every @p interval-th step (steps 0,
+ * interval, 2 interval, ... counted before the step) with its weight multiplied by
+ * @p interval, StyleGAN2's lazy form. With a penalty the Wasserstein loss does not clip
+ * D's weights. D may hold any layer but batch norm, whose output for a row depends on
+ * the batch (the penalty is defined per row).
+ * @param t        the trainer
+ * @param kind     a gan_penalty
+ * @param weight   finite, > 0 (ignored for GAN_PENALTY_NONE); 10 is WGAN-GP's usual lambda
+ * @param interval 1 to apply it on every step, at most 1,000,000
+ * @return GAN_OK; GAN_EINVAL for a NULL @p t, an unknown kind, a bad weight or interval,
+ * or a D with batch norm (the settings are kept).
+ */
+GAN_API int gan_trainer_set_gradient_penalty(gan_trainer *t, gan_penalty kind, float weight, unsigned interval);
 /**
  * Exponential moving average of G's weights with the given decay in [0, 1); 0 turns
  * it off. When on, gan_trainer_generate() uses the averaged weights. The average

@@ -268,6 +268,20 @@ void gan__act_backward(int act, float slope, const float *y, const float *dy, fl
     else act_backward_apart(act, slope, y, dy, dx, n);
 }
 
+void gan__act_hold(float slope, const float *x, float *y, uint8_t *mask, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        float v = x[i];
+        mask[i] = v > 0.0f;
+        y[i] = v > 0.0f ? v : slope * v;
+    }
+}
+
+void gan__act_replay(float slope, const float *x, const uint8_t *mask, float *y, size_t n)
+{
+    for (size_t i = 0; i < n; i++) y[i] = mask[i] ? x[i] : slope * x[i];
+}
+
 /* Winners are bytes when a unit has at most 256 pieces, 32-bit words otherwise. */
 #define MAXOUT_FORWARD(T)                                                                   \
     for (size_t i = 0; i < n; i++) {                                                        \
@@ -300,6 +314,14 @@ void gan__maxout_backward(const float *restrict dy, const void *restrict argmax,
         const uint32_t *a = argmax;
         for (size_t i = 0; i < n; i++) dz[i * pieces + a[i]] = dy[i];
     }
+}
+
+void gan__maxout_replay(const float *restrict z, size_t rows, size_t units, size_t pieces, float *restrict y,
+                        const void *restrict argmax)
+{
+    size_t n = rows * units;
+    for (size_t i = 0; i < n; i++)
+        y[i] = z[i * pieces + (pieces <= 256 ? ((const uint8_t *)argmax)[i] : ((const uint32_t *)argmax)[i])];
 }
 
 size_t gan__maxout_argmax_size(size_t pieces) { return pieces <= 256 ? sizeof(uint8_t) : sizeof(uint32_t); }

@@ -54,12 +54,20 @@ void gan__col_sums(float *db, const float *dy, size_t rows, size_t n, int add);
 void gan__act_forward(int act, float slope, const float *x, float *y, size_t n);
 void gan__act_backward(int act, float slope, const float *y, const float *dy, float *dx, size_t n);
 
+/* A piecewise-linear activation (slope 0 for ReLU) with its sign pattern held
+ * (GAN__HOLD, GAN__REPLAY): hold writes mask[i] = x[i] > 0 with y; replay applies a
+ * mask it is given; the backward pass follows the mask. Each may run in place. */
+void gan__act_hold(float slope, const float *x, float *y, uint8_t *mask, size_t n);
+void gan__act_replay(float slope, const float *x, const uint8_t *mask, float *y, size_t n);
+
 /* Maxout over groups of `pieces` adjacent columns of z (rows x units*pieces). The winners
  * (rows x units) are elements of gan__maxout_argmax_size(pieces) bytes. */
 void gan__maxout_forward(const float *z, size_t rows, size_t units, size_t pieces, float *y, void *argmax);
 /* dz (rows x units*pieces) = dy routed to each unit's winning piece, zero elsewhere. */
 void gan__maxout_backward(const float *dy, const void *argmax, size_t rows, size_t units, size_t pieces, float *dz);
 size_t gan__maxout_argmax_size(size_t pieces);
+/* y = each unit's piece that argmax names (a held choice, GAN__REPLAY). */
+void gan__maxout_replay(const float *z, size_t rows, size_t units, size_t pieces, float *y, const void *argmax);
 
 /* n dropout draws from the PCG32 stream (*state, inc), exactly the n calls of
  * gan_rng_uniform(rng) < keep they replace: mask[i] is 1 to keep, 0 to drop, and

@@ -283,9 +283,10 @@ static int maxout_reserve(gan_layer *l, size_t batch)
 
 static void maxout_forward(gan_layer *l, const float *x, size_t batch, float *y, int train, gan_rng *rng)
 {
-    (void)train; (void)rng;
+    (void)rng;
     affine_forward(l, x, batch, l->scratch);
-    gan__maxout_forward(l->scratch, batch, affine(l)->units, affine(l)->pieces, y, l->work);
+    if (train == GAN__REPLAY) gan__maxout_replay(l->scratch, batch, affine(l)->units, affine(l)->pieces, y, l->work);
+    else gan__maxout_forward(l->scratch, batch, affine(l)->units, affine(l)->pieces, y, l->work);
 }
 
 static void maxout_backward(gan_layer *l, const float *x, const float *y, const float *dy, size_t batch, float *dx,
@@ -383,22 +384,42 @@ typedef struct act_layer {
     gan_layer base;
     int act;     /* gan_activation */
     float slope; /* leaky ReLU */
+    int replayed; /* the last forward made held choices: backward follows the mask in work */
 } act_layer;
 
 static act_layer *act_of(gan_layer *l) { return (act_layer *)l; }
 static const act_layer *act_of_c(const gan_layer *l) { return (const act_layer *)l; }
 
+/* ReLU and leaky ReLU are the kinks a gradient penalty's passes hold (layer_impl.h). */
+static int piecewise_linear(const act_layer *a) { return a->act == GAN_ACT_RELU || a->act == GAN_ACT_LEAKY_RELU; }
+static float kink_slope(const act_layer *a) { return a->act == GAN_ACT_LEAKY_RELU ? a->slope : 0.0f; }
+
+static int act_reserve(gan_layer *l, size_t batch)
+{
+    if (!l->holds || !piecewise_linear(act_of(l))) return GAN_OK;
+    return gan__layer_grow(l, batch, gan__shape_size(l->out), sizeof(uint8_t));
+}
+
 static void act_forward(gan_layer *l, const float *x, size_t batch, float *y, int train, gan_rng *rng)
 {
-    (void)train; (void)rng;
-    gan__act_forward(act_of(l)->act, act_of(l)->slope, x, y, batch * gan__shape_size(l->out));
+    (void)rng;
+    act_layer *a = act_of(l);
+    size_t n = batch * gan__shape_size(l->out);
+    a->replayed = l->holds && piecewise_linear(a) && (train == GAN__HOLD || train == GAN__REPLAY);
+    if (!a->replayed) gan__act_forward(a->act, a->slope, x, y, n);
+    else if (train == GAN__HOLD) gan__act_hold(kink_slope(a), x, y, l->work, n);
+    else gan__act_replay(kink_slope(a), x, l->work, y, n);
 }
 
 static void act_backward(gan_layer *l, const float *x, const float *y, const float *dy, size_t batch, float *dx,
                          int grads)
 {
     (void)x; (void)grads;
-    if (dx) gan__act_backward(act_of(l)->act, act_of(l)->slope, y, dy, dx, batch * gan__shape_size(l->out));
+    act_layer *a = act_of(l);
+    size_t n = batch * gan__shape_size(l->out);
+    if (!dx) return;
+    if (a->replayed) gan__act_replay(kink_slope(a), dy, l->work, dx, n); /* the derivative is the held slope */
+    else gan__act_backward(a->act, a->slope, y, dy, dx, n);
 }
 
 static uint32_t slope_bits(const act_layer *a) { return a->act == GAN_ACT_LEAKY_RELU ? gan__f32_bits(a->slope) : 0; }
@@ -448,6 +469,7 @@ static const struct gan_layer_ops act_ops = {
     .reads_y = 1,
     .elementwise = 1,
     .place = adopt_shape,
+    .reserve = act_reserve,
     .forward = act_forward,
     .backward = act_backward,
     .encode = act_encode,
@@ -511,7 +533,12 @@ static void dropout_forward(gan_layer *l, const float *x, size_t batch, float *y
 {
     dropout_layer *d = dropout_of(l);
     size_t n = batch * gan__shape_size(l->out);
-    d->masked = train == GAN__TRAIN && d->keep_prob < 1.0f;
+    if (train == GAN__REPLAY) { /* the held mask, or none */
+        if (d->masked) gan__dropout_apply(x, l->work, 1.0f / d->keep_prob, y, n);
+        else gan__act_forward(GAN_ACT_IDENTITY, 0.0f, x, y, n);
+        return;
+    }
+    d->masked = gan__draws(train) && d->keep_prob < 1.0f;
     if (!d->masked) {
         gan__act_forward(GAN_ACT_IDENTITY, 0.0f, x, y, n);
         return;

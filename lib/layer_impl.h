@@ -119,6 +119,7 @@ struct gan_layer {
     size_t from[GAN__MAX_INPUTS];
     int routed;
     const float *fwd_xs[GAN__MAX_INPUTS]; /* the last forward's inputs, for backward_n */
+    int holds; /* keeps its choices in GAN__HOLD for GAN__REPLAY (its reserve makes room) */
 };
 
 /* The calls the net makes of a layer, whatever its kind: the ops, and around them what
@@ -160,8 +161,18 @@ void gan__layer_bind(gan_layer *l, float *params, float *grads, float *state);
 enum {
     GAN__EVAL = 0,       /* evaluation: no dropout, batch norm on its running statistics */
     GAN__TRAIN = 1,      /* training: dropout, batch statistics, running statistics updated */
-    GAN__BATCH_STATS = 2 /* evaluation with batch norm on the batch's statistics, nothing updated */
+    GAN__BATCH_STATS = 2, /* evaluation with batch norm on the batch's statistics, nothing updated */
+    /* A gradient penalty's passes (docs/trainer.md): HOLD is a training forward that
+     * keeps every discrete choice it makes (ReLU signs, maxout winners, dropout masks;
+     * spectral norm does not iterate), REPLAY a forward of other rows that makes the
+     * held choices again instead of its own, so that the net stays the one linear piece
+     * HOLD saw. Only layers with `holds` set keep ReLU signs (gan__net_hold). */
+    GAN__HOLD = 3,
+    GAN__REPLAY = 4
 };
+
+/* The mode draws dropout masks. */
+static inline int gan__draws(int train) { return train == GAN__TRAIN || train == GAN__HOLD; }
 
 /* A layer of kind `kind` from the file format's encoding (ops->decode); a kind this
  * version does not know is GAN_EVERSION (GAN_EFORMAT in a version-1 file). */

@@ -549,12 +549,12 @@ int gan__net_forward_depth(gan_net *net, const float *x, size_t batch, float *y,
 {
     if (batch == 0 || batch > INT_MAX)
         return gan__fail(GAN_EINVAL, "batch must be in [1, %d], got %zu", INT_MAX, batch);
-    if (train == GAN__TRAIN && !net->rng)
+    if (gan__draws(train) && !net->rng)
         for (size_t i = 0; i < depth; i++)
             if (net->layers[i]->needs_rng)
                 return gan__fail(GAN_ESTATE, "%s layer %zu needs an rng in training mode (gan_net_set_rng)",
                                  net->layers[i]->ops->name, i);
-    if (train == GAN__TRAIN)
+    if (train == GAN__TRAIN || train == GAN__HOLD || train == GAN__REPLAY)
         for (size_t i = 0; i < depth; i++) {
             gan_layer *l = net->layers[i];
             int rc = l->ops->check_batch ? l->ops->check_batch(l, batch) : GAN_OK;
@@ -691,6 +691,16 @@ int gan__net_backward_ex(gan_net *net, const float *dy, float *dx, int grads)
         backward_chain(net, dy, dx, grads);
     }
     return GAN_OK;
+}
+
+void gan__net_hold(gan_net *net)
+{
+    int changed = 0;
+    for (size_t i = 0; i < net->n_layers; i++) {
+        changed |= !net->layers[i]->holds;
+        net->layers[i]->holds = 1;
+    }
+    if (changed) drop_workspaces(net); /* the next forward reserves room for the choices */
 }
 
 void gan__net_swap_params(gan_net *net, float **other)

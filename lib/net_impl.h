@@ -64,6 +64,10 @@ int gan__net_couples_rows(const gan_net *net);
  * input gradient to train G. */
 int gan__net_backward_ex(gan_net *net, const float *dy, float *dx, int grads);
 
+/* Make the net's layers keep their choices in GAN__HOLD forwards for GAN__REPLAY ones
+ * (layer_impl.h); their room is reserved by the next forward. */
+void gan__net_hold(gan_net *net);
+
 /* Exchange the parameter buffer with *other (n_params floats at least), e.g. for EMA
  * weights. */
 void gan__net_swap_params(gan_net *net, float **other);

@@ -8,6 +8,7 @@
 #include "loss_impl.h"
 #include "net_impl.h"
 #include "optim_impl.h"
+#include "penalty_impl.h"
 #include "rng_impl.h"
 #include "trainer_impl.h"
 
@@ -79,6 +80,7 @@ int gan_trainer_create(gan_trainer **out, gan_net *g, gan_net *d, gan_optim *opt
     t->loss = GAN_LOSS_NON_SATURATING;
     t->real_target = 1.0f;
     t->clip = 0.01f;
+    t->penalty_interval = 1;
     gan_trainer_set_seed(t, 0);
     t->comm = (gan_comm){.size = sizeof(gan_comm), .ranks = 1};
     gan_net_set_rng(g, t->rng[GAN_STREAM_DROPOUT]);
@@ -200,6 +202,29 @@ int gan__check_generate_stats(uint64_t stats)
     } while (0)
 
 /* ---------------------------------------------------------- setters */
+
+int gan__check_penalty(uint64_t kind, float weight, uint64_t interval)
+{
+    if (kind > GAN_PENALTY_R1) return gan__fail(GAN_EINVAL, "unknown gradient penalty %llu", (unsigned long long)kind);
+    if (kind != GAN_PENALTY_NONE && !(weight > 0.0f && weight <= 1e30f))
+        return gan__fail(GAN_EINVAL, "the penalty's weight must be finite and > 0, got %g", (double)weight);
+    if (interval < 1 || interval > 1000000)
+        return gan__fail(GAN_EINVAL, "the penalty's interval must be in [1, 1000000], got %llu",
+                         (unsigned long long)interval);
+    return GAN_OK;
+}
+
+/* A penalty is taken per row: a D whose layers couple the rows of a batch cannot have one. */
+static int penalty_fits(const gan_trainer *t, int kind, int rc)
+{
+    if (kind == GAN_PENALTY_NONE) return GAN_OK;
+    for (size_t i = 0; i < t->d->n_layers; i++)
+        if (t->d->layers[i]->ops->couples_rows)
+            return gan__fail(rc, "D's %s layer %zu makes a row's output depend on the rest of the batch, and a "
+                             "gradient penalty is taken per row: use no normalisation in D, or spectral norm",
+                             t->d->layers[i]->ops->name, i);
+    return GAN_OK;
+}
 
 static void set_builtin_noise(gan_trainer *t, int kind, float scale)
 {
@@ -323,6 +348,17 @@ int gan_trainer_set_clip(gan_trainer *t, float c)
     return GAN_OK;
 }
 
+int gan_trainer_set_gradient_penalty(gan_trainer *t, gan_penalty kind, float weight, unsigned interval)
+{
+    GAN_CHECK_ARG(t);
+    CHECKED(__func__, gan__check_penalty((uint64_t)kind, weight, interval));
+    CHECKED(__func__, penalty_fits(t, (int)kind, GAN_EINVAL));
+    t->penalty = (int)kind;
+    t->penalty_weight = kind == GAN_PENALTY_NONE ? 0.0f : weight;
+    t->penalty_interval = interval;
+    return GAN_OK;
+}
+
 const float *gan__trainer_ema(const gan_trainer *t)
 {
     return t->ema_from == t->g->weights_set ? t->ema : t->g->params;
@@ -410,8 +446,10 @@ static int reserve(gan_trainer *t, size_t rows, size_t fill)
     size_t dx_rows = t->update == GAN_UPDATE_SIMULTANEOUS ? 2 : 1;
     /* Per row: g_in, x_fake, g_dy; twice for D: d_in, logits, dlogits. Per filled row:
      * x_all, cond_all, z_all. */
-    size_t per_row = own * (data + data) + (nz + c) + 2 * (din + 2) + dx_rows * din;
-    size_t per_fill = own_fill * (data + nz) + c, a, b, total;
+    /* The penalty's: 3 rows of D's width and 2 values per row, one weight per filled row. */
+    size_t pen = t->penalty != GAN_PENALTY_NONE;
+    size_t per_row = own * (data + data) + (nz + c) + 2 * (din + 2) + dx_rows * din + pen * (3 * din + 2);
+    size_t per_fill = own_fill * (data + nz) + c + pen, a, b, total;
     if (gan__size_mul(rows, per_row, &a) || gan__size_mul(fill, per_fill, &b) || a > SIZE_MAX - b)
         return gan__fail(GAN_EINVAL, "%zu rows of workspace overflow", fill);
     total = a + b;
@@ -428,6 +466,7 @@ static int reserve(gan_trainer *t, size_t rows, size_t fill)
     CARVE_FILL(x_all, own_fill * data);
     CARVE_FILL(cond_all, c);
     CARVE_FILL(z_all, own_fill * nz);
+    CARVE_FILL(pen_mix, pen);
 #undef CARVE_FILL
     CARVE(g_in, nz + c);
     CARVE(x_fake, own * data);
@@ -436,6 +475,11 @@ static int reserve(gan_trainer *t, size_t rows, size_t fill)
     CARVE(d_dx, dx_rows * din);
     CARVE(logits, 2);
     CARVE(dlogits, 2);
+    CARVE(pen_x, pen * din);
+    CARVE(pen_grad, pen * din);
+    CARVE(pen_plus, pen * din);
+    CARVE(pen_logits, pen);
+    CARVE(pen_dy, pen);
 #undef CARVE
     if (!own_fill) { /* the callbacks write in place and nothing is copied */
         t->x_all = t->d_in;
@@ -534,7 +578,8 @@ enum { TAG_D = 1, TAG_G, TAG_JOINT, TAG_STOP };
 static uint64_t tag(const gan_trainer *t, uint64_t kind, uint64_t index)
 {
     uint64_t v[] = {kind, index, t->steps, t->batch, t->cond_dim, t->g->n_params, t->d->n_params, t->g->n_state,
-                    t->d->n_state, t->d_steps, t->g_steps, (uint64_t)t->update, (uint64_t)t->loss};
+                    t->d->n_state, t->d_steps, t->g_steps, (uint64_t)t->update, (uint64_t)t->loss,
+                    (uint64_t)t->penalty, t->penalty_interval};
     return gan__comm_tag(v, sizeof v / sizeof *v);
 }
 
@@ -542,9 +587,10 @@ static uint64_t tag(const gan_trainer *t, uint64_t kind, uint64_t index)
  * each rank moved with its own rows: averaged, the same bits on every rank. */
 static int share_stats(gan_trainer *t)
 {
-    float s[4] = {(float)t->stats.loss_d, (float)t->stats.d_real, (float)t->stats.d_fake, (float)t->stats.loss_g};
+    float s[6] = {(float)t->stats.loss_d, (float)t->stats.d_real,  (float)t->stats.d_fake,
+                  (float)t->stats.loss_g, (float)t->stats.penalty, (float)t->stats.input_grad_norm};
     float inv = 1.0f / (float)t->comm.ranks;
-    int rc = gan__comm_sum(&t->comm, s, 4);
+    int rc = gan__comm_sum(&t->comm, s, t->penalty_fresh ? 6 : 4); /* a penalty not taken is the last one still */
     gan_net *nets[2] = {t->g, t->d};
     for (int i = 0; i < 2 && !rc; i++) {
         gan_net *n = nets[i];
@@ -557,6 +603,10 @@ static int share_stats(gan_trainer *t)
     t->stats.d_real = s[1] * inv;
     t->stats.d_fake = s[2] * inv;
     t->stats.loss_g = s[3] * inv;
+    if (t->penalty_fresh) {
+        t->stats.penalty = s[4] * inv;
+        t->stats.input_grad_norm = s[5] * inv;
+    }
     return GAN_OK;
 }
 
@@ -636,6 +686,46 @@ static int d_loss_and_grads(gan_trainer *t, size_t rows, int fake_done, double *
     return GAN_OK;
 }
 
+/* ---------------------------------------------------------- gradient penalty */
+
+static int penalty_due(const gan_trainer *t)
+{
+    return t->penalty != GAN_PENALTY_NONE && t->steps % t->penalty_interval == 0;
+}
+
+/* The rows the penalty is taken on, into pen_x: the real rows (R1), or interpolates
+ * between them and the generated rows with one weight per row of the whole batch, so that
+ * a row's weight does not depend on the rank count (WGAN-GP). Conditions are the batch's. */
+static void penalty_rows(gan_trainer *t, size_t rows)
+{
+    size_t data = data_dim(t), c = t->cond_dim;
+    concat_rows(t->pen_x, t->x_real, data, t->cond, c, rows);
+    if (t->penalty != GAN_PENALTY_WGAN_GP) return;
+    (void)gan_rng_fill_uniform(t->rng[GAN_STREAM_DROPOUT], t->pen_mix, fill_rows(t, rows), 0.0f, 1.0f);
+    const float *mix = t->pen_mix + t->part.first;
+    for (size_t i = 0; i < rows; i++) {
+        float e = mix[i], *x = t->pen_x + i * (data + c);
+        const float *f = t->x_fake + i * data;
+        for (size_t j = 0; j < data; j++) x[j] = e * x[j] + (1.0f - e) * f[j];
+    }
+}
+
+/* The gradient penalty's gradient added to D's (penalty.c); its value and mean norm go
+ * to the statistics, the value with its weight (and lazy interval) as D's loss has it. */
+static int penalise(gan_trainer *t, size_t rows)
+{
+    size_t din = d_in_dim(t);
+    double w = (double)t->penalty_weight * t->penalty_interval, mean, norm;
+    gan__penalty_rows r = {t->pen_x, t->pen_grad, t->pen_plus, t->pen_logits, t->pen_dy, rows, din, data_dim(t)};
+    penalty_rows(t, rows);
+    int rc = gan__penalty_add(t->d, logit_depth(t->d), t->penalty, w / (double)t->batch, &r, &mean, &norm);
+    if (rc) return gan__wrap(rc, "D");
+    t->stats.penalty = w * mean;
+    t->stats.input_grad_norm = norm;
+    t->penalty_fresh = 1;
+    return GAN_OK;
+}
+
 /* D's weights, or their staged values in p, into [-clip, clip]. */
 static void clip_weights(gan_trainer *t, float *p)
 {
@@ -643,12 +733,15 @@ static void clip_weights(gan_trainer *t, float *p)
     for (size_t i = 0, n = gan_net_num_params(t->d); i < n; i++) p[i] = p[i] > c ? c : p[i] < -c ? -c : p[i];
 }
 
+/* The Wasserstein loss keeps D Lipschitz by clipping, unless a penalty does. */
+static int clips(const gan_trainer *t) { return t->loss == GAN_LOSS_WASSERSTEIN && t->penalty == GAN_PENALTY_NONE; }
+
 /* D's optimizer applies the update it checked (or staged: the values stored are bit for
  * bit the staged ones, clipped alike). */
 static void commit_d(gan_trainer *t)
 {
     gan__optim_apply(t->opt_d, t->d);
-    if (t->loss == GAN_LOSS_WASSERSTEIN) clip_weights(t, t->d->params);
+    if (clips(t)) clip_weights(t, t->d->params);
 }
 
 /* One update of D. With `staged`, D's new parameters go there and D and its optimizer
@@ -660,6 +753,7 @@ static int d_update(gan_trainer *t, size_t rows, float *staged, unsigned index)
     int rc = call_data(t, rows);
     if (!rc) rc = generate_fakes(t, rows);
     if (!rc) rc = d_loss_and_grads(t, rows, 0, &loss, &real, &fake);
+    if (!rc && penalty_due(t)) rc = penalise(t, rows);
     if (!rc) {
         t->stats.loss_d = loss;
         t->stats.d_real = gan__mean_sigmoid(real, rows);
@@ -669,7 +763,7 @@ static int d_update(gan_trainer *t, size_t rows, float *staged, unsigned index)
     rc = gan__optim_prepare(t->opt_d, t->d, staged, &t->stats.grad_norm_d);
     if (rc) return gan__wrap(rc, "D");
     if (!staged) commit_d(t);
-    else if (t->loss == GAN_LOSS_WASSERSTEIN) clip_weights(t, staged);
+    else if (clips(t)) clip_weights(t, staged);
     return GAN_OK;
 }
 
@@ -761,6 +855,7 @@ static int joint_grads(gan_trainer *t, size_t rows)
         per_rank(t, t->dlogits, 2 * rows);
         gan__net_backward_ex(t->d, t->dlogits, NULL, GAN__GRADS_SET);
     }
+    if (penalty_due(t) && (rc = penalise(t, rows))) return rc;
     t->stats.loss_d = loss_d;
     t->stats.loss_g = loss_g;
     t->stats.d_real = gan__mean_sigmoid(real, rows);
@@ -846,6 +941,8 @@ static int ready(gan_trainer *t)
     if (!t->data_fn) return gan__fail(GAN_ESTATE, "no data callback (gan_trainer_set_data)");
     t->d_coupled = gan__net_couples_rows(t->d);
     int rc = nets_fit(t);
+    if (!rc) rc = penalty_fits(t, t->penalty, GAN_ESTATE);
+    if (!rc && t->penalty != GAN_PENALTY_NONE) gan__net_hold(t->d);
     if (!rc) rc = initialised(t->g, "G");
     if (!rc) rc = initialised(t->d, "D");
     if (!rc && t->batch % (size_t)t->comm.ranks)
@@ -941,6 +1038,7 @@ static int train_step(gan_trainer *t, int carried)
     if (rc) return rc;
     lend_dropout_stream(t);
     set_part(t, 1);
+    t->penalty_fresh = 0;
     rc = updates(t, t->batch / (size_t)t->comm.ranks);
     set_part(t, 0);
     if (rc) {

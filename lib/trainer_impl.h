@@ -40,6 +40,11 @@ struct gan_trainer {
     int update, loss;
     int d_coupled; /* D's layers couple the rows of a batch: real and fake rows in two passes */
     float real_target, clip, ema_decay;
+    /* Gradient penalty (gan_trainer_set_gradient_penalty): its kind, weight and lazy
+     * interval; fresh: the step under way computed it (its statistics are shared). */
+    int penalty, penalty_fresh;
+    float penalty_weight;
+    uint32_t penalty_interval;
     int generate_stats; /* gan_norm_stats: what batch norm in G uses when generating */
     float *ema; /* G's averaged weights, when ema_decay > 0 */
     uint64_t ema_from; /* G's weights_set when the average started: G's later weights restart it */
@@ -61,6 +66,9 @@ struct gan_trainer {
     size_t cap;
     float *x_all, *cond_all, *z_all;
     float *x_real, *cond, *z, *g_in, *x_fake, *d_in, *logits, *dlogits, *d_dx, *g_dy;
+    /* The penalty's (with one only): its rows and their input gradients, the rows a step
+     * along it, D's logits and their gradients, and WGAN-GP's weights for the whole batch. */
+    float *pen_x, *pen_grad, *pen_plus, *pen_logits, *pen_dy, *pen_mix;
 };
 
 /* GAN_ESTATE, naming the net and what changed, when G or D is no longer the net the
@@ -87,5 +95,6 @@ int gan__check_clip(float clip);
 int gan__check_ema_decay(float decay);
 int gan__check_noise_scale(float scale);
 int gan__check_generate_stats(uint64_t stats);
+int gan__check_penalty(uint64_t kind, float weight, uint64_t interval);
 
 #endif

@@ -26,21 +26,23 @@
 /* The values as a file holds them, before any check. */
 typedef struct {
     uint64_t batch, cond_dim, steps;
-    uint32_t d_steps, g_steps, update, loss, noise, generate_stats;
-    float real_target, clip, ema_decay, noise_scale;
+    uint32_t d_steps, g_steps, update, loss, noise, generate_stats, penalty, penalty_interval;
+    float real_target, clip, ema_decay, noise_scale, penalty_weight;
 } raw;
 
 /* Values of the file's fields, pinned by the format (not the library's enums). */
 enum { FILE_NOISE_CUSTOM = 0, FILE_NOISE_UNIFORM = 1, FILE_NOISE_NORMAL = 2 };
 
 #define REQUIRED 0x80000000u /* bit 31 of a key */
-enum { ENTRY_HEAD = 8, TRNR_SIZE = 64, MAX_FIELDS = 2 };
+enum { ENTRY_HEAD = 8, TRNR_SIZE = 64, MAX_FIELDS = 3 };
 
 typedef enum { U32, U64, F32 } field_type;
 
 /* What a chunk without a setting's entry means: the file is refused, or the setting takes
- * its value in defaults() below. */
-typedef enum { IF_MISSING_REFUSE, IF_MISSING_DEFAULT } if_missing;
+ * its value in defaults() below. A setting that is OMITTED_AT_DEFAULT is also left out by
+ * writers while it has that value: a file that does not use it stays what builds before
+ * the setting wrote and read, and one that does is refused by them (it is required). */
+typedef enum { IF_MISSING_REFUSE, IF_MISSING_DEFAULT, OMITTED_AT_DEFAULT } if_missing;
 
 /* One setting: its key (number and required bit), what a chunk without it means, and its
  * fields in order. Number 0 is never used. */
@@ -67,6 +69,8 @@ static const setting SETTINGS[] = {
     {10 | REQUIRED, "EMA decay", IF_MISSING_DEFAULT, ONE(F32, ema_decay)},
     {11 | REQUIRED, "noise", IF_MISSING_REFUSE, 2, {U32, F32}, {offsetof(raw, noise), offsetof(raw, noise_scale)}},
     {12 | REQUIRED, "batch-norm statistics for generation", IF_MISSING_DEFAULT, ONE(U32, generate_stats)},
+    {13 | REQUIRED, "gradient penalty", OMITTED_AT_DEFAULT, 3, {U32, F32, U32},
+     {offsetof(raw, penalty), offsetof(raw, penalty_weight), offsetof(raw, penalty_interval)}},
 };
 #undef ONE
 enum { N_SETTINGS = sizeof SETTINGS / sizeof SETTINGS[0] };
@@ -79,6 +83,8 @@ static raw defaults(void)
     memset(&r, 0, sizeof r);
     r.real_target = 1.0f;
     r.generate_stats = GAN_STATS_RUNNING;
+    r.penalty = GAN_PENALTY_NONE;
+    r.penalty_interval = 1;
     return r;
 }
 
@@ -137,7 +143,20 @@ static raw raw_of(const gan_trainer *t)
                                               : FILE_NOISE_CUSTOM;
     r.noise_scale = t->noise_scale;
     r.generate_stats = (uint32_t)t->generate_stats;
+    r.penalty = (uint32_t)t->penalty;
+    r.penalty_weight = t->penalty_weight;
+    r.penalty_interval = t->penalty_interval;
     return r;
+}
+
+/* The setting's fields in r hold their defaults. */
+static int at_default(const setting *s, const raw *r)
+{
+    raw d = defaults();
+    for (size_t f = 0; f < s->n_fields; f++)
+        if (memcmp((const uint8_t *)r + s->off[f], (const uint8_t *)&d + s->off[f], field_size(s->type[f])))
+            return 0;
+    return 1;
 }
 
 size_t gan__trainer_settings_encode(const gan_trainer *t, uint8_t *out)
@@ -147,6 +166,7 @@ size_t gan__trainer_settings_encode(const gan_trainer *t, uint8_t *out)
     size_t pos = 0;
     for (size_t i = 0; i < N_SETTINGS; i++) {
         const setting *s = &SETTINGS[i];
+        if (s->missing == OMITTED_AT_DEFAULT && at_default(s, &r)) continue;
         if (out) {
             gan__put_u32(out + pos, s->key);
             gan__put_u32(out + pos + 4, (uint32_t)value_size(s));
@@ -184,6 +204,7 @@ static int check_raw(const raw *r, const gan_trainer *t, gan__trainer_settings *
     if (!rc) rc = gan__check_ema_decay(r->ema_decay);
     if (!rc) rc = gan__check_noise_scale(r->noise_scale);
     if (!rc) rc = gan__check_generate_stats(r->generate_stats);
+    if (!rc) rc = gan__check_penalty(r->penalty, r->penalty_weight, r->penalty_interval);
     if (rc) return invalid();
     /* A condition must fit the nets, as gan_trainer_set_cond_dim requires; 0 is what a
      * trainer starts with, whatever its nets (it is checked when training starts). */
@@ -207,6 +228,9 @@ static int check_raw(const raw *r, const gan_trainer *t, gan__trainer_settings *
                                                     : NOISE_CUSTOM;
     s->noise_scale = r->noise_scale;
     s->generate_stats = (int)r->generate_stats;
+    s->penalty = (int)r->penalty;
+    s->penalty_weight = r->penalty == GAN_PENALTY_NONE ? 0.0f : r->penalty_weight;
+    s->penalty_interval = r->penalty_interval;
     if (s->noise_kind == NOISE_CUSTOM && t->noise_kind != NOISE_CUSTOM)
         return gan__fail(GAN_ESTATE, "the checkpoint was trained with a custom noise callback: set it on the trainer "
                                      "(gan_trainer_set_noise) before loading");
@@ -278,7 +302,7 @@ int gan__trainer_settings_decode_fixed(gan__trainer_settings *s, const gan_train
                                        size_t len)
 {
     if (len != TRNR_SIZE) return gan__fail(GAN_EFORMAT, "the TRNR chunk is %zu bytes, not %d", len, TRNR_SIZE);
-    raw r;
+    raw r = defaults(); /* the settings TRNR has no field for */
     r.batch = gan__get_u64(p);
     r.cond_dim = gan__get_u64(p + 8);
     r.steps = gan__get_u64(p + 16);
@@ -335,6 +359,9 @@ float *gan__trainer_settings_commit(gan__trainer_settings *s, gan_trainer *t)
     t->real_target = s->real_target;
     t->clip = s->clip;
     t->generate_stats = s->generate_stats;
+    t->penalty = s->penalty;
+    t->penalty_weight = s->penalty_weight;
+    t->penalty_interval = s->penalty_interval;
     t->steps = s->steps;
     /* A built-in noise replaces whatever noise the trainer had; a custom one is kept.
      * The scale was checked by the setters' check: the setters cannot fail here. */

@@ -14,7 +14,9 @@ typedef struct gan__trainer_settings {
     size_t batch, cond_dim;
     uint64_t steps;
     unsigned d_steps, g_steps;
-    int update, loss, noise_kind, generate_stats;
+    int update, loss, noise_kind, generate_stats, penalty;
+    float penalty_weight;
+    uint32_t penalty_interval;
     float real_target, clip, ema_decay, noise_scale;
     float *ema; /* set by reserve: G's averaged weights, when the trainer has no buffer yet */
 } gan__trainer_settings;

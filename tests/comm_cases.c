@@ -24,7 +24,7 @@ static int check_(const gan_comm *c, int *fails, int ok, const char *what, int l
 #define CHECK(cond) check_(comm, &fails, (cond) ? 1 : 0, #cond, __LINE__)
 
 typedef struct spec {
-    int adam, batchnorm, simultaneous;
+    int adam, batchnorm, simultaneous, penalty; /* penalty: a gan_penalty, weight 1 */
     unsigned d_steps;
     uint64_t seed;
 } spec;
@@ -108,6 +108,7 @@ static int model_make(model *m, const spec *s, const gan_comm *comm)
     if (!rc) rc = gan_trainer_set_batch_size(m->t, BATCH);
     if (!rc && s->d_steps) rc = gan_trainer_set_d_steps(m->t, s->d_steps);
     if (!rc && s->simultaneous) rc = gan_trainer_set_update(m->t, GAN_UPDATE_SIMULTANEOUS);
+    if (!rc && s->penalty) rc = gan_trainer_set_gradient_penalty(m->t, (gan_penalty)s->penalty, 1.0f, 1);
     if (!rc && comm) rc = gan_trainer_set_comm(m->t, comm);
     if (rc) model_free(m);
     return rc;
@@ -172,8 +173,8 @@ static int same_on_all_ranks(const gan_comm *comm, vec a)
 static int case_identical(const gan_comm *comm)
 {
     int fails = 0;
-    for (int bn = 0; bn < 2; bn++) {
-        spec s = {.batchnorm = bn, .seed = 11};
+    for (int bn = 0; bn < 3; bn++) { /* 2: a gradient penalty instead of batch norm */
+        spec s = {.batchnorm = bn == 1, .penalty = bn == 2 ? GAN_PENALTY_WGAN_GP : 0, .seed = 11};
         model m;
         if (CHECK(model_make(&m, &s, comm) == GAN_OK)) continue;
         CHECK(gan_trainer_sync(m.t) == GAN_OK);
@@ -193,11 +194,17 @@ static int case_identical(const gan_comm *comm)
 
 /* N ranks compute what one process does, up to the order of float sums: within 1e-4 of
  * the distance the weights moved after one step and 1e-2 after 20, in each update mode
- * (one staged D update, several D updates, simultaneous). Statistics are global. */
+ * (one staged D update, several D updates, simultaneous) and with each gradient penalty
+ * (WGAN-GP's interpolation weights and dropout's masks follow the rows, not the ranks).
+ * Statistics are global. */
 static int case_matches_one_rank(const gan_comm *comm)
 {
     int fails = 0;
-    const spec specs[] = {{.seed = 3}, {.seed = 4, .d_steps = 2}, {.seed = 5, .simultaneous = 1}};
+    const spec specs[] = {{.seed = 3},
+                          {.seed = 4, .d_steps = 2},
+                          {.seed = 5, .simultaneous = 1},
+                          {.seed = 7, .penalty = GAN_PENALTY_WGAN_GP},
+                          {.seed = 8, .penalty = GAN_PENALTY_R1, .d_steps = 2}};
     for (size_t k = 0; k < sizeof specs / sizeof *specs; k++) {
         model one, many;
         if (CHECK(model_make(&one, &specs[k], NULL) == GAN_OK)) continue;
@@ -218,6 +225,9 @@ static int case_matches_one_rank(const gan_comm *comm)
             CHECK(fabs(a.loss_d - b.loss_d) <= 1e-5 * (1 + fabs(a.loss_d)));
             CHECK(fabs(a.d_fake - b.d_fake) <= 1e-5);
             CHECK(fabs(a.grad_norm_g - b.grad_norm_g) <= 1e-4 * a.grad_norm_g);
+            CHECK(fabs(a.penalty - b.penalty) <= 1e-5 * (1 + a.penalty));
+            CHECK(fabs(a.input_grad_norm - b.input_grad_norm) <= 1e-5 * (1 + a.input_grad_norm));
+            CHECK(!specs[k].penalty || a.penalty > 0);
             free(w1.v);
             free(wn.v);
         }

@@ -30,7 +30,7 @@ ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=halt_on_er
 
 # Unit tests only: the examples' training runs would take an hour under valgrind. Not the
 # MPI tests (suite 'mpi'): MPI's own allocations at exit read as leaks under memcheck.
-unit="rng layers conv norm graph-layers graph sn net optim errors trainer eval metrics dataset loss serial version threads comm scenarios reliability fuzz-corpus-idx fuzz-corpus-load image fuzz-corpus-image dataset-images fuzz-corpus-images-list"
+unit="rng layers conv norm graph-layers graph penalty sn net optim errors trainer eval metrics dataset loss serial version threads comm scenarios reliability fuzz-corpus-idx fuzz-corpus-load image fuzz-corpus-image dataset-images fuzz-corpus-images-list"
 echo "=== valgrind memcheck: $unit"
 # shellcheck disable=SC2086
 meson test -C build-openblas --print-errorlogs --timeout-multiplier=20 \

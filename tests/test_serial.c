@@ -1447,6 +1447,32 @@ static void settings_entries(void **state)
         b_entries(&p, e, n, settings_without_default[i] - 1);
         load_tset(&t, &ck, &p, GAN_EFORMAT, needle, &before);
     }
+    /* the gradient penalty (13): written only when set, required; its values checked */
+    const struct {
+        uint32_t kind, weight, interval;
+        const char *needle;
+    } penalties[] = {{3, 0x41200000u, 1, "unknown gradient penalty 3"},
+                     {1, 0x41200000u, 0, "the penalty's interval must be in [1, 1000000], got 0"},
+                     {2, 0x7fc00000u, 1, "the penalty's weight must be finite and > 0, got nan"}};
+    for (size_t i = 0; i < sizeof penalties / sizeof penalties[0]; i++) {
+        uint8_t v[12];
+        wr32(v, penalties[i].kind);
+        wr32(v + 4, penalties[i].weight);
+        wr32(v + 8, penalties[i].interval);
+        p.n = 0;
+        b_entries(&p, e, n, SIZE_MAX);
+        b_entry(&p, 13 | REQUIRED_BIT, 12, v);
+        load_tset(&t, &ck, &p, GAN_EFORMAT, penalties[i].needle, &before);
+    }
+    assert_int_equal(gan_trainer_set_gradient_penalty(r.t, GAN_PENALTY_R1, 10.0f, 16), GAN_OK);
+    image pen = snap(r.t);
+    entry pe[16];
+    assert_int_equal(tset_entries(pen.b, pen.n, pe, 16), 13);
+    assert_int_equal(pe[12].key, 13 | REQUIRED_BIT);
+    assert_int_equal(rd32(pe[12].value), GAN_PENALTY_R1);
+    assert_int_equal(rd32(pe[12].value + 8), 16);
+    free(pen.b);
+    assert_int_equal(gan_trainer_set_gradient_penalty(r.t, GAN_PENALTY_NONE, 0.0f, 1), GAN_OK);
     p.n = 0;
     b_entries(&p, e, n, 9); /* no EMA decay: the default 0, but the file has an EMA chunk */
     load_tset(&t, &ck, &p, GAN_EFORMAT, "an EMA chunk but the EMA decay is 0", &before);

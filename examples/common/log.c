@@ -12,7 +12,10 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char HEADER[] = "step,loss_d,loss_g,d_real,d_fake,grad_norm_d,grad_norm_g,lr_d,lr_g\n";
+/* Logs of 0.2 had no penalty columns: a resume continues them as they are. */
+static const char HEADER_0_2[] = "step,loss_d,loss_g,d_real,d_fake,grad_norm_d,grad_norm_g,lr_d,lr_g\n";
+static const char HEADER[] = "step,loss_d,loss_g,d_real,d_fake,grad_norm_d,grad_norm_g,lr_d,lr_g,penalty,input_grad_norm\n";
+enum { COLUMNS_0_2 = 8, COLUMNS = 10 }; /* after the step */
 
 static int fail(const ex_log *l, const char *what)
 {
@@ -37,7 +40,9 @@ static void record(ex_log *l, uint64_t step, float loss_d, float loss_g, float d
 static int reopen(ex_log *l, uint64_t resume_step)
 {
     char line[512];
-    if (!fgets(line, sizeof line, l->csv) || strcmp(line, HEADER) != 0) {
+    int read = fgets(line, sizeof line, l->csv) != NULL;
+    l->columns = read && strcmp(line, HEADER_0_2) == 0 ? COLUMNS_0_2 : COLUMNS;
+    if (!read || (strcmp(line, HEADER) != 0 && l->columns == COLUMNS)) {
         fprintf(stderr, "%s: %s is not a training log (its first line is not %.*s)\n", program_invocation_short_name,
                 l->path, (int)strlen(HEADER) - 1, HEADER);
         return EX_FAIL;
@@ -60,7 +65,7 @@ static int reopen(ex_log *l, uint64_t resume_step)
 
 int ex_log_open(ex_log *l, const char *path, uint64_t resume_step, gan_step_fn next, void *next_payload)
 {
-    *l = (ex_log){.path = path, .next = next, .next_payload = next_payload, .stride = 1};
+    *l = (ex_log){.path = path, .next = next, .next_payload = next_payload, .stride = 1, .columns = COLUMNS};
     l->pt = malloc(EX_LOG_POINTS * sizeof *l->pt);
     if (!l->pt) return ex_out_of_memory("the training record");
     if (!path) return 0;
@@ -88,9 +93,9 @@ int ex_log_on_step(void *payload, const gan_step_stats *s)
     record(l, s->step, (float)s->loss_d, (float)s->loss_g, (float)s->d_real, (float)s->d_fake);
     if (l->csv) {
         fprintf(l->csv, "%llu", (unsigned long long)s->step);
-        const double v[8] = {s->loss_d,      s->loss_g,      s->d_real, s->d_fake,
-                             s->grad_norm_d, s->grad_norm_g, s->lr_d,   s->lr_g};
-        for (int i = 0; i < 8; i++) put(l->csv, v[i]);
+        const double v[COLUMNS] = {s->loss_d,      s->loss_g,      s->d_real, s->d_fake,  s->grad_norm_d,
+                                   s->grad_norm_g, s->lr_d,        s->lr_g,   s->penalty, s->input_grad_norm};
+        for (int i = 0; i < l->columns; i++) put(l->csv, v[i]);
         fputc('\n', l->csv);
         if (ferror(l->csv)) return fail(l, "cannot write"); /* stops the run */
     }

@@ -19,6 +19,7 @@ typedef struct ex_log_point {
 
 typedef struct ex_log {
     FILE *csv;        /* NULL: no file, the record only */
+    int columns;      /* values after the step: a 0.2 log resumed has no penalty columns */
     const char *path; /* the file's name, for messages */
     gan_step_fn next; /* may be NULL */
     void *next_payload;

@@ -52,6 +52,7 @@ UPDATE_ALTERNATING, UPDATE_SIMULTANEOUS = 1, 2
 STREAM_INIT, STREAM_DATA, STREAM_NOISE, STREAM_DROPOUT = 0, 1, 2, 3
 STATS_RUNNING, STATS_BATCH = 0, 1
 SAMPLE_UNIFORM, SAMPLE_EPOCHS = 1, 2
+PENALTY_NONE, PENALTY_WGAN_GP, PENALTY_R1 = 0, 1, 2  # gradient penalties (0.3)
 IMAGE_LABELS, IMAGE_SKIP_BAD, IMAGE_BLACK = 1, 2, 4  # flags; GAN_IMAGE_PIXEL_LIMIT is image.pixel_limit()
 # python/tests/test_coverage.py checks every enum of include/gan.h against these, and each
 # table below against its enum.
@@ -66,6 +67,7 @@ UPDATES = {"alternating": UPDATE_ALTERNATING, "simultaneous": UPDATE_SIMULTANEOU
 STREAMS = {"init": STREAM_INIT, "data": STREAM_DATA, "noise": STREAM_NOISE, "dropout": STREAM_DROPOUT}
 NORM_STATS = {"running": STATS_RUNNING, "batch": STATS_BATCH}
 SAMPLE_MODES = {"uniform": SAMPLE_UNIFORM, "epochs": SAMPLE_EPOCHS}
+PENALTIES = {"none": PENALTY_NONE, "wgan_gp": PENALTY_WGAN_GP, "r1": PENALTY_R1}
 KINDS = {LAYER_DENSE: "dense", LAYER_MAXOUT: "maxout", LAYER_ACTIVATION: "activation", LAYER_DROPOUT: "dropout",
          LAYER_RESHAPE: "reshape", LAYER_CONV2D: "conv2d", LAYER_CONV2D_TRANSPOSE: "conv2d_transpose",
          LAYER_BATCHNORM: "batchnorm", LAYER_CONCAT: "concat", LAYER_ADD: "add", LAYER_SLICE: "slice",
@@ -121,11 +123,16 @@ class StepStats(ctypes.Structure):
     _fields_ = [("size", ctypes.c_uint32), ("reserved", ctypes.c_uint32), ("step", ctypes.c_uint64),
                 ("loss_d", ctypes.c_double), ("loss_g", ctypes.c_double), ("d_real", ctypes.c_double),
                 ("d_fake", ctypes.c_double), ("grad_norm_d", ctypes.c_double), ("grad_norm_g", ctypes.c_double),
-                ("lr_d", ctypes.c_double), ("lr_g", ctypes.c_double)]
+                ("lr_d", ctypes.c_double), ("lr_g", ctypes.c_double),
+                ("penalty", ctypes.c_double), ("input_grad_norm", ctypes.c_double)]
 
     def to_dict(self):
-        """The statistics as a dict, without the size and reserved fields."""
-        return {name: getattr(self, name) for name, _ in self._fields_[2:]}
+        """The statistics as a dict, without the size and reserved fields. A field past
+        `size` (a library older than the field: penalty and input_grad_norm came in 0.3)
+        is 0, not read."""
+        cls = type(self)
+        return {name: getattr(self, name) if getattr(cls, name).offset + getattr(cls, name).size <= self.size
+                else 0.0 for name, _ in self._fields_[2:]}
 
 
 class CommStruct(ctypes.Structure):
@@ -246,6 +253,7 @@ _PROTOTYPES = [
     ("gan_trainer_set_cond_dim", _STATUS, TRAINER, c_size),
     ("gan_trainer_set_label_smoothing", _STATUS, TRAINER, c_float),
     ("gan_trainer_set_clip", _STATUS, TRAINER, c_float),
+    ("gan_trainer_set_gradient_penalty", _STATUS, TRAINER, c_int, c_float, c_uint),
     ("gan_trainer_set_ema", _STATUS, TRAINER, c_float),
     ("gan_trainer_set_generate_stats", _STATUS, TRAINER, c_int),
     ("gan_trainer_rng", RNG, TRAINER, c_int),

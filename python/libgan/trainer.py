@@ -6,8 +6,8 @@ import os
 import weakref
 
 from . import _arrays
-from ._capi import (DATA_FN, EINVAL, LOSSES, NOISE_FN, NORM_STATS, SAMPLER_FN, STEP_FN, STREAMS, UPDATES, C,
-                    GanError, Handle, StepStats, c_size, enum, make, strerror)
+from ._capi import (DATA_FN, EINVAL, LOSSES, NOISE_FN, NORM_STATS, PENALTIES, SAMPLER_FN, STEP_FN, STREAMS,
+                    UPDATES, C, GanError, Handle, StepStats, c_size, enum, make, strerror)
 from .core import Optim, Rng
 from .data import Sampler
 
@@ -229,6 +229,15 @@ class Trainer(Handle):
     def set_clip(self, c):
         """D's weight clipping range [-c, c] for the Wasserstein loss."""
         C.gan_trainer_set_clip(self._ptr, c)
+
+    def set_gradient_penalty(self, kind, weight=10.0, interval=1):
+        """A gradient penalty on D: PENALTY_* or 'none', 'wgan_gp' (weight * (|grad D| - 1)^2
+        on interpolates), 'r1' (weight / 2 * |grad D|^2 on real rows). weight: finite, > 0
+        (ignored for 'none'); interval: take it on every interval-th step (steps 0, interval,
+        ... counted before the step) with its weight times interval. Not with batch norm in
+        D (GanError EINVAL). Saved in checkpoints; step stats report penalty and
+        input_grad_norm."""
+        C.gan_trainer_set_gradient_penalty(self._ptr, enum(kind, PENALTIES, "gradient penalty"), weight, interval)
 
     def set_ema(self, decay):
         """An exponential moving average of G's weights for generate (0 turns it off)."""

@@ -19,12 +19,13 @@ PACKAGE = os.path.dirname(os.path.abspath(gan.__file__))
 # Enum prefixes (after GAN_) with the package table of names that goes with each, named
 # by the lower-case rest of the constant's name (GAN_LOSS_NON_SATURATING: "non_saturating").
 TABLES = {"ACT_": "ACTS", "INIT_": "INITS", "LOSS_": "LOSSES", "UPDATE_": "UPDATES", "STREAM_": "STREAMS",
-          "STATS_": "NORM_STATS", "SAMPLE_": "SAMPLE_MODES", "LAYER_": "KINDS"}
+          "STATS_": "NORM_STATS", "SAMPLE_": "SAMPLE_MODES", "PENALTY_": "PENALTIES", "LAYER_": "KINDS"}
 
 # The C types of the header as ctypes sees them (enums are ints).
 SCALARS = {"int": ctypes.c_int, "unsigned": ctypes.c_uint, "float": ctypes.c_float, "double": ctypes.c_double,
            "size_t": ctypes.c_size_t, "uint64_t": ctypes.c_uint64, "uint32_t": ctypes.c_uint32}
-ENUMS = {"gan_activation", "gan_init", "gan_loss", "gan_update", "gan_stream", "gan_sample_mode", "gan_norm_stats"}
+ENUMS = {"gan_activation", "gan_init", "gan_loss", "gan_update", "gan_stream", "gan_sample_mode", "gan_norm_stats",
+         "gan_penalty"}
 CALLBACKS = {"gan_data_fn", "gan_noise_fn", "gan_step_fn"}
 
 
