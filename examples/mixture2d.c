@@ -29,8 +29,9 @@ typedef struct mixture {
 typedef struct options {
     long steps, batch, seeds, hidden, layers, zdim, d_steps, stop_at, sn;
     long seed;
-    double lr, lr_d, beta1, beta2, ema, decay;
-    const char *mixture, *noise;
+    double lr, lr_d, beta1, beta2, ema, decay, clip, gp, r1;
+    long interval;
+    const char *mixture, *noise, *loss;
     const char *out, *save, *resume, *log; /* checkpoint and log paths, or NULL */
 } options;
 
@@ -170,7 +171,14 @@ static int run_setup(ex_gan *r, const options *o, mixture *m, uint64_t seed)
                                              : gan_trainer_set_noise_normal(r->t, 1.0f));
     EX_TRY(gan_trainer_set_batch_size(r->t, (size_t)o->batch));
     EX_TRY(gan_trainer_set_d_steps(r->t, (unsigned)o->d_steps));
-    EX_TRY(gan_trainer_set_loss(r->t, GAN_LOSS_NON_SATURATING));
+    /* wgan: the critic kept Lipschitz by clipping its weights; wgan-gp: by the penalty. */
+    int wasserstein = strcmp(o->loss, "ns") != 0;
+    EX_TRY(gan_trainer_set_loss(r->t, wasserstein ? GAN_LOSS_WASSERSTEIN : GAN_LOSS_NON_SATURATING));
+    EX_TRY(gan_trainer_set_clip(r->t, (float)o->clip));
+    if (strcmp(o->loss, "wgan-gp") == 0)
+        EX_TRY(gan_trainer_set_gradient_penalty(r->t, GAN_PENALTY_WGAN_GP, (float)o->gp, (unsigned)o->interval));
+    else if (o->r1 > 0)
+        EX_TRY(gan_trainer_set_gradient_penalty(r->t, GAN_PENALTY_R1, (float)o->r1, (unsigned)o->interval));
     EX_TRY(gan_trainer_set_ema(r->t, (float)o->ema)); /* after init: the average starts there */
     return GAN_OK;
 }
@@ -256,9 +264,9 @@ static double se_of(const double *v, long n)
 
 static void parse(int argc, char **argv, options *o, mixture *m)
 {
-    *o = (options){.seeds = 1, .seed = 1, .hidden = 128, .layers = 3, .zdim = 2, .d_steps = 1,
-                   .lr = 1e-3, .lr_d = NAN, .beta1 = 0.5, .beta2 = 0.999, .decay = 0.5, .ema = 0.999, .mixture = "ring",
-                   .noise = "normal", .out = "out"};
+    *o = (options){.seeds = 1, .seed = 1, .hidden = 128, .layers = 3, .zdim = 2, .d_steps = 0, .lr = 1e-3,
+                   .lr_d = NAN, .beta1 = 0.5, .beta2 = NAN, .decay = 0.5, .ema = 0.999, .clip = 0.01, .gp = 0.1,
+                   .interval = 1, .mixture = "ring", .noise = "normal", .loss = "ns", .out = "out"};
     double scale = NAN; /* NAN, and steps 0: the mixture's own */
     const ex_flag flags[] = {
         {"--mixture", EX_CHOICE, &o->mixture, "ring|grid", NULL, "8 modes on a circle, or 25 on a grid (ring)"},
@@ -270,11 +278,17 @@ static void parse(int argc, char **argv, options *o, mixture *m)
         {"--lr", EX_REAL, &o->lr, "LR", "(0, inf)", "Adam's learning rate (1e-3)"},
         {"--lr-d", EX_REAL, &o->lr_d, "LR", "(0, inf)", "D's learning rate (= --lr)"},
         {"--beta1", EX_REAL, &o->beta1, "B", "[0, 1)", "Adam's beta1 (0.5)"},
-        {"--beta2", EX_REAL, &o->beta2, "B", "[0, 1)", "Adam's beta2 (0.999)"},
+        {"--beta2", EX_REAL, &o->beta2, "B", "[0, 1)", "Adam's beta2 (0.999; 0.9 for the Wasserstein losses)"},
+        {"--loss", EX_CHOICE, &o->loss, "ns|wgan|wgan-gp", NULL,
+         "non-saturating; Wasserstein with clipping (--clip); Wasserstein with WGAN-GP (--gp) (ns)"},
+        {"--clip", EX_REAL, &o->clip, "C", "(0, inf)", "wgan: D's weights clipped to [-C, C] (0.01)"},
+        {"--gp", EX_REAL, &o->gp, "L", "(0, inf)", "wgan-gp: the penalty's weight lambda (0.1, the paper's for toys)"},
+        {"--r1", EX_REAL, &o->r1, "W", "[0, inf)", "ns: an R1 penalty of weight W on real rows; 0: off (0)"},
+        {"--penalty-interval", EX_LONG, &o->interval, "N", "[1, 1000000]", "take the penalty every N steps (1)"},
         {"--decay", EX_REAL, &o->decay, "F", "[0, 1]", "the last fraction of steps, where lr falls to 0 (0.5)"},
         {"--ema", EX_REAL, &o->ema, "D", "[0, 1)", "decay of G's weight average, which is scored; 0: off (0.999)"},
         {"--sn", EX_LONG, &o->sn, "N", "[0, 64]", "spectral norm on D's layers, N power steps; 0: off (0)"},
-        {"--d-steps", EX_LONG, &o->d_steps, "K", "[1, 4294967295]", "D steps per G step (1)"},
+        {"--d-steps", EX_LONG, &o->d_steps, "K", "[1, 4294967295]", "D steps per G step (1; 5 for the Wasserstein losses)"},
         {"--save", EX_TEXT, &o->save, "CHECKPOINT", NULL, "save the trainer when training ends"},
         {"--resume", EX_TEXT, &o->resume, "CHECKPOINT", NULL, "continue a saved trainer"},
         {"--stop-at", EX_LONG, &o->stop_at, "N", "[0, inf)",
@@ -291,6 +305,10 @@ static void parse(int argc, char **argv, options *o, mixture *m)
                    "the reverse KL of the mode histogram, over one or more seeds.");
     if ((o->save || o->resume) && o->seeds != 1) ex_flags_fail(flags, "--save and --resume take one seed (--seeds 1)");
     mixture_make(m, o->mixture);
+    int wasserstein = strcmp(o->loss, "ns") != 0;
+    if (o->r1 > 0 && wasserstein) ex_flags_fail(flags, "--r1 goes with --loss ns (one penalty at a time)");
+    if (!o->d_steps) o->d_steps = wasserstein ? 5 : 1; /* the WGAN papers' n_critic */
+    if (isnan(o->beta2)) o->beta2 = wasserstein ? 0.9 : 0.999;
     if (!o->steps) o->steps = m->steps;
     if (!o->batch) o->batch = m->batch;
     if (isnan(o->lr_d)) o->lr_d = o->lr;
@@ -318,9 +336,13 @@ int main(int argc, char **argv)
         goto done;
     }
     printf("mixture %s: %d modes, sigma %g | G, D: %ld x %ld, z %ld %s | batch %ld, %ld steps, lr %g/%g "
-           "(decay %g), ema %g\n",
+           "(decay %g), ema %g | loss %s, k %ld",
            m.name, m.k, m.sigma, o.layers, o.hidden, o.zdim, o.noise, o.batch,
-           o.steps, o.lr, o.lr_d, o.decay, o.ema);
+           o.steps, o.lr, o.lr_d, o.decay, o.ema, o.loss, o.d_steps);
+    if (strcmp(o.loss, "wgan") == 0) printf(", clip %g", o.clip);
+    if (strcmp(o.loss, "wgan-gp") == 0) printf(", lambda %g every %ld", o.gp, o.interval);
+    if (o.r1 > 0) printf(", R1 %g every %ld", o.r1, o.interval);
+    printf("\n");
     fflush(stdout);
     for (long i = 0; i < o.seeds; i++) {
         uint64_t seed = (uint64_t)(o.seed + i);

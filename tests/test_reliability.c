@@ -253,6 +253,7 @@ static void null_arguments(void **state)
     EXPECT(gan_trainer_set_cond_dim(NULL, 0), GAN_EINVAL, "'t' is NULL");
     EXPECT(gan_trainer_set_label_smoothing(NULL, 0.9f), GAN_EINVAL, "'t' is NULL");
     EXPECT(gan_trainer_set_clip(NULL, 0.1f), GAN_EINVAL, "'t' is NULL");
+    EXPECT(gan_trainer_set_gradient_penalty(NULL, GAN_PENALTY_R1, 1.0f, 1), GAN_EINVAL, "'t' is NULL");
     EXPECT(gan_trainer_set_ema(NULL, 0.9f), GAN_EINVAL, "'t' is NULL");
     assert_same_image(w.t, &before); /* the refused setters changed nothing */
     assert_null(gan_trainer_rng(NULL, GAN_STREAM_INIT));
@@ -644,6 +645,7 @@ static void non_finite_scalars_are_refused(void **state)
         EXPECT(gan_trainer_set_noise_normal(w.t, v), GAN_EINVAL, "scale");
         EXPECT(gan_trainer_set_label_smoothing(w.t, v), GAN_EINVAL, "real target");
         EXPECT(gan_trainer_set_clip(w.t, v), GAN_EINVAL, "clip");
+        EXPECT(gan_trainer_set_gradient_penalty(w.t, GAN_PENALTY_WGAN_GP, v, 1), GAN_EINVAL, "weight");
         EXPECT(gan_trainer_set_ema(w.t, v), GAN_EINVAL, "decay");
         /* evaluation */
         double mean = 0.0;
@@ -1164,6 +1166,7 @@ static void failing_allocator_spares_calls_that_allocate_nothing(void **state)
     EXPECT(gan_trainer_set_loss(w.t, GAN_LOSS_HINGE), GAN_OK, NULL);
     EXPECT(gan_trainer_set_label_smoothing(w.t, 0.9f), GAN_OK, NULL);
     EXPECT(gan_trainer_set_clip(w.t, 0.1f), GAN_OK, NULL);
+    EXPECT(gan_trainer_set_gradient_penalty(w.t, GAN_PENALTY_NONE, 0.0f, 1), GAN_OK, NULL);
     EXPECT(gan_trainer_set_cond_dim(w.t, 0), GAN_OK, NULL);
     EXPECT(gan_trainer_set_seed(w.t, 8), GAN_OK, NULL);
     EXPECT(gan_trainer_set_update(w.t, GAN_UPDATE_ALTERNATING), GAN_OK, NULL);
