@@ -91,6 +91,11 @@ static gan_net *dcgan_generator(void)
     return g;
 }
 
+/* --penalty: none (libgan's D, batch norm in it), plain (D without batch norm, no
+ * penalty), wgan-gp or r1 (D without batch norm, weight 10, every step). */
+static const char *penalty = "none";
+static int penalised(void) { return !strcmp(penalty, "wgan-gp") || !strcmp(penalty, "r1"); }
+
 static gan_net *dcgan_discriminator(void)
 {
     gan_net *d;
@@ -98,8 +103,13 @@ static gan_net *dcgan_discriminator(void)
     CHECK(gan_net_create_image(&d, 1, 28, 28));
     CHECK(gan_layer_conv2d(&l, 1, 64, 4, 2, 1)); add(d, l);
     CHECK(gan_layer_leaky_relu(&l, 0.2f)); add(d, l);
-    CHECK(gan_layer_conv2d(&l, 64, 128, 4, 2, 1)); add_unbiased(d, l);
-    CHECK(gan_layer_batchnorm(&l, 128, 0.1f, 1e-5f)); add(d, l);
+    CHECK(gan_layer_conv2d(&l, 64, 128, 4, 2, 1));
+    if (strcmp(penalty, "none")) {
+        add(d, l); /* a penalty is taken per row: no batch norm */
+    } else {
+        add_unbiased(d, l);
+        CHECK(gan_layer_batchnorm(&l, 128, 0.1f, 1e-5f)); add(d, l);
+    }
     CHECK(gan_layer_leaky_relu(&l, 0.2f)); add(d, l);
     CHECK(gan_layer_dense(&l, 128 * 7 * 7, 1)); add(d, l);
     return d;
@@ -254,6 +264,12 @@ static double time_steps(int b, double seconds)
     CHECK(gan_trainer_create(&t, g, d, og, od));
     CHECK(gan_trainer_set_batch_size(t, (size_t)b));
     CHECK(gan_trainer_set_data(t, random_images, NULL));
+    if (!strcmp(penalty, "wgan-gp")) {
+        CHECK(gan_trainer_set_loss(t, GAN_LOSS_WASSERSTEIN));
+        CHECK(gan_trainer_set_gradient_penalty(t, GAN_PENALTY_WGAN_GP, 10.0f, 1));
+    } else if (!strcmp(penalty, "r1")) {
+        CHECK(gan_trainer_set_gradient_penalty(t, GAN_PENALTY_R1, 10.0f, 1));
+    }
     gan_rng *init = gan_trainer_rng(t, GAN_STREAM_INIT);
     if (dcgan_model) {
         CHECK(gan_trainer_set_noise_normal(t, 1.0f));
@@ -303,11 +319,13 @@ int main(int argc, char **argv)
         else if (i + 1 < argc && !strcmp(argv[i], "--batches")) batches = argv[++i];
         else if (i + 1 < argc && !strcmp(argv[i], "--model")) dcgan_model = !strcmp(argv[++i], "dcgan");
         else if (i + 1 < argc && !strcmp(argv[i], "--seconds")) seconds = atof(argv[++i]);
+        else if (i + 1 < argc && !strcmp(argv[i], "--penalty")) penalty = argv[++i];
     }
+    if (penalised()) sgemm = 0; /* the step's products are not the listed ones */
     if (dcgan_model && !strcmp(batches, "32,100,256")) batches = "64";
     const char *threads = getenv("OPENBLAS_NUM_THREADS");
-    printf("libgan %s, model %s, BLAS features 0x%x, threads %s", gan_version_string(), dcgan_model ? "dcgan" : "mlp",
-           gan_features(), threads ? threads : "default");
+    printf("libgan %s, model %s, penalty %s, BLAS features 0x%x, threads %s", gan_version_string(),
+           dcgan_model ? "dcgan" : "mlp", penalty, gan_features(), threads ? threads : "default");
     /* The kernels OpenBLAS picked for this CPU (OPENBLAS_CORETYPE overrides): the
      * sgemm rate, and so every number below, depends on them. A weak reference, so the
      * bench also links against the reference CBLAS. */

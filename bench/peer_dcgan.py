@@ -5,6 +5,11 @@ and the real rows in two passes, non-saturating G loss, Adam 2e-4 (0.5, 0.999)),
 synthetic images, at the same thread count.
 
     /usr/bin/python3 bench/peer_dcgan.py [--batch 64] [--seconds S] [--threads N]
+        [--penalty none|plain|wgan-gp|r1]
+
+--penalty as bench's: plain is D without batch norm; wgan-gp (the Wasserstein loss) and r1
+add their penalty, weight 10, on every step, by autograd's double backward
+(create_graph=True), D without batch norm.
 
 peak_rss_mb is the process's peak resident set (ru_maxrss), what bench_dcgan reads as
 VmHWM; neither side holds a data set.
@@ -19,7 +24,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 
-def dcgan_nets():
+def dcgan_nets(batchnorm=True):
+    d_mid = [nn.Conv2d(64, 128, 4, 2, 1, bias=False), nn.BatchNorm2d(128)] if batchnorm else [nn.Conv2d(64, 128, 4, 2, 1)]
     g = nn.Sequential(
         nn.Linear(100, 128 * 7 * 7, bias=False), nn.BatchNorm1d(128 * 7 * 7), nn.ReLU(),
         nn.Unflatten(1, (128, 7, 7)),
@@ -27,7 +33,7 @@ def dcgan_nets():
         nn.ConvTranspose2d(64, 1, 4, 2, 1), nn.Tanh())
     d = nn.Sequential(
         nn.Conv2d(1, 64, 4, 2, 1), nn.LeakyReLU(0.2),
-        nn.Conv2d(64, 128, 4, 2, 1, bias=False), nn.BatchNorm2d(128), nn.LeakyReLU(0.2),
+        *d_mid, nn.LeakyReLU(0.2),
         nn.Flatten(), nn.Linear(128 * 7 * 7, 1))
     for net in (g, d):
         for m in net.modules():
@@ -39,6 +45,40 @@ def dcgan_nets():
                 nn.init.normal_(m.weight, 1.0, 0.02)
                 nn.init.zeros_(m.bias)
     return g, d
+
+
+def input_grad_norms(d, x):
+    """|grad_x D(x)| per row, kept in the graph for the penalty's own gradient."""
+    x = x.detach().requires_grad_(True)
+    (grad,) = torch.autograd.grad(d(x).sum(), x, create_graph=True)
+    return grad.flatten(1).norm(dim=1)
+
+
+def penalised_step(g, d, opt_g, opt_d, x, penalty):
+    """libgan's step with a penalty: D on the real and fake rows, plus the penalty, then G."""
+    b = x.shape[0]
+    with torch.no_grad():
+        fake = g(torch.randn(b, 100))
+    opt_d.zero_grad(set_to_none=True)
+    if penalty == "wgan-gp":
+        e = torch.rand(b, 1, 1, 1)
+        loss_d = d(fake).mean() - d(x).mean() + 10 * ((input_grad_norms(d, e * x + (1 - e) * fake) - 1) ** 2).mean()
+    else:
+        loss_d = (F.binary_cross_entropy_with_logits(d(fake), torch.zeros(b, 1))
+                  + F.binary_cross_entropy_with_logits(d(x), torch.ones(b, 1))
+                  + 5 * (input_grad_norms(d, x) ** 2).mean())
+    loss_d.backward()
+    opt_d.step()
+    for p in d.parameters():
+        p.requires_grad_(False)
+    out = d(g(torch.randn(b, 100)))
+    loss_g = -out.mean() if penalty == "wgan-gp" else F.binary_cross_entropy_with_logits(out, torch.ones(b, 1))
+    opt_g.zero_grad(set_to_none=True)
+    loss_g.backward()
+    opt_g.step()
+    for p in d.parameters():
+        p.requires_grad_(True)
+    return loss_d, loss_g
 
 
 def train_step(g, d, opt_g, opt_d, x):
@@ -70,10 +110,16 @@ def main():
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--seconds", type=float, default=5)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--penalty", choices=["none", "plain", "wgan-gp", "r1"], default="none")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    g, d = dcgan_nets()
+    g, d = dcgan_nets(batchnorm=args.penalty == "none")
+    if args.penalty in ("wgan-gp", "r1"):
+        def step(*a):
+            return penalised_step(*a, args.penalty)
+    else:
+        step = train_step
     opt_g = torch.optim.Adam(g.parameters(), lr=2e-4, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(d.parameters(), lr=2e-4, betas=(0.5, 0.999))
     b = args.batch
@@ -82,15 +128,15 @@ def main():
         return torch.rand(b, 1, 28, 28) * 2 - 1
 
     for _ in range(3):
-        train_step(g, d, opt_g, opt_d, images())
+        step(g, d, opt_g, opt_d, images())
     windows, start = [], time.monotonic()
     while len(windows) < 5 or (time.monotonic() - start < args.seconds and len(windows) < 64):
         t0 = time.monotonic()
         for _ in range(3):
-            train_step(g, d, opt_g, opt_d, images())
+            step(g, d, opt_g, opt_d, images())
         windows.append((time.monotonic() - t0) / 3)
     t = statistics.median(windows)
-    print(f"pytorch {torch.__version__}, threads {torch.get_num_threads()}")
+    print(f"pytorch {torch.__version__}, threads {torch.get_num_threads()}, penalty {args.penalty}")
     print(f"{'batch':<6} {'steps/s':>10} {'samples/s':>11}")
     print(f"{b:<6} {1 / t:10.2f} {b / t:11.0f}")
     print(f"peak_rss_mb={resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.1f}")

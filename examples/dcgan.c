@@ -54,11 +54,14 @@
 #define LIBGAN_G_STEPS 2
 
 typedef struct options {
-    long epochs, seed, threads, train_rows, test_rows, parzen, sn, g_steps;
+    long epochs, seed, threads, train_rows, test_rows, parzen, sn, g_steps, d_steps, interval;
     int cond;
-    double ema, lr_g, lr_d;
-    const char *data, *out, *save, *resume, *log, *samples, *recipe, *stats;
+    double ema, lr_g, lr_d, beta2, gp, r1, cpu_minutes;
+    const char *data, *out, *save, *resume, *log, *samples, *recipe, *stats, *loss;
 } options;
+
+/* A gradient penalty (--loss wgan-gp, --r1) is taken per row: D then has no batch norm. */
+static int penalised(const options *o) { return !strcmp(o->loss, "wgan-gp") || o->r1 > 0; }
 
 typedef struct data {
     gan_dataset *train, *valid, *test;
@@ -179,7 +182,10 @@ static int add_normalised(gan_net *n, int made, gan_layer **l, long sn)
     return ex_add_layer(n, 0, l);
 }
 
-static int discriminator(gan_net **d, size_t cond, long sn)
+/* With a gradient penalty D has no batch norm, and nothing in its place: WGAN-GP's
+ * paper puts layer norm there, which libgan does not have; the penalty is what keeps D's
+ * slopes in check (docs/guide.md). */
+static int discriminator(gan_net **d, size_t cond, long sn, int batchnorm)
 {
     gan_layer *l;
     if (cond) { /* [image | class] rows: the image, and the class as constant maps beside it */
@@ -193,8 +199,12 @@ static int discriminator(gan_net **d, size_t cond, long sn)
     EX_TRY(add_normalised(*d, gan_layer_conv2d(&l, 1 + cond, 64, 4, 2, 1), &l, sn));
     EX_TRY(ex_add_layer(*d, gan_layer_leaky_relu(&l, 0.2f), &l));
     if (cond) EX_TRY(add_class_maps(*d, DIM, cond, SIDE / 2));
-    EX_TRY(add_unbiased(*d, gan_layer_conv2d(&l, 64 + cond, 128, 4, 2, 1), &l));
-    EX_TRY(ex_add_layer(*d, gan_layer_batchnorm(&l, 128, 0.1f, 1e-5f), &l));
+    if (batchnorm) {
+        EX_TRY(add_unbiased(*d, gan_layer_conv2d(&l, 64 + cond, 128, 4, 2, 1), &l));
+        EX_TRY(ex_add_layer(*d, gan_layer_batchnorm(&l, 128, 0.1f, 1e-5f), &l));
+    } else {
+        EX_TRY(ex_add_layer(*d, gan_layer_conv2d(&l, 64 + cond, 128, 4, 2, 1), &l));
+    }
     EX_TRY(ex_add_layer(*d, gan_layer_leaky_relu(&l, 0.2f), &l));
     EX_TRY(add_normalised(*d, gan_layer_dense(&l, 128 * 7 * 7, 1), &l, sn));
     return GAN_OK;
@@ -204,14 +214,21 @@ static int model_setup(ex_gan *m, data *d, const options *o)
 {
     size_t c = o->cond ? CLASSES : 0;
     EX_TRY(generator(&m->g, c));
-    EX_TRY(discriminator(&m->d, c, o->sn));
-    EX_TRY(gan_optim_adam(&m->opt_g, (float)o->lr_g, 0.5f, 0.999f, 1e-8f));
-    EX_TRY(gan_optim_adam(&m->opt_d, (float)o->lr_d, 0.5f, 0.999f, 1e-8f));
+    EX_TRY(discriminator(&m->d, c, o->sn, !penalised(o)));
+    EX_TRY(gan_optim_adam(&m->opt_g, (float)o->lr_g, 0.5f, (float)o->beta2, 1e-8f));
+    EX_TRY(gan_optim_adam(&m->opt_d, (float)o->lr_d, 0.5f, (float)o->beta2, 1e-8f));
     EX_TRY(gan_trainer_create(&m->t, m->g, m->d, m->opt_g, m->opt_d));
     EX_TRY(gan_trainer_set_seed(m->t, (uint64_t)o->seed));
     EX_TRY(gan_trainer_set_batch_size(m->t, BATCH));
     EX_TRY(gan_trainer_set_noise_normal(m->t, 1.0f));
     EX_TRY(gan_trainer_set_g_steps(m->t, (unsigned)o->g_steps));
+    EX_TRY(gan_trainer_set_d_steps(m->t, (unsigned)o->d_steps));
+    if (!strcmp(o->loss, "wgan-gp")) {
+        EX_TRY(gan_trainer_set_loss(m->t, GAN_LOSS_WASSERSTEIN));
+        EX_TRY(gan_trainer_set_gradient_penalty(m->t, GAN_PENALTY_WGAN_GP, (float)o->gp, (unsigned)o->interval));
+    } else if (o->r1 > 0) {
+        EX_TRY(gan_trainer_set_gradient_penalty(m->t, GAN_PENALTY_R1, (float)o->r1, (unsigned)o->interval));
+    }
     EX_TRY(gan_trainer_set_cond_dim(m->t, c));
     EX_TRY(gan_trainer_set_data(m->t, gan_dataset_sampler, d->sampler)); /* rows in [-1, 1] */
     gan_rng *init = gan_trainer_rng(m->t, GAN_STREAM_INIT);
@@ -269,6 +286,8 @@ static int parzen(gan_trainer *t, const data *d, size_t n, size_t test_rows, con
 typedef struct progress {
     ex_progress bar;
     gan_step_stats last;
+    double budget, cpu0; /* --cpu-minutes in seconds (0: none), and the CPU time training began at */
+    int out_of_time;
 } progress;
 
 static int on_step(void *payload, const gan_step_stats *s)
@@ -276,7 +295,8 @@ static int on_step(void *payload, const gan_step_stats *s)
     progress *p = payload;
     p->last = *s;
     ex_progress_update(&p->bar, s);
-    return 0;
+    p->out_of_time = p->budget > 0 && ex_cpu_now() - p->cpu0 >= p->budget;
+    return p->out_of_time; /* stops gan_trainer_run */
 }
 
 static int train(const options *o, data *d)
@@ -304,12 +324,21 @@ static int train(const options *o, data *d)
         printf("data %s: %zu training rows | %s | %ld epochs of %llu steps of %d, seed %ld\n", o->data,
                gan_dataset_size(d->train), o->cond ? "class-conditional" : "unconditional", o->epochs,
                (unsigned long long)per_epoch, BATCH, o->seed);
+        printf("loss %s | %ld D and %ld G updates per step | Adam lr %g (G), %g (D), betas (0.5, %g) | D %s batch norm",
+               o->loss, o->d_steps, o->g_steps, o->lr_g, o->lr_d, o->beta2, penalised(o) ? "without" : "with");
+        if (!strcmp(o->loss, "wgan-gp")) printf(" | WGAN-GP lambda %g every %ld steps", o->gp, o->interval);
+        if (o->r1 > 0) printf(" | R1 gamma %g every %ld steps", o->r1, o->interval);
+        if (o->cpu_minutes > 0) printf(" | %g CPU-minutes at most", o->cpu_minutes);
+        printf("\n");
         fflush(stdout);
         ex_progress_start(&p.bar, total, BATCH);
         p.bar.first = (uint64_t)first_epoch * per_epoch;
+        p.budget = 60.0 * o->cpu_minutes;
+        p.cpu0 = ex_cpu_now();
     }
-    for (long e = first_epoch; !rc && e < o->epochs; e++) {
-        rc = ex_report(gan_trainer_run(m.t, per_epoch, ex_log_on_step, &log), "gan_trainer_run");
+    for (long e = first_epoch; !rc && !p.out_of_time && e < o->epochs; e++) {
+        rc = gan_trainer_run(m.t, per_epoch, ex_log_on_step, &log);
+        rc = p.out_of_time && rc == GAN_EUSER ? GAN_OK : ex_report(rc, "gan_trainer_run"); /* the budget's stop */
         snprintf(path, sizeof path, "%s/epoch_%03ld.png", o->out, e + 1);
         char title[128];
         snprintf(title, sizeof title, "dcgan%s, seed %ld: epoch %ld%s", o->cond ? " --cond" : "", o->seed, e + 1,
@@ -347,7 +376,7 @@ int main(int argc, char **argv)
 {
     /* -1 and 0: the recipe's value */
     options o = {.epochs = 5, .seed = 1, .threads = 1, .parzen = 10000, .sn = -1, .ema = -1, .recipe = "libgan", .stats = NULL,
-                 .data = "/usr/share/datasets/fashion-mnist", .out = "out/dcgan"};
+                 .gp = 10, .interval = 1, .loss = "ns", .data = "/usr/share/datasets/fashion-mnist", .out = "out/dcgan"};
     const ex_flag flags[] = {
         {"--epochs", EX_LONG, &o.epochs, "N", "[1, inf)", "training epochs (5)"},
         {"--seed", EX_LONG, &o.seed, "S", "[0, inf)", "seed of every random stream (1)"},
@@ -373,6 +402,17 @@ int main(int argc, char **argv)
         {"--lr-g", EX_REAL, &o.lr_g, "LR", "(0, 1)", "G's Adam learning rate (the recipe's)"},
         {"--lr-d", EX_REAL, &o.lr_d, "LR", "(0, 1)", "D's Adam learning rate (the recipe's)"},
         {"--g-steps", EX_LONG, &o.g_steps, "N", "[1, 16]", "G's updates per D update (the recipe's: 2, peer 1)"},
+        {"--loss", EX_CHOICE, &o.loss, "ns|wgan-gp", NULL,
+         "non-saturating, or Wasserstein with WGAN-GP (D without batch norm; Adam 1e-4, betas (0.5, 0.9), 5 D updates "
+         "per G update, as the paper's code) (ns)"},
+        {"--gp", EX_REAL, &o.gp, "L", "(0, inf)", "wgan-gp: the penalty's weight lambda (10)"},
+        {"--r1", EX_REAL, &o.r1, "GAMMA", "[0, inf)", "an R1 penalty gamma/2 |grad D|^2 on real rows (D without batch norm); "
+         "0: off (0)"},
+        {"--penalty-interval", EX_LONG, &o.interval, "N", "[1, 1000000]", "take the penalty every N steps (1)"},
+        {"--d-steps", EX_LONG, &o.d_steps, "K", "[1, 16]", "D updates per step (the recipe's: 1, wgan-gp 5)"},
+        {"--beta2", EX_REAL, &o.beta2, "B", "[0, 1)", "Adam's beta2 (the recipe's: 0.999, wgan-gp 0.9)"},
+        {"--cpu-minutes", EX_REAL, &o.cpu_minutes, "M", "[0, inf)",
+         "stop training after M minutes of this process's CPU time, within --epochs (0: no limit)"},
         {0}};
     ex_flags_parse(argc, argv, flags,
                    "dcgan: the convolutional GAN of Radford, Metz and Chintala (2016) on 28 x 28 images.\n"
@@ -381,12 +421,17 @@ int main(int argc, char **argv)
                    "converted to 28 x 28 grey; a single set is shuffled once and a seventh held out for the test.\n"
                    "With --cond the labels are a folder's sub-folders or the list's second words (10 classes at most).");
     int peer = !strcmp(o.recipe, "peer");
+    /* WGAN-GP's recipe: its code's for MNIST (gan_mnist.py), on this D less batch norm. */
+    int wgan_gp = !strcmp(o.loss, "wgan-gp");
+    if (wgan_gp && o.r1 > 0) ex_flags_fail(flags, "--r1 goes with --loss ns (one penalty at a time)");
+    if (o.d_steps == 0) o.d_steps = wgan_gp ? 5 : 1;
+    if (o.beta2 == 0) o.beta2 = wgan_gp ? 0.9 : 0.999;
     if (o.ema < 0) o.ema = peer ? 0.0 : LIBGAN_EMA;
     if (o.sn < 0) o.sn = peer ? 0 : LIBGAN_SN;
-    if (o.lr_g == 0) o.lr_g = peer ? 2e-4 : LIBGAN_LR_G;
+    if (o.lr_g == 0) o.lr_g = wgan_gp ? 1e-4 : peer ? 2e-4 : LIBGAN_LR_G;
     if (!o.stats) o.stats = peer ? "batch" : LIBGAN_STATS;
-    if (o.lr_d == 0) o.lr_d = peer ? 2e-4 : LIBGAN_LR_D;
-    if (o.g_steps == 0) o.g_steps = peer ? 1 : LIBGAN_G_STEPS;
+    if (o.lr_d == 0) o.lr_d = wgan_gp ? 1e-4 : peer ? 2e-4 : LIBGAN_LR_D;
+    if (o.g_steps == 0) o.g_steps = wgan_gp || peer ? 1 : LIBGAN_G_STEPS;
     if (o.train_rows % BATCH)
         ex_flags_fail(flags, "--train-rows must be a multiple of %d (the batch), got %ld", BATCH, o.train_rows);
     if (o.threads > 0 && openblas_set_num_threads) openblas_set_num_threads((int)o.threads);

@@ -264,7 +264,7 @@ static double se_of(const double *v, long n)
 
 static void parse(int argc, char **argv, options *o, mixture *m)
 {
-    *o = (options){.seeds = 1, .seed = 1, .hidden = 128, .layers = 3, .zdim = 2, .d_steps = 0, .lr = 1e-3,
+    *o = (options){.seeds = 1, .seed = 1, .hidden = 128, .layers = 3, .zdim = 2, .d_steps = 1, .lr = 1e-3,
                    .lr_d = NAN, .beta1 = 0.5, .beta2 = NAN, .decay = 0.5, .ema = 0.999, .clip = 0.01, .gp = 0.1,
                    .interval = 1, .mixture = "ring", .noise = "normal", .loss = "ns", .out = "out"};
     double scale = NAN; /* NAN, and steps 0: the mixture's own */
@@ -288,7 +288,7 @@ static void parse(int argc, char **argv, options *o, mixture *m)
         {"--decay", EX_REAL, &o->decay, "F", "[0, 1]", "the last fraction of steps, where lr falls to 0 (0.5)"},
         {"--ema", EX_REAL, &o->ema, "D", "[0, 1)", "decay of G's weight average, which is scored; 0: off (0.999)"},
         {"--sn", EX_LONG, &o->sn, "N", "[0, 64]", "spectral norm on D's layers, N power steps; 0: off (0)"},
-        {"--d-steps", EX_LONG, &o->d_steps, "K", "[1, 4294967295]", "D steps per G step (1; 5 for the Wasserstein losses)"},
+        {"--d-steps", EX_LONG, &o->d_steps, "K", "[1, 4294967295]", "D steps per G step (1)"},
         {"--save", EX_TEXT, &o->save, "CHECKPOINT", NULL, "save the trainer when training ends"},
         {"--resume", EX_TEXT, &o->resume, "CHECKPOINT", NULL, "continue a saved trainer"},
         {"--stop-at", EX_LONG, &o->stop_at, "N", "[0, inf)",
@@ -307,7 +307,6 @@ static void parse(int argc, char **argv, options *o, mixture *m)
     mixture_make(m, o->mixture);
     int wasserstein = strcmp(o->loss, "ns") != 0;
     if (o->r1 > 0 && wasserstein) ex_flags_fail(flags, "--r1 goes with --loss ns (one penalty at a time)");
-    if (!o->d_steps) o->d_steps = wasserstein ? 5 : 1; /* the WGAN papers' n_critic */
     if (isnan(o->beta2)) o->beta2 = wasserstein ? 0.9 : 0.999;
     if (!o->steps) o->steps = m->steps;
     if (!o->batch) o->batch = m->batch;

@@ -45,8 +45,8 @@
 #define N_SAMPLES 10000
 
 typedef struct options {
-    long width, seed, threads, d_steps, steps;
-    double minutes, cpu_minutes;
+    long width, seed, threads, d_steps, steps, interval;
+    double minutes, cpu_minutes, r1;
     int cond;
     const char *data, *out, *samples, *log;
 } options;
@@ -275,6 +275,7 @@ static int model_setup(ex_gan *m, feed *f, const options *o)
     EX_TRY(gan_trainer_set_noise_normal(m->t, 1.0f));
     EX_TRY(gan_trainer_set_loss(m->t, GAN_LOSS_HINGE));
     EX_TRY(gan_trainer_set_d_steps(m->t, (unsigned)o->d_steps));
+    if (o->r1 > 0) EX_TRY(gan_trainer_set_gradient_penalty(m->t, GAN_PENALTY_R1, (float)o->r1, (unsigned)o->interval));
     EX_TRY(gan_trainer_set_cond_dim(m->t, o->cond ? CLASSES : 0));
     EX_TRY(gan_trainer_set_data(m->t, feed_batch, f));
     gan_rng *init = gan_trainer_rng(m->t, GAN_STREAM_INIT);
@@ -338,6 +339,7 @@ static int train(const options *o, feed *f)
                o->cond ? "class-conditional (conditional batch norm, projection)" : "unconditional",
                total ? "a fixed number of steps" : "a wall-clock budget", o->seed);
         printf("params: G %zu, D %zu\n", gan_net_num_params(m.g), gan_net_num_params(m.d));
+        if (o->r1 > 0) printf("R1 gamma %g every %ld steps\n", o->r1, o->interval);
         fflush(stdout);
         ex_progress_start(&bar, total ? total : chunk, BATCH);
     }
@@ -385,7 +387,7 @@ static int train(const options *o, feed *f)
 
 int main(int argc, char **argv)
 {
-    options o = {.width = 32, .seed = 1, .threads = 1, .d_steps = 5, .minutes = 10,
+    options o = {.width = 32, .seed = 1, .threads = 1, .d_steps = 5, .interval = 1, .minutes = 10,
                  .data = "/usr/share/datasets/fashion-mnist", .out = "out/sngan"};
     const ex_flag flags[] = {
         {"--minutes", EX_REAL, &o.minutes, "M", "(0, inf)", "train for M minutes of wall-clock time (10)"},
@@ -395,6 +397,8 @@ int main(int argc, char **argv)
         {"--steps", EX_LONG, &o.steps, "N", "[0, inf)", "train N G steps instead (0: use --minutes)"},
         {"--width", EX_LONG, &o.width, "W", "[1, 1024]", "channels of every block, G's and D's (32; SNGAN: 256 in G, 128 in D)"},
         {"--d-steps", EX_LONG, &o.d_steps, "K", "[1, 16]", "D steps per G step (5)"},
+        {"--r1", EX_REAL, &o.r1, "GAMMA", "[0, inf)", "an R1 penalty gamma/2 |grad D|^2 on real rows; 0: off (0)"},
+        {"--penalty-interval", EX_LONG, &o.interval, "N", "[1, 1000000]", "take the penalty every N steps (1)"},
         {"--cond", EX_SWITCH, &o.cond, NULL, NULL, "class-conditional: conditional batch norm in G, projection in D"},
         {"--seed", EX_LONG, &o.seed, "S", "[0, inf)", "seed of every random stream (1)"},
         {"--threads", EX_LONG, &o.threads, "T", "[0, 1024]", "OpenBLAS threads; 0: its default (1)"},

@@ -977,10 +977,11 @@ typedef struct gan_step_stats {
     double grad_norm_g;  /**< L2 norm of G's last gradient */
     double lr_d;         /**< D's learning rate */
     double lr_g;         /**< G's learning rate */
-    /** The gradient penalty as it entered D's loss (weight and lazy interval included) on
-     *  the last D update that took it, 0 without one (since 0.3) */
+    /** The gradient penalty this step added to D's loss on its last D update (weight and
+     *  lazy interval included); 0 on steps that take none (since 0.3) */
     double penalty;
-    /** The mean over those rows of |grad_x D|, the norm the penalty is taken of (since 0.3) */
+    /** The mean over the penalty's rows of |grad_x D|, the norm it is taken of; 0 on steps
+     *  that take no penalty (since 0.3) */
     double input_grad_norm;
 } gan_step_stats;
 

@@ -590,7 +590,7 @@ static int share_stats(gan_trainer *t)
     float s[6] = {(float)t->stats.loss_d, (float)t->stats.d_real,  (float)t->stats.d_fake,
                   (float)t->stats.loss_g, (float)t->stats.penalty, (float)t->stats.input_grad_norm};
     float inv = 1.0f / (float)t->comm.ranks;
-    int rc = gan__comm_sum(&t->comm, s, t->penalty_fresh ? 6 : 4); /* a penalty not taken is the last one still */
+    int rc = gan__comm_sum(&t->comm, s, t->penalty_fresh ? 6 : 4); /* a penalty not taken is 0 everywhere */
     gan_net *nets[2] = {t->g, t->d};
     for (int i = 0; i < 2 && !rc; i++) {
         gan_net *n = nets[i];
@@ -1038,7 +1038,8 @@ static int train_step(gan_trainer *t, int carried)
     if (rc) return rc;
     lend_dropout_stream(t);
     set_part(t, 1);
-    t->penalty_fresh = 0;
+    t->penalty_fresh = 0; /* a step that does not take the penalty adds 0 to D's loss */
+    t->stats.penalty = t->stats.input_grad_norm = 0.0;
     rc = updates(t, t->batch / (size_t)t->comm.ranks);
     set_part(t, 0);
     if (rc) {

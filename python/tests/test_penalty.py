@@ -59,8 +59,8 @@ class TestPenalty(unittest.TestCase):
         first = stats[0]
         self.assertTrue(math.isfinite(first["penalty"]) and first["penalty"] > 0, first)
         self.assertTrue(math.isfinite(first["input_grad_norm"]) and first["input_grad_norm"] > 0, first)
-        for s in stats[1:4]:  # skipped: the last penalty taken is still reported
-            self.assertEqual((s["penalty"], s["input_grad_norm"]), (first["penalty"], first["input_grad_norm"]), s)
+        for s in stats[1:4]:  # skipped: they add nothing to D's loss
+            self.assertEqual((s["penalty"], s["input_grad_norm"]), (0.0, 0.0), s)
         fifth = stats[4]
         self.assertTrue(math.isfinite(fifth["penalty"]) and fifth["penalty"] > 0, fifth)
         self.assertNotEqual(fifth["penalty"], first["penalty"])
