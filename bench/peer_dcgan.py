@@ -54,6 +54,20 @@ def input_grad_norms(d, x):
     return grad.flatten(1).norm(dim=1)
 
 
+def g_update(g, d, opt_g, b, wasserstein=False):
+    """G's update through D, whose parameters take no gradient."""
+    for p in d.parameters():
+        p.requires_grad_(False)
+    out = d(g(torch.randn(b, 100)))
+    loss_g = -out.mean() if wasserstein else F.binary_cross_entropy_with_logits(out, torch.ones(b, 1))
+    opt_g.zero_grad(set_to_none=True)
+    loss_g.backward()
+    opt_g.step()
+    for p in d.parameters():
+        p.requires_grad_(True)
+    return loss_g
+
+
 def penalised_step(g, d, opt_g, opt_d, x, penalty):
     """libgan's step with a penalty: D on the real and fake rows, plus the penalty, then G."""
     b = x.shape[0]
@@ -69,16 +83,7 @@ def penalised_step(g, d, opt_g, opt_d, x, penalty):
                   + 5 * (input_grad_norms(d, x) ** 2).mean())
     loss_d.backward()
     opt_d.step()
-    for p in d.parameters():
-        p.requires_grad_(False)
-    out = d(g(torch.randn(b, 100)))
-    loss_g = -out.mean() if penalty == "wgan-gp" else F.binary_cross_entropy_with_logits(out, torch.ones(b, 1))
-    opt_g.zero_grad(set_to_none=True)
-    loss_g.backward()
-    opt_g.step()
-    for p in d.parameters():
-        p.requires_grad_(True)
-    return loss_d, loss_g
+    return loss_d, g_update(g, d, opt_g, b, penalty == "wgan-gp")
 
 
 def train_step(g, d, opt_g, opt_d, x):
@@ -94,15 +99,7 @@ def train_step(g, d, opt_g, opt_d, x):
     loss_real = F.binary_cross_entropy_with_logits(d(x), ones)
     loss_real.backward()
     opt_d.step()
-    for p in d.parameters():
-        p.requires_grad_(False)
-    loss_g = F.binary_cross_entropy_with_logits(d(g(torch.randn(b, 100))), ones)
-    opt_g.zero_grad(set_to_none=True)
-    loss_g.backward()
-    opt_g.step()
-    for p in d.parameters():
-        p.requires_grad_(True)
-    return loss_fake + loss_real, loss_g
+    return loss_fake + loss_real, g_update(g, d, opt_g, b)
 
 
 def main():
