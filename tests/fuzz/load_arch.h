@@ -24,7 +24,8 @@
  *           D [image 4 | cond 2]: the image (slice, reshape) concatenated with the class
  *           tiled to 2x2 maps -> conv2d 3->4 k3 p1 -> leaky(0.2), a residual join with its
  *           avgpool(2) upsampled back -> global sum -> spectrally normalised dense 1, plus
- *           the projection dot(dense 2->4 of the class, the sum) (Adam both).
+ *           the projection dot(dense 2->4 of the class, the sum) (Adam both); its
+ *           trained checkpoints take WGAN-GP every second step (TSET entry 13).
  * Together they hold every layer kind (dense with and without bias, maxout, activation
  * with every function, leaky ReLU included, dropout, reshape, batch norm on vectors and
  * images, both convolutions with and without bias, spectral norm on a convolution and a

@@ -94,6 +94,7 @@ static uint8_t *trained(int arch, int ema, size_t *size)
     if (arch == 2 && (gan_trainer_set_loss(r.t, GAN_LOSS_LEAST_SQUARES) || gan_trainer_set_g_steps(r.t, 2) ||
                       gan_trainer_set_noise_uniform(r.t, 1.5f)))
         die("settings");
+    if (arch == 5 && gan_trainer_set_gradient_penalty(r.t, GAN_PENALTY_WGAN_GP, 10.0f, 2)) die("settings");
     if (ema && gan_trainer_set_ema(r.t, 0.9f)) die("ema");
     if (gan_trainer_run(r.t, 3, NULL, NULL)) die("train");
     uint8_t *b = trainer_bytes(r.t, size);
@@ -166,17 +167,20 @@ enum { TRNR_SIZE = 64 };
 static const size_t TRNR_AT[13] = {0, 0, 8, 16, 24, 28, 32, 36, 40, 44, 48, 52, 60};
 static const size_t TRNR_LEN[13] = {0, 8, 8, 8, 4, 4, 4, 4, 4, 4, 4, 8, 4};
 
-static void tset_to_trnr(const uint8_t *p, size_t len, uint8_t o[TRNR_SIZE])
+/* 0 when the chunk has a setting TRNR has no field for (a gradient penalty, 13). */
+static int tset_to_trnr(const uint8_t *p, size_t len, uint8_t o[TRNR_SIZE])
 {
     unsigned seen = 0;
     memset(o, 0, TRNR_SIZE);
     for (size_t at = 0; at + 8 <= len; at += 8 + rd32(p + at + 4)) {
         uint32_t k = rd32(p + at) & 0x7FFFFFFFu, n = rd32(p + at + 4);
+        if (k == 13) return 0;
         if (k < 1 || k > 12 || n != TRNR_LEN[k]) die("tset_to_trnr: a TSET entry the writer does not write");
         memcpy(o + TRNR_AT[k], p + at + 8, n);
         seen |= 1u << k;
     }
     if (seen != 0x1FFEu) die("tset_to_trnr: the writer left a setting out");
+    return 1;
 }
 
 /* A version-2 NET payload in version 1 into o (room for it), its length returned; 0 when
@@ -226,7 +230,10 @@ static uint8_t *rewrite(const uint8_t *f, size_t n, int v1, size_t *size)
         memcpy(b + out, f + at, 16);
         if (type == rd32((const uint8_t *)"TSET")) {
             memcpy(b + out, "TRNR", 4);
-            tset_to_trnr(f + at + 16, len, b + out + 16);
+            if (!tset_to_trnr(f + at + 16, len, b + out + 16)) {
+                free(b);
+                return NULL;
+            }
             plen = TRNR_SIZE;
             wr64(b + out + 8, plen);
         } else if (v1 && type == rd32((const uint8_t *)"NET ")) {
@@ -294,12 +301,14 @@ static void v1_trainer(const char *stem, int arch, const uint8_t *f, size_t n)
 }
 
 /* A checkpoint of trainer `arch` as the builds before the TSET chunk wrote it (version 2,
- * TRNR), checked to load back to the trainer f holds, as ok-trnr-STEM. */
+ * TRNR), checked to load back to the trainer f holds, as ok-trnr-STEM; none when TRNR
+ * cannot hold its settings. */
 static void trnr_trainer(const char *stem, int arch, const uint8_t *f, size_t n)
 {
     char name[256];
     size_t old_n, again_n;
     uint8_t *old = rewrite(f, n, 0, &old_n);
+    if (!old) return;
     arch_rig r;
     if (arch_make(&r, arch) || gan_trainer_load_mem(r.t, old, old_n)) die("load the TRNR checkpoint");
     uint8_t *again = trainer_bytes(r.t, &again_n);
