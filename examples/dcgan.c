@@ -57,11 +57,12 @@ typedef struct options {
     long epochs, seed, threads, train_rows, test_rows, parzen, sn, g_steps, d_steps, interval;
     int cond;
     double ema, lr_g, lr_d, beta2, gp, r1, cpu_minutes;
-    const char *data, *out, *save, *resume, *log, *samples, *recipe, *stats, *loss;
+    const char *data, *out, *save, *resume, *log, *samples, *recipe, *stats, *loss, *d_norm;
 } options;
 
-/* A gradient penalty (--loss wgan-gp, --r1) is taken per row: D then has no batch norm. */
-static int penalised(const options *o) { return !strcmp(o->loss, "wgan-gp") || o->r1 > 0; }
+/* D's second block has batch norm (--d-norm; never under a gradient penalty, which is
+ * taken per row). */
+static int d_batchnorm(const options *o) { return !strcmp(o->d_norm, "batch"); }
 
 typedef struct data {
     gan_dataset *train, *valid, *test;
@@ -182,9 +183,8 @@ static int add_normalised(gan_net *n, int made, gan_layer **l, long sn)
     return ex_add_layer(n, 0, l);
 }
 
-/* With a gradient penalty D has no batch norm, and nothing in its place: WGAN-GP's
- * paper puts layer norm there, which libgan does not have; the penalty is what keeps D's
- * slopes in check (docs/guide.md). */
+/* Without batch norm (--d-norm none, and always under a gradient penalty) nothing takes
+ * its place: WGAN-GP's paper puts layer norm there, which libgan does not have (docs/guide.md). */
 static int discriminator(gan_net **d, size_t cond, long sn, int batchnorm)
 {
     gan_layer *l;
@@ -214,7 +214,7 @@ static int model_setup(ex_gan *m, data *d, const options *o)
 {
     size_t c = o->cond ? CLASSES : 0;
     EX_TRY(generator(&m->g, c));
-    EX_TRY(discriminator(&m->d, c, o->sn, !penalised(o)));
+    EX_TRY(discriminator(&m->d, c, o->sn, d_batchnorm(o)));
     EX_TRY(gan_optim_adam(&m->opt_g, (float)o->lr_g, 0.5f, (float)o->beta2, 1e-8f));
     EX_TRY(gan_optim_adam(&m->opt_d, (float)o->lr_d, 0.5f, (float)o->beta2, 1e-8f));
     EX_TRY(gan_trainer_create(&m->t, m->g, m->d, m->opt_g, m->opt_d));
@@ -325,7 +325,7 @@ static int train(const options *o, data *d)
                gan_dataset_size(d->train), o->cond ? "class-conditional" : "unconditional", o->epochs,
                (unsigned long long)per_epoch, BATCH, o->seed);
         printf("loss %s | %ld D and %ld G updates per step | Adam lr %g (G), %g (D), betas (0.5, %g) | D %s batch norm",
-               o->loss, o->d_steps, o->g_steps, o->lr_g, o->lr_d, o->beta2, penalised(o) ? "without" : "with");
+               o->loss, o->d_steps, o->g_steps, o->lr_g, o->lr_d, o->beta2, d_batchnorm(o) ? "with" : "without");
         if (!strcmp(o->loss, "wgan-gp")) printf(" | WGAN-GP lambda %g every %ld steps", o->gp, o->interval);
         if (o->r1 > 0) printf(" | R1 gamma %g every %ld steps", o->r1, o->interval);
         if (o->cpu_minutes > 0) printf(" | %g CPU-minutes at most", o->cpu_minutes);
@@ -409,6 +409,8 @@ int main(int argc, char **argv)
         {"--r1", EX_REAL, &o.r1, "GAMMA", "[0, inf)", "an R1 penalty gamma/2 |grad D|^2 on real rows (D without batch norm); "
          "0: off (0)"},
         {"--penalty-interval", EX_LONG, &o.interval, "N", "[1, 1000000]", "take the penalty every N steps (1)"},
+        {"--d-norm", EX_CHOICE, &o.d_norm, "batch|none", NULL,
+         "batch norm in D's second block, or nothing there (batch; none under a penalty)"},
         {"--d-steps", EX_LONG, &o.d_steps, "K", "[1, 16]", "D updates per step (the recipe's: 1, wgan-gp 5)"},
         {"--beta2", EX_REAL, &o.beta2, "B", "[0, 1)", "Adam's beta2 (the recipe's: 0.999, wgan-gp 0.9)"},
         {"--cpu-minutes", EX_REAL, &o.cpu_minutes, "M", "[0, inf)",
@@ -424,6 +426,9 @@ int main(int argc, char **argv)
     /* WGAN-GP's recipe: its code's for MNIST (gan_mnist.py), on this D less batch norm. */
     int wgan_gp = !strcmp(o.loss, "wgan-gp");
     if (wgan_gp && o.r1 > 0) ex_flags_fail(flags, "--r1 goes with --loss ns (one penalty at a time)");
+    if (o.d_norm && !strcmp(o.d_norm, "batch") && (wgan_gp || o.r1 > 0))
+        ex_flags_fail(flags, "--d-norm batch: a gradient penalty is taken per row, and batch norm mixes the rows");
+    if (!o.d_norm) o.d_norm = wgan_gp || o.r1 > 0 ? "none" : "batch";
     if (o.d_steps == 0) o.d_steps = wgan_gp ? 5 : 1;
     if (o.beta2 == 0) o.beta2 = wgan_gp ? 0.9 : 0.999;
     if (o.ema < 0) o.ema = peer ? 0.0 : LIBGAN_EMA;
