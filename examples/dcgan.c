@@ -18,6 +18,11 @@
  * convolution's maps at 14 x 14, G's 7 x 7 maps (graphs: gan_net_add_from). The grids
  * then show one row per class.
  *
+ * With --loss wgan-gp (the Wasserstein loss and WGAN-GP, the paper's code's MNIST recipe)
+ * or --r1 GAMMA, a gradient penalty trains D, which then has no batch norm (the penalty is
+ * per row); --d-norm none trains that D without one. --cpu-minutes stops training after so
+ * much CPU time (runs at equal time: bench/penalties_dcgan.sh).
+ *
  * Writes a grid from a fixed z every epoch (epoch_NNN.png), samples.png and losses.png
  * at the end, shows a progress line, saves and resumes checkpoints, writes a CSV log of
  * every step with --log, and ends with the line
