@@ -357,14 +357,15 @@ static int train(const options *o, data *d)
     }
     if (!rc) ex_progress_end(&p.bar);
     char title[128];
-    snprintf(title, sizeof title, "dcgan%s: %ld epochs of %llu steps, seed %ld", o->cond ? " --cond" : "", o->epochs,
+    double epochs = (double)gan_trainer_steps(m.t) / (double)per_epoch; /* fewer than --epochs under a budget */
+    snprintf(title, sizeof title, "dcgan%s: %.3g epochs of %llu steps, seed %ld", o->cond ? " --cond" : "", epochs,
              (unsigned long long)per_epoch, o->seed);
     snprintf(path, sizeof path, "%s/losses.png", o->out);
     rc = ex_log_finish(&log, rc, path, title);
     if (!rc) printf("losses: %s\n", path);
     snprintf(path, sizeof path, "%s/samples.png", o->out);
-    snprintf(title, sizeof title, "dcgan%s, seed %ld: after %ld epochs%s", o->cond ? " --cond" : "", o->seed,
-             o->epochs, o->cond ? ", one row per class" : "");
+    snprintf(title, sizeof title, "dcgan%s, seed %ld: after %.3g epochs%s", o->cond ? " --cond" : "", o->seed,
+             epochs, o->cond ? ", one row per class" : "");
     if (!rc) rc = grid(m.t, z, cond, x, path, title);
     if (!rc) printf("samples: %s\n", path);
     if (!rc) rc = parzen(m.t, d, (size_t)o->parzen, (size_t)o->test_rows, o->samples);
