@@ -17,13 +17,7 @@ seeds=${4:-"1 2 3"}
 gamma=${5:-1}
 interval=${6:-1}
 ex=$build/examples
-mkdir -p "$out"
-export OPENBLAS_NUM_THREADS=1
-classifier=$out/classifier.gan
-[ -f "$classifier" ] || "$ex/score" --reference --n 1000 --classifier "$classifier" | tail -n 1 >"$out/reference.txt"
-
-jobs() { xargs -P 2 -I{} sh -c '{}'; }
-cpu_seconds() { tr '\r' '\n' <"$1" | sed -n 's/^done in .* (\([0-9.]*\) s of CPU)$/\1/p' | tail -n 1; }
+. "$(dirname "$0")/equal_time.sh"
 
 # Phase 1: the default recipe.
 for s in $seeds; do

@@ -15,12 +15,7 @@ epochs=${3:-2}
 seeds=${4:-"1 2 3"}
 sngan_flags=${5:-}
 ex=$build/examples
-mkdir -p "$out"
-export OPENBLAS_NUM_THREADS=1
-classifier=$out/classifier.gan
-[ -f "$classifier" ] || "$ex/score" --reference --n 1000 --classifier "$classifier" | tail -n 1 >"$out/reference.txt"
-
-jobs() { xargs -P 2 -I{} sh -c '{}'; }
+. "$(dirname "$0")/equal_time.sh"
 
 # Phase 1: DCGAN.
 for v in u c; do
@@ -33,7 +28,7 @@ done | jobs
 for v in u c; do
     for s in $seeds; do
         flag=; [ $v = c ] && flag=--cond
-        secs=$(tr '\r' '\n' <"$out/dcgan_$v$s.log" | sed -n 's/^done in .* (\([0-9.]*\) s of CPU)$/\1/p' | tail -n 1)
+        secs=$(cpu_seconds "$out/dcgan_$v$s.log")
         minutes=$(awk -v s="$secs" 'BEGIN { printf "%.3f", s / 60 }')
         echo "[ -f $out/sngan_$v$s.f32 ] || $ex/sngan $flag $sngan_flags --cpu-minutes $minutes --seed $s --out $out/sngan_$v$s --samples $out/sngan_$v$s.f32 >$out/sngan_$v$s.log 2>&1"
     done
@@ -51,7 +46,7 @@ echo "model variant seed minutes fd kid precision recall class_accuracy"
 for m in dcgan sngan; do
     for v in u c; do
         for s in $seeds; do
-            secs=$(tr '\r' '\n' <"$out/${m}_$v$s.log" | sed -n 's/^done in .* (\([0-9.]*\) s of CPU)$/\1/p' | tail -n 1)
+            secs=$(cpu_seconds "$out/${m}_$v$s.log")
             acc=$(sed -n 's/^class_accuracy=//p' "$out/${m}_$v$s.score")
             tail -n 1 "$out/${m}_$v$s.score" | tr ' ' '\n' | awk -F= -v m=$m -v v=$v -v s=$s -v t="$secs" -v a="${acc:--}" \
                 '{ x[$1] = $2 } END { printf "%s %s %s %.1f %s %s %s %s %s\n", m, v == "u" ? "uncond" : "cond", s, t / 60,
