@@ -444,9 +444,9 @@ static int reserve(gan_trainer *t, size_t rows, size_t fill)
     /* D's input gradient trains G: on the fake half of a simultaneous step's 2B rows
      * (computed for all of them), on B rows of alternating steps. */
     size_t dx_rows = t->update == GAN_UPDATE_SIMULTANEOUS ? 2 : 1;
-    /* Per row: g_in, x_fake, g_dy; twice for D: d_in, logits, dlogits. Per filled row:
-     * x_all, cond_all, z_all. */
-    /* The penalty's: 3 rows of D's width and 2 values per row, one weight per filled row. */
+    /* Per row: g_in, x_fake, g_dy; twice for D: d_in, logits, dlogits; with a penalty its
+     * 3 rows of D's width and 2 values. Per filled row: x_all, cond_all, z_all, and
+     * WGAN-GP's weight. */
     size_t pen = t->penalty != GAN_PENALTY_NONE;
     size_t per_row = own * (data + data) + (nz + c) + 2 * (din + 2) + dx_rows * din + pen * (3 * din + 2);
     size_t per_fill = own_fill * (data + nz) + c + pen, a, b, total;

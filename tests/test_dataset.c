@@ -700,34 +700,34 @@ static void from_floats_errors(void **state)
     float rows[6] = {0, 1, 2, 3, 4, 5};
     int labels[3] = {0, 1, 2};
     gan_dataset *ds = (gan_dataset *)1;
-#define FROM(rows_, n, dim, labels_, classes) gan_dataset_create_from_floats(&ds, rows_, n, dim, labels_, classes)
+#define FLOATS(rows_, n, dim, labels_, classes) gan_dataset_create_from_floats(&ds, rows_, n, dim, labels_, classes)
     assert_error(gan_dataset_create_from_floats(NULL, rows, 3, 2, NULL, 0), GAN_EINVAL, "'out' is NULL");
-    assert_error(FROM(NULL, 3, 2, NULL, 0), GAN_EINVAL, "'rows' is NULL");
+    assert_error(FLOATS(NULL, 3, 2, NULL, 0), GAN_EINVAL, "'rows' is NULL");
     assert_null(ds);
-    assert_error(FROM(rows, 0, 2, NULL, 0), GAN_EINVAL, "n and dim must be positive, got 0 and 2");
-    assert_error(FROM(rows, 3, 0, NULL, 0), GAN_EINVAL, "n and dim must be positive, got 3 and 0");
-    assert_error(FROM(rows, 1, (size_t)INT_MAX + 1, NULL, 0), GAN_EINVAL, "dim must be at most");
-    assert_error(FROM(rows, (size_t)1 << 40, (size_t)1 << 30, NULL, 0), GAN_EINVAL, "floats overflow");
-    assert_error(FROM(rows, (size_t)1 << 46, (size_t)1 << 17, NULL, 0), GAN_EINVAL, "floats overflow"); /* bytes */
-    assert_error(FROM(rows, ((size_t)1 << 48) + 1, 1, NULL, 0), GAN_EINVAL, "n must be at most 2^48"); /* a sampler's */
-    assert_error(FROM(rows, 3, 2, NULL, 3), GAN_EINVAL, "num_classes is 3 but 'labels' is NULL");
-    assert_error(FROM(rows, 3, 2, labels, 0), GAN_EINVAL, "num_classes must be in [1, ");
-    assert_error(FROM(rows, 3, 2, labels, (size_t)INT_MAX + 1), GAN_EINVAL, "num_classes must be in [1, ");
-    assert_error(FROM(rows, 3, 2, labels, 2), GAN_EINVAL, "label 2 is 2, not in [0, 2)");
+    assert_error(FLOATS(rows, 0, 2, NULL, 0), GAN_EINVAL, "n and dim must be positive, got 0 and 2");
+    assert_error(FLOATS(rows, 3, 0, NULL, 0), GAN_EINVAL, "n and dim must be positive, got 3 and 0");
+    assert_error(FLOATS(rows, 1, (size_t)INT_MAX + 1, NULL, 0), GAN_EINVAL, "dim must be at most");
+    assert_error(FLOATS(rows, (size_t)1 << 40, (size_t)1 << 30, NULL, 0), GAN_EINVAL, "floats overflow");
+    assert_error(FLOATS(rows, (size_t)1 << 46, (size_t)1 << 17, NULL, 0), GAN_EINVAL, "floats overflow"); /* bytes */
+    assert_error(FLOATS(rows, ((size_t)1 << 48) + 1, 1, NULL, 0), GAN_EINVAL, "n must be at most 2^48"); /* a sampler's */
+    assert_error(FLOATS(rows, 3, 2, NULL, 3), GAN_EINVAL, "num_classes is 3 but 'labels' is NULL");
+    assert_error(FLOATS(rows, 3, 2, labels, 0), GAN_EINVAL, "num_classes must be in [1, ");
+    assert_error(FLOATS(rows, 3, 2, labels, (size_t)INT_MAX + 1), GAN_EINVAL, "num_classes must be in [1, ");
+    assert_error(FLOATS(rows, 3, 2, labels, 2), GAN_EINVAL, "label 2 is 2, not in [0, 2)");
     labels[1] = -1;
-    assert_error(FROM(rows, 3, 2, labels, 3), GAN_EINVAL, "label 1 is -1, not in [0, 3)");
+    assert_error(FLOATS(rows, 3, 2, labels, 3), GAN_EINVAL, "label 1 is -1, not in [0, 3)");
     labels[1] = INT_MIN;
-    assert_error(FROM(rows, 3, 2, labels, 3), GAN_EINVAL, "label 1 is -2147483648");
+    assert_error(FLOATS(rows, 3, 2, labels, 3), GAN_EINVAL, "label 1 is -2147483648");
     labels[1] = 1;
     const float bad[3] = {NAN, INFINITY, -INFINITY};
     for (int i = 0; i < 3; i++) {
         rows[5] = bad[i];
-        assert_error(FROM(rows, 3, 2, labels, 3), GAN_EINVAL, "row 2, column 1 is not finite");
+        assert_error(FLOATS(rows, 3, 2, labels, 3), GAN_EINVAL, "row 2, column 1 is not finite");
         assert_null(ds);
     }
     rows[5] = FLT_MAX; /* finite: taken as it is */
-    assert_int_equal(FROM(rows, 3, 2, labels, 3), GAN_OK);
-#undef FROM
+    assert_int_equal(FLOATS(rows, 3, 2, labels, 3), GAN_OK);
+#undef FLOATS
     gan_dataset_free(ds);
 }
 

@@ -5,16 +5,6 @@
 
 #include <math.h>
 
-static void add_from(gan_net *n, int made, gan_layer **l, const size_t *from, size_t n_from)
-{
-    assert_int_equal(made, GAN_OK);
-    int rc = gan_net_add_from(n, *l, from, n_from);
-    if (rc) {
-        gan_layer_free(*l);
-        fail_msg("gan_net_add_from: %s", gan_error_last());
-    }
-}
-#define FROM(...) (const size_t[]){__VA_ARGS__}, sizeof((const size_t[]){__VA_ARGS__}) / sizeof(size_t)
 
 /* L = sum(dy .* net(x)) in double, the net in evaluation or training mode. */
 static double loss_at(gan_net *n, const float *x, size_t batch, const float *dy, float *y, int train)

@@ -886,17 +886,6 @@ static void steady_state_allocates_nothing(void **state)
 
 /* -------------------------------------------------- graphs (gan_net_add_from) */
 
-/* Add the layer made (status `made`) reading nodes from[0 .. n-1]; a failure frees it. */
-static void add_from(gan_net *n, int made, gan_layer **l, const size_t *from, size_t n_from)
-{
-    assert_int_equal(made, GAN_OK);
-    int rc = gan_net_add_from(n, *l, from, n_from);
-    if (rc) {
-        gan_layer_free(*l);
-        fail_msg("gan_net_add_from: %s", gan_error_last());
-    }
-}
-
 /* Input (3, 2, 2). Layer 0 = node 1: channels [0, 2) of node 0; layer 1 = node 2: channels
  * [1, 3) of node 0; layer 2 = node 3: node 1 + node 2; layer 3 = node 4: concat of nodes 3,
  * 0, 1 -> (7, 2, 2). Node 0 is read by three layers, node 1 by two. */

@@ -10,16 +10,6 @@
 
 #include <math.h>
 
-static void add_from(gan_net *n, int made, gan_layer **l, const size_t *from, size_t n_from)
-{
-    assert_int_equal(made, GAN_OK);
-    int rc = n_from ? gan_net_add_from(n, *l, from, n_from) : gan_net_add(n, *l);
-    if (rc) {
-        gan_layer_free(*l);
-        fail_msg("adding a layer: %s", gan_error_last());
-    }
-}
-#define FROM(...) (const size_t[]){__VA_ARGS__}, sizeof((const size_t[]){__VA_ARGS__}) / sizeof(size_t)
 #define NEXT NULL, 0
 
 /* ------------------------------------------------------------ the nets */
@@ -334,11 +324,12 @@ typedef struct {
     int fail_on;
 } rig;
 
-static void rig_make(rig *r, uint64_t seed)
+/* A trainer of 2-D points; D is `d`, or an MLP when NULL. */
+static void rig_make_with(rig *r, uint64_t seed, gan_net *d)
 {
     memset(r, 0, sizeof *r);
     r->g = mlp(3, 8, 2, GAN_ACT_LEAKY_RELU, 0);
-    r->d = mlp(2, 8, 1, GAN_ACT_LEAKY_RELU, 1);
+    r->d = d ? d : mlp(2, 8, 1, GAN_ACT_LEAKY_RELU, 1);
     assert_int_equal(gan_optim_sgd(&r->og, 1e-2f, 0.5f, 0), GAN_OK);
     assert_int_equal(gan_optim_sgd(&r->od, 1e-2f, 0.5f, 0), GAN_OK);
     assert_int_equal(gan_trainer_create(&r->t, r->g, r->d, r->og, r->od), GAN_OK);
@@ -349,6 +340,8 @@ static void rig_make(rig *r, uint64_t seed)
     assert_int_equal(gan_net_init(r->g, init, GAN_INIT_XAVIER, 1.0f), GAN_OK);
     assert_int_equal(gan_net_init(r->d, init, GAN_INIT_XAVIER, 1.0f), GAN_OK);
 }
+
+static void rig_make(rig *r, uint64_t seed) { rig_make_with(r, seed, NULL); }
 
 static void rig_free(rig *r) { free_gan(r->t, r->og, r->od, r->g, r->d); }
 
@@ -370,13 +363,7 @@ static void make_flat_on_the_data(rig *r)
     add_from(d, gan_layer_activation(&l, GAN_ACT_RELU), &l, NEXT);
     add_from(d, gan_layer_dense(&l, 4, 1), &l, NEXT);
     add_from(d, gan_layer_activation(&l, GAN_ACT_SIGMOID), &l, NEXT);
-    gan_trainer_free(r->t);
-    gan_net_free(r->d);
-    r->d = d;
-    assert_int_equal(gan_trainer_create(&r->t, r->g, r->d, r->og, r->od), GAN_OK);
-    assert_int_equal(gan_trainer_set_seed(r->t, 4), GAN_OK);
-    assert_int_equal(gan_trainer_set_batch_size(r->t, 16), GAN_OK);
-    assert_int_equal(gan_trainer_set_data(r->t, square_fill, NULL), GAN_OK);
+    rig_make_with(r, 4, d);
     float *p = gan_net_params(d);
     const float w[8] = {1, -1, -1, 1, 2, 1, 1, 2}; /* 2 x 4, row-major: input j to unit k */
     for (int i = 0; i < 8; i++) p[i] = w[i];
@@ -391,9 +378,6 @@ static void r1_leaves_a_flat_d_alone(void **state)
 {
     (void)state;
     rig plain, r1, gp;
-    rig_make(&plain, 1);
-    rig_make(&r1, 1);
-    rig_make(&gp, 1);
     make_flat_on_the_data(&plain);
     make_flat_on_the_data(&r1);
     make_flat_on_the_data(&gp);

@@ -212,6 +212,20 @@ static inline void assert_same_image(const gan_trainer *t, const image *s)
     free(now.b);
 }
 
+/* Add *l (made with status `made`) reading nodes `from` (gan_net_add_from), or the last
+ * node when n_from is 0 (gan_net_add); a refused layer is freed and the test fails. FROM
+ * lists the nodes: add_from(n, gan_layer_add(&l, 2), &l, FROM(3, 0)). */
+static inline void add_from(gan_net *n, int made, gan_layer **l, const size_t *from, size_t n_from)
+{
+    assert_int_equal(made, GAN_OK);
+    int rc = n_from ? gan_net_add_from(n, *l, from, n_from) : gan_net_add(n, *l);
+    if (rc) {
+        gan_layer_free(*l);
+        fail_msg("adding a layer: %s", gan_error_last());
+    }
+}
+#define FROM(...) (const size_t[]){__VA_ARGS__}, sizeof((const size_t[]){__VA_ARGS__}) / sizeof(size_t)
+
 /* in -> dense hidden -> act -> dense hidden -> act -> dense out (-> sigmoid). */
 static inline gan_net *mlp(size_t in, size_t hidden, size_t out, gan_activation act, int sigmoid)
 {
