@@ -1,8 +1,9 @@
 /* Training-step throughput of the paper's MNIST model (or, with --model dcgan, of
- * examples/dcgan's), measured against cblas_sgemm at the same shapes in the same process.
+ * examples/dcgan's; with --model dcgan64, of pytorch/examples' 64 x 64 colour DCGAN),
+ * measured against cblas_sgemm at the same shapes in the same process.
  *
- *   bench [--model mlp|dcgan] [--batches 32,100,256 (dcgan: 64)] [--seconds S] [--no-sgemm]
- *         [--rss] [--cpu-time]
+ *   bench [--model mlp|dcgan|dcgan64] [--batches 32,100,256 (dcgans: 64)] [--seconds S]
+ *         [--no-sgemm] [--rss] [--cpu-time] [--profile]
  *
  * Threads: set OPENBLAS_NUM_THREADS (bench/run.sh does). Prints, per batch size, steps/s,
  * samples/s, GFLOP/s of the whole step, the sgemm rate on the step's own products, the
@@ -17,7 +18,9 @@
  * apart (peak_rss_all_mb). --no-sgemm skips that timing (for profiling the step alone);
  * --rss prints VmHWM/VmRSS at the stages of each training run. --cpu-time times with the
  * process's CPU clock instead of the wall clock: on a loaded machine it leaves out the
- * time the process waits for a core (not what it loses to shared caches). */
+ * time the process waits for a core (not what it loses to shared caches). --profile
+ * (dcgan64) times each layer's forward and backward alone, as a net of its own, at the
+ * first batch size, and stops. */
 #define _POSIX_C_SOURCE 200809L
 #include <gan.h>
 
@@ -115,14 +118,62 @@ static gan_net *dcgan_discriminator(void)
     return d;
 }
 
-static int dcgan_model;
+/* pytorch/examples' DCGAN (dcgan/main.py) at 64 x 64: nz 100, ngf = ndf = 64, 3
+ * channels, no biases, batch norm, ReLU in G and leaky ReLU 0.2 in D, sigmoid at D's end
+ * (libgan reads its logit). A net is a list of layers, so --profile can time each alone. */
+typedef enum { CONV_T, CONV, BN, RELU, LRELU, TANH, SIGMOID } layer_kind;
+typedef struct { layer_kind kind; int cin, cout, k, s, p; } layer_spec;
+
+enum { NZ = 100, W64 = 64, C64 = 3, SIDE64 = 64 };
+#define BLOCK_T(ci, co, s_, p_) {CONV_T, ci, co, 4, s_, p_}, {BN, co, 0, 0, 0, 0}, {RELU, 0, 0, 0, 0, 0}
+#define BLOCK(ci, co) {CONV, ci, co, 4, 2, 1}, {BN, co, 0, 0, 0, 0}, {LRELU, 0, 0, 0, 0, 0}
+static const layer_spec g64[] = {
+    BLOCK_T(NZ, 8 * W64, 1, 0),      BLOCK_T(8 * W64, 4 * W64, 2, 1), BLOCK_T(4 * W64, 2 * W64, 2, 1),
+    BLOCK_T(2 * W64, W64, 2, 1),     {CONV_T, W64, C64, 4, 2, 1},     {TANH, 0, 0, 0, 0, 0},
+};
+static const layer_spec d64[] = {
+    {CONV, C64, W64, 4, 2, 1}, {LRELU, 0, 0, 0, 0, 0}, BLOCK(W64, 2 * W64), BLOCK(2 * W64, 4 * W64),
+    BLOCK(4 * W64, 8 * W64),   {CONV, 8 * W64, 1, 4, 1, 0}, {SIGMOID, 0, 0, 0, 0, 0},
+};
+#undef BLOCK
+#undef BLOCK_T
+enum { G64_LAYERS = sizeof g64 / sizeof *g64, D64_LAYERS = sizeof d64 / sizeof *d64 };
+
+static gan_layer *make_layer(const layer_spec *s)
+{
+    gan_layer *l = NULL;
+    switch (s->kind) {
+    case CONV_T: CHECK(gan_layer_conv2d_transpose(&l, s->cin, s->cout, s->k, s->s, s->p, 0)); break;
+    case CONV: CHECK(gan_layer_conv2d(&l, s->cin, s->cout, s->k, s->s, s->p)); break;
+    case BN: CHECK(gan_layer_batchnorm(&l, s->cin, 0.1f, 1e-5f)); break;
+    case RELU: CHECK(gan_layer_activation(&l, GAN_ACT_RELU)); break;
+    case LRELU: CHECK(gan_layer_leaky_relu(&l, 0.2f)); break;
+    case TANH: CHECK(gan_layer_activation(&l, GAN_ACT_TANH)); break;
+    case SIGMOID: CHECK(gan_layer_activation(&l, GAN_ACT_SIGMOID)); break;
+    }
+    if (s->kind == CONV_T || s->kind == CONV) CHECK(gan_layer_set_bias(l, 0));
+    return l;
+}
+
+/* The layers [from, to) of a spec list on an input of c x h x w (h = w = 1: a vector). */
+static gan_net *net_of(const layer_spec *spec, int from, int to, size_t c, size_t h, size_t w)
+{
+    gan_net *n;
+    if (h == 1 && w == 1) CHECK(gan_net_create(&n, c));
+    else CHECK(gan_net_create_image(&n, c, h, w));
+    for (int i = from; i < to; i++) add(n, make_layer(&spec[i]));
+    return n;
+}
+
+static int dcgan_model; /* 0: the MLP, 28: examples/dcgan's, 64: dcgan64 */
 
 /* Synthetic images: the benchmark times compute, not data loading. */
 static int random_images(void *payload, gan_rng *rng, float *x, float *cond, size_t batch)
 {
     (void)payload; (void)cond;
-    return dcgan_model ? gan_rng_fill_uniform(rng, x, batch * 784, -1.0f, 1.0f)
-                       : gan_rng_fill_uniform(rng, x, batch * 784, 0.0f, 1.0f);
+    size_t width = dcgan_model == 64 ? (size_t)C64 * SIDE64 * SIDE64 : 784;
+    return dcgan_model ? gan_rng_fill_uniform(rng, x, batch * width, -1.0f, 1.0f)
+                       : gan_rng_fill_uniform(rng, x, batch * width, 0.0f, 1.0f);
 }
 
 /* ----------------------------------------------------- the step's gemms */
@@ -206,6 +257,67 @@ static size_t dcgan_gemms(gemm_shape *s, int b)
     return n;
 }
 
+/* The products of one convolution of a spec list at batch b, input h x w (updated to
+ * the output's): forward, and as asked the weight gradient (beta: add to it) and the
+ * input gradient. A convolution's products, with M its output positions, K = k*k*cin:
+ * forward col W, weight gradient col^T dy, input gradient dy W^T; a transposed
+ * convolution's are those of the convolution from its output back to its input. */
+enum { FWD = 1, DW = 2, DX = 4 };
+static size_t conv_gemms(gemm_shape *s, const layer_spec *c, int b, int *h, int *w, int what, float beta)
+{
+    size_t n = 0;
+    if (c->kind == CONV_T) {
+        int m = b * *h * *w, k = c->k * c->k * c->cout;
+        if (what & FWD) s[n++] = (gemm_shape){0, 0, m, k, c->cin, 0.0f};
+        if (what & DX) s[n++] = (gemm_shape){0, 1, m, c->cin, k, 0.0f};
+        if (what & DW) s[n++] = (gemm_shape){1, 0, c->cin, k, m, beta};
+        *h = (*h - 1) * c->s - 2 * c->p + c->k;
+        *w = (*w - 1) * c->s - 2 * c->p + c->k;
+    } else if (c->kind == CONV) {
+        *h = (*h + 2 * c->p - c->k) / c->s + 1;
+        *w = (*w + 2 * c->p - c->k) / c->s + 1;
+        int m = b * *h * *w, k = c->k * c->k * c->cin;
+        if (what & FWD) s[n++] = (gemm_shape){0, 0, m, c->cout, k, 0.0f};
+        if (what & DW) s[n++] = (gemm_shape){1, 0, k, c->cout, m, beta};
+        if (what & DX) s[n++] = (gemm_shape){0, 1, m, k, c->cout, 0.0f};
+    }
+    return n;
+}
+
+/* The products of a spec list's forward (what = FWD) or backward (DW and/or DX; the
+ * first convolution's DX only with first_dx) at batch b. */
+static size_t net_gemms(gemm_shape *s, const layer_spec *spec, int n_spec, int side, int b, int what, int first_dx,
+                        float beta)
+{
+    size_t n = 0;
+    int h = side, w = side, first = 1;
+    for (int i = 0; i < n_spec; i++) {
+        if (spec[i].kind != CONV && spec[i].kind != CONV_T) continue;
+        int mine = what & FWD ? FWD : what & ~(first && !first_dx ? DX : 0);
+        n += conv_gemms(s + n, &spec[i], b, &h, &w, mine, beta);
+        first = 0;
+    }
+    return n;
+}
+
+/* One dcgan64 step at batch b: D on G's fakes (b rows) and on the real rows (b), with
+ * parameter gradients and input gradients down to its second convolution; then G's
+ * update: G forward, D forward and input gradients to its input, G's backward. */
+static size_t dcgan64_gemms(gemm_shape *s, int b)
+{
+    size_t n = 0;
+    for (int pass = 0; pass < 3; pass++) {
+        if (pass != 1) n += net_gemms(s + n, g64, G64_LAYERS, 1, b, FWD, 0, 0.0f);
+        n += net_gemms(s + n, d64, D64_LAYERS, SIDE64, b, FWD, 0, 0.0f);
+        if (pass < 2) n += net_gemms(s + n, d64, D64_LAYERS, SIDE64, b, DW | DX, 0, pass ? 1.0f : 0.0f);
+        else {
+            n += net_gemms(s + n, d64, D64_LAYERS, SIDE64, b, DX, 1, 0.0f);
+            n += net_gemms(s + n, g64, G64_LAYERS, 1, b, DW | DX, 0, 0.0f);
+        }
+    }
+    return n;
+}
+
 static double gemm_flops(const gemm_shape *s, size_t n)
 {
     double f = 0;
@@ -250,8 +362,14 @@ static double time_gemms(const gemm_shape *s, size_t n, double seconds)
 /* Seconds per training step at batch b, median of timed windows after a warm-up. */
 static double time_steps(int b, double seconds)
 {
-    gan_net *g = dcgan_model ? dcgan_generator() : paper_generator();
-    gan_net *d = dcgan_model ? dcgan_discriminator() : paper_discriminator();
+    gan_net *g, *d;
+    if (dcgan_model == 64) {
+        g = net_of(g64, 0, G64_LAYERS, NZ, 1, 1);
+        d = net_of(d64, 0, D64_LAYERS, C64, SIDE64, SIDE64);
+    } else {
+        g = dcgan_model ? dcgan_generator() : paper_generator();
+        d = dcgan_model ? dcgan_discriminator() : paper_discriminator();
+    }
     gan_optim *og, *od;
     gan_trainer *t;
     if (dcgan_model) {
@@ -284,12 +402,12 @@ static double time_steps(int b, double seconds)
     rss_at(b, "after the first step");
     CHECK(gan_trainer_run(t, 2, NULL, NULL));
     double per_step[64];
-    int windows = 0;
+    int windows = 0, window = dcgan_model == 64 ? 1 : 5; /* steps per timed window */
     double start = now();
     while (windows < 5 || (now() - start < seconds && windows < 64)) {
         double t0 = now();
-        CHECK(gan_trainer_run(t, 5, NULL, NULL));
-        per_step[windows++] = (now() - t0) / 5;
+        CHECK(gan_trainer_run(t, window, NULL, NULL));
+        per_step[windows++] = (now() - t0) / window;
     }
     rss_at(b, "after timing");
     gan_trainer_free(t);
@@ -307,17 +425,70 @@ static double time_steps(int b, double seconds)
     return per_step[windows / 2];
 }
 
+/* --profile: each layer of a spec list alone, as a net of its own at batch b: the
+ * median time of a training forward and of a backward with parameter and input
+ * gradients, in ms. */
+static void profile_net(const char *name, const layer_spec *spec, int n_spec, size_t c, size_t h, size_t w, int b,
+                        gan_rng *rng)
+{
+    static const char *const kinds[] = {"conv_t", "conv", "batchnorm", "relu", "leaky_relu", "tanh", "sigmoid"};
+    double total_f = 0, total_b = 0;
+    for (int i = 0; i < n_spec; i++) {
+        gan_net *n = net_of(spec, i, i + 1, c, h, w);
+        CHECK(gan_net_init(n, rng, GAN_INIT_DCGAN, 1.0f));
+        size_t in = gan_net_in_dim(n), out = gan_net_out_dim(n);
+        float *x = malloc((size_t)b * in * sizeof *x), *y = malloc((size_t)b * out * sizeof *y),
+              *dx = malloc((size_t)b * in * sizeof *dx);
+        if (!x || !y || !dx) {
+            fprintf(stderr, "bench: out of memory\n");
+            exit(1);
+        }
+        CHECK(gan_rng_fill_normal(rng, x, (size_t)b * in, 0.0f, 1.0f));
+        double tf[7], tb[7];
+        for (int r = 0; r < 7; r++) {
+            double t0 = now();
+            CHECK(gan_net_forward(n, x, (size_t)b, y, 1));
+            double t1 = now();
+            CHECK(gan_net_backward(n, y, dx)); /* dy = y: any values do */
+            tb[r] = now() - t1;
+            tf[r] = t1 - t0;
+        }
+        for (int r = 1; r < 7; r++) /* insertion sort for the medians */
+            for (int j = r; j > 0 && tf[j] < tf[j - 1]; j--) { double t = tf[j]; tf[j] = tf[j - 1]; tf[j - 1] = t; }
+        for (int r = 1; r < 7; r++)
+            for (int j = r; j > 0 && tb[j] < tb[j - 1]; j--) { double t = tb[j]; tb[j] = tb[j - 1]; tb[j - 1] = t; }
+        const layer_spec *sp = &spec[i];
+        char what[64];
+        if (sp->kind == CONV || sp->kind == CONV_T)
+            snprintf(what, sizeof what, "%s %d->%d k%d s%d", kinds[sp->kind], sp->cin, sp->cout, sp->k, sp->s);
+        else snprintf(what, sizeof what, "%s", kinds[sp->kind]);
+        CHECK(gan_net_out_shape(n, &c, &h, &w));
+        printf("%-3s %2d %-24s %4zux%-4zux%-4zu %9.2f %9.2f\n", name, i, what, h, w, c, 1e3 * tf[3], 1e3 * tb[3]);
+        total_f += tf[3];
+        total_b += tb[3];
+        free(x);
+        free(y);
+        free(dx);
+        gan_net_free(n);
+    }
+    printf("%-3s    %-24s %14s %9.2f %9.2f\n", name, "all layers", "", 1e3 * total_f, 1e3 * total_b);
+}
+
 int main(int argc, char **argv)
 {
     const char *batches = "32,100,256";
     double seconds = 5;
-    int sgemm = 1;
+    int sgemm = 1, profile = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--no-sgemm")) sgemm = 0;
         else if (!strcmp(argv[i], "--rss")) show_rss = 1;
+        else if (!strcmp(argv[i], "--profile")) profile = 1;
         else if (!strcmp(argv[i], "--cpu-time")) step_clock = CLOCK_PROCESS_CPUTIME_ID;
         else if (i + 1 < argc && !strcmp(argv[i], "--batches")) batches = argv[++i];
-        else if (i + 1 < argc && !strcmp(argv[i], "--model")) dcgan_model = !strcmp(argv[++i], "dcgan");
+        else if (i + 1 < argc && !strcmp(argv[i], "--model")) {
+            i++;
+            dcgan_model = !strcmp(argv[i], "dcgan64") ? 64 : !strcmp(argv[i], "dcgan") ? 28 : 0;
+        }
         else if (i + 1 < argc && !strcmp(argv[i], "--seconds")) seconds = atof(argv[++i]);
         else if (i + 1 < argc && !strcmp(argv[i], "--penalty")) penalty = argv[++i];
     }
@@ -325,12 +496,26 @@ int main(int argc, char **argv)
     if (dcgan_model && !strcmp(batches, "32,100,256")) batches = "64";
     const char *threads = getenv("OPENBLAS_NUM_THREADS");
     printf("libgan %s, model %s, penalty %s, BLAS features 0x%x, threads %s", gan_version_string(),
-           dcgan_model ? "dcgan" : "mlp", penalty, gan_features(), threads ? threads : "default");
+           dcgan_model == 64 ? "dcgan64" : dcgan_model ? "dcgan" : "mlp", penalty, gan_features(), threads ? threads : "default");
     /* The kernels OpenBLAS picked for this CPU (OPENBLAS_CORETYPE overrides): the
      * sgemm rate, and so every number below, depends on them. A weak reference, so the
      * bench also links against the reference CBLAS. */
     if (openblas_get_corename) printf(", OpenBLAS core %s", openblas_get_corename());
     printf("\n");
+    if (profile) {
+        if (dcgan_model != 64) {
+            fprintf(stderr, "bench: --profile takes --model dcgan64\n");
+            return 2;
+        }
+        gan_rng *rng;
+        CHECK(gan_rng_create(&rng, 1));
+        int b = atoi(batches);
+        printf("net  # layer                      output (HxWxC) fwd ms    bwd ms   (batch %d)\n", b);
+        profile_net("G", g64, G64_LAYERS, NZ, 1, 1, b, rng);
+        profile_net("D", d64, D64_LAYERS, C64, SIDE64, SIDE64, b, rng);
+        gan_rng_free(rng);
+        return 0;
+    }
     enum { MAX_B = 16 };
     int bs[MAX_B], nb = 0;
     double t_step[MAX_B];
@@ -354,7 +539,8 @@ int main(int argc, char **argv)
     printf("%-6s %10s %11s %9s %11s %9s\n", "batch", "steps/s", "samples/s", "GFLOP/s", "sgemm GF/s", "of sgemm");
     for (int i = 0; i < nb; i++) {
         gemm_shape shapes[64];
-        size_t n = dcgan_model ? dcgan_gemms(shapes, bs[i]) : step_gemms(shapes, bs[i]);
+        size_t n = dcgan_model == 64 ? dcgan64_gemms(shapes, bs[i])
+                   : dcgan_model ? dcgan_gemms(shapes, bs[i]) : step_gemms(shapes, bs[i]);
         double flops = gemm_flops(shapes, n), t = t_step[i];
         printf("%-6d %10.2f %11.0f", bs[i], 1 / t, bs[i] / t);
         if (penalised()) printf(" %9s", "-"); /* the penalty's passes are not in the count */

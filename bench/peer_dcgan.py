@@ -1,11 +1,16 @@
 #!/usr/bin/python3
-"""The PyTorch peer of bench/bench_dcgan.c: examples/dcgan's model (DCGAN on 28 x 28
+"""The PyTorch peer of bench --model dcgan: examples/dcgan's model (DCGAN on 28 x 28
 images), same layers, init, losses and update rule (alternating, k = 1, D sees the fake
 and the real rows in two passes, non-saturating G loss, Adam 2e-4 (0.5, 0.999)), on
-synthetic images, at the same thread count.
+synthetic images, at the same thread count. --model dcgan64: bench --model dcgan64's,
+pytorch/examples' dcgan/main.py at 64 x 64 (nz 100, ngf = ndf = 64, 3 channels).
 
-    /usr/bin/python3 bench/peer_dcgan.py [--batch 64] [--seconds S] [--threads N]
-        [--penalty none|plain|wgan-gp|r1]
+    /usr/bin/python3 bench/peer_dcgan.py [--model dcgan|dcgan64] [--batch 64] [--seconds S]
+        [--threads N] [--penalty none|plain|wgan-gp|r1] [--order libgan|upstream]
+
+--order: libgan's (the default; both sides do the same work) draws new noise for G's
+update and runs G forward again, as Algorithm 1 and libgan's trainer do; upstream's
+main.py trains G on the fakes D's update made, one G forward per step (D real first).
 
 --penalty as bench's: plain is D without batch norm; wgan-gp (the Wasserstein loss) and r1
 add their penalty, weight 10, on every step, by autograd's double backward
@@ -45,6 +50,51 @@ def dcgan_nets(batchnorm=True):
                 nn.init.normal_(m.weight, 1.0, 0.02)
                 nn.init.zeros_(m.bias)
     return g, d
+
+
+def dcgan64_nets(nz=100, ngf=64, ndf=64, nc=3):
+    """pytorch/examples' dcgan/main.py Generator and Discriminator, its weights_init."""
+    def block_t(ci, co, s, p):
+        return [nn.ConvTranspose2d(ci, co, 4, s, p, bias=False), nn.BatchNorm2d(co), nn.ReLU(True)]
+
+    def block(ci, co):
+        return [nn.Conv2d(ci, co, 4, 2, 1, bias=False), nn.BatchNorm2d(co), nn.LeakyReLU(0.2, inplace=True)]
+
+    g = nn.Sequential(
+        nn.Unflatten(1, (nz, 1, 1)),
+        *block_t(nz, ngf * 8, 1, 0), *block_t(ngf * 8, ngf * 4, 2, 1), *block_t(ngf * 4, ngf * 2, 2, 1),
+        *block_t(ngf * 2, ngf, 2, 1), nn.ConvTranspose2d(ngf, nc, 4, 2, 1, bias=False), nn.Tanh())
+    d = nn.Sequential(
+        nn.Conv2d(nc, ndf, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, inplace=True),
+        *block(ndf, ndf * 2), *block(ndf * 2, ndf * 4), *block(ndf * 4, ndf * 8),
+        nn.Conv2d(ndf * 8, 1, 4, 1, 0, bias=False), nn.Flatten())  # the sigmoid is in the loss
+    for net in (g, d):
+        for m in net.modules():
+            if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+                nn.init.normal_(m.weight, 0.0, 0.02)
+            elif isinstance(m, nn.BatchNorm2d):
+                nn.init.normal_(m.weight, 1.0, 0.02)
+                nn.init.zeros_(m.bias)
+    return g, d
+
+
+def upstream_step(g, d, opt_g, opt_d, x):
+    """dcgan/main.py's iteration: D on the real rows, then on fakes, then G on those
+    same fakes through the updated D (BCE on D's logit: main.py's sigmoid + BCELoss)."""
+    b = x.shape[0]
+    ones, zeros = torch.ones(b, 1), torch.zeros(b, 1)
+    opt_d.zero_grad(set_to_none=True)
+    loss_real = F.binary_cross_entropy_with_logits(d(x), ones)
+    loss_real.backward()
+    fake = g(torch.randn(b, 100))
+    loss_fake = F.binary_cross_entropy_with_logits(d(fake.detach()), zeros)
+    loss_fake.backward()
+    opt_d.step()
+    opt_g.zero_grad(set_to_none=True)
+    loss_g = F.binary_cross_entropy_with_logits(d(fake), ones)
+    loss_g.backward()
+    opt_g.step()
+    return loss_fake + loss_real, loss_g
 
 
 def input_grad_norms(d, x):
@@ -104,6 +154,8 @@ def train_step(g, d, opt_g, opt_d, x):
 
 def main():
     ap = argparse.ArgumentParser()
+    ap.add_argument("--model", choices=["dcgan", "dcgan64"], default="dcgan")
+    ap.add_argument("--order", choices=["libgan", "upstream"], default="libgan")
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--seconds", type=float, default=5)
     ap.add_argument("--threads", type=int, default=1)
@@ -111,8 +163,14 @@ def main():
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    g, d = dcgan_nets(batchnorm=args.penalty == "none")
-    if args.penalty in ("wgan-gp", "r1"):
+    big = args.model == "dcgan64"
+    if big and args.penalty != "none":
+        ap.error("--model dcgan64 takes no --penalty")
+    g, d = dcgan64_nets() if big else dcgan_nets(batchnorm=args.penalty == "none")
+    shape = (3, 64, 64) if big else (1, 28, 28)
+    if args.order == "upstream":
+        step = upstream_step
+    elif args.penalty in ("wgan-gp", "r1"):
         def step(*a):
             return penalised_step(*a, args.penalty)
     else:
@@ -122,18 +180,20 @@ def main():
     b = args.batch
 
     def images():  # tanh's range, as the example scales the data
-        return torch.rand(b, 1, 28, 28) * 2 - 1
+        return torch.rand(b, *shape) * 2 - 1
 
+    window = 1 if big else 3  # steps per timed window
     for _ in range(3):
         step(g, d, opt_g, opt_d, images())
     windows, start = [], time.monotonic()
     while len(windows) < 5 or (time.monotonic() - start < args.seconds and len(windows) < 64):
         t0 = time.monotonic()
-        for _ in range(3):
+        for _ in range(window):
             step(g, d, opt_g, opt_d, images())
-        windows.append((time.monotonic() - t0) / 3)
+        windows.append((time.monotonic() - t0) / window)
     t = statistics.median(windows)
-    print(f"pytorch {torch.__version__}, threads {torch.get_num_threads()}, penalty {args.penalty}")
+    print(f"pytorch {torch.__version__}, model {args.model}, order {args.order}, threads {torch.get_num_threads()}, "
+          f"penalty {args.penalty}")
     print(f"{'batch':<6} {'steps/s':>10} {'samples/s':>11}")
     print(f"{b:<6} {1 / t:10.2f} {b / t:11.0f}")
     print(f"peak_rss_mb={resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.1f}")
