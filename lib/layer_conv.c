@@ -7,12 +7,13 @@
  *
  * The batch goes through in chunks of output positions (whole output rows when one fits)
  * whose column buffer stays within CHUNK_BYTES, about L2's size; that buffer is the
- * layer's only workspace (see chunk_positions). */
+ * layer's only workspace, lent by the net, whose layers share it (see chunk_positions). */
 #include "layer_kind_impl.h"
 #include "alloc_impl.h"
 #include "bytes_impl.h"
 #include "error_impl.h"
 #include "kernels_impl.h"
+#include "winograd_impl.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -21,6 +22,8 @@
 /* The column buffer of one chunk: at most this many bytes, unless a single output
  * position's window is larger. */
 enum { CHUNK_BYTES = 3 << 19 }; /* 1.5 MiB */
+/* Winograd's transformed tiles of one chunk (V and M): at most this many bytes. */
+enum { WINO_CHUNK_BYTES = 6 << 20 };
 
 /* Encoding: in_channels u64, out_channels u64, kernel u64, stride u64, padding u64,
  * [output_padding u64,] flags u32 (bit 0: no biases; the others zero). */
@@ -34,6 +37,9 @@ typedef struct conv_layer {
     gan__conv_geom g;   /* set by place: conv2d x -> y, conv2d_transpose y -> x */
     size_t span;        /* k * k * (channels of g's image): the column buffer's width */
     size_t chunk;       /* output positions of g per chunk, at most */
+    size_t n;           /* channels of g's output: conv2d's cout, conv2d_transpose's cin */
+    int wino;           /* g runs on Winograd's F(2x2, 2x2) (winograd_impl.h) */
+    size_t tile_chunk;  /* then: tiles per chunk, at most */
 } conv_layer;
 
 static conv_layer *conv(gan_layer *l) { return (conv_layer *)l; }
@@ -104,8 +110,20 @@ static size_t chunk_for(const conv_layer *c, size_t batch)
     return batch > c->chunk / per_image ? c->chunk : batch * per_image;
 }
 
-/* Output shape and chunking; l->in and l->out change only on success. */
-static int set_geometry(gan_layer *l, gan_shape in, gan__conv_geom g, gan_shape out, size_t span, size_t index)
+/* Winograd's workspace: U (9 x 4C x N), then V and M for `tiles` tiles. */
+static size_t wino_u(const conv_layer *c) { return 9 * 4 * c->g.c * c->n; }
+static size_t wino_tile_floats(const conv_layer *c) { return 9 * (4 * c->g.c + c->n); }
+
+static size_t wino_chunk_for(const conv_layer *c, size_t batch)
+{
+    size_t all = batch * gan__wino_tiles(&c->g);
+    return all < c->tile_chunk ? all : c->tile_chunk;
+}
+
+/* Output shape and chunking; l->in and l->out change only on success. n: channels of g's
+ * output. */
+static int set_geometry(gan_layer *l, gan_shape in, gan__conv_geom g, size_t n, gan_shape out, size_t span,
+                        size_t index)
 {
     if (gan__check_shape(out.c, out.h, out.w))
         return gan__wrap(GAN_EINVAL, "%s layer %zu on a %zux%zu input", l->ops->name, index, in.h, in.w);
@@ -113,6 +131,12 @@ static int set_geometry(gan_layer *l, gan_shape in, gan__conv_geom g, gan_shape 
     c->g = g;
     c->span = span;
     c->chunk = chunk_positions(span, g.ow);
+    c->n = n;
+    c->wino = gan__wino_fits(&g, n);
+    if (c->wino) {
+        size_t fit = WINO_CHUNK_BYTES / sizeof(float) / wino_tile_floats(c);
+        c->tile_chunk = fit ? fit : 1;
+    }
     l->in = in;
     l->out = out;
     return GAN_OK;
@@ -128,9 +152,92 @@ static int check_channels(const gan_layer *l, gan_shape in, size_t index)
 
 /* ------------------------------------------------------------- the kinds' hooks */
 
+/* The column buffer is the net's scratch, shared by its layers (one runs at a time). */
 static int conv_reserve(gan_layer *l, size_t batch)
 {
-    return gan__layer_grow(l, chunk_for(conv(l), batch), conv(l)->span, sizeof(float));
+    const conv_layer *c = conv(l);
+    l->scratch_need = c->wino ? wino_u(c) + wino_chunk_for(c, batch) * wino_tile_floats(c)
+                              : chunk_for(c, batch) * c->span;
+    return GAN_OK;
+}
+
+/* The nine products of F(2x2, 2x2), one per transformed point xi: C_xi = op(A_xi) op(B_xi)
+ * (+ beta C_xi), each operand's matrices `step` floats apart. */
+static void wino_gemms(int ta, int tb, size_t m, size_t n, size_t k, const float *a, size_t lda, size_t a_step,
+                       const float *b, size_t ldb, size_t b_step, float beta, float *c, size_t ldc, size_t c_step)
+{
+    for (size_t xi = 0; xi < 9; xi++)
+        gan__gemm(ta, tb, m, n, k, 1.0f, a + xi * a_step, lda, b + xi * b_step, ldb, beta, c + xi * c_step, ldc);
+}
+
+/* The workspace's parts for a chunk of T tiles: U, V (9 x T x 4C), M (9 x T x N). */
+typedef struct { float *u, *v, *m; size_t C4, N, T; } wino_parts;
+
+static wino_parts wino_split(const conv_layer *c, float *scratch, size_t T)
+{
+    wino_parts p = {scratch, scratch + wino_u(c), NULL, 4 * c->g.c, c->n, T};
+    p.m = p.v + 9 * T * p.C4;
+    return p;
+}
+
+/* g's forward on tiles q0 .. q0+T-1: out (g's output) = (bias +) the convolution of img. U
+ * holds the transformed weights (trans: conv2d_transpose's layout). */
+static void wino_forward(const conv_layer *c, wino_parts p, int trans, const float *img, size_t q0,
+                         const float *bias, float *out)
+{
+    gan__wino_input(&c->g, img, q0, q0 + p.T, p.v);
+    wino_gemms(0, trans, p.T, p.N, p.C4, p.v, p.C4, p.T * p.C4, p.u, trans ? p.C4 : p.N, p.C4 * p.N, 0.0f, p.m, p.N,
+               p.T * p.N);
+    gan__wino_output(&c->g, p.N, p.m, q0, q0 + p.T, bias, out);
+}
+
+/* g's input gradient on tiles q0 .. q0+T-1: the adjoint of g applied to grad (g's
+ * output's shape), added to img. */
+static void wino_adjoint(const conv_layer *c, wino_parts p, int trans, const float *grad, size_t q0, float *img)
+{
+    gan__wino_output_adjoint(&c->g, p.N, grad, q0, q0 + p.T, p.m);
+    wino_gemms(0, !trans, p.T, p.C4, p.N, p.m, p.N, p.T * p.N, p.u, trans ? p.C4 : p.N, p.C4 * p.N, 0.0f, p.v, p.C4,
+               p.T * p.C4);
+    gan__wino_input_adjoint(&c->g, p.v, q0, q0 + p.T, img);
+}
+
+/* g's weight gradient of tiles q0 .. q0+T-1, into U's space (add: to what is there): img
+ * is g's input, grad the gradient at its output. */
+static void wino_weight_grad(const conv_layer *c, wino_parts p, int trans, const float *img, const float *grad,
+                             size_t q0, int add)
+{
+    gan__wino_input(&c->g, img, q0, q0 + p.T, p.v);
+    gan__wino_output_adjoint(&c->g, p.N, grad, q0, q0 + p.T, p.m);
+    float beta = add ? 1.0f : 0.0f;
+    if (trans) wino_gemms(1, 0, p.N, p.C4, p.T, p.m, p.N, p.T * p.N, p.v, p.C4, p.T * p.C4, beta, p.u, p.C4, p.N * p.C4);
+    else wino_gemms(1, 0, p.C4, p.N, p.T, p.v, p.C4, p.T * p.C4, p.m, p.N, p.T * p.N, beta, p.u, p.N, p.C4 * p.N);
+}
+
+/* The whole batch through g with Winograd: forward (out = bias + g(img)), or the adjoint
+ * (img += g^T(grad)), chunk by chunk. */
+static void wino_apply(gan_layer *l, size_t batch, int trans, int adjoint, const float *in, const float *bias,
+                       float *out)
+{
+    const conv_layer *c = conv(l);
+    size_t total = batch * gan__wino_tiles(&c->g), step = wino_chunk_for(c, batch);
+    gan__wino_filter(&c->g, c->n, trans, l->params, l->scratch);
+    for (size_t q0 = 0; q0 < total; q0 += step) {
+        wino_parts p = wino_split(c, l->scratch, total - q0 < step ? total - q0 : step);
+        if (adjoint) wino_adjoint(c, p, trans, in, q0, out);
+        else wino_forward(c, p, trans, in, q0, bias, out);
+    }
+}
+
+/* The weight gradient over the whole batch (grads: GAN__GRADS_ADD or _SET): img is g's
+ * input, grad the gradient at g's output. */
+static void wino_weights(gan_layer *l, size_t batch, int trans, const float *img, const float *grad, int grads)
+{
+    const conv_layer *c = conv(l);
+    size_t total = batch * gan__wino_tiles(&c->g), step = wino_chunk_for(c, batch);
+    for (size_t q0 = 0; q0 < total; q0 += step)
+        wino_weight_grad(c, wino_split(c, l->scratch, total - q0 < step ? total - q0 : step), trans, img, grad, q0,
+                         q0 > 0);
+    gan__wino_filter_adjoint(&c->g, c->n, trans, l->scratch, grads == GAN__GRADS_ADD, l->grads);
 }
 
 /* Weights by the scheme with fan_in k*k*cin and fan_out k*k*cout; biases zero. */
@@ -206,15 +313,19 @@ static int conv2d_place(gan_layer *l, gan_shape in, size_t index)
                          index, c->k, c->k, c->pad, in.h, in.w);
     gan__conv_geom g = {in.h, in.w, in.c, c->k, c->stride, c->pad, (in.h + 2 * c->pad - c->k) / c->stride + 1,
                         (in.w + 2 * c->pad - c->k) / c->stride + 1};
-    return set_geometry(l, in, g, (gan_shape){c->cout, g.oh, g.ow}, c->k * c->k * c->cin, index);
+    return set_geometry(l, in, g, c->cout, (gan_shape){c->cout, g.oh, g.ow}, c->k * c->k * c->cin, index);
 }
 
 static void conv2d_forward(gan_layer *l, const float *x, size_t batch, float *y, int train, gan_rng *rng)
 {
     (void)train; (void)rng;
     const conv_layer *c = conv(l);
+    if (c->wino) {
+        wino_apply(l, batch, 0, 0, x, c->bias ? bias(l) : NULL, y);
+        return;
+    }
     size_t total = batch * c->g.oh * c->g.ow, step = chunk_for(c, batch), n = c->cout, K = c->span;
-    float *col = l->work;
+    float *col = l->scratch;
     for (size_t q0 = 0; q0 < total; q0 += step) {
         size_t rows = total - q0 < step ? total - q0 : step;
         float *yq = y + q0 * n;
@@ -225,16 +336,12 @@ static void conv2d_forward(gan_layer *l, const float *x, size_t batch, float *y,
 }
 
 /* dW (+)= col^T dy and dcol = dy W^T chunk by chunk (the column buffer holds the
- * im2col of x, then dcol), dx = col2im(dcol), db = column sums of dy. */
-static void conv2d_backward(gan_layer *l, const float *x, const float *y, const float *dy, size_t batch, float *dx,
-                            int grads)
+ * im2col of x, then dcol), dx += col2im(dcol). */
+static void conv2d_backward_im2col(gan_layer *l, const float *x, const float *dy, size_t batch, float *dx, int grads)
 {
-    (void)y;
     const conv_layer *c = conv(l);
-    if (grads == GAN__GRADS_NONE && !dx) return;
     size_t total = batch * c->g.oh * c->g.ow, step = chunk_for(c, batch), n = c->cout, K = c->span;
-    float *col = l->work;
-    if (dx) memset(dx, 0, batch * gan__shape_size(l->in) * sizeof *dx);
+    float *col = l->scratch;
     for (size_t q0 = 0; q0 < total; q0 += step) {
         size_t rows = total - q0 < step ? total - q0 : step;
         const float *dyq = dy + q0 * n;
@@ -248,7 +355,23 @@ static void conv2d_backward(gan_layer *l, const float *x, const float *y, const 
             gan__col2im(&c->g, col, q0, q0 + rows, dx);
         }
     }
-    if (grads != GAN__GRADS_NONE && c->bias) gan__col_sums(bias_grad(l), dy, total, n, grads == GAN__GRADS_ADD);
+}
+
+/* The weight and input gradients, then db = column sums of dy. */
+static void conv2d_backward(gan_layer *l, const float *x, const float *y, const float *dy, size_t batch, float *dx,
+                            int grads)
+{
+    (void)y;
+    const conv_layer *c = conv(l);
+    if (grads == GAN__GRADS_NONE && !dx) return;
+    if (dx) memset(dx, 0, batch * gan__shape_size(l->in) * sizeof *dx);
+    if (!c->wino) conv2d_backward_im2col(l, x, dy, batch, dx, grads);
+    else {
+        if (grads != GAN__GRADS_NONE) wino_weights(l, batch, 0, x, dy, grads);
+        if (dx) wino_apply(l, batch, 0, 1, dy, NULL, dx);
+    }
+    if (grads != GAN__GRADS_NONE && c->bias)
+        gan__col_sums(bias_grad(l), dy, batch * c->g.oh * c->g.ow, c->cout, grads == GAN__GRADS_ADD);
 }
 
 static int conv2d_decode(gan_layer **out, const uint8_t *p, size_t len, unsigned version, size_t in_size)
@@ -313,7 +436,8 @@ static int conv2d_t_place(gan_layer *l, gan_shape in, size_t index)
         return gan__fail(GAN_EINVAL, "conv2d_transpose layer %zu: a %llux%llu output of a %zux%zu input exceeds %d",
                          index, (unsigned long long)oh, (unsigned long long)ow, in.h, in.w, INT_MAX);
     gan__conv_geom g = {(size_t)oh, (size_t)ow, c->cout, c->k, c->stride, c->pad, in.h, in.w};
-    return set_geometry(l, in, g, (gan_shape){c->cout, (size_t)oh, (size_t)ow}, c->k * c->k * c->cout, index);
+    return set_geometry(l, in, g, c->cin, (gan_shape){c->cout, (size_t)oh, (size_t)ow}, c->k * c->k * c->cout,
+                        index);
 }
 
 /* dcol = x W chunk by chunk, scattered into y by col2im over the biases (or zeros). */
@@ -323,9 +447,13 @@ static void conv2d_t_forward(gan_layer *l, const float *x, size_t batch, float *
     const conv_layer *c = conv(l);
     size_t total = batch * c->g.oh * c->g.ow, step = chunk_for(c, batch), cin = c->cin, K = c->span;
     size_t pixels = batch * c->g.h * c->g.w;
-    float *col = l->work;
+    float *col = l->scratch;
     if (c->bias) gan__rows_set(y, bias(l), pixels, c->cout);
     else memset(y, 0, pixels * c->cout * sizeof *y);
+    if (c->wino) {
+        wino_apply(l, batch, 1, 1, x, NULL, y);
+        return;
+    }
     for (size_t q0 = 0; q0 < total; q0 += step) {
         size_t rows = total - q0 < step ? total - q0 : step;
         gan__gemm(0, 0, rows, K, cin, 1.0f, x + q0 * cin, cin, l->params, K, 0.0f, col, K);
@@ -333,16 +461,13 @@ static void conv2d_t_forward(gan_layer *l, const float *x, size_t batch, float *
     }
 }
 
-/* With col = im2col(dy) chunk by chunk: dx = col W^T, dW (+)= x^T col; db = column sums
- * of dy. */
-static void conv2d_t_backward(gan_layer *l, const float *x, const float *y, const float *dy, size_t batch,
-                              float *dx, int grads)
+/* With col = im2col(dy) chunk by chunk: dx = col W^T, dW (+)= x^T col. */
+static void conv2d_t_backward_im2col(gan_layer *l, const float *x, const float *dy, size_t batch, float *dx,
+                                     int grads)
 {
-    (void)y;
     const conv_layer *c = conv(l);
-    if (grads == GAN__GRADS_NONE && !dx) return;
     size_t total = batch * c->g.oh * c->g.ow, step = chunk_for(c, batch), cin = c->cin, K = c->span;
-    float *col = l->work;
+    float *col = l->scratch;
     for (size_t q0 = 0; q0 < total; q0 += step) {
         size_t rows = total - q0 < step ? total - q0 : step;
         gan__im2col(&c->g, dy, q0, q0 + rows, col);
@@ -351,6 +476,20 @@ static void conv2d_t_backward(gan_layer *l, const float *x, const float *y, cons
             float beta = grads == GAN__GRADS_ADD || q0 > 0 ? 1.0f : 0.0f;
             gan__gemm(1, 0, cin, K, rows, 1.0f, x + q0 * cin, cin, col, K, beta, l->grads, K);
         }
+    }
+}
+
+/* The input and weight gradients, then db = column sums of dy. */
+static void conv2d_t_backward(gan_layer *l, const float *x, const float *y, const float *dy, size_t batch,
+                              float *dx, int grads)
+{
+    (void)y;
+    const conv_layer *c = conv(l);
+    if (grads == GAN__GRADS_NONE && !dx) return;
+    if (!c->wino) conv2d_t_backward_im2col(l, x, dy, batch, dx, grads);
+    else {
+        if (grads != GAN__GRADS_NONE) wino_weights(l, batch, 1, dy, x, grads);
+        if (dx) wino_apply(l, batch, 1, 0, dy, NULL, dx);
     }
     if (grads != GAN__GRADS_NONE && c->bias)
         gan__col_sums(bias_grad(l), dy, batch * c->g.h * c->g.w, c->cout, grads == GAN__GRADS_ADD);

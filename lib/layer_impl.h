@@ -106,6 +106,7 @@ struct gan_layer {
     void *work_next;      /* a grown workspace, until the net commits it */
     void *work;           /* the kind's per-row workspace (maxout winners, dropout mask) */
     size_t scratch_width; /* floats per row of the net's shared scratch this layer uses */
+    size_t scratch_need;  /* or floats in all, at the batch reserve last sized (conv buffers) */
     float *scratch;       /* borrowed from the net for what one call needs */
     const float *fwd_x;   /* the last forward's input and output (the net's buffers, or */
     float *fwd_y;         /* the caller's input when backward does not read it) */

@@ -461,8 +461,13 @@ static int reserve(gan_net *n, size_t batch)
         gan__size_mul(batch, n->scratch_width, &scratch_n) || scratch_n > SIZE_MAX / sizeof(float))
         return gan__fail(GAN_EINVAL, "a batch of %zu overflows the workspace size", batch);
     int rc = GAN_OK;
-    for (size_t i = 0; i < n->n_layers && !rc; i++)
-        if (n->layers[i]->ops->reserve) rc = n->layers[i]->ops->reserve(n->layers[i], batch);
+    for (size_t i = 0; i < n->n_layers && !rc; i++) {
+        gan_layer *l = n->layers[i];
+        if (l->ops->reserve) rc = l->ops->reserve(l, batch);
+        if (!rc && l->scratch_need > scratch_n) scratch_n = l->scratch_need; /* one buffer for all */
+    }
+    if (!rc && scratch_n > SIZE_MAX / sizeof(float))
+        rc = gan__fail(GAN_EINVAL, "a batch of %zu overflows the workspace size", batch);
     /* Every buffer gets at least one float, so that NULL means a failure. */
     float *acts = rc ? NULL : gan__malloc((acts_n ? acts_n : 1) * sizeof(float));
     float *grad_buf = acts ? gan__malloc(grad_n) : NULL;
@@ -488,7 +493,10 @@ static int reserve(gan_net *n, size_t batch)
     n->grad_buf = grad_buf;
     n->scratch = scratch;
     n->batch_cap = batch;
-    for (size_t i = 0; i < n->n_layers; i++) n->layers[i]->scratch = n->layers[i]->scratch_width ? scratch : NULL;
+    for (size_t i = 0; i < n->n_layers; i++) {
+        gan_layer *l = n->layers[i];
+        l->scratch = l->scratch_width || l->scratch_need ? scratch : NULL;
+    }
     return GAN_OK;
 }
 

@@ -702,6 +702,20 @@ static void chunked_backward_and_grads_modes(void **state)
         check_chunked(GAN_LAYER_CONV2D, &CONV_CHUNKED[i], 700 + i);
     for (size_t i = 0; i < sizeof CONV_T_CHUNKED / sizeof *CONV_T_CHUNKED; i++)
         check_chunked(GAN_LAYER_CONV2D_TRANSPOSE, &CONV_T_CHUNKED[i], 710 + i);
+    /* Winograd's geometries (4x4 kernels, stride 2, padding 1, even sizes, 16 channels
+     * or more: lib/winograd.c): one chunk with a bias and unequal channel counts, and two
+     * chunks of 16 channels (2,184 tiles of 2,880 bytes fill 6 MiB; 9 images of 256
+     * tiles), the second starting inside the ninth image. */
+    static const geometry wino[] = {
+        {32, 8, 8, 24, 4, 2, 1, 0, 1, 2}, {16, 64, 64, 16, 4, 2, 1, 0, 0, 9},
+    };
+    static const geometry wino_t[] = {
+        {24, 4, 4, 32, 4, 2, 1, 0, 1, 2}, {16, 32, 32, 16, 4, 2, 1, 0, 0, 9},
+    };
+    for (size_t i = 0; i < 2; i++) {
+        check_chunked(GAN_LAYER_CONV2D, &wino[i], 730 + i);
+        check_chunked(GAN_LAYER_CONV2D_TRANSPOSE, &wino_t[i], 740 + i);
+    }
     /* And one chunk, a batch of one image, a small layer. */
     static const geometry small = {3, 5, 7, 2, 3, 2, 1, 1, 1, 1};
     check_chunked(GAN_LAYER_CONV2D, &small, 720);

@@ -1,0 +1,276 @@
+/* Winograd's F(2x2, 2x2) transforms for 4x4 stride-2 convolutions (winograd_impl.h).
+ *
+ * Per axis, with d the three input values of a tile, m the three products and w the two
+ * taps of a phase (tap a of phase u is kernel row 2a + u):
+ *   input   V = (d0 - d1, d1, d2 - d1)      adjoint  dd = (dV0, dV1 - dV0 - dV2, dV2)
+ *   filter  U = (w0, w0 + w1, w1)           adjoint  dw = (dU0 + dU1, dU1 + dU2)
+ *   output  y = (m0 + m1, m1 + m2)          adjoint  dm = (dy0, dy0 + dy1, dy1)
+ * so y0 = d0 w0 + d1 w1 and y1 = d1 w0 + d2 w1, the stride-1 convolution of a phase. Each
+ * 2-D transform is the 1-D one along rows, then along columns. Runs of channels are the
+ * inner loops, contiguous in HWC rows and in the transformed matrices alike. */
+#include "winograd_impl.h"
+
+#include <string.h>
+
+/* Channels per block of the input transforms: invalid taps (padding) read a zero block. */
+enum { BLOCK = 64 };
+
+int gan__wino_fits(const gan__conv_geom *g, size_t n)
+{
+    return g->k == 4 && g->stride == 2 && g->pad == 1 && g->h == 2 * g->oh && g->w == 2 * g->ow && g->oh % 2 == 0 &&
+           g->ow % 2 == 0 && g->c >= 16 && n >= 16;
+}
+
+size_t gan__wino_tiles(const gan__conv_geom *g) { return (g->oh / 2) * (g->ow / 2); }
+
+/* ------------------------------------------------------------------ filters */
+
+/* dst[9] = G src[4] G^T, run by run of len values (src[a * 2 + b] is tap (a, b)). The
+ * kernels copy their pointers to restrict locals, so that the compiler vectorises them. */
+static void filter_run(const float *restrict w00, const float *restrict w01, const float *restrict w10,
+                       const float *restrict w11, float *restrict u0, float *restrict u1, float *restrict u2,
+                       float *restrict u3, float *restrict u4, float *restrict u5, float *restrict u6,
+                       float *restrict u7, float *restrict u8, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        float r00 = w00[i], r01 = w00[i] + w01[i], r02 = w01[i]; /* along columns */
+        float r10 = w10[i], r11 = w10[i] + w11[i], r12 = w11[i];
+        u0[i] = r00, u1[i] = r01, u2[i] = r02;
+        u3[i] = r00 + r10, u4[i] = r01 + r11, u5[i] = r02 + r12;
+        u6[i] = r10, u7[i] = r11, u8[i] = r12;
+    }
+}
+
+/* dst[4] = (add ? dst : 0) + G^T src[9] G. */
+static void filter_run_adjoint(const float *restrict u0, const float *restrict u1, const float *restrict u2,
+                               const float *restrict u3, const float *restrict u4, const float *restrict u5,
+                               const float *restrict u6, const float *restrict u7, const float *restrict u8,
+                               float *restrict w00, float *restrict w01, float *restrict w10, float *restrict w11,
+                               size_t len, int add)
+{
+    for (size_t i = 0; i < len; i++) {
+        float c00 = u0[i] + u1[i], c01 = u1[i] + u2[i]; /* along columns: row alpha, tap b */
+        float c10 = u3[i] + u4[i], c11 = u4[i] + u5[i];
+        float c20 = u6[i] + u7[i], c21 = u7[i] + u8[i];
+        w00[i] = add ? w00[i] + (c00 + c10) : c00 + c10;
+        w01[i] = add ? w01[i] + (c01 + c11) : c01 + c11;
+        w10[i] = add ? w10[i] + (c10 + c20) : c10 + c20;
+        w11[i] = add ? w11[i] + (c11 + c21) : c11 + c21;
+    }
+}
+
+/* The pointers of phase (u, v): the weights' four taps and U's nine matrices, for channel
+ * c and output channel o (the run goes along N, or along C when trans). */
+static void filter_ptrs(const gan__conv_geom *g, size_t n, int trans, size_t uv, size_t c, size_t o, const float *w,
+                        const float *u, const float *tap[4], const float *mat[9])
+{
+    size_t C = g->c, u_ = uv >> 1, v_ = uv & 1;
+    for (size_t a = 0; a < 2; a++)
+        for (size_t b = 0; b < 2; b++) {
+            size_t t = (2 * a + u_) * 4 + 2 * b + v_;
+            tap[a * 2 + b] = trans ? w + o * 16 * C + t * C : w + (t * C + c) * n;
+        }
+    for (size_t xi = 0; xi < 9; xi++)
+        mat[xi] = trans ? u + (xi * n + o) * 4 * C + uv * C : u + (xi * 4 * C + uv * C + c) * n;
+}
+
+void gan__wino_filter(const gan__conv_geom *g, size_t n, int trans, const float *w, float *u)
+{
+    const float *tap[4], *mat[9];
+    size_t runs = trans ? n : g->c, len = trans ? g->c : n;
+    for (size_t uv = 0; uv < 4; uv++)
+        for (size_t r = 0; r < runs; r++) {
+            filter_ptrs(g, n, trans, uv, trans ? 0 : r, trans ? r : 0, w, u, tap, mat);
+            filter_run(tap[0], tap[1], tap[2], tap[3], (float *)mat[0], (float *)mat[1], (float *)mat[2], (float *)mat[3],
+                       (float *)mat[4], (float *)mat[5], (float *)mat[6], (float *)mat[7], (float *)mat[8], len);
+        }
+}
+
+void gan__wino_filter_adjoint(const gan__conv_geom *g, size_t n, int trans, const float *du, int add, float *dw)
+{
+    const float *tap[4], *mat[9];
+    size_t runs = trans ? n : g->c, len = trans ? g->c : n;
+    for (size_t uv = 0; uv < 4; uv++)
+        for (size_t r = 0; r < runs; r++) {
+            filter_ptrs(g, n, trans, uv, trans ? 0 : r, trans ? r : 0, dw, du, tap, mat);
+            filter_run_adjoint(mat[0], mat[1], mat[2], mat[3], mat[4], mat[5], mat[6], mat[7], mat[8], (float *)tap[0],
+                               (float *)tap[1], (float *)tap[2], (float *)tap[3], len, add);
+        }
+}
+
+/* -------------------------------------------------------------------- input */
+
+/* Tile q's place: image, tile row, tile column. */
+static void tile_of(const gan__conv_geom *g, size_t q, size_t *b, size_t *ty, size_t *tx)
+{
+    size_t tw = g->ow / 2, tpi = gan__wino_tiles(g);
+    *b = q / tpi;
+    *ty = q % tpi / tw;
+    *tx = q % tpi % tw;
+}
+
+/* The 3x3 input pixels of tile q's phase (u, v): NULL where the padding is. */
+static void input_ptrs(const gan__conv_geom *g, const float *img, size_t q, size_t uv, const float *d[9])
+{
+    size_t b, ty, tx;
+    tile_of(g, q, &b, &ty, &tx);
+    for (size_t i = 0; i < 3; i++)
+        for (size_t j = 0; j < 3; j++) {
+            /* P row i of the phase is image row 2i + u - 1 (padding 1). */
+            size_t yr = 4 * ty + 2 * i + (uv >> 1), xc = 4 * tx + 2 * j + (uv & 1); /* plus 1 */
+            int inside = yr >= 1 && yr <= g->h && xc >= 1 && xc <= g->w;
+            d[i * 3 + j] = inside ? img + ((b * g->h + yr - 1) * g->w + xc - 1) * g->c : NULL;
+        }
+}
+
+/* o[9] = B^T s[9] B over len channels. */
+static void input_run(const float *restrict d00, const float *restrict d01, const float *restrict d02,
+                      const float *restrict d10, const float *restrict d11, const float *restrict d12,
+                      const float *restrict d20, const float *restrict d21, const float *restrict d22,
+                      float *restrict v0, float *restrict v1, float *restrict v2, float *restrict v3,
+                      float *restrict v4, float *restrict v5, float *restrict v6, float *restrict v7,
+                      float *restrict v8, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        float e00 = d00[i] - d10[i], e01 = d01[i] - d11[i], e02 = d02[i] - d12[i]; /* along rows */
+        float e10 = d10[i], e11 = d11[i], e12 = d12[i];
+        float e20 = d20[i] - d10[i], e21 = d21[i] - d11[i], e22 = d22[i] - d12[i];
+        v0[i] = e00 - e01, v1[i] = e01, v2[i] = e02 - e01;
+        v3[i] = e10 - e11, v4[i] = e11, v5[i] = e12 - e11;
+        v6[i] = e20 - e21, v7[i] = e21, v8[i] = e22 - e21;
+    }
+}
+
+/* o[9] = B s[9] B^T over len channels. */
+static void input_run_adjoint(const float *restrict v0, const float *restrict v1, const float *restrict v2,
+                              const float *restrict v3, const float *restrict v4, const float *restrict v5,
+                              const float *restrict v6, const float *restrict v7, const float *restrict v8,
+                              float *restrict p00, float *restrict p01, float *restrict p02, float *restrict p10,
+                              float *restrict p11, float *restrict p12, float *restrict p20, float *restrict p21,
+                              float *restrict p22, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        float e00 = v0[i], e01 = v1[i] - v0[i] - v2[i], e02 = v2[i]; /* along columns */
+        float e10 = v3[i], e11 = v4[i] - v3[i] - v5[i], e12 = v5[i];
+        float e20 = v6[i], e21 = v7[i] - v6[i] - v8[i], e22 = v8[i];
+        p00[i] = e00, p01[i] = e01, p02[i] = e02;
+        p10[i] = e10 - e00 - e20, p11[i] = e11 - e01 - e21, p12[i] = e12 - e02 - e22;
+        p20[i] = e20, p21[i] = e21, p22[i] = e22;
+    }
+}
+
+void gan__wino_input(const gan__conv_geom *g, const float *img, size_t q0, size_t q1, float *v)
+{
+    static const float zero[BLOCK];
+    size_t C = g->c, T = q1 - q0;
+    for (size_t q = q0; q < q1; q++)
+        for (size_t uv = 0; uv < 4; uv++) {
+            const float *d[9];
+            input_ptrs(g, img, q, uv, d);
+            for (size_t c0 = 0; c0 < C; c0 += BLOCK) {
+                const float *s[9];
+                float *o[9];
+                for (int k = 0; k < 9; k++) {
+                    s[k] = d[k] ? d[k] + c0 : zero;
+                    o[k] = v + (k * T + q - q0) * 4 * C + uv * C + c0;
+                }
+                input_run(s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7], s[8], o[0], o[1], o[2], o[3], o[4], o[5], o[6],
+                          o[7], o[8], C - c0 < BLOCK ? C - c0 : BLOCK);
+            }
+        }
+}
+
+void gan__wino_input_adjoint(const gan__conv_geom *g, const float *dv, size_t q0, size_t q1, float *img)
+{
+    float p[9][BLOCK];
+    float *o[9];
+    for (int k = 0; k < 9; k++) o[k] = p[k];
+    size_t C = g->c, T = q1 - q0;
+    for (size_t q = q0; q < q1; q++)
+        for (size_t uv = 0; uv < 4; uv++) {
+            const float *d[9];
+            input_ptrs(g, img, q, uv, d);
+            for (size_t c0 = 0; c0 < C; c0 += BLOCK) {
+                size_t len = C - c0 < BLOCK ? C - c0 : BLOCK;
+                const float *s[9];
+                for (int k = 0; k < 9; k++) s[k] = dv + (k * T + q - q0) * 4 * C + uv * C + c0;
+                input_run_adjoint(s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7], s[8], o[0], o[1], o[2], o[3], o[4],
+                                  o[5], o[6], o[7], o[8], len);
+                for (int k = 0; k < 9; k++) {
+                    if (!d[k]) continue; /* padding */
+                    float *restrict to = (float *)d[k] + c0;
+                    for (size_t i = 0; i < len; i++) to[i] += p[k][i];
+                }
+            }
+        }
+}
+
+/* ------------------------------------------------------------------- output */
+
+/* The 2x2 output pixels of tile q. */
+static void output_ptrs(const gan__conv_geom *g, size_t n, const float *y, size_t q, const float *p[4])
+{
+    size_t b, ty, tx;
+    tile_of(g, q, &b, &ty, &tx);
+    for (size_t r = 0; r < 2; r++)
+        for (size_t s = 0; s < 2; s++) p[r * 2 + s] = y + ((b * g->oh + 2 * ty + r) * g->ow + 2 * tx + s) * n;
+}
+
+/* y[4] = b + A^T s[9] A over len channels. */
+static void output_run(const float *restrict s0, const float *restrict s1, const float *restrict s2,
+                       const float *restrict s3, const float *restrict s4, const float *restrict s5,
+                       const float *restrict s6, const float *restrict s7, const float *restrict s8,
+                       const float *restrict b, float *restrict y00, float *restrict y01, float *restrict y10,
+                       float *restrict y11, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        float h00 = s0[i] + s1[i], h01 = s1[i] + s2[i]; /* along columns: h[alpha][s] */
+        float h10 = s3[i] + s4[i], h11 = s4[i] + s5[i];
+        float h20 = s6[i] + s7[i], h21 = s7[i] + s8[i];
+        y00[i] = b[i] + (h00 + h10), y01[i] = b[i] + (h01 + h11);
+        y10[i] = b[i] + (h10 + h20), y11[i] = b[i] + (h11 + h21);
+    }
+}
+
+/* o[9] = A y[4] A^T over len channels. */
+static void output_run_adjoint(const float *restrict y00, const float *restrict y01, const float *restrict y10,
+                               const float *restrict y11, float *restrict o0, float *restrict o1, float *restrict o2,
+                               float *restrict o3, float *restrict o4, float *restrict o5, float *restrict o6,
+                               float *restrict o7, float *restrict o8, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        float c00 = y00[i], c10 = y00[i] + y10[i], c20 = y10[i]; /* along rows, column s = 0 */
+        float c01 = y01[i], c11 = y01[i] + y11[i], c21 = y11[i]; /* column s = 1 */
+        o0[i] = c00, o1[i] = c00 + c01, o2[i] = c01;
+        o3[i] = c10, o4[i] = c10 + c11, o5[i] = c11;
+        o6[i] = c20, o7[i] = c20 + c21, o8[i] = c21;
+    }
+}
+
+void gan__wino_output(const gan__conv_geom *g, size_t n, const float *m, size_t q0, size_t q1, const float *bias,
+                      float *y)
+{
+    static const float zero[BLOCK];
+    size_t T = q1 - q0;
+    for (size_t q = q0; q < q1; q++) {
+        const float *p[4], *s[9];
+        output_ptrs(g, n, y, q, p);
+        for (int k = 0; k < 9; k++) s[k] = m + (k * T + q - q0) * n;
+        for (size_t n0 = 0; n0 < n; n0 += BLOCK)
+            output_run(s[0] + n0, s[1] + n0, s[2] + n0, s[3] + n0, s[4] + n0, s[5] + n0, s[6] + n0, s[7] + n0,
+                       s[8] + n0, bias ? bias + n0 : zero, (float *)p[0] + n0, (float *)p[1] + n0,
+                       (float *)p[2] + n0, (float *)p[3] + n0, n - n0 < BLOCK ? n - n0 : BLOCK);
+    }
+}
+
+void gan__wino_output_adjoint(const gan__conv_geom *g, size_t n, const float *dy, size_t q0, size_t q1, float *dm)
+{
+    size_t T = q1 - q0;
+    for (size_t q = q0; q < q1; q++) {
+        const float *p[4];
+        float *o[9];
+        output_ptrs(g, n, dy, q, p);
+        for (int k = 0; k < 9; k++) o[k] = dm + (k * T + q - q0) * n;
+        output_run_adjoint(p[0], p[1], p[2], p[3], o[0], o[1], o[2], o[3], o[4], o[5], o[6], o[7], o[8], n);
+    }
+}
