@@ -32,6 +32,7 @@
 
 #include "check.h"
 #include "paper.h"
+#include "dcgan64.h"
 
 char *openblas_get_corename(void);
 #pragma weak openblas_get_corename
@@ -61,6 +62,7 @@ static double status_mb(const char *key)
 }
 
 static int show_rss;
+static double base_rss_mb; /* VmRSS before any net */
 
 static void rss_at(int b, const char *stage)
 {
@@ -116,53 +118,6 @@ static gan_net *dcgan_discriminator(void)
     CHECK(gan_layer_leaky_relu(&l, 0.2f)); add(d, l);
     CHECK(gan_layer_dense(&l, 128 * 7 * 7, 1)); add(d, l);
     return d;
-}
-
-/* pytorch/examples' DCGAN (dcgan/main.py) at 64 x 64: nz 100, ngf = ndf = 64, 3
- * channels, no biases, batch norm, ReLU in G and leaky ReLU 0.2 in D, sigmoid at D's end
- * (libgan reads its logit). A net is a list of layers, so --profile can time each alone. */
-typedef enum { CONV_T, CONV, BN, RELU, LRELU, TANH, SIGMOID } layer_kind;
-typedef struct { layer_kind kind; int cin, cout, k, s, p; } layer_spec;
-
-enum { NZ = 100, W64 = 64, C64 = 3, SIDE64 = 64 };
-#define BLOCK_T(ci, co, s_, p_) {CONV_T, ci, co, 4, s_, p_}, {BN, co, 0, 0, 0, 0}, {RELU, 0, 0, 0, 0, 0}
-#define BLOCK(ci, co) {CONV, ci, co, 4, 2, 1}, {BN, co, 0, 0, 0, 0}, {LRELU, 0, 0, 0, 0, 0}
-static const layer_spec g64[] = {
-    BLOCK_T(NZ, 8 * W64, 1, 0),      BLOCK_T(8 * W64, 4 * W64, 2, 1), BLOCK_T(4 * W64, 2 * W64, 2, 1),
-    BLOCK_T(2 * W64, W64, 2, 1),     {CONV_T, W64, C64, 4, 2, 1},     {TANH, 0, 0, 0, 0, 0},
-};
-static const layer_spec d64[] = {
-    {CONV, C64, W64, 4, 2, 1}, {LRELU, 0, 0, 0, 0, 0}, BLOCK(W64, 2 * W64), BLOCK(2 * W64, 4 * W64),
-    BLOCK(4 * W64, 8 * W64),   {CONV, 8 * W64, 1, 4, 1, 0}, {SIGMOID, 0, 0, 0, 0, 0},
-};
-#undef BLOCK
-#undef BLOCK_T
-enum { G64_LAYERS = sizeof g64 / sizeof *g64, D64_LAYERS = sizeof d64 / sizeof *d64 };
-
-static gan_layer *make_layer(const layer_spec *s)
-{
-    gan_layer *l = NULL;
-    switch (s->kind) {
-    case CONV_T: CHECK(gan_layer_conv2d_transpose(&l, s->cin, s->cout, s->k, s->s, s->p, 0)); break;
-    case CONV: CHECK(gan_layer_conv2d(&l, s->cin, s->cout, s->k, s->s, s->p)); break;
-    case BN: CHECK(gan_layer_batchnorm(&l, s->cin, 0.1f, 1e-5f)); break;
-    case RELU: CHECK(gan_layer_activation(&l, GAN_ACT_RELU)); break;
-    case LRELU: CHECK(gan_layer_leaky_relu(&l, 0.2f)); break;
-    case TANH: CHECK(gan_layer_activation(&l, GAN_ACT_TANH)); break;
-    case SIGMOID: CHECK(gan_layer_activation(&l, GAN_ACT_SIGMOID)); break;
-    }
-    if (s->kind == CONV_T || s->kind == CONV) CHECK(gan_layer_set_bias(l, 0));
-    return l;
-}
-
-/* The layers [from, to) of a spec list on an input of c x h x w (h = w = 1: a vector). */
-static gan_net *net_of(const layer_spec *spec, int from, int to, size_t c, size_t h, size_t w)
-{
-    gan_net *n;
-    if (h == 1 && w == 1) CHECK(gan_net_create(&n, c));
-    else CHECK(gan_net_create_image(&n, c, h, w));
-    for (int i = from; i < to; i++) add(n, make_layer(&spec[i]));
-    return n;
 }
 
 static int dcgan_model; /* 0: the MLP, 28: examples/dcgan's, 64: dcgan64 */
@@ -359,13 +314,31 @@ static double time_gemms(const gemm_shape *s, size_t n, double seconds)
     return best;
 }
 
+/* The least memory a dcgan64 step at batch b can hold, in MB (docs/benchmarks.md): the
+ * process before any net (base_mb), the parameters with their gradients and Adam's two
+ * moments, and at the peak, G's update, what backward reads: G's values, D's for its
+ * input gradients, D's input gradient (G's output gradient), and the widest pair of
+ * gradients in flight. D's update, which holds D's values with its weight gradients and
+ * both halves of its input, holds less. */
+static double floor_mb(int b, double base_mb, size_t params)
+{
+    size_t pair = 0;
+    size_t g = kept_floats(g64, G64_LAYERS, NZ, 1, 1, 0, &pair);
+    size_t d_inputs = kept_floats(d64, D64_LAYERS, C64, SIDE64, SIDE64, 1, &pair);
+    size_t d_all = kept_floats(d64, D64_LAYERS, C64, SIDE64, SIDE64, 0, &pair);
+    size_t image = (size_t)C64 * SIDE64 * SIDE64;
+    size_t g_update = g + d_inputs + image + pair, d_update = d_all + 2 * image + pair;
+    size_t rows = g_update > d_update ? g_update : d_update;
+    return base_mb + (16.0 * (double)params + 4.0 * (double)b * (double)rows) / (1024.0 * 1024.0);
+}
+
 /* Seconds per training step at batch b, median of timed windows after a warm-up. */
 static double time_steps(int b, double seconds)
 {
     gan_net *g, *d;
     if (dcgan_model == 64) {
-        g = net_of(g64, 0, G64_LAYERS, NZ, 1, 1);
-        d = net_of(d64, 0, D64_LAYERS, C64, SIDE64, SIDE64);
+        g = dcgan64_generator();
+        d = dcgan64_discriminator();
     } else {
         g = dcgan_model ? dcgan_generator() : paper_generator();
         d = dcgan_model ? dcgan_discriminator() : paper_discriminator();
@@ -398,6 +371,9 @@ static double time_steps(int b, double seconds)
         CHECK(gan_net_init(d, init, GAN_INIT_UNIFORM, 0.005f));
     }
     rss_at(b, "nets and trainer made");
+    if (dcgan_model == 64)
+        printf("floor_mb=%.1f (batch %d; the process held %.1f MB before the nets)\n",
+               floor_mb(b, base_rss_mb, gan_net_num_params(g) + gan_net_num_params(d)), b, base_rss_mb);
     CHECK(gan_trainer_run(t, 1, NULL, NULL));
     rss_at(b, "after the first step");
     CHECK(gan_trainer_run(t, 2, NULL, NULL));
@@ -476,6 +452,7 @@ static void profile_net(const char *name, const layer_spec *spec, int n_spec, si
 
 int main(int argc, char **argv)
 {
+    base_rss_mb = status_mb("VmRSS");
     const char *batches = "32,100,256";
     double seconds = 5;
     int sgemm = 1, profile = 0;

@@ -1,8 +1,9 @@
-/* Data-parallel scaling of the paper's MNIST model (bench.c's nets and recipe): steps/s of
- * one process without a comm, then of N ranks training one global batch together.
+/* Data-parallel scaling of the paper's MNIST model (bench.c's nets and recipe; with
+ * --model dcgan64, bench's 64 x 64 DCGAN and its recipe): steps/s of one process without
+ * a comm, then of N ranks training one global batch together.
  *
- *   scale [--ranks 2] [--batch 200] [--windows 9]          N threads in this process
- *   mpirun -np N scale_mpi [--batch 200] [--windows 9]     N MPI ranks (libgan_mpi)
+ *   scale [--model mlp|dcgan64] [--ranks 2] [--batch 200] [--windows 9]   N threads
+ *   mpirun -np N scale_mpi [--model mlp|dcgan64] [--batch 200] [--windows 9]   N MPI ranks
  *
  * Run BLAS single-threaded (OPENBLAS_NUM_THREADS=1): each rank takes one core. Each run
  * times `windows` windows of 5 steps after 3 warm-up steps and reports the median, and a
@@ -27,6 +28,7 @@
 
 #include "check.h"
 #include "paper.h"
+#include "dcgan64.h"
 
 static double now(void)
 {
@@ -35,11 +37,15 @@ static double now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+static int dcgan64; /* --model dcgan64 */
+
+/* Synthetic images in the range the model's G makes. */
 static int random_images(void *payload, gan_rng *rng, float *x, float *cond, size_t batch)
 {
     (void)payload;
     (void)cond;
-    return gan_rng_fill_uniform(rng, x, batch * 784, 0.0f, 1.0f);
+    return dcgan64 ? gan_rng_fill_uniform(rng, x, batch * C64 * SIDE64 * SIDE64, -1.0f, 1.0f)
+                   : gan_rng_fill_uniform(rng, x, batch * 784, 0.0f, 1.0f);
 }
 
 /* ---------------------------------------------- a comm that counts and times */
@@ -95,17 +101,29 @@ static int cmp_double(const void *a, const void *b)
 static void *train(void *arg)
 {
     run *r = arg;
-    gan_net *g = paper_generator(), *d = paper_discriminator();
+    gan_net *g = dcgan64 ? dcgan64_generator() : paper_generator();
+    gan_net *d = dcgan64 ? dcgan64_discriminator() : paper_discriminator();
     gan_optim *og, *od;
     gan_trainer *t;
-    CHECK(gan_optim_sgd(&og, 0.1f, 0.5f, 0));
-    CHECK(gan_optim_sgd(&od, 0.1f, 0.5f, 0));
+    if (dcgan64) {
+        CHECK(gan_optim_adam(&og, 2e-4f, 0.5f, 0.999f, 1e-8f));
+        CHECK(gan_optim_adam(&od, 2e-4f, 0.5f, 0.999f, 1e-8f));
+    } else {
+        CHECK(gan_optim_sgd(&og, 0.1f, 0.5f, 0));
+        CHECK(gan_optim_sgd(&od, 0.1f, 0.5f, 0));
+    }
     CHECK(gan_trainer_create(&t, g, d, og, od));
     CHECK(gan_trainer_set_batch_size(t, r->batch));
     CHECK(gan_trainer_set_data(t, random_images, NULL));
     gan_rng *init = gan_trainer_rng(t, GAN_STREAM_INIT);
-    CHECK(gan_net_init(g, init, GAN_INIT_UNIFORM, 0.05f));
-    CHECK(gan_net_init(d, init, GAN_INIT_UNIFORM, 0.005f));
+    if (dcgan64) {
+        CHECK(gan_trainer_set_noise_normal(t, 1.0f));
+        CHECK(gan_net_init(g, init, GAN_INIT_DCGAN, 1.0f));
+        CHECK(gan_net_init(d, init, GAN_INIT_DCGAN, 1.0f));
+    } else {
+        CHECK(gan_net_init(g, init, GAN_INIT_UNIFORM, 0.05f));
+        CHECK(gan_net_init(d, init, GAN_INIT_UNIFORM, 0.005f));
+    }
     counted c = {.inner = r->comm ? *r->comm : (gan_comm){0}};
     if (r->comm) {
         gan_comm wrapped = {.size = sizeof wrapped, .rank = r->comm->rank, .ranks = r->comm->ranks,
@@ -161,7 +179,9 @@ static int flag(int argc, char **argv, const char *name, int fallback)
 
 int main(int argc, char **argv)
 {
-    size_t batch = (size_t)flag(argc, argv, "--batch", 200);
+    for (int i = 1; i + 1 < argc; i++)
+        if (!strcmp(argv[i], "--model")) dcgan64 = !strcmp(argv[i + 1], "dcgan64");
+    size_t batch = (size_t)flag(argc, argv, "--batch", dcgan64 ? 64 : 200);
     int windows = flag(argc, argv, "--windows", 9);
     if (windows > 64) windows = 64;
 #ifdef GAN_SCALE_MPI

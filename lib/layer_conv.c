@@ -22,8 +22,6 @@
 /* The column buffer of one chunk: at most this many bytes, unless a single output
  * position's window is larger. */
 enum { CHUNK_BYTES = 3 << 19 }; /* 1.5 MiB */
-/* Winograd's transformed tiles of one chunk (V and M): at most this many bytes. */
-enum { WINO_CHUNK_BYTES = 6 << 20 };
 
 /* Encoding: in_channels u64, out_channels u64, kernel u64, stride u64, padding u64,
  * [output_padding u64,] flags u32 (bit 0: no biases; the others zero). */
@@ -37,9 +35,8 @@ typedef struct conv_layer {
     gan__conv_geom g;   /* set by place: conv2d x -> y, conv2d_transpose y -> x */
     size_t span;        /* k * k * (channels of g's image): the column buffer's width */
     size_t chunk;       /* output positions of g per chunk, at most */
-    size_t n;           /* channels of g's output: conv2d's cout, conv2d_transpose's cin */
-    int wino;           /* g runs on Winograd's F(2x2, 2x2) (winograd_impl.h) */
-    size_t tile_chunk;  /* then: tiles per chunk, at most */
+    int wino;           /* g runs on Winograd's F(2x2, 2x2), as planned (winograd_impl.h) */
+    gan__wino plan;
 } conv_layer;
 
 static conv_layer *conv(gan_layer *l) { return (conv_layer *)l; }
@@ -110,16 +107,6 @@ static size_t chunk_for(const conv_layer *c, size_t batch)
     return batch > c->chunk / per_image ? c->chunk : batch * per_image;
 }
 
-/* Winograd's workspace: U (9 x 4C x N), then V and M for `tiles` tiles. */
-static size_t wino_u(const conv_layer *c) { return 9 * 4 * c->g.c * c->n; }
-static size_t wino_tile_floats(const conv_layer *c) { return 9 * (4 * c->g.c + c->n); }
-
-static size_t wino_chunk_for(const conv_layer *c, size_t batch)
-{
-    size_t all = batch * gan__wino_tiles(&c->g);
-    return all < c->tile_chunk ? all : c->tile_chunk;
-}
-
 /* Output shape and chunking; l->in and l->out change only on success. n: channels of g's
  * output. */
 static int set_geometry(gan_layer *l, gan_shape in, gan__conv_geom g, size_t n, gan_shape out, size_t span,
@@ -131,12 +118,7 @@ static int set_geometry(gan_layer *l, gan_shape in, gan__conv_geom g, size_t n, 
     c->g = g;
     c->span = span;
     c->chunk = chunk_positions(span, g.ow);
-    c->n = n;
-    c->wino = gan__wino_fits(&g, n);
-    if (c->wino) {
-        size_t fit = WINO_CHUNK_BYTES / sizeof(float) / wino_tile_floats(c);
-        c->tile_chunk = fit ? fit : 1;
-    }
+    c->wino = gan__wino_plan(&c->plan, &g, n);
     l->in = in;
     l->out = out;
     return GAN_OK;
@@ -156,88 +138,8 @@ static int check_channels(const gan_layer *l, gan_shape in, size_t index)
 static int conv_reserve(gan_layer *l, size_t batch)
 {
     const conv_layer *c = conv(l);
-    l->scratch_need = c->wino ? wino_u(c) + wino_chunk_for(c, batch) * wino_tile_floats(c)
-                              : chunk_for(c, batch) * c->span;
+    l->scratch_need = c->wino ? gan__wino_scratch(&c->plan, batch) : chunk_for(c, batch) * c->span;
     return GAN_OK;
-}
-
-/* The nine products of F(2x2, 2x2), one per transformed point xi: C_xi = op(A_xi) op(B_xi)
- * (+ beta C_xi), each operand's matrices `step` floats apart. */
-static void wino_gemms(int ta, int tb, size_t m, size_t n, size_t k, const float *a, size_t lda, size_t a_step,
-                       const float *b, size_t ldb, size_t b_step, float beta, float *c, size_t ldc, size_t c_step)
-{
-    for (size_t xi = 0; xi < 9; xi++)
-        gan__gemm(ta, tb, m, n, k, 1.0f, a + xi * a_step, lda, b + xi * b_step, ldb, beta, c + xi * c_step, ldc);
-}
-
-/* The workspace's parts for a chunk of T tiles: U, V (9 x T x 4C), M (9 x T x N). */
-typedef struct { float *u, *v, *m; size_t C4, N, T; } wino_parts;
-
-static wino_parts wino_split(const conv_layer *c, float *scratch, size_t T)
-{
-    wino_parts p = {scratch, scratch + wino_u(c), NULL, 4 * c->g.c, c->n, T};
-    p.m = p.v + 9 * T * p.C4;
-    return p;
-}
-
-/* g's forward on tiles q0 .. q0+T-1: out (g's output) = (bias +) the convolution of img. U
- * holds the transformed weights (trans: conv2d_transpose's layout). */
-static void wino_forward(const conv_layer *c, wino_parts p, int trans, const float *img, size_t q0,
-                         const float *bias, float *out)
-{
-    gan__wino_input(&c->g, img, q0, q0 + p.T, p.v);
-    wino_gemms(0, trans, p.T, p.N, p.C4, p.v, p.C4, p.T * p.C4, p.u, trans ? p.C4 : p.N, p.C4 * p.N, 0.0f, p.m, p.N,
-               p.T * p.N);
-    gan__wino_output(&c->g, p.N, p.m, q0, q0 + p.T, bias, out);
-}
-
-/* g's input gradient on tiles q0 .. q0+T-1: the adjoint of g applied to grad (g's
- * output's shape), added to img. */
-static void wino_adjoint(const conv_layer *c, wino_parts p, int trans, const float *grad, size_t q0, float *img)
-{
-    gan__wino_output_adjoint(&c->g, p.N, grad, q0, q0 + p.T, p.m);
-    wino_gemms(0, !trans, p.T, p.C4, p.N, p.m, p.N, p.T * p.N, p.u, trans ? p.C4 : p.N, p.C4 * p.N, 0.0f, p.v, p.C4,
-               p.T * p.C4);
-    gan__wino_input_adjoint(&c->g, p.v, q0, q0 + p.T, img);
-}
-
-/* g's weight gradient of tiles q0 .. q0+T-1, into U's space (add: to what is there): img
- * is g's input, grad the gradient at its output. */
-static void wino_weight_grad(const conv_layer *c, wino_parts p, int trans, const float *img, const float *grad,
-                             size_t q0, int add)
-{
-    gan__wino_input(&c->g, img, q0, q0 + p.T, p.v);
-    gan__wino_output_adjoint(&c->g, p.N, grad, q0, q0 + p.T, p.m);
-    float beta = add ? 1.0f : 0.0f;
-    if (trans) wino_gemms(1, 0, p.N, p.C4, p.T, p.m, p.N, p.T * p.N, p.v, p.C4, p.T * p.C4, beta, p.u, p.C4, p.N * p.C4);
-    else wino_gemms(1, 0, p.C4, p.N, p.T, p.v, p.C4, p.T * p.C4, p.m, p.N, p.T * p.N, beta, p.u, p.N, p.C4 * p.N);
-}
-
-/* The whole batch through g with Winograd: forward (out = bias + g(img)), or the adjoint
- * (img += g^T(grad)), chunk by chunk. */
-static void wino_apply(gan_layer *l, size_t batch, int trans, int adjoint, const float *in, const float *bias,
-                       float *out)
-{
-    const conv_layer *c = conv(l);
-    size_t total = batch * gan__wino_tiles(&c->g), step = wino_chunk_for(c, batch);
-    gan__wino_filter(&c->g, c->n, trans, l->params, l->scratch);
-    for (size_t q0 = 0; q0 < total; q0 += step) {
-        wino_parts p = wino_split(c, l->scratch, total - q0 < step ? total - q0 : step);
-        if (adjoint) wino_adjoint(c, p, trans, in, q0, out);
-        else wino_forward(c, p, trans, in, q0, bias, out);
-    }
-}
-
-/* The weight gradient over the whole batch (grads: GAN__GRADS_ADD or _SET): img is g's
- * input, grad the gradient at g's output. */
-static void wino_weights(gan_layer *l, size_t batch, int trans, const float *img, const float *grad, int grads)
-{
-    const conv_layer *c = conv(l);
-    size_t total = batch * gan__wino_tiles(&c->g), step = wino_chunk_for(c, batch);
-    for (size_t q0 = 0; q0 < total; q0 += step)
-        wino_weight_grad(c, wino_split(c, l->scratch, total - q0 < step ? total - q0 : step), trans, img, grad, q0,
-                         q0 > 0);
-    gan__wino_filter_adjoint(&c->g, c->n, trans, l->scratch, grads == GAN__GRADS_ADD, l->grads);
 }
 
 /* Weights by the scheme with fan_in k*k*cin and fan_out k*k*cout; biases zero. */
@@ -321,7 +223,7 @@ static void conv2d_forward(gan_layer *l, const float *x, size_t batch, float *y,
     (void)train; (void)rng;
     const conv_layer *c = conv(l);
     if (c->wino) {
-        wino_apply(l, batch, 0, 0, x, c->bias ? bias(l) : NULL, y);
+        gan__wino_forward(&c->plan, 0, l->params, x, batch, c->bias ? bias(l) : NULL, y, l->scratch);
         return;
     }
     size_t total = batch * c->g.oh * c->g.ow, step = chunk_for(c, batch), n = c->cout, K = c->span;
@@ -367,8 +269,9 @@ static void conv2d_backward(gan_layer *l, const float *x, const float *y, const 
     if (dx) memset(dx, 0, batch * gan__shape_size(l->in) * sizeof *dx);
     if (!c->wino) conv2d_backward_im2col(l, x, dy, batch, dx, grads);
     else {
-        if (grads != GAN__GRADS_NONE) wino_weights(l, batch, 0, x, dy, grads);
-        if (dx) wino_apply(l, batch, 0, 1, dy, NULL, dx);
+        if (grads != GAN__GRADS_NONE)
+            gan__wino_weight_grad(&c->plan, 0, x, dy, batch, grads == GAN__GRADS_ADD, l->grads, l->scratch);
+        if (dx) gan__wino_adjoint(&c->plan, 0, l->params, dy, batch, dx, l->scratch);
     }
     if (grads != GAN__GRADS_NONE && c->bias)
         gan__col_sums(bias_grad(l), dy, batch * c->g.oh * c->g.ow, c->cout, grads == GAN__GRADS_ADD);
@@ -451,7 +354,7 @@ static void conv2d_t_forward(gan_layer *l, const float *x, size_t batch, float *
     if (c->bias) gan__rows_set(y, bias(l), pixels, c->cout);
     else memset(y, 0, pixels * c->cout * sizeof *y);
     if (c->wino) {
-        wino_apply(l, batch, 1, 1, x, NULL, y);
+        gan__wino_adjoint(&c->plan, 1, l->params, x, batch, y, l->scratch);
         return;
     }
     for (size_t q0 = 0; q0 < total; q0 += step) {
@@ -488,8 +391,9 @@ static void conv2d_t_backward(gan_layer *l, const float *x, const float *y, cons
     if (grads == GAN__GRADS_NONE && !dx) return;
     if (!c->wino) conv2d_t_backward_im2col(l, x, dy, batch, dx, grads);
     else {
-        if (grads != GAN__GRADS_NONE) wino_weights(l, batch, 1, dy, x, grads);
-        if (dx) wino_apply(l, batch, 1, 0, dy, NULL, dx);
+        if (grads != GAN__GRADS_NONE)
+            gan__wino_weight_grad(&c->plan, 1, dy, x, batch, grads == GAN__GRADS_ADD, l->grads, l->scratch);
+        if (dx) gan__wino_forward(&c->plan, 1, l->params, dy, batch, NULL, dx, l->scratch);
     }
     if (grads != GAN__GRADS_NONE && c->bias)
         gan__col_sums(bias_grad(l), dy, batch * c->g.h * c->g.w, c->cout, grads == GAN__GRADS_ADD);

@@ -61,10 +61,10 @@ int gan_net_create_image(gan_net **out, size_t channels, size_t height, size_t w
 static void drop_workspaces(gan_net *n)
 {
     gan__free(n->acts);
-    gan__free(n->grad_buf);
-    gan__free(n->scratch);
+    gan__free(n->own.buf);
+    n->own = (gan__arena){0};
     n->acts = n->grad_buf = n->scratch = NULL;
-    n->batch_cap = n->batch = 0;
+    n->batch_cap = n->batch = n->transient_n = 0;
 }
 
 /* Layer 0's backward reads the net's input: keep a copy. */
@@ -457,8 +457,8 @@ static int reserve(gan_net *n, size_t batch)
     if (batch <= n->batch_cap) return GAN_OK;
     size_t acts_n, grad_n, scratch_n;
     if (gan__size_mul(batch, n->act_width, &acts_n) || gan__size_mul(batch, n->max_dim, &grad_n) ||
-        gan__size_mul(grad_n, n->grad_bufs * sizeof(float), &grad_n) || acts_n > SIZE_MAX / sizeof(float) ||
-        gan__size_mul(batch, n->scratch_width, &scratch_n) || scratch_n > SIZE_MAX / sizeof(float))
+        gan__size_mul(grad_n, n->grad_bufs, &grad_n) || acts_n > SIZE_MAX / sizeof(float) ||
+        gan__size_mul(batch, n->scratch_width, &scratch_n))
         return gan__fail(GAN_EINVAL, "a batch of %zu overflows the workspace size", batch);
     int rc = GAN_OK;
     for (size_t i = 0; i < n->n_layers && !rc; i++) {
@@ -466,15 +466,16 @@ static int reserve(gan_net *n, size_t batch)
         if (l->ops->reserve) rc = l->ops->reserve(l, batch);
         if (!rc && l->scratch_need > scratch_n) scratch_n = l->scratch_need; /* one buffer for all */
     }
-    if (!rc && scratch_n > SIZE_MAX / sizeof(float))
+    if (!rc && (grad_n > SIZE_MAX / sizeof(float) - scratch_n || scratch_n > SIZE_MAX / sizeof(float) - grad_n))
         rc = gan__fail(GAN_EINVAL, "a batch of %zu overflows the workspace size", batch);
-    /* Every buffer gets at least one float, so that NULL means a failure. */
+    /* Every buffer gets at least one float, so that NULL means a failure. The block for
+     * grad_buf and scratch grows here too, so that a failure changes nothing. */
+    gan__arena *block = n->lent ? n->lent : &n->own;
+    size_t transient_n = grad_n + scratch_n;
     float *acts = rc ? NULL : gan__malloc((acts_n ? acts_n : 1) * sizeof(float));
-    float *grad_buf = acts ? gan__malloc(grad_n) : NULL;
-    float *scratch = grad_buf ? gan__malloc((scratch_n ? scratch_n : 1) * sizeof(float)) : NULL;
-    if (!scratch) {
+    float *transient = acts && block->cap < transient_n ? gan__malloc(transient_n * sizeof(float)) : NULL;
+    if (!acts || (block->cap < transient_n && !transient)) {
         gan__free(acts);
-        gan__free(grad_buf);
         for (size_t i = 0; i < n->n_layers; i++) {
             gan__free(n->layers[i]->work_next);
             n->layers[i]->work_next = NULL;
@@ -488,17 +489,40 @@ static int reserve(gan_net *n, size_t batch)
         l->work = l->work_next;
         l->work_next = NULL;
     }
-    drop_workspaces(n);
+    if (transient) {
+        gan__free(block->buf);
+        *block = (gan__arena){transient, transient_n};
+    }
+    gan__free(n->acts);
     n->acts = acts;
-    n->grad_buf = grad_buf;
-    n->scratch = scratch;
     n->batch_cap = batch;
+    n->batch = 0;
+    n->grad_n = grad_n;
+    n->transient_n = transient_n;
+    return GAN_OK;
+}
+
+/* Point grad_buf and the layers' scratch into the block in use (the trainer's, or the
+ * net's own), grown first if it is too small for this net. */
+static int use_transient(gan_net *n)
+{
+    gan__arena *a = n->lent ? n->lent : &n->own;
+    if (a->cap < n->transient_n) {
+        float *buf = gan__malloc((n->transient_n ? n->transient_n : 1) * sizeof(float));
+        if (!buf) return gan__fail(GAN_ENOMEM, "out of memory for a batch of %zu", n->batch_cap);
+        gan__free(a->buf);
+        *a = (gan__arena){buf, n->transient_n};
+    }
+    n->grad_buf = a->buf;
+    n->scratch = a->buf + n->grad_n;
     for (size_t i = 0; i < n->n_layers; i++) {
         gan_layer *l = n->layers[i];
-        l->scratch = l->scratch_width || l->scratch_need ? scratch : NULL;
+        l->scratch = l->scratch_width || l->scratch_need ? n->scratch : NULL;
     }
     return GAN_OK;
 }
+
+void gan__net_lend(gan_net *net, gan__arena *arena) { net->lent = arena; }
 
 /* The chain's forward (see the top of the file); returns the last output. */
 static const float *forward_chain(gan_net *net, const float *x, size_t batch, int train, size_t depth)
@@ -569,6 +593,7 @@ int gan__net_forward_depth(gan_net *net, const float *x, size_t batch, float *y,
             if (rc) return gan__wrap(rc, "%s layer %zu", l->ops->name, i);
         }
     int rc = reserve(net, batch);
+    if (!rc) rc = use_transient(net);
     if (rc) return rc;
     const float *out = net->graph ? forward_graph(net, x, batch, train, depth)
                                   : forward_chain(net, x, batch, train, depth);
@@ -691,6 +716,8 @@ int gan__net_backward_ex(gan_net *net, const float *dy, float *dx, int grads)
 {
     size_t batch = net->batch;
     if (batch == 0) return gan__fail(GAN_ESTATE, "no forward pass to differentiate");
+    int rc = use_transient(net); /* a net sharing the block may have moved it */
+    if (rc) return rc;
     if (net->depth == 0) {
         if (dx) memcpy(dx, dy, batch * gan__shape_size(net->in) * sizeof *dx);
     } else if (net->graph) {

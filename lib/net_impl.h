@@ -16,6 +16,14 @@ typedef struct gan__node {
     unsigned char need, written; /* backward: wants a gradient, has one so far */
 } gan__node;
 
+/* A block for the buffers that last one call (the gradients in flight and the layers'
+ * scratch): a net's own, or lent by a trainer to both its nets for its calls, which run
+ * them one at a time (gan__net_lend). */
+typedef struct gan__arena {
+    float *buf;
+    size_t cap; /* floats */
+} gan__arena;
+
 struct gan_net {
     gan_shape in, out; /* the input's shape and the last layer's */
     size_t max_dim;   /* widest gradient backward keeps between layers */
@@ -41,8 +49,11 @@ struct gan_net {
     int graph_copies_input; /* a graph's: a reader of node 0 reads it again in backward */
     gan__node *nodes; /* a graph's plan, cap_layers + 1 entries */
     size_t grad_slots; /* a graph's node gradient slots; the rest of grad_bufs hold sums */
-    float *scratch;   /* batch_cap x scratch_width, lent to layers for what one call needs */
+    float *scratch;   /* batch_cap x scratch_width or more, lent to layers for what one call needs */
     size_t scratch_width;
+    size_t grad_n, transient_n; /* floats of grad_buf, and of grad_buf and scratch together */
+    gan__arena own;   /* where grad_buf and scratch are, unless a trainer lends its block */
+    gan__arena *lent;
     size_t batch_cap; /* rows the workspaces hold */
     size_t batch;     /* rows of the last forward; 0 if backward is not possible */
     size_t depth;     /* layers the last forward ran */
@@ -67,6 +78,11 @@ int gan__net_backward_ex(gan_net *net, const float *dy, float *dx, int grads);
 /* Make the net's layers keep their choices in GAN__HOLD forwards for GAN__REPLAY ones
  * (layer_impl.h); their room is reserved by the next forward. */
 void gan__net_hold(gan_net *net);
+
+/* Lend the net a block for grad_buf and scratch (NULL: back to its own, made when next
+ * needed). Nets that share a block must run one at a time: a trainer lends one to G and D
+ * for the length of its own calls. The block grows when a net needs more. */
+void gan__net_lend(gan_net *net, gan__arena *arena);
 
 /* Exchange the parameter buffer with *other (n_params floats at least), e.g. for EMA
  * weights. */

@@ -105,6 +105,7 @@ void gan_trainer_free(gan_trainer *t)
     gan__free(t->snap_ema);
     gan__free(t->snap_state);
     gan__free(t->d_next);
+    gan__free(t->arena.buf);
     gan__free(t);
 }
 
@@ -1022,10 +1023,18 @@ static int updates(gan_trainer *t, size_t rows)
     return rc;
 }
 
+/* G and D run one at a time in the trainer's calls: they share one block for what lasts a
+ * call (NULL: each its own again, outside them, where they may run on two threads). */
+static void lend_arena(gan_trainer *t, gan__arena *arena)
+{
+    gan__net_lend(t->g, arena);
+    gan__net_lend(t->d, arena);
+}
+
 /* One step of gan_trainer_step, whose name its messages leave to the caller. A rank that
  * cannot start the step, or brings a stop from gan_trainer_run (`carried`), meets the
  * others at the step's first exchange, where they learn it before anything moves. */
-static int train_step(gan_trainer *t, int carried)
+static int step_on_arena(gan_trainer *t, int carried)
 {
     int rc = ready(t);
     if (!rc) {
@@ -1052,6 +1061,14 @@ static int train_step(gan_trainer *t, int carried)
     t->stats.lr_d = gan_optim_get_lr(t->opt_d);
     t->stats.lr_g = gan_optim_get_lr(t->opt_g);
     return GAN_OK;
+}
+
+static int train_step(gan_trainer *t, int carried)
+{
+    lend_arena(t, &t->arena);
+    int rc = step_on_arena(t, carried);
+    lend_arena(t, NULL);
+    return rc;
 }
 
 int gan_trainer_step(gan_trainer *t, gan_step_stats *stats)
@@ -1102,6 +1119,7 @@ int gan_trainer_generate(gan_trainer *t, const float *z, const float *cond, size
     size_t nz = gan_trainer_noise_dim(t), c = t->cond_dim, data = data_dim(t);
     int use_ema = t->ema && gan__trainer_ema(t) == t->ema;
     if (use_ema) gan__net_swap_params(t->g, &t->ema);
+    lend_arena(t, &t->arena);
     for (size_t done = 0; done < n && !rc;) {
         size_t rows = n - done < t->batch ? n - done : t->batch;
         if (z) memcpy(t->z, z + done * nz, rows * nz * sizeof *z);
@@ -1113,6 +1131,7 @@ int gan_trainer_generate(gan_trainer *t, const float *z, const float *cond, size
         if (rc) rc = gan__wrap(rc, "G");
         done += rows;
     }
+    lend_arena(t, NULL);
     if (use_ema) gan__net_swap_params(t->g, &t->ema);
     if (rc) {
         *t->rng[GAN_STREAM_NOISE] = noise0;

@@ -5,6 +5,7 @@
 
 #include "gan.h"
 #include "layer_impl.h"
+#include "net_impl.h"
 #include "optim_impl.h"
 #include "rng_impl.h"
 
@@ -55,6 +56,7 @@ struct gan_trainer {
     float *snap_ema;
     float *snap_state; /* G's state then D's: running statistics move in every training pass */
     float *d_next; /* D's staged parameters when a step updates D once */
+    gan__arena arena; /* G's and D's gradients in flight and scratch, during the trainer's calls */
     gan_rng snap_rng[4];
     /* Data-parallel training (comm.c): the collectives (ranks 1 without), and this rank's
      * rows of the step under way (global 0 outside a step, or on one rank). */

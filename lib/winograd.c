@@ -15,13 +15,7 @@
 /* Channels per block of the input transforms: invalid taps (padding) read a zero block. */
 enum { BLOCK = 64 };
 
-int gan__wino_fits(const gan__conv_geom *g, size_t n)
-{
-    return g->k == 4 && g->stride == 2 && g->pad == 1 && g->h == 2 * g->oh && g->w == 2 * g->ow && g->oh % 2 == 0 &&
-           g->ow % 2 == 0 && g->c >= 16 && n >= 16;
-}
-
-size_t gan__wino_tiles(const gan__conv_geom *g) { return (g->oh / 2) * (g->ow / 2); }
+static size_t tiles_per_image(const gan__conv_geom *g) { return (g->oh / 2) * (g->ow / 2); }
 
 /* ------------------------------------------------------------------ filters */
 
@@ -59,42 +53,49 @@ static void filter_run_adjoint(const float *restrict u0, const float *restrict u
     }
 }
 
-/* The pointers of phase (u, v): the weights' four taps and U's nine matrices, for channel
- * c and output channel o (the run goes along N, or along C when trans). */
-static void filter_ptrs(const gan__conv_geom *g, size_t n, int trans, size_t uv, size_t c, size_t o, const float *w,
-                        const float *u, const float *tap[4], const float *mat[9])
+/* The pointers of phase (u, v): the weights' four taps and U's nine matrices (the block
+ * of output channels n0 .. n0+nb-1 of N = n), for channel c and output channel o (a run
+ * goes along the block, or along C when trans). */
+static void filter_ptrs(const gan__conv_geom *g, size_t n, size_t n0, size_t nb, int trans, size_t uv, size_t c,
+                        size_t o, const float *w, const float *u, const float *tap[4], const float *mat[9])
 {
     size_t C = g->c, u_ = uv >> 1, v_ = uv & 1;
     for (size_t a = 0; a < 2; a++)
         for (size_t b = 0; b < 2; b++) {
             size_t t = (2 * a + u_) * 4 + 2 * b + v_;
-            tap[a * 2 + b] = trans ? w + o * 16 * C + t * C : w + (t * C + c) * n;
+            tap[a * 2 + b] = trans ? w + (n0 + o) * 16 * C + t * C : w + (t * C + c) * n + n0;
         }
     for (size_t xi = 0; xi < 9; xi++)
-        mat[xi] = trans ? u + (xi * n + o) * 4 * C + uv * C : u + (xi * 4 * C + uv * C + c) * n;
+        mat[xi] = trans ? u + (xi * nb + o) * 4 * C + uv * C : u + (xi * 4 * C + uv * C + c) * nb;
 }
 
-void gan__wino_filter(const gan__conv_geom *g, size_t n, int trans, const float *w, float *u)
+/* U of output channels n0 .. n0+nb-1 from the weights: conv2d's [(ky*4 + kx)*C + c][N]
+ * (trans 0, U [4C][nb]), or conv2d_transpose's [N][(ky*4 + kx)*C + c] (trans 1, U
+ * [nb][4C]). */
+static void filter(const gan__conv_geom *g, size_t n, size_t n0, size_t nb, int trans, const float *w, float *u)
 {
     const float *tap[4], *mat[9];
-    size_t runs = trans ? n : g->c, len = trans ? g->c : n;
+    size_t runs = trans ? nb : g->c, len = trans ? g->c : nb;
     for (size_t uv = 0; uv < 4; uv++)
         for (size_t r = 0; r < runs; r++) {
-            filter_ptrs(g, n, trans, uv, trans ? 0 : r, trans ? r : 0, w, u, tap, mat);
-            filter_run(tap[0], tap[1], tap[2], tap[3], (float *)mat[0], (float *)mat[1], (float *)mat[2], (float *)mat[3],
-                       (float *)mat[4], (float *)mat[5], (float *)mat[6], (float *)mat[7], (float *)mat[8], len);
+            filter_ptrs(g, n, n0, nb, trans, uv, trans ? 0 : r, trans ? r : 0, w, u, tap, mat);
+            filter_run(tap[0], tap[1], tap[2], tap[3], (float *)mat[0], (float *)mat[1], (float *)mat[2],
+                       (float *)mat[3], (float *)mat[4], (float *)mat[5], (float *)mat[6], (float *)mat[7],
+                       (float *)mat[8], len);
         }
 }
 
-void gan__wino_filter_adjoint(const gan__conv_geom *g, size_t n, int trans, const float *du, int add, float *dw)
+/* The adjoint: dw = (add ? dw : 0) + the weights' gradient of dU (same layouts). */
+static void filter_adjoint(const gan__conv_geom *g, size_t n, size_t n0, size_t nb, int trans, const float *du,
+                           int add, float *dw)
 {
     const float *tap[4], *mat[9];
-    size_t runs = trans ? n : g->c, len = trans ? g->c : n;
+    size_t runs = trans ? nb : g->c, len = trans ? g->c : nb;
     for (size_t uv = 0; uv < 4; uv++)
         for (size_t r = 0; r < runs; r++) {
-            filter_ptrs(g, n, trans, uv, trans ? 0 : r, trans ? r : 0, dw, du, tap, mat);
-            filter_run_adjoint(mat[0], mat[1], mat[2], mat[3], mat[4], mat[5], mat[6], mat[7], mat[8], (float *)tap[0],
-                               (float *)tap[1], (float *)tap[2], (float *)tap[3], len, add);
+            filter_ptrs(g, n, n0, nb, trans, uv, trans ? 0 : r, trans ? r : 0, dw, du, tap, mat);
+            filter_run_adjoint(mat[0], mat[1], mat[2], mat[3], mat[4], mat[5], mat[6], mat[7], mat[8],
+                               (float *)tap[0], (float *)tap[1], (float *)tap[2], (float *)tap[3], len, add);
         }
 }
 
@@ -103,7 +104,7 @@ void gan__wino_filter_adjoint(const gan__conv_geom *g, size_t n, int trans, cons
 /* Tile q's place: image, tile row, tile column. */
 static void tile_of(const gan__conv_geom *g, size_t q, size_t *b, size_t *ty, size_t *tx)
 {
-    size_t tw = g->ow / 2, tpi = gan__wino_tiles(g);
+    size_t tw = g->ow / 2, tpi = tiles_per_image(g);
     *b = q / tpi;
     *ty = q % tpi / tw;
     *tx = q % tpi % tw;
@@ -159,7 +160,8 @@ static void input_run_adjoint(const float *restrict v0, const float *restrict v1
     }
 }
 
-void gan__wino_input(const gan__conv_geom *g, const float *img, size_t q0, size_t q1, float *v)
+/* V of tiles q0 .. q1-1 of the batch img (h x w x C images). */
+static void input(const gan__conv_geom *g, const float *img, size_t q0, size_t q1, float *v)
 {
     static const float zero[BLOCK];
     size_t C = g->c, T = q1 - q0;
@@ -180,7 +182,8 @@ void gan__wino_input(const gan__conv_geom *g, const float *img, size_t q0, size_
         }
 }
 
-void gan__wino_input_adjoint(const gan__conv_geom *g, const float *dv, size_t q0, size_t q1, float *img)
+/* The adjoint: dV's gradient added to img (padding dropped); img is not cleared. */
+static void input_adjoint(const gan__conv_geom *g, const float *dv, size_t q0, size_t q1, float *img)
 {
     float p[9][BLOCK];
     float *o[9];
@@ -207,13 +210,13 @@ void gan__wino_input_adjoint(const gan__conv_geom *g, const float *dv, size_t q0
 
 /* ------------------------------------------------------------------- output */
 
-/* The 2x2 output pixels of tile q. */
-static void output_ptrs(const gan__conv_geom *g, size_t n, const float *y, size_t q, const float *p[4])
+/* The 2x2 output pixels of tile q, at channel n0 of n. */
+static void output_ptrs(const gan__conv_geom *g, size_t n, size_t n0, const float *y, size_t q, const float *p[4])
 {
     size_t b, ty, tx;
     tile_of(g, q, &b, &ty, &tx);
     for (size_t r = 0; r < 2; r++)
-        for (size_t s = 0; s < 2; s++) p[r * 2 + s] = y + ((b * g->oh + 2 * ty + r) * g->ow + 2 * tx + s) * n;
+        for (size_t s = 0; s < 2; s++) p[r * 2 + s] = y + ((b * g->oh + 2 * ty + r) * g->ow + 2 * tx + s) * n + n0;
 }
 
 /* y[4] = b + A^T s[9] A over len channels. */
@@ -247,30 +250,141 @@ static void output_run_adjoint(const float *restrict y00, const float *restrict 
     }
 }
 
-void gan__wino_output(const gan__conv_geom *g, size_t n, const float *m, size_t q0, size_t q1, const float *bias,
-                      float *y)
+/* Channels n0 .. n0+nb-1 of the output tiles q0 .. q1-1 (of N = n) from M ([9][T][nb])
+ * into y: bias + the tile, or the tile alone when bias is NULL. */
+static void output(const gan__conv_geom *g, size_t n, size_t n0, size_t nb, const float *m, size_t q0, size_t q1,
+                   const float *bias, float *y)
 {
     static const float zero[BLOCK];
     size_t T = q1 - q0;
     for (size_t q = q0; q < q1; q++) {
         const float *p[4], *s[9];
-        output_ptrs(g, n, y, q, p);
-        for (int k = 0; k < 9; k++) s[k] = m + (k * T + q - q0) * n;
-        for (size_t n0 = 0; n0 < n; n0 += BLOCK)
-            output_run(s[0] + n0, s[1] + n0, s[2] + n0, s[3] + n0, s[4] + n0, s[5] + n0, s[6] + n0, s[7] + n0,
-                       s[8] + n0, bias ? bias + n0 : zero, (float *)p[0] + n0, (float *)p[1] + n0,
-                       (float *)p[2] + n0, (float *)p[3] + n0, n - n0 < BLOCK ? n - n0 : BLOCK);
+        output_ptrs(g, n, n0, y, q, p);
+        for (int k = 0; k < 9; k++) s[k] = m + (k * T + q - q0) * nb;
+        for (size_t i0 = 0; i0 < nb; i0 += BLOCK)
+            output_run(s[0] + i0, s[1] + i0, s[2] + i0, s[3] + i0, s[4] + i0, s[5] + i0, s[6] + i0, s[7] + i0,
+                       s[8] + i0, bias ? bias + n0 + i0 : zero, (float *)p[0] + i0, (float *)p[1] + i0,
+                       (float *)p[2] + i0, (float *)p[3] + i0, nb - i0 < BLOCK ? nb - i0 : BLOCK);
     }
 }
 
-void gan__wino_output_adjoint(const gan__conv_geom *g, size_t n, const float *dy, size_t q0, size_t q1, float *dm)
+/* The adjoint: dM ([9][T][nb]) of channels n0 .. n0+nb-1 of the tiles q0 .. q1-1 of dy. */
+static void output_adjoint(const gan__conv_geom *g, size_t n, size_t n0, size_t nb, const float *dy, size_t q0,
+                           size_t q1, float *dm)
 {
     size_t T = q1 - q0;
     for (size_t q = q0; q < q1; q++) {
         const float *p[4];
         float *o[9];
-        output_ptrs(g, n, dy, q, p);
-        for (int k = 0; k < 9; k++) o[k] = dm + (k * T + q - q0) * n;
-        output_run_adjoint(p[0], p[1], p[2], p[3], o[0], o[1], o[2], o[3], o[4], o[5], o[6], o[7], o[8], n);
+        output_ptrs(g, n, n0, dy, q, p);
+        for (int k = 0; k < 9; k++) o[k] = dm + (k * T + q - q0) * nb;
+        output_run_adjoint(p[0], p[1], p[2], p[3], o[0], o[1], o[2], o[3], o[4], o[5], o[6], o[7], o[8], nb);
+    }
+}
+
+/* ------------------------------------------------------------------ passes */
+
+/* Bytes of U (a block of output channels) and of V and M (a chunk of tiles), at most. */
+enum { U_BYTES = 8 << 20, CHUNK_BYTES = 6 << 20 };
+
+int gan__wino_plan(gan__wino *w, const gan__conv_geom *g, size_t n)
+{
+    w->g = *g;
+    w->n = n;
+    if (!(g->k == 4 && g->stride == 2 && g->pad == 1 && g->h == 2 * g->oh && g->w == 2 * g->ow && g->oh % 2 == 0 &&
+          g->ow % 2 == 0 && g->c >= 16 && n >= 16))
+        return 0;
+    size_t per_column = 9 * 4 * g->c, fit = U_BYTES / sizeof(float) / per_column;
+    w->nb = fit >= n ? n : fit >= 16 ? fit / 16 * 16 : 16; /* whole blocks of 16 for the gemm's kernels */
+    fit = CHUNK_BYTES / sizeof(float) / (9 * (4 * g->c + w->nb));
+    w->tile_chunk = fit ? fit : 1;
+    return 1;
+}
+
+static size_t chunk_for(const gan__wino *w, size_t batch)
+{
+    size_t all = batch * tiles_per_image(&w->g);
+    return all < w->tile_chunk ? all : w->tile_chunk;
+}
+
+size_t gan__wino_scratch(const gan__wino *w, size_t batch)
+{
+    return 9 * 4 * w->g.c * w->nb + chunk_for(w, batch) * 9 * (4 * w->g.c + w->nb);
+}
+
+/* The nine products, one per transformed point xi: C_xi = op(A_xi) op(B_xi) (+ beta
+ * C_xi), each operand's matrices `step` floats apart. */
+static void gemms(int ta, int tb, size_t m, size_t n, size_t k, const float *a, size_t lda, size_t a_step,
+                  const float *b, size_t ldb, size_t b_step, float beta, float *c, size_t ldc, size_t c_step)
+{
+    for (size_t xi = 0; xi < 9; xi++)
+        gan__gemm(ta, tb, m, n, k, 1.0f, a + xi * a_step, lda, b + xi * b_step, ldb, beta, c + xi * c_step, ldc);
+}
+
+/* The scratch of a block of nb output channels and a chunk of T tiles: U, V ([9][T][4C]),
+ * M ([9][T][nb]). */
+typedef struct { float *u, *v, *m; size_t c4, nb, T; } parts;
+
+static parts split(const gan__wino *w, size_t nb, size_t T, float *scratch)
+{
+    parts p = {scratch, scratch + 9 * 4 * w->g.c * w->nb, NULL, 4 * w->g.c, nb, T};
+    p.m = p.v + 9 * T * p.c4;
+    return p;
+}
+
+/* Output channels in a block that starts at n0. */
+static size_t block_at(const gan__wino *w, size_t n0) { return w->n - n0 < w->nb ? w->n - n0 : w->nb; }
+
+/* Each pass takes blocks of output channels outside (U made once per block) and chunks
+ * of tiles inside. */
+void gan__wino_forward(const gan__wino *w, int trans, const float *weights, const float *img, size_t batch,
+                       const float *bias, float *out, float *scratch)
+{
+    size_t total = batch * tiles_per_image(&w->g), step = chunk_for(w, batch);
+    for (size_t n0 = 0; n0 < w->n; n0 += w->nb) {
+        size_t nb = block_at(w, n0);
+        filter(&w->g, w->n, n0, nb, trans, weights, scratch);
+        for (size_t q0 = 0; q0 < total; q0 += step) {
+            parts p = split(w, nb, total - q0 < step ? total - q0 : step, scratch);
+            input(&w->g, img, q0, q0 + p.T, p.v);
+            gemms(0, trans, p.T, nb, p.c4, p.v, p.c4, p.T * p.c4, p.u, trans ? p.c4 : nb, p.c4 * nb, 0.0f, p.m, nb,
+                  p.T * nb);
+            output(&w->g, w->n, n0, nb, p.m, q0, q0 + p.T, bias, out);
+        }
+    }
+}
+
+void gan__wino_adjoint(const gan__wino *w, int trans, const float *weights, const float *grad, size_t batch,
+                       float *img, float *scratch)
+{
+    size_t total = batch * tiles_per_image(&w->g), step = chunk_for(w, batch);
+    for (size_t n0 = 0; n0 < w->n; n0 += w->nb) {
+        size_t nb = block_at(w, n0);
+        filter(&w->g, w->n, n0, nb, trans, weights, scratch);
+        for (size_t q0 = 0; q0 < total; q0 += step) {
+            parts p = split(w, nb, total - q0 < step ? total - q0 : step, scratch);
+            output_adjoint(&w->g, w->n, n0, nb, grad, q0, q0 + p.T, p.m);
+            gemms(0, !trans, p.T, p.c4, nb, p.m, nb, p.T * nb, p.u, trans ? p.c4 : nb, p.c4 * nb, 0.0f, p.v, p.c4,
+                  p.T * p.c4);
+            input_adjoint(&w->g, p.v, q0, q0 + p.T, img);
+        }
+    }
+}
+
+void gan__wino_weight_grad(const gan__wino *w, int trans, const float *img, const float *grad, size_t batch,
+                           int add, float *dw, float *scratch)
+{
+    size_t total = batch * tiles_per_image(&w->g), step = chunk_for(w, batch);
+    for (size_t n0 = 0; n0 < w->n; n0 += w->nb) {
+        size_t nb = block_at(w, n0);
+        for (size_t q0 = 0; q0 < total; q0 += step) {
+            parts p = split(w, nb, total - q0 < step ? total - q0 : step, scratch);
+            input(&w->g, img, q0, q0 + p.T, p.v);
+            output_adjoint(&w->g, w->n, n0, nb, grad, q0, q0 + p.T, p.m);
+            float beta = q0 > 0 ? 1.0f : 0.0f; /* the block's dU, summed over the chunks */
+            if (trans) gemms(1, 0, nb, p.c4, p.T, p.m, nb, p.T * nb, p.v, p.c4, p.T * p.c4, beta, p.u, p.c4, nb * p.c4);
+            else gemms(1, 0, p.c4, nb, p.T, p.v, p.c4, p.T * p.c4, p.m, nb, p.T * nb, beta, p.u, nb, p.c4 * nb);
+        }
+        filter_adjoint(&w->g, w->n, n0, nb, trans, scratch, add, dw);
     }
 }

@@ -305,7 +305,7 @@ static void first_step_allocation_failures(void **state)
         assert_error(rc, GAN_ENOMEM, "out of memory");
         assert_same_image(b.t, &before);
     }
-    assert_true(f >= 5);
+    assert_true(f >= 4); /* each net's activations, the trainer's block (gradients, scratch) grown twice */
     free(before.b);
     bn_gan_free(&b);
     assert_int_equal(test_alloc_live(), 0);
