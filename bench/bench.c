@@ -137,6 +137,7 @@ static int random_images(void *payload, gan_rng *rng, float *x, float *cond, siz
  * to the bias already in C (beta 1); gradients overwrite C (beta 0), which OpenBLAS
  * implements as a pass that zeroes C first. */
 typedef struct { int ta, tb; int m, n, k; float beta; } gemm_shape;
+enum { MAX_GEMMS = 512 };
 
 /* Every product of one alternating step (k = 1) at batch b, as libgan issues them:
  * D's update sees 2b rows; G's update takes only D's input gradient. A transposed A is
@@ -216,25 +217,36 @@ static size_t dcgan_gemms(gemm_shape *s, int b)
  * the output's): forward, and as asked the weight gradient (beta: add to it) and the
  * input gradient. A convolution's products, with M its output positions, K = k*k*cin:
  * forward col W, weight gradient col^T dy, input gradient dy W^T; a transposed
- * convolution's are those of the convolution from its output back to its input. */
+ * convolution's are those of the convolution from its output back to its input. Where
+ * libgan takes Winograd's path (lib/winograd.c: 4x4 kernels, stride 2, padding 1, even
+ * sizes, 16 channels or more on both sides) they are its nine products of each kind, of
+ * T tiles (2x2 outputs) and K = 4C, at full size. */
 enum { FWD = 1, DW = 2, DX = 4 };
+static int dense_products; /* count im2col's products, as if no layer took Winograd's path */
 static size_t conv_gemms(gemm_shape *s, const layer_spec *c, int b, int *h, int *w, int what, float beta)
 {
     size_t n = 0;
-    if (c->kind == CONV_T) {
-        int m = b * *h * *w, k = c->k * c->k * c->cout;
-        if (what & FWD) s[n++] = (gemm_shape){0, 0, m, k, c->cin, 0.0f};
-        if (what & DX) s[n++] = (gemm_shape){0, 1, m, c->cin, k, 0.0f};
-        if (what & DW) s[n++] = (gemm_shape){1, 0, c->cin, k, m, beta};
+    int t = c->kind == CONV_T, ih = *h, iw = *w;
+    if (t) {
         *h = (*h - 1) * c->s - 2 * c->p + c->k;
         *w = (*w - 1) * c->s - 2 * c->p + c->k;
-    } else if (c->kind == CONV) {
+    } else {
         *h = (*h + 2 * c->p - c->k) / c->s + 1;
         *w = (*w + 2 * c->p - c->k) / c->s + 1;
-        int m = b * *h * *w, k = c->k * c->k * c->cin;
-        if (what & FWD) s[n++] = (gemm_shape){0, 0, m, c->cout, k, 0.0f};
-        if (what & DW) s[n++] = (gemm_shape){1, 0, k, c->cout, m, beta};
-        if (what & DX) s[n++] = (gemm_shape){0, 1, m, k, c->cout, 0.0f};
+    }
+    /* The convolution g: from C channels on the larger side to N on the smaller, m positions. */
+    int C = t ? c->cout : c->cin, N = t ? c->cin : c->cout, small_h = t ? ih : *h, small_w = t ? iw : *w;
+    int m = b * small_h * small_w;
+    int wino = !dense_products && c->k == 4 && c->s == 2 && c->p == 1 && small_h % 2 == 0 && small_w % 2 == 0 && (t ? *h : ih) == 2 * small_h &&
+               C >= 16 && N >= 16;
+    int reps = wino ? 9 : 1, k = wino ? 4 * C : c->k * c->k * C;
+    if (wino) m /= 4;
+    for (int r = 0; r < reps; r++) {
+        /* g's forward is conv2d's forward and conv2d_transpose's input gradient; g's
+         * adjoint the other way round (conv2d_transpose's weights are g's transposed). */
+        if (what & (t ? DX : FWD)) s[n++] = (gemm_shape){0, t, m, N, k, 0.0f};
+        if (what & DW) s[n++] = t ? (gemm_shape){1, 0, N, k, m, beta} : (gemm_shape){1, 0, k, N, m, beta};
+        if (what & (t ? FWD : DX)) s[n++] = (gemm_shape){0, !t, m, k, N, 0.0f};
     }
     return n;
 }
@@ -285,7 +297,7 @@ static double gemm_flops(const gemm_shape *s, size_t n)
  * activations: one shared set would stay in cache and overstate the rate. */
 static double time_gemms(const gemm_shape *s, size_t n, double seconds)
 {
-    float *mem[64][3];
+    float *mem[MAX_GEMMS][3];
     for (size_t i = 0; i < n; i++) {
         const size_t sizes[3] = {(size_t)s[i].m * s[i].k, (size_t)s[i].k * s[i].n, (size_t)s[i].m * s[i].n};
         for (int j = 0; j < 3; j++) {
@@ -515,7 +527,7 @@ int main(int argc, char **argv)
     double rss_train = status_mb("VmHWM");
     printf("%-6s %10s %11s %9s %11s %9s\n", "batch", "steps/s", "samples/s", "GFLOP/s", "sgemm GF/s", "of sgemm");
     for (int i = 0; i < nb; i++) {
-        gemm_shape shapes[64];
+        gemm_shape shapes[MAX_GEMMS];
         size_t n = dcgan_model == 64 ? dcgan64_gemms(shapes, bs[i])
                    : dcgan_model ? dcgan_gemms(shapes, bs[i]) : step_gemms(shapes, bs[i]);
         double flops = gemm_flops(shapes, n), t = t_step[i];
@@ -527,6 +539,13 @@ int main(int argc, char **argv)
             printf(" %11.2f %8.1f%%", flops / t_gemm * 1e-9, 100 * t_gemm / t);
         }
         printf("\n");
+        if (dcgan_model == 64 && !penalised()) { /* the multiplications im2col would make */
+            dense_products = 1;
+            double dense = gemm_flops(shapes, dcgan64_gemms(shapes, bs[i]));
+            dense_products = 0;
+            printf("       %.1f GFLOP a step computed, %.1f by im2col: %.2f dense-equivalent GFLOP/s\n",
+                   flops * 1e-9, dense * 1e-9, dense / t * 1e-9);
+        }
         fflush(stdout);
     }
     printf("peak_rss_mb=%.1f\n", rss_train);

@@ -1,14 +1,16 @@
 #!/bin/sh
 # libgan against its PyTorch peers, side by side, at the same thread count: the paper's MNIST
-# model, then examples/dcgan's DCGAN.
+# model, examples/dcgan's DCGAN, then pytorch/examples' 64 x 64 DCGAN at THREADS and 2
+# threads, and on 2 ranks of one thread.
 #   sh bench/run.sh [THREADS] [SECONDS]
 set -eu
 cd "$(dirname "$0")/.."
 threads=${1:-1}
 seconds=${2:-5}
+user_core=${OPENBLAS_CORETYPE:-} # the kernels the environment gives, for the 64 x 64 runs
 sh .ci/install-deps.sh --peer
 [ -d build-bench ] || meson setup build-bench -Dbuildtype=release -Dtests=disabled -Dexamples=disabled >/dev/null
-meson compile -C build-bench bench >/dev/null
+meson compile -C build-bench bench scale >/dev/null
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 OPENBLAS_NUM_THREADS=$threads ./build-bench/bench --seconds "$seconds" | tee "$out/libgan"
@@ -40,3 +42,24 @@ for kernel in $kernels; do
          END { printf "dcgan: libgan %.2f  pytorch %.2f steps/s  ratio %.2fx; peak RSS %.1f MB vs %.1f MB (%.3f)\n",
                       s[1], s[2], s[1] / s[2], r[1], r[2], r[1] / r[2] }' "$out/libgan_dcgan" "$out/peer_dcgan"
 done
+# pytorch/examples' DCGAN at 64 x 64, batch 64 (docs/benchmarks.md): libgan against the peer in
+# libgan's step order (the same work: fresh noise for G's update) and in upstream main.py's
+# (G trains on D's fakes: one G forward fewer), each in a process of its own.
+if [ -n "$user_core" ]; then export OPENBLAS_CORETYPE="$user_core"; else unset OPENBLAS_CORETYPE; fi
+for t in $(printf '%s\n' "$threads" 2 | sort -un); do
+    echo "--- DCGAN 64 x 64, batch 64, $t thread(s)"
+    OPENBLAS_NUM_THREADS=$t ./build-bench/bench --model dcgan64 --seconds "$seconds" | tee "$out/l64"
+    for order in libgan upstream; do
+        OMP_NUM_THREADS=$t /usr/bin/python3 bench/peer_dcgan.py --model dcgan64 --order $order --threads "$t" \
+            --seconds "$seconds" | tee "$out/p64_$order"
+    done
+    awk 'FNR == 1 { f++ } /^64 / { s[f] = $2 } /peak_rss_mb=/ { split($0, kv, "="); r[f] = kv[2] }
+         /^floor_mb=/ { split($1, kv, "="); floor = kv[2] }
+         END { printf "dcgan64: libgan %.2f steps/s, pytorch %.2f (libgan order) %.2f (upstream): %.2fx %.2fx\n",
+                      s[1], s[2], s[3], s[1] / s[2], s[1] / s[3];
+               printf "dcgan64 peak RSS: libgan %.1f MB, pytorch %.1f (%.3f) %.1f (%.3f); floor %.1f MB (%.2fx)\n",
+                      r[1], r[2], r[1] / r[2], r[3], r[1] / r[3], floor, r[1] / floor }' \
+        "$out/l64" "$out/p64_libgan" "$out/p64_upstream"
+done
+echo "--- DCGAN 64 x 64, global batch 64: one process, then 2 ranks of one thread (gan_comm_threads)"
+OPENBLAS_NUM_THREADS=1 ./build-bench/scale --model dcgan64 --ranks 2 --windows 3

@@ -6,8 +6,10 @@
  * conv2d_transpose from y to x) and one pair of kernels, gan__im2col and gan__col2im.
  *
  * The batch goes through in chunks of output positions (whole output rows when one fits)
- * whose column buffer stays within CHUNK_BYTES, about L2's size; that buffer is the
- * layer's only workspace, lent by the net, whose layers share it (see chunk_positions). */
+ * whose column buffer stays within CHUNK_BYTES, about L2's size (see chunk_positions).
+ * DCGAN's 4x4 stride-2 geometries on even sizes take Winograd's F(2x2, 2x2) instead
+ * (winograd_impl.h). Either way the layer's only workspace is the net's scratch, which
+ * its layers share. */
 #include "layer_kind_impl.h"
 #include "alloc_impl.h"
 #include "bytes_impl.h"
