@@ -285,7 +285,7 @@ static void output_adjoint(const gan__conv_geom *g, size_t n, size_t n0, size_t 
 /* ------------------------------------------------------------------ passes */
 
 /* Bytes of U (a block of output channels) and of V and M (a chunk of tiles), at most. */
-enum { U_BYTES = 8 << 20, CHUNK_BYTES = 6 << 20 };
+enum { U_BYTES = 20 << 20, CHUNK_BYTES = 6 << 20, MIN_TILES = 256 };
 
 int gan__wino_plan(gan__wino *w, const gan__conv_geom *g, size_t n)
 {
@@ -297,7 +297,7 @@ int gan__wino_plan(gan__wino *w, const gan__conv_geom *g, size_t n)
     size_t per_column = 9 * 4 * g->c, fit = U_BYTES / sizeof(float) / per_column;
     w->nb = fit >= n ? n : fit >= 16 ? fit / 16 * 16 : 16; /* whole blocks of 16 for the gemm's kernels */
     fit = CHUNK_BYTES / sizeof(float) / (9 * (4 * g->c + w->nb));
-    w->tile_chunk = fit ? fit : 1;
+    w->tile_chunk = fit > MIN_TILES ? fit : MIN_TILES; /* fewer rows make the products slow */
     return 1;
 }
 

@@ -6,8 +6,9 @@
  * the result differs from the direct sum by rounding alone.
  *
  * A pass takes the output channels in blocks (their transformed weights U fill at most
- * 8 MiB) and the tiles (2x2 outputs) in chunks (their transformed inputs V and outputs M
- * fill at most 6 MiB), in a scratch of gan__wino_scratch() floats. Weights are conv2d's
+ * 20 MiB) and the tiles (2x2 outputs) in chunks (their transformed inputs V and outputs
+ * M fill at most 6 MiB, unless that is fewer than 256 tiles), in a scratch of
+ * gan__wino_scratch() floats. Weights are conv2d's
  * [(ky*4 + kx)*C + c][N] (trans 0) or conv2d_transpose's [N][(ky*4 + kx)*C + c] (trans
  * 1), for the convolution g from C to N channels. */
 #ifndef GAN_WINOGRAD_IMPL_H

@@ -706,12 +706,12 @@ static void chunked_backward_and_grads_modes(void **state)
      * or more: lib/winograd.c): one chunk with a bias and unequal channel counts; two
      * chunks of 16 channels (2,184 tiles of 2,880 bytes fill 6 MiB; 9 images of 256
      * tiles), the second starting inside the ninth image; and two blocks of output
-     * channels, 448 and 32 (448 columns of U from 128 channels fill 8 MiB). */
+     * channels, 272 and 16 (272 columns of U from 512 channels fill 20 MiB). */
     static const geometry wino[] = {
-        {32, 8, 8, 24, 4, 2, 1, 0, 1, 2}, {16, 64, 64, 16, 4, 2, 1, 0, 0, 9}, {128, 4, 4, 480, 4, 2, 1, 0, 1, 2},
+        {32, 8, 8, 24, 4, 2, 1, 0, 1, 2}, {16, 64, 64, 16, 4, 2, 1, 0, 0, 9}, {512, 4, 4, 288, 4, 2, 1, 0, 1, 2},
     };
     static const geometry wino_t[] = {
-        {24, 4, 4, 32, 4, 2, 1, 0, 1, 2}, {16, 32, 32, 16, 4, 2, 1, 0, 0, 9}, {480, 2, 2, 128, 4, 2, 1, 0, 1, 2},
+        {24, 4, 4, 32, 4, 2, 1, 0, 1, 2}, {16, 32, 32, 16, 4, 2, 1, 0, 0, 9}, {288, 2, 2, 512, 4, 2, 1, 0, 1, 2},
     };
     for (size_t i = 0; i < 3; i++) {
         check_chunked(GAN_LAYER_CONV2D, &wino[i], 730 + i);
