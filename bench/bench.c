@@ -3,7 +3,7 @@
  * measured against cblas_sgemm at the same shapes in the same process.
  *
  *   bench [--model mlp|dcgan|dcgan64] [--batches 32,100,256 (dcgans: 64)] [--seconds S]
- *         [--no-sgemm] [--rss] [--cpu-time] [--profile]
+ *         [--no-sgemm] [--rss] [--cpu-time] [--profile] [--order libgan|upstream]
  *
  * Threads: set OPENBLAS_NUM_THREADS (bench/run.sh does). Prints, per batch size, steps/s,
  * samples/s, GFLOP/s of the whole step, the sgemm rate on the step's own products, the
@@ -18,7 +18,9 @@
  * apart (peak_rss_all_mb). --no-sgemm skips that timing (for profiling the step alone);
  * --rss prints VmHWM/VmRSS at the stages of each training run. --cpu-time times with the
  * process's CPU clock instead of the wall clock: on a loaded machine it leaves out the
- * time the process waits for a core (not what it loses to shared caches). --profile
+ * time the process waits for a core (not what it loses to shared caches). --order upstream
+ * (dcgan64) trains as pytorch/examples' main.py does, G on the fakes of D's update
+ * (GAN_UPDATE_REUSE_FAKES); libgan's order (the default) draws new ones. --profile
  * (dcgan64) times each layer's forward and backward alone, as a net of its own, at the
  * first batch size, and stops. */
 #define _POSIX_C_SOURCE 200809L
@@ -121,6 +123,7 @@ static gan_net *dcgan_discriminator(void)
 }
 
 static int dcgan_model; /* 0: the MLP, 28: examples/dcgan's, 64: dcgan64 */
+static int upstream_order; /* --order upstream */
 
 /* Synthetic images: the benchmark times compute, not data loading. */
 static int random_images(void *payload, gan_rng *rng, float *x, float *cond, size_t batch)
@@ -269,12 +272,13 @@ static size_t net_gemms(gemm_shape *s, const layer_spec *spec, int n_spec, int s
 
 /* One dcgan64 step at batch b: D on G's fakes (b rows) and on the real rows (b), with
  * parameter gradients and input gradients down to its second convolution; then G's
- * update: G forward, D forward and input gradients to its input, G's backward. */
+ * update: G forward (not in upstream's order), D forward and input gradients to its
+ * input, G's backward. */
 static size_t dcgan64_gemms(gemm_shape *s, int b)
 {
     size_t n = 0;
     for (int pass = 0; pass < 3; pass++) {
-        if (pass != 1) n += net_gemms(s + n, g64, G64_LAYERS, 1, b, FWD, 0, 0.0f);
+        if (pass == 0 || (pass == 2 && !upstream_order)) n += net_gemms(s + n, g64, G64_LAYERS, 1, b, FWD, 0, 0.0f);
         n += net_gemms(s + n, d64, D64_LAYERS, SIDE64, b, FWD, 0, 0.0f);
         if (pass < 2) n += net_gemms(s + n, d64, D64_LAYERS, SIDE64, b, DW | DX, 0, pass ? 1.0f : 0.0f);
         else {
@@ -367,6 +371,7 @@ static double time_steps(int b, double seconds)
     CHECK(gan_trainer_create(&t, g, d, og, od));
     CHECK(gan_trainer_set_batch_size(t, (size_t)b));
     CHECK(gan_trainer_set_data(t, random_images, NULL));
+    if (upstream_order) CHECK(gan_trainer_set_update(t, GAN_UPDATE_REUSE_FAKES));
     if (!strcmp(penalty, "wgan-gp")) {
         CHECK(gan_trainer_set_loss(t, GAN_LOSS_WASSERSTEIN));
         CHECK(gan_trainer_set_gradient_penalty(t, GAN_PENALTY_WGAN_GP, 10.0f, 1));
@@ -480,12 +485,14 @@ int main(int argc, char **argv)
         }
         else if (i + 1 < argc && !strcmp(argv[i], "--seconds")) seconds = atof(argv[++i]);
         else if (i + 1 < argc && !strcmp(argv[i], "--penalty")) penalty = argv[++i];
+        else if (i + 1 < argc && !strcmp(argv[i], "--order")) upstream_order = !strcmp(argv[++i], "upstream");
     }
     if (penalised()) sgemm = 0; /* the step's products are not the listed ones */
     if (dcgan_model && !strcmp(batches, "32,100,256")) batches = "64";
     const char *threads = getenv("OPENBLAS_NUM_THREADS");
-    printf("libgan %s, model %s, penalty %s, BLAS features 0x%x, threads %s", gan_version_string(),
-           dcgan_model == 64 ? "dcgan64" : dcgan_model ? "dcgan" : "mlp", penalty, gan_features(), threads ? threads : "default");
+    printf("libgan %s, model %s, order %s, penalty %s, BLAS features 0x%x, threads %s", gan_version_string(),
+           dcgan_model == 64 ? "dcgan64" : dcgan_model ? "dcgan" : "mlp", upstream_order ? "upstream" : "libgan", penalty,
+           gan_features(), threads ? threads : "default");
     /* The kernels OpenBLAS picked for this CPU (OPENBLAS_CORETYPE overrides): the
      * sgemm rate, and so every number below, depends on them. A weak reference, so the
      * bench also links against the reference CBLAS. */

@@ -43,23 +43,22 @@ for kernel in $kernels; do
                       s[1], s[2], s[1] / s[2], r[1], r[2], r[1] / r[2] }' "$out/libgan_dcgan" "$out/peer_dcgan"
 done
 # pytorch/examples' DCGAN at 64 x 64, batch 64 (docs/benchmarks.md): libgan against the peer in
-# libgan's step order (the same work: fresh noise for G's update) and in upstream main.py's
-# (G trains on D's fakes: one G forward fewer), each in a process of its own.
+# libgan's step order (fresh noise for G's update) and in upstream main.py's (G trains on
+# D's fakes: one G forward fewer; GAN_UPDATE_REUSE_FAKES), each in a process of its own.
 if [ -n "$user_core" ]; then export OPENBLAS_CORETYPE="$user_core"; else unset OPENBLAS_CORETYPE; fi
 for t in $(printf '%s\n' "$threads" 2 | sort -un); do
-    echo "--- DCGAN 64 x 64, batch 64, $t thread(s)"
-    OPENBLAS_NUM_THREADS=$t ./build-bench/bench --model dcgan64 --seconds "$seconds" | tee "$out/l64"
     for order in libgan upstream; do
+        echo "--- DCGAN 64 x 64, batch 64, $t thread(s), $order's step order"
+        OPENBLAS_NUM_THREADS=$t ./build-bench/bench --model dcgan64 --order $order --seconds "$seconds" |
+            tee "$out/l64"
         OMP_NUM_THREADS=$t /usr/bin/python3 bench/peer_dcgan.py --model dcgan64 --order $order --threads "$t" \
-            --seconds "$seconds" | tee "$out/p64_$order"
+            --seconds "$seconds" | tee "$out/p64"
+        awk -v order="$order" 'FNR == 1 { f++ } /^64 / { s[f] = $2 } /peak_rss_mb=/ { split($0, kv, "="); r[f] = kv[2] }
+             /^floor_mb=/ { split($1, kv, "="); floor = kv[2] }
+             END { printf "dcgan64, %s order: libgan %.2f pytorch %.2f steps/s, ratio %.2fx; ", order, s[1], s[2], s[1] / s[2];
+                   printf "peak RSS %.1f MB vs %.1f MB (%.3f), floor %.1f MB (%.2fx)\n", r[1], r[2], r[1] / r[2], floor,
+                          r[1] / floor }' "$out/l64" "$out/p64"
     done
-    awk 'FNR == 1 { f++ } /^64 / { s[f] = $2 } /peak_rss_mb=/ { split($0, kv, "="); r[f] = kv[2] }
-         /^floor_mb=/ { split($1, kv, "="); floor = kv[2] }
-         END { printf "dcgan64: libgan %.2f steps/s, pytorch %.2f (libgan order) %.2f (upstream): %.2fx %.2fx\n",
-                      s[1], s[2], s[3], s[1] / s[2], s[1] / s[3];
-               printf "dcgan64 peak RSS: libgan %.1f MB, pytorch %.1f (%.3f) %.1f (%.3f); floor %.1f MB (%.2fx)\n",
-                      r[1], r[2], r[1] / r[2], r[3], r[1] / r[3], floor, r[1] / floor }' \
-        "$out/l64" "$out/p64_libgan" "$out/p64_upstream"
 done
 echo "--- DCGAN 64 x 64, global batch 64: one process, then 2 ranks of one thread (gan_comm_threads)"
 OPENBLAS_NUM_THREADS=1 ./build-bench/scale --model dcgan64 --ranks 2 --windows 3

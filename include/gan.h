@@ -949,7 +949,10 @@ typedef enum gan_loss {
 /** How D and G updates interleave. */
 typedef enum gan_update {
     GAN_UPDATE_ALTERNATING = 1,  /**< Algorithm 1: k D steps, then g G steps (default) */
-    GAN_UPDATE_SIMULTANEOUS = 2  /**< D and G updated from the same batch */
+    GAN_UPDATE_SIMULTANEOUS = 2, /**< D and G updated from the same batch */
+    GAN_UPDATE_REUSE_FAKES = 3   /**< alternating, G's first update on the fakes of D's last
+                                      (pytorch/examples' DCGAN loop: one G forward fewer a
+                                      step; since 0.3) */
 } gan_update;
 
 /** The trainer's rng streams, all derived from its seed. */
@@ -1084,7 +1087,9 @@ GAN_API int gan_trainer_set_d_steps(gan_trainer *t, unsigned k);
  */
 GAN_API int gan_trainer_set_g_steps(gan_trainer *t, unsigned g);
 /**
- * Alternating (default) or simultaneous updates.
+ * Alternating (default) or simultaneous updates, or alternating updates whose first G
+ * update trains on the fakes (noise, conditions, G's forward) of the step's last D update
+ * instead of new ones (GAN_UPDATE_REUSE_FAKES, since 0.3).
  * @param t    the trainer
  * @param mode the update mode
  * @return GAN_OK; GAN_EINVAL for a NULL @p t or an unknown @p mode.

@@ -149,7 +149,7 @@ int gan__check_update_count(uint64_t count, const char *what)
 
 int gan__check_update_mode(uint64_t mode)
 {
-    if (mode != GAN_UPDATE_ALTERNATING && mode != GAN_UPDATE_SIMULTANEOUS)
+    if (mode != GAN_UPDATE_ALTERNATING && mode != GAN_UPDATE_SIMULTANEOUS && mode != GAN_UPDATE_REUSE_FAKES)
         return gan__fail(GAN_EINVAL, "unknown update mode %llu", (unsigned long long)mode);
     return GAN_OK;
 }
@@ -792,11 +792,12 @@ static void ema_update(gan_trainer *t)
 }
 
 /* G's update on its rows: the loss and G's gradients through D (D's own gradients are
- * not needed, nor summed over the ranks). */
-static int g_loss_and_grads(gan_trainer *t, size_t rows)
+ * not needed, nor summed over the ranks). `reuse`: on the fakes of D's last update, whose
+ * forward G's buffers still hold (nothing ran G since), instead of new ones. */
+static int g_loss_and_grads(gan_trainer *t, size_t rows, int reuse)
 {
-    int rc = t->cond_dim ? call_data(t, rows) : GAN_OK; /* conditions as the data has them */
-    if (!rc) rc = generate_fakes(t, rows);
+    int rc = t->cond_dim && !reuse ? call_data(t, rows) : GAN_OK; /* conditions as the data has them */
+    if (!rc && !reuse) rc = generate_fakes(t, rows);
     if (!rc) rc = d_logits(t, 0, rows);
     if (rc) return rc;
     double loss = gan__loss_g(t->loss, t->logits, rows, t->dlogits);
@@ -810,7 +811,7 @@ static int g_loss_and_grads(gan_trainer *t, size_t rows)
 
 static int g_update(gan_trainer *t, size_t rows, unsigned index)
 {
-    int rc = g_loss_and_grads(t, rows);
+    int rc = g_loss_and_grads(t, rows, t->update == GAN_UPDATE_REUSE_FAKES && index == 0);
     if ((rc = exchange(t, rc, TAG_G, index, t->g, NULL, index + 1 == t->g_steps))) return rc;
     rc = gan__optim_prepare(t->opt_g, t->g, NULL, &t->stats.grad_norm_g);
     if (rc) return gan__wrap(rc, "G");
@@ -907,7 +908,7 @@ static void snapshot_restore(const snapshot *s, gan_net *net, gan_optim *opt)
  * Several D updates each need the last one applied, so they keep a snapshot to restore,
  * as several G updates do. A simultaneous step checks both nets before applying either
  * and needs neither. */
-static int alternating(const gan_trainer *t) { return t->update == GAN_UPDATE_ALTERNATING; }
+static int alternating(const gan_trainer *t) { return t->update != GAN_UPDATE_SIMULTANEOUS; }
 static int stages_d(const gan_trainer *t) { return alternating(t) && t->d_steps == 1; }
 static int needs_snapshot_d(const gan_trainer *t) { return alternating(t) && t->d_steps > 1; }
 static int needs_snapshot_g(const gan_trainer *t) { return alternating(t) && t->g_steps > 1; }

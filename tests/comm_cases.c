@@ -25,6 +25,7 @@ static int check_(const gan_comm *c, int *fails, int ok, const char *what, int l
 
 typedef struct spec {
     int adam, batchnorm, simultaneous, penalty; /* penalty: a gan_penalty, weight 1 */
+    int reuse;                                  /* GAN_UPDATE_REUSE_FAKES */
     unsigned d_steps;
     uint64_t seed;
 } spec;
@@ -108,6 +109,7 @@ static int model_make(model *m, const spec *s, const gan_comm *comm)
     if (!rc) rc = gan_trainer_set_batch_size(m->t, BATCH);
     if (!rc && s->d_steps) rc = gan_trainer_set_d_steps(m->t, s->d_steps);
     if (!rc && s->simultaneous) rc = gan_trainer_set_update(m->t, GAN_UPDATE_SIMULTANEOUS);
+    if (!rc && s->reuse) rc = gan_trainer_set_update(m->t, GAN_UPDATE_REUSE_FAKES);
     if (!rc && s->penalty) rc = gan_trainer_set_gradient_penalty(m->t, (gan_penalty)s->penalty, 1.0f, 1);
     if (!rc && comm) rc = gan_trainer_set_comm(m->t, comm);
     if (rc) model_free(m);
@@ -194,7 +196,8 @@ static int case_identical(const gan_comm *comm)
 
 /* N ranks compute what one process does, up to the order of float sums: within 1e-4 of
  * the distance the weights moved after one step and 1e-2 after 20, in each update mode
- * (one staged D update, several D updates, simultaneous) and with each gradient penalty
+ * (one staged D update, several D updates, simultaneous, G on D's fakes) and with each
+ * gradient penalty
  * (WGAN-GP's interpolation weights and dropout's masks follow the rows, not the ranks).
  * Statistics are global. */
 static int case_matches_one_rank(const gan_comm *comm)
@@ -203,6 +206,7 @@ static int case_matches_one_rank(const gan_comm *comm)
     const spec specs[] = {{.seed = 3},
                           {.seed = 4, .d_steps = 2},
                           {.seed = 5, .simultaneous = 1},
+                          {.seed = 6, .reuse = 1},
                           {.seed = 7, .penalty = GAN_PENALTY_WGAN_GP},
                           {.seed = 8, .penalty = GAN_PENALTY_R1, .d_steps = 2}};
     for (size_t k = 0; k < sizeof specs / sizeof *specs; k++) {

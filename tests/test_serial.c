@@ -1127,7 +1127,7 @@ static void hostile_sizes(void **state)
         {2, 0, 1, 1, GAN_EFORMAT, "condition size 1 does not fit"},
         {4, 0, 0, 0, GAN_EFORMAT, "at least 1"},
         {5, 0, 0, 0, GAN_EFORMAT, "G updates per step must be at least 1"},
-        {6, 0, 0, 3, GAN_EFORMAT, "update mode"},
+        {6, 0, 0, 4, GAN_EFORMAT, "update mode"},
         {7, 0, 0, 6, GAN_EFORMAT, "unknown loss"},
         {8, 0, 0, 0, GAN_EFORMAT, "real target"},
         {9, 0, 0, 0xFF800000u, GAN_EFORMAT, "clip"},

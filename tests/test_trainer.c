@@ -179,6 +179,88 @@ static void g_update_sees_the_updated_d(void **state)
     free_gan(t, og, od, g, d);
 }
 
+/* Noise that repeats: call c draws batch number c / per_step, so that with per_step 2
+ * both draws of an alternating step (D's, then G's) are the same rows. */
+typedef struct {
+    int calls, per_step;
+} repeated_noise;
+
+static int repeating_noise(void *payload, gan_rng *rng, float *z, size_t batch, size_t dim)
+{
+    (void)rng;
+    repeated_noise *n = payload;
+    int k = n->calls++ / n->per_step;
+    for (size_t i = 0; i < batch * dim; i++) z[i] = sinf(0.37f * (float)(i + 1) * (float)(k + 1));
+    return 0;
+}
+
+static void assert_same_params(gan_net *a, gan_net *b)
+{
+    assert_int_equal(gan_net_num_params(a), gan_net_num_params(b));
+    assert_memory_equal(gan_net_params(a), gan_net_params(b), gan_net_num_params(a) * sizeof(float));
+}
+
+/* GAN_UPDATE_REUSE_FAKES trains G on the fakes of D's update: bit for bit an alternating
+ * step whose G update drew the same noise again (G has no batch norm or dropout, so its
+ * second forward is the first's), with one noise draw a step instead of two; the data
+ * callback is not called again for conditions; the mode is in checkpoints. */
+static void reuse_fakes_is_alternating_on_the_same_noise(void **state)
+{
+    (void)state;
+    setup a, b, c;
+    setup_make(&a, 5, 0);
+    setup_make(&b, 5, 0);
+    repeated_noise na = {.per_step = 2}, nb = {.per_step = 1}, nc = {.per_step = 1};
+    assert_int_equal(gan_trainer_set_noise(a.t, repeating_noise, &na), GAN_OK);
+    assert_int_equal(gan_trainer_set_noise(b.t, repeating_noise, &nb), GAN_OK);
+    assert_int_equal(gan_trainer_set_update(b.t, GAN_UPDATE_REUSE_FAKES), GAN_OK);
+    assert_int_equal(gan_trainer_run(a.t, 2, NULL, NULL), GAN_OK);
+    assert_int_equal(gan_trainer_run(b.t, 2, NULL, NULL), GAN_OK);
+    assert_int_equal(na.calls, 4);
+    assert_int_equal(nb.calls, 2);
+    assert_same_params(a.g, b.g);
+    assert_same_params(a.d, b.d);
+
+    /* Checkpointed: a fresh alternating trainer takes the mode from b's file. */
+    size_t size;
+    assert_int_equal(gan_trainer_save_mem(b.t, NULL, 0, &size), GAN_OK);
+    uint8_t *buf = malloc(size);
+    assert_non_null(buf);
+    assert_int_equal(gan_trainer_save_mem(b.t, buf, size, &size), GAN_OK);
+    setup_make(&c, 9, 0);
+    nc.calls = nb.calls;
+    assert_int_equal(gan_trainer_set_noise(c.t, repeating_noise, &nc), GAN_OK);
+    assert_int_equal(gan_trainer_load_mem(c.t, buf, size), GAN_OK);
+    assert_int_equal(gan_trainer_run(a.t, 1, NULL, NULL), GAN_OK);
+    assert_int_equal(gan_trainer_run(b.t, 1, NULL, NULL), GAN_OK);
+    assert_int_equal(gan_trainer_run(c.t, 1, NULL, NULL), GAN_OK);
+    assert_int_equal(nc.calls, 3);
+    assert_same_params(b.g, c.g);
+    assert_same_params(b.d, c.d);
+    assert_same_params(a.g, b.g);
+    free(buf);
+    setup_free(&a);
+    setup_free(&b);
+    setup_free(&c);
+
+    /* Conditional: the conditions of D's update stay; D's two updates: G takes the last's. */
+    setup_make(&a, 6, 2);
+    setup_make(&b, 6, 2);
+    assert_int_equal(gan_trainer_set_update(b.t, GAN_UPDATE_REUSE_FAKES), GAN_OK);
+    assert_int_equal(gan_trainer_step(a.t, NULL), GAN_OK);
+    assert_int_equal(gan_trainer_step(b.t, NULL), GAN_OK);
+    assert_int_equal(a.data.calls, 2);
+    assert_int_equal(b.data.calls, 1);
+    assert_int_equal(gan_trainer_set_d_steps(b.t, 2), GAN_OK);
+    nb = (repeated_noise){.per_step = 1};
+    assert_int_equal(gan_trainer_set_noise(b.t, repeating_noise, &nb), GAN_OK);
+    assert_int_equal(gan_trainer_step(b.t, NULL), GAN_OK);
+    assert_int_equal(nb.calls, 2);
+    assert_int_equal(b.data.calls, 3);
+    setup_free(&a);
+    setup_free(&b);
+}
+
 static void nan_data_diverges_and_changes_nothing(void **state)
 {
     (void)state;
@@ -556,6 +638,7 @@ int main(void)
         cmocka_unit_test(same_seed_same_bits),
         cmocka_unit_test(steady_state_allocates_nothing),
         cmocka_unit_test(g_update_sees_the_updated_d),
+        cmocka_unit_test(reuse_fakes_is_alternating_on_the_same_noise),
         cmocka_unit_test(nan_data_diverges_and_changes_nothing),
         cmocka_unit_test(callbacks_can_stop),
         cmocka_unit_test(configuration_errors),

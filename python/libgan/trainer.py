@@ -207,7 +207,7 @@ class Trainer(Handle):
         C.gan_trainer_set_g_steps(self._ptr, k)
 
     def set_update(self, mode):
-        """UPDATE_* or 'alternating', 'simultaneous'."""
+        """UPDATE_* or 'alternating', 'simultaneous', 'reuse_fakes'."""
         C.gan_trainer_set_update(self._ptr, enum(mode, UPDATES, "update mode"))
 
     def set_loss(self, loss):
