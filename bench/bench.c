@@ -360,32 +360,13 @@ static double time_steps(int b, double seconds)
         d = dcgan_model ? dcgan_discriminator() : paper_discriminator();
     }
     gan_optim *og, *od;
-    gan_trainer *t;
-    if (dcgan_model) {
-        CHECK(gan_optim_adam(&og, 2e-4f, 0.5f, 0.999f, 1e-8f));
-        CHECK(gan_optim_adam(&od, 2e-4f, 0.5f, 0.999f, 1e-8f));
-    } else {
-        CHECK(gan_optim_sgd(&og, 0.1f, 0.5f, 0));
-        CHECK(gan_optim_sgd(&od, 0.1f, 0.5f, 0));
-    }
-    CHECK(gan_trainer_create(&t, g, d, og, od));
-    CHECK(gan_trainer_set_batch_size(t, (size_t)b));
-    CHECK(gan_trainer_set_data(t, random_images, NULL));
+    gan_trainer *t = recipe_trainer(g, d, dcgan_model != 0, (size_t)b, random_images, &og, &od);
     if (upstream_order) CHECK(gan_trainer_set_update(t, GAN_UPDATE_REUSE_FAKES));
     if (!strcmp(penalty, "wgan-gp")) {
         CHECK(gan_trainer_set_loss(t, GAN_LOSS_WASSERSTEIN));
         CHECK(gan_trainer_set_gradient_penalty(t, GAN_PENALTY_WGAN_GP, 10.0f, 1));
     } else if (!strcmp(penalty, "r1")) {
         CHECK(gan_trainer_set_gradient_penalty(t, GAN_PENALTY_R1, 10.0f, 1));
-    }
-    gan_rng *init = gan_trainer_rng(t, GAN_STREAM_INIT);
-    if (dcgan_model) {
-        CHECK(gan_trainer_set_noise_normal(t, 1.0f));
-        CHECK(gan_net_init(g, init, GAN_INIT_DCGAN, 1.0f));
-        CHECK(gan_net_init(d, init, GAN_INIT_DCGAN, 1.0f));
-    } else {
-        CHECK(gan_net_init(g, init, GAN_INIT_UNIFORM, 0.05f));
-        CHECK(gan_net_init(d, init, GAN_INIT_UNIFORM, 0.005f));
     }
     rss_at(b, "nets and trainer made");
     if (dcgan_model == 64)

@@ -104,26 +104,7 @@ static void *train(void *arg)
     gan_net *g = dcgan64 ? dcgan64_generator() : paper_generator();
     gan_net *d = dcgan64 ? dcgan64_discriminator() : paper_discriminator();
     gan_optim *og, *od;
-    gan_trainer *t;
-    if (dcgan64) {
-        CHECK(gan_optim_adam(&og, 2e-4f, 0.5f, 0.999f, 1e-8f));
-        CHECK(gan_optim_adam(&od, 2e-4f, 0.5f, 0.999f, 1e-8f));
-    } else {
-        CHECK(gan_optim_sgd(&og, 0.1f, 0.5f, 0));
-        CHECK(gan_optim_sgd(&od, 0.1f, 0.5f, 0));
-    }
-    CHECK(gan_trainer_create(&t, g, d, og, od));
-    CHECK(gan_trainer_set_batch_size(t, r->batch));
-    CHECK(gan_trainer_set_data(t, random_images, NULL));
-    gan_rng *init = gan_trainer_rng(t, GAN_STREAM_INIT);
-    if (dcgan64) {
-        CHECK(gan_trainer_set_noise_normal(t, 1.0f));
-        CHECK(gan_net_init(g, init, GAN_INIT_DCGAN, 1.0f));
-        CHECK(gan_net_init(d, init, GAN_INIT_DCGAN, 1.0f));
-    } else {
-        CHECK(gan_net_init(g, init, GAN_INIT_UNIFORM, 0.05f));
-        CHECK(gan_net_init(d, init, GAN_INIT_UNIFORM, 0.005f));
-    }
+    gan_trainer *t = recipe_trainer(g, d, dcgan64, r->batch, random_images, &og, &od);
     counted c = {.inner = r->comm ? *r->comm : (gan_comm){0}};
     if (r->comm) {
         gan_comm wrapped = {.size = sizeof wrapped, .rank = r->comm->rank, .ranks = r->comm->ranks,
