@@ -471,7 +471,7 @@ static int reserve(gan_net *n, size_t batch)
     /* Every buffer gets at least one float, so that NULL means a failure. The block for
      * grad_buf and scratch grows here too, so that a failure changes nothing. */
     gan__arena *block = n->lent ? n->lent : &n->own;
-    size_t transient_n = grad_n + scratch_n;
+    size_t transient_n = grad_n + scratch_n ? grad_n + scratch_n : 1;
     float *acts = rc ? NULL : gan__malloc((acts_n ? acts_n : 1) * sizeof(float));
     float *transient = acts && block->cap < transient_n ? gan__malloc(transient_n * sizeof(float)) : NULL;
     if (!acts || (block->cap < transient_n && !transient)) {
@@ -508,7 +508,7 @@ static int use_transient(gan_net *n)
 {
     gan__arena *a = n->lent ? n->lent : &n->own;
     if (a->cap < n->transient_n) {
-        float *buf = gan__malloc((n->transient_n ? n->transient_n : 1) * sizeof(float));
+        float *buf = gan__malloc(n->transient_n * sizeof(float));
         if (!buf) return gan__fail(GAN_ENOMEM, "out of memory for a batch of %zu", n->batch_cap);
         gan__free(a->buf);
         *a = (gan__arena){buf, n->transient_n};
