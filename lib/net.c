@@ -466,7 +466,7 @@ static int reserve(gan_net *n, size_t batch)
         if (l->ops->reserve) rc = l->ops->reserve(l, batch);
         if (!rc && l->scratch_need > scratch_n) scratch_n = l->scratch_need; /* one buffer for all */
     }
-    if (!rc && (grad_n > SIZE_MAX / sizeof(float) - scratch_n || scratch_n > SIZE_MAX / sizeof(float) - grad_n))
+    if (!rc && (scratch_n > SIZE_MAX / sizeof(float) || grad_n > SIZE_MAX / sizeof(float) - scratch_n))
         rc = gan__fail(GAN_EINVAL, "a batch of %zu overflows the workspace size", batch);
     /* Every buffer gets at least one float, so that NULL means a failure. The block for
      * grad_buf and scratch grows here too, so that a failure changes nothing. */

@@ -53,20 +53,19 @@ static void filter_run_adjoint(const float *restrict u0, const float *restrict u
     }
 }
 
-/* The pointers of phase (u, v): the weights' four taps and U's nine matrices (the block
- * of output channels n0 .. n0+nb-1 of N = n), for channel c and output channel o (a run
- * goes along the block, or along C when trans). */
-static void filter_ptrs(const gan__conv_geom *g, size_t n, size_t n0, size_t nb, int trans, size_t uv, size_t c,
-                        size_t o, const float *w, const float *u, const float *tap[4], const float *mat[9])
+/* Where the values of phase (u, v) are: the weights' four taps (tap[a * 2 + b]) and U's
+ * nine matrices (the block of output channels n0 .. n0+nb-1 of N = n), for channel c and
+ * output channel o (a run goes along the block, or along C when trans). */
+static void filter_offsets(const gan__conv_geom *g, size_t n, size_t n0, size_t nb, int trans, size_t uv, size_t c,
+                           size_t o, size_t tap[4], size_t mat[9])
 {
     size_t C = g->c, u_ = uv >> 1, v_ = uv & 1;
     for (size_t a = 0; a < 2; a++)
         for (size_t b = 0; b < 2; b++) {
             size_t t = (2 * a + u_) * 4 + 2 * b + v_;
-            tap[a * 2 + b] = trans ? w + (n0 + o) * 16 * C + t * C : w + (t * C + c) * n + n0;
+            tap[a * 2 + b] = trans ? (n0 + o) * 16 * C + t * C : (t * C + c) * n + n0;
         }
-    for (size_t xi = 0; xi < 9; xi++)
-        mat[xi] = trans ? u + (xi * nb + o) * 4 * C + uv * C : u + (xi * 4 * C + uv * C + c) * nb;
+    for (size_t xi = 0; xi < 9; xi++) mat[xi] = trans ? (xi * nb + o) * 4 * C + uv * C : (xi * 4 * C + uv * C + c) * nb;
 }
 
 /* U of output channels n0 .. n0+nb-1 from the weights: conv2d's [(ky*4 + kx)*C + c][N]
@@ -74,14 +73,13 @@ static void filter_ptrs(const gan__conv_geom *g, size_t n, size_t n0, size_t nb,
  * [nb][4C]). */
 static void filter(const gan__conv_geom *g, size_t n, size_t n0, size_t nb, int trans, const float *w, float *u)
 {
-    const float *tap[4], *mat[9];
+    size_t tap[4], mat[9];
     size_t runs = trans ? nb : g->c, len = trans ? g->c : nb;
     for (size_t uv = 0; uv < 4; uv++)
         for (size_t r = 0; r < runs; r++) {
-            filter_ptrs(g, n, n0, nb, trans, uv, trans ? 0 : r, trans ? r : 0, w, u, tap, mat);
-            filter_run(tap[0], tap[1], tap[2], tap[3], (float *)mat[0], (float *)mat[1], (float *)mat[2],
-                       (float *)mat[3], (float *)mat[4], (float *)mat[5], (float *)mat[6], (float *)mat[7],
-                       (float *)mat[8], len);
+            filter_offsets(g, n, n0, nb, trans, uv, trans ? 0 : r, trans ? r : 0, tap, mat);
+            filter_run(w + tap[0], w + tap[1], w + tap[2], w + tap[3], u + mat[0], u + mat[1], u + mat[2], u + mat[3],
+                       u + mat[4], u + mat[5], u + mat[6], u + mat[7], u + mat[8], len);
         }
 }
 
@@ -89,13 +87,13 @@ static void filter(const gan__conv_geom *g, size_t n, size_t n0, size_t nb, int 
 static void filter_adjoint(const gan__conv_geom *g, size_t n, size_t n0, size_t nb, int trans, const float *du,
                            int add, float *dw)
 {
-    const float *tap[4], *mat[9];
+    size_t tap[4], mat[9];
     size_t runs = trans ? nb : g->c, len = trans ? g->c : nb;
     for (size_t uv = 0; uv < 4; uv++)
         for (size_t r = 0; r < runs; r++) {
-            filter_ptrs(g, n, n0, nb, trans, uv, trans ? 0 : r, trans ? r : 0, dw, du, tap, mat);
-            filter_run_adjoint(mat[0], mat[1], mat[2], mat[3], mat[4], mat[5], mat[6], mat[7], mat[8],
-                               (float *)tap[0], (float *)tap[1], (float *)tap[2], (float *)tap[3], len, add);
+            filter_offsets(g, n, n0, nb, trans, uv, trans ? 0 : r, trans ? r : 0, tap, mat);
+            filter_run_adjoint(du + mat[0], du + mat[1], du + mat[2], du + mat[3], du + mat[4], du + mat[5], du + mat[6],
+                               du + mat[7], du + mat[8], dw + tap[0], dw + tap[1], dw + tap[2], dw + tap[3], len, add);
         }
 }
 
@@ -110,8 +108,10 @@ static void tile_of(const gan__conv_geom *g, size_t q, size_t *b, size_t *ty, si
     *tx = q % tpi % tw;
 }
 
-/* The 3x3 input pixels of tile q's phase (u, v): NULL where the padding is. */
-static void input_ptrs(const gan__conv_geom *g, const float *img, size_t q, size_t uv, const float *d[9])
+/* Where the 3x3 input pixels of tile q's phase (u, v) start in the batch's images:
+ * PADDING where the padding is. */
+enum { PADDING = -1 };
+static void input_offsets(const gan__conv_geom *g, size_t q, size_t uv, size_t at[9])
 {
     size_t b, ty, tx;
     tile_of(g, q, &b, &ty, &tx);
@@ -120,7 +120,7 @@ static void input_ptrs(const gan__conv_geom *g, const float *img, size_t q, size
             /* P row i of the phase is image row 2i + u - 1 (padding 1). */
             size_t yr = 4 * ty + 2 * i + (uv >> 1), xc = 4 * tx + 2 * j + (uv & 1); /* plus 1 */
             int inside = yr >= 1 && yr <= g->h && xc >= 1 && xc <= g->w;
-            d[i * 3 + j] = inside ? img + ((b * g->h + yr - 1) * g->w + xc - 1) * g->c : NULL;
+            at[i * 3 + j] = inside ? ((b * g->h + yr - 1) * g->w + xc - 1) * g->c : (size_t)PADDING;
         }
 }
 
@@ -167,13 +167,13 @@ static void input(const gan__conv_geom *g, const float *img, size_t q0, size_t q
     size_t C = g->c, T = q1 - q0;
     for (size_t q = q0; q < q1; q++)
         for (size_t uv = 0; uv < 4; uv++) {
-            const float *d[9];
-            input_ptrs(g, img, q, uv, d);
+            size_t at[9];
+            input_offsets(g, q, uv, at);
             for (size_t c0 = 0; c0 < C; c0 += BLOCK) {
                 const float *s[9];
                 float *o[9];
                 for (int k = 0; k < 9; k++) {
-                    s[k] = d[k] ? d[k] + c0 : zero;
+                    s[k] = at[k] == (size_t)PADDING ? zero : img + at[k] + c0;
                     o[k] = v + (k * T + q - q0) * 4 * C + uv * C + c0;
                 }
                 input_run(s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7], s[8], o[0], o[1], o[2], o[3], o[4], o[5], o[6],
@@ -191,8 +191,8 @@ static void input_adjoint(const gan__conv_geom *g, const float *dv, size_t q0, s
     size_t C = g->c, T = q1 - q0;
     for (size_t q = q0; q < q1; q++)
         for (size_t uv = 0; uv < 4; uv++) {
-            const float *d[9];
-            input_ptrs(g, img, q, uv, d);
+            size_t at[9];
+            input_offsets(g, q, uv, at);
             for (size_t c0 = 0; c0 < C; c0 += BLOCK) {
                 size_t len = C - c0 < BLOCK ? C - c0 : BLOCK;
                 const float *s[9];
@@ -200,8 +200,8 @@ static void input_adjoint(const gan__conv_geom *g, const float *dv, size_t q0, s
                 input_run_adjoint(s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7], s[8], o[0], o[1], o[2], o[3], o[4],
                                   o[5], o[6], o[7], o[8], len);
                 for (int k = 0; k < 9; k++) {
-                    if (!d[k]) continue; /* padding */
-                    float *restrict to = (float *)d[k] + c0;
+                    if (at[k] == (size_t)PADDING) continue;
+                    float *restrict to = img + at[k] + c0;
                     for (size_t i = 0; i < len; i++) to[i] += p[k][i];
                 }
             }
@@ -210,13 +210,13 @@ static void input_adjoint(const gan__conv_geom *g, const float *dv, size_t q0, s
 
 /* ------------------------------------------------------------------- output */
 
-/* The 2x2 output pixels of tile q, at channel n0 of n. */
-static void output_ptrs(const gan__conv_geom *g, size_t n, size_t n0, const float *y, size_t q, const float *p[4])
+/* Where the 2x2 output pixels of tile q are, at channel n0 of n. */
+static void output_offsets(const gan__conv_geom *g, size_t n, size_t n0, size_t q, size_t at[4])
 {
     size_t b, ty, tx;
     tile_of(g, q, &b, &ty, &tx);
     for (size_t r = 0; r < 2; r++)
-        for (size_t s = 0; s < 2; s++) p[r * 2 + s] = y + ((b * g->oh + 2 * ty + r) * g->ow + 2 * tx + s) * n + n0;
+        for (size_t s = 0; s < 2; s++) at[r * 2 + s] = ((b * g->oh + 2 * ty + r) * g->ow + 2 * tx + s) * n + n0;
 }
 
 /* y[4] = b + A^T s[9] A over len channels. */
@@ -258,13 +258,14 @@ static void output(const gan__conv_geom *g, size_t n, size_t n0, size_t nb, cons
     static const float zero[BLOCK];
     size_t T = q1 - q0;
     for (size_t q = q0; q < q1; q++) {
-        const float *p[4], *s[9];
-        output_ptrs(g, n, n0, y, q, p);
+        size_t at[4];
+        const float *s[9];
+        output_offsets(g, n, n0, q, at);
         for (int k = 0; k < 9; k++) s[k] = m + (k * T + q - q0) * nb;
         for (size_t i0 = 0; i0 < nb; i0 += BLOCK)
             output_run(s[0] + i0, s[1] + i0, s[2] + i0, s[3] + i0, s[4] + i0, s[5] + i0, s[6] + i0, s[7] + i0,
-                       s[8] + i0, bias ? bias + n0 + i0 : zero, (float *)p[0] + i0, (float *)p[1] + i0,
-                       (float *)p[2] + i0, (float *)p[3] + i0, nb - i0 < BLOCK ? nb - i0 : BLOCK);
+                       s[8] + i0, bias ? bias + n0 + i0 : zero, y + at[0] + i0, y + at[1] + i0, y + at[2] + i0,
+                       y + at[3] + i0, nb - i0 < BLOCK ? nb - i0 : BLOCK);
     }
 }
 
@@ -274,11 +275,11 @@ static void output_adjoint(const gan__conv_geom *g, size_t n, size_t n0, size_t 
 {
     size_t T = q1 - q0;
     for (size_t q = q0; q < q1; q++) {
-        const float *p[4];
+        size_t at[4];
         float *o[9];
-        output_ptrs(g, n, n0, dy, q, p);
+        output_offsets(g, n, n0, q, at);
         for (int k = 0; k < 9; k++) o[k] = dm + (k * T + q - q0) * nb;
-        output_run_adjoint(p[0], p[1], p[2], p[3], o[0], o[1], o[2], o[3], o[4], o[5], o[6], o[7], o[8], nb);
+        output_run_adjoint(dy + at[0], dy + at[1], dy + at[2], dy + at[3], o[0], o[1], o[2], o[3], o[4], o[5], o[6], o[7], o[8], nb);
     }
 }
 
