@@ -1162,6 +1162,35 @@ typedef enum gan_penalty {
  * or a D with batch norm (the settings are kept).
  */
 GAN_API int gan_trainer_set_gradient_penalty(gan_trainer *t, gan_penalty kind, float weight, unsigned interval);
+
+/** Differentiable augmentation (gan_trainer_set_augment(), since 0.3): bits, OR-ed. */
+typedef enum gan_augment {
+    GAN_AUGMENT_NONE = 0,        /**< D sees the rows as they are (default) */
+    GAN_AUGMENT_COLOR = 1,       /**< brightness + U(-0.5, 0.5), saturation x U(0, 2), contrast x U(0.5, 1.5) */
+    GAN_AUGMENT_TRANSLATION = 2, /**< shift by up to 1/8 of the side each way, zeros coming in */
+    GAN_AUGMENT_CUTOUT = 4       /**< zero a square of half the side at a random place */
+} gan_augment;
+
+/**
+ * DiffAugment (Zhao et al. 2020) on everything D sees: every real and generated row D
+ * takes, in D's updates and in G's, goes through the same kinds of random transform
+ * (in the order colour, translation, cutout, as the paper's code applies them), each row
+ * with its own draw, and G's gradient flows back through the transform (docs/trainer.md).
+ * The draws come from the dropout stream, one set per row of the whole batch whatever
+ * the rank count, so runs are reproducible and resume bit for bit. A gradient penalty
+ * is taken on augmented rows, as D sees them. Only the data part of a row is
+ * transformed, never its condition; data rows are images channels last, values in
+ * [-1, 1] as the paper's code expects (the transforms' constants are for that range).
+ * @param t      the trainer
+ * @param policy gan_augment bits; 0 turns it off.
+ *               GAN_AUGMENT_COLOR | GAN_AUGMENT_TRANSLATION | GAN_AUGMENT_CUTOUT is the
+ *               paper's choice for small data sets
+ * @return GAN_OK; GAN_EINVAL for a NULL @p t, an unknown bit, or nets whose data rows
+ * are not images: D's input shape (gan_net_create_image()) or, for a D with condition
+ * columns, G's output shape must be an image of at least 2 x 2 of G's output width
+ * (the settings are kept).
+ */
+GAN_API int gan_trainer_set_augment(gan_trainer *t, unsigned policy);
 /**
  * Exponential moving average of G's weights with the given decay in [0, 1); 0 turns
  * it off. When on, gan_trainer_generate() uses the averaged weights. The average

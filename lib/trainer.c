@@ -215,6 +215,33 @@ int gan__check_penalty(uint64_t kind, float weight, uint64_t interval)
     return GAN_OK;
 }
 
+#define AUGMENT_ALL (GAN_AUGMENT_COLOR | GAN_AUGMENT_TRANSLATION | GAN_AUGMENT_CUTOUT)
+
+int gan__check_augment(uint64_t policy)
+{
+    if (policy & ~(uint64_t)AUGMENT_ALL)
+        return gan__fail(GAN_EINVAL, "unknown augmentation bits 0x%llx (GAN_AUGMENT_*: 1, 2, 4)",
+                         (unsigned long long)(policy & ~(uint64_t)AUGMENT_ALL));
+    return GAN_OK;
+}
+
+/* The data rows' image shape: D's input shape when D takes images and nothing else, or
+ * else G's output shape (a D with condition columns takes flat rows). */
+int gan__trainer_augment_shape(const gan_trainer *t, unsigned policy, gan__augment *a)
+{
+    size_t c, h, w, data = data_dim(t);
+    *a = (gan__augment){policy, 0, 0, 0};
+    if (!policy) return GAN_OK;
+    (void)gan_net_in_shape(t->d, &c, &h, &w);
+    if (h * w == 1 || c * h * w != data) (void)gan_net_out_shape(t->g, &c, &h, &w);
+    if (h < 2 || w < 2 || c * h * w != data)
+        return gan__fail(GAN_EINVAL, "augmentation transforms images, and G's %zu outputs are not one (D's input and "
+                         "G's output are flat rows: make D with gan_net_create_image, or end G in an image shape)",
+                         data);
+    *a = (gan__augment){policy, c, h, w};
+    return GAN_OK;
+}
+
 /* A penalty is taken per row: a D whose layers couple the rows of a batch cannot have one. */
 static int penalty_fits(const gan_trainer *t, int kind, int rc)
 {
@@ -360,6 +387,17 @@ int gan_trainer_set_gradient_penalty(gan_trainer *t, gan_penalty kind, float wei
     return GAN_OK;
 }
 
+int gan_trainer_set_augment(gan_trainer *t, unsigned policy)
+{
+    gan__augment a;
+    GAN_CHECK_ARG(t);
+    CHECKED(__func__, gan__check_augment(policy));
+    CHECKED(__func__, gan__trainer_check_nets(t));
+    CHECKED(__func__, gan__trainer_augment_shape(t, policy, &a));
+    t->augment = a; /* the workspaces are carved anew on the next call */
+    return GAN_OK;
+}
+
 const float *gan__trainer_ema(const gan_trainer *t)
 {
     return t->ema_from == t->g->weights_set ? t->ema : t->g->params;
@@ -440,8 +478,10 @@ static int reserve(gan_trainer *t, size_t rows, size_t fill)
     /* Without conditions, D's input rows are the data rows and G's input rows the noise
      * rows: x_real, z and x_fake are views into d_in and g_in, and G's gradient is D's
      * input gradient (g_dy unused), so they take no room of their own. The callbacks'
-     * rows are views too unless they are more than the nets' (a rank keeps some). */
-    size_t own = c ? 1 : 0, own_fill = c || fill != rows ? 1 : 0;
+     * rows are views too unless they are more than the nets' (a rank keeps some). An
+     * augmentation transforms D's input rows, so the rows it came from keep their own. */
+    size_t aug = t->augment.policy != 0;
+    size_t own = c || aug ? 1 : 0, own_fill = c || aug || fill != rows ? 1 : 0;
     /* D's input gradient trains G: on the fake half of a simultaneous step's 2B rows
      * (computed for all of them), on B rows of alternating steps. */
     size_t dx_rows = t->update == GAN_UPDATE_SIMULTANEOUS ? 2 : 1;
@@ -450,10 +490,11 @@ static int reserve(gan_trainer *t, size_t rows, size_t fill)
      * WGAN-GP's weight. */
     size_t pen = t->penalty != GAN_PENALTY_NONE;
     size_t per_row = own * (data + data) + (nz + c) + 2 * (din + 2) + dx_rows * din + pen * (3 * din + 2);
-    size_t per_fill = own_fill * (data + nz) + c + pen, a, b, total;
-    if (gan__size_mul(rows, per_row, &a) || gan__size_mul(fill, per_fill, &b) || a > SIZE_MAX - b)
+    size_t per_fill = own_fill * (data + nz) + c + pen + aug * 2 * GAN__AUGMENT_DRAWS, a, b, total;
+    if (gan__size_mul(rows, per_row, &a) || gan__size_mul(fill, per_fill, &b) || a > SIZE_MAX - b ||
+        a + b > SIZE_MAX - aug * data)
         return gan__fail(GAN_EINVAL, "%zu rows of workspace overflow", fill);
-    total = a + b;
+    total = a + b + aug * data;
     if (total > t->cap) {
         float *block = gan__calloc(total, sizeof *block);
         if (!block) return gan__fail(GAN_ENOMEM, "out of memory for a batch of %zu", rows);
@@ -468,7 +509,11 @@ static int reserve(gan_trainer *t, size_t rows, size_t fill)
     CARVE_FILL(cond_all, c);
     CARVE_FILL(z_all, own_fill * nz);
     CARVE_FILL(pen_mix, pen);
+    CARVE_FILL(aug_real, aug * GAN__AUGMENT_DRAWS);
+    CARVE_FILL(aug_fake, aug * GAN__AUGMENT_DRAWS);
 #undef CARVE_FILL
+    t->aug_image = p;
+    p += aug * data;
     CARVE(g_in, nz + c);
     CARVE(x_fake, own * data);
     CARVE(g_dy, own * data);
@@ -580,7 +625,7 @@ static uint64_t tag(const gan_trainer *t, uint64_t kind, uint64_t index)
 {
     uint64_t v[] = {kind, index, t->steps, t->batch, t->cond_dim, t->g->n_params, t->d->n_params, t->g->n_state,
                     t->d->n_state, t->d_steps, t->g_steps, (uint64_t)t->update, (uint64_t)t->loss,
-                    (uint64_t)t->penalty, t->penalty_interval};
+                    (uint64_t)t->penalty, t->penalty_interval, t->augment.policy};
     return gan__comm_tag(v, sizeof v / sizeof *v);
 }
 
@@ -629,6 +674,17 @@ static int diverged(const char *what, double value)
     return gan__fail(GAN_EDIVERGED, "%s is not finite (%g); nothing was updated", what, value);
 }
 
+/* D's input rows x as D sees them: with an augmentation, transformed by new draws (into
+ * draws) for every row of the whole batch, of which this rank's rows are used, so that
+ * the stream moves as on one process. */
+static void augment_rows(gan_trainer *t, float *x, size_t rows, float *draws)
+{
+    if (!t->augment.policy) return;
+    (void)gan_rng_fill_uniform(t->rng[GAN_STREAM_DROPOUT], draws, fill_rows(t, rows) * GAN__AUGMENT_DRAWS, 0.0f, 1.0f);
+    gan__augment_forward(&t->augment, draws + t->part.first * GAN__AUGMENT_DRAWS, x, rows, d_in_dim(t),
+                         t->aug_image);
+}
+
 /* D's logits, training mode, on the batch's real rows followed by its fake rows, or on
  * the fake rows alone. Fake rows always sit in the second half of d_in. */
 static int d_logits(gan_trainer *t, int with_real, size_t rows)
@@ -636,7 +692,9 @@ static int d_logits(gan_trainer *t, int with_real, size_t rows)
     size_t data = data_dim(t), c = t->cond_dim;
     float *fake_in = t->d_in + rows * (data + c);
     if (with_real) concat_rows(t->d_in, t->x_real, data, t->cond, c, rows);
+    if (with_real) augment_rows(t, t->d_in, rows, t->aug_real);
     concat_rows(fake_in, t->x_fake, data, t->cond, c, rows);
+    augment_rows(t, fake_in, rows, t->aug_fake);
     int rc = gan__net_forward_depth(t->d, with_real ? t->d_in : fake_in, with_real ? 2 * rows : rows, t->logits, 1,
                                     logit_depth(t->d));
     return rc ? gan__wrap(rc, "D") : GAN_OK;
@@ -648,6 +706,7 @@ static int d_real_logits(gan_trainer *t, size_t rows)
 {
     size_t data = data_dim(t), c = t->cond_dim;
     concat_rows(t->d_in, t->x_real, data, t->cond, c, rows);
+    augment_rows(t, t->d_in, rows, t->aug_real);
     int rc = gan__net_forward_depth(t->d, t->d_in, rows, t->logits + rows, 1, logit_depth(t->d));
     return rc ? gan__wrap(rc, "D") : GAN_OK;
 }
@@ -701,14 +760,18 @@ static void penalty_rows(gan_trainer *t, size_t rows)
 {
     size_t data = data_dim(t), c = t->cond_dim;
     concat_rows(t->pen_x, t->x_real, data, t->cond, c, rows);
-    if (t->penalty != GAN_PENALTY_WGAN_GP) return;
-    (void)gan_rng_fill_uniform(t->rng[GAN_STREAM_DROPOUT], t->pen_mix, fill_rows(t, rows), 0.0f, 1.0f);
-    const float *mix = t->pen_mix + t->part.first;
-    for (size_t i = 0; i < rows; i++) {
-        float e = mix[i], *x = t->pen_x + i * (data + c);
-        const float *f = t->x_fake + i * data;
-        for (size_t j = 0; j < data; j++) x[j] = e * x[j] + (1.0f - e) * f[j];
+    if (t->penalty == GAN_PENALTY_WGAN_GP) {
+        (void)gan_rng_fill_uniform(t->rng[GAN_STREAM_DROPOUT], t->pen_mix, fill_rows(t, rows), 0.0f, 1.0f);
+        const float *mix = t->pen_mix + t->part.first;
+        for (size_t i = 0; i < rows; i++) {
+            float e = mix[i], *x = t->pen_x + i * (data + c);
+            const float *f = t->x_fake + i * data;
+            for (size_t j = 0; j < data; j++) x[j] = e * x[j] + (1.0f - e) * f[j];
+        }
     }
+    /* Rows as D sees them (DiffAugment's code takes R1 on augmented reals). The transform
+     * is affine, so an interpolate's is the interpolate of the two rows' under one draw. */
+    augment_rows(t, t->pen_x, rows, t->aug_real);
 }
 
 /* The gradient penalty's gradient added to D's (penalty.c); its value and mean norm go
@@ -768,12 +831,18 @@ static int d_update(gan_trainer *t, size_t rows, float *staged, unsigned index)
     return GAN_OK;
 }
 
-/* G's gradient through D: the data columns of D's input gradient, rows from `first`.
- * Without condition columns those rows are the gradient already. */
+/* G's gradient through D: the data columns of D's input gradient, rows from `first`,
+ * through the adjoint of the fake rows' augmentation. Without condition columns or an
+ * augmentation those rows are the gradient already. */
 static const float *g_grad_from_d(gan_trainer *t, size_t first, size_t rows)
 {
     size_t data = data_dim(t), din = d_in_dim(t);
     const float *src = t->d_dx + first * din;
+    if (t->augment.policy) {
+        gan__augment_adjoint(&t->augment, t->aug_fake + t->part.first * GAN__AUGMENT_DRAWS, src, din, t->g_dy, data,
+                             rows);
+        return t->g_dy;
+    }
     if (din == data) return src;
     for (size_t i = 0; i < rows; i++) memcpy(t->g_dy + i * data, src + i * din, data * sizeof *t->g_dy);
     return t->g_dy;

@@ -3,6 +3,7 @@
 #ifndef GAN_TRAINER_IMPL_H
 #define GAN_TRAINER_IMPL_H
 
+#include "augment_impl.h"
 #include "gan.h"
 #include "layer_impl.h"
 #include "net_impl.h"
@@ -46,6 +47,7 @@ struct gan_trainer {
     int penalty, penalty_fresh;
     float penalty_weight;
     uint32_t penalty_interval;
+    gan__augment augment; /* gan_trainer_set_augment: its policy (0: off) and the images' shape */
     int generate_stats; /* gan_norm_stats: what batch norm in G uses when generating */
     float *ema; /* G's averaged weights, when ema_decay > 0 */
     uint64_t ema_from; /* G's weights_set when the average started: G's later weights restart it */
@@ -71,6 +73,9 @@ struct gan_trainer {
     /* The penalty's (with one only): its rows and their input gradients, the rows a step
      * along it, D's logits and their gradients, and WGAN-GP's weights for the whole batch. */
     float *pen_x, *pen_grad, *pen_plus, *pen_logits, *pen_dy, *pen_mix;
+    /* The augmentation's (with one only): the draws of the last real and fake rows D took,
+     * GAN__AUGMENT_DRAWS per row of the whole batch each, and one image to move rows in. */
+    float *aug_real, *aug_fake, *aug_image;
 };
 
 /* GAN_ESTATE, naming the net and what changed, when G or D is no longer the net the
@@ -98,5 +103,9 @@ int gan__check_ema_decay(float decay);
 int gan__check_noise_scale(float scale);
 int gan__check_generate_stats(uint64_t stats);
 int gan__check_penalty(uint64_t kind, float weight, uint64_t interval);
+int gan__check_augment(uint64_t policy);
+/* The images the augmentation transforms: a's shape from the nets, with `policy`; GAN_EINVAL
+ * with a message when the data rows are not images. */
+int gan__trainer_augment_shape(const gan_trainer *t, unsigned policy, gan__augment *a);
 
 #endif

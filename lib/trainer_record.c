@@ -26,7 +26,7 @@
 /* The values as a file holds them, before any check. */
 typedef struct {
     uint64_t batch, cond_dim, steps;
-    uint32_t d_steps, g_steps, update, loss, noise, generate_stats, penalty, penalty_interval;
+    uint32_t d_steps, g_steps, update, loss, noise, generate_stats, penalty, penalty_interval, augment;
     float real_target, clip, ema_decay, noise_scale, penalty_weight;
 } raw;
 
@@ -71,6 +71,7 @@ static const setting SETTINGS[] = {
     {12 | REQUIRED, "batch-norm statistics for generation", IF_MISSING_DEFAULT, ONE(U32, generate_stats)},
     {13 | REQUIRED, "gradient penalty", OMITTED_AT_DEFAULT, 3, {U32, F32, U32},
      {offsetof(raw, penalty), offsetof(raw, penalty_weight), offsetof(raw, penalty_interval)}},
+    {14 | REQUIRED, "augmentation", OMITTED_AT_DEFAULT, ONE(U32, augment)},
 };
 #undef ONE
 enum { N_SETTINGS = sizeof SETTINGS / sizeof SETTINGS[0] };
@@ -146,6 +147,7 @@ static raw raw_of(const gan_trainer *t)
     r.penalty = (uint32_t)t->penalty;
     r.penalty_weight = t->penalty_weight;
     r.penalty_interval = t->penalty_interval;
+    r.augment = t->augment.policy;
     return r;
 }
 
@@ -205,7 +207,10 @@ static int check_raw(const raw *r, const gan_trainer *t, gan__trainer_settings *
     if (!rc) rc = gan__check_noise_scale(r->noise_scale);
     if (!rc) rc = gan__check_generate_stats(r->generate_stats);
     if (!rc) rc = gan__check_penalty(r->penalty, r->penalty_weight, r->penalty_interval);
+    if (!rc) rc = gan__check_augment(r->augment);
     if (rc) return invalid();
+    gan__augment augment;
+    if (gan__trainer_augment_shape(t, r->augment, &augment)) return invalid();
     /* A condition must fit the nets, as gan_trainer_set_cond_dim requires; 0 is what a
      * trainer starts with, whatever its nets (it is checked when training starts). */
     size_t g_in = gan_net_in_dim(t->g), g_out = gan_net_out_dim(t->g), d_in = gan_net_in_dim(t->d);
@@ -231,6 +236,7 @@ static int check_raw(const raw *r, const gan_trainer *t, gan__trainer_settings *
     s->penalty = (int)r->penalty;
     s->penalty_weight = r->penalty == GAN_PENALTY_NONE ? 0.0f : r->penalty_weight;
     s->penalty_interval = r->penalty_interval;
+    s->augment = augment;
     if (s->noise_kind == NOISE_CUSTOM && t->noise_kind != NOISE_CUSTOM)
         return gan__fail(GAN_ESTATE, "the checkpoint was trained with a custom noise callback: set it on the trainer "
                                      "(gan_trainer_set_noise) before loading");
@@ -362,6 +368,7 @@ float *gan__trainer_settings_commit(gan__trainer_settings *s, gan_trainer *t)
     t->penalty = s->penalty;
     t->penalty_weight = s->penalty_weight;
     t->penalty_interval = s->penalty_interval;
+    t->augment = s->augment;
     t->steps = s->steps;
     /* A built-in noise replaces whatever noise the trainer had; a custom one is kept.
      * The scale was checked by the setters' check: the setters cannot fail here. */

@@ -4,6 +4,7 @@
 #ifndef GAN_TRAINER_RECORD_IMPL_H
 #define GAN_TRAINER_RECORD_IMPL_H
 
+#include "augment_impl.h"
 #include "gan.h"
 
 #include <stddef.h>
@@ -17,6 +18,7 @@ typedef struct gan__trainer_settings {
     int update, loss, noise_kind, generate_stats, penalty;
     float penalty_weight;
     uint32_t penalty_interval;
+    gan__augment augment;
     float real_target, clip, ema_decay, noise_scale;
     float *ema; /* set by reserve: G's averaged weights, when the trainer has no buffer yet */
 } gan__trainer_settings;

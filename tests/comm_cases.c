@@ -9,6 +9,8 @@
 #include <string.h>
 
 enum { BATCH = 12, ZDIM = 4, XDIM = 3, HIDDEN = 16 };
+/* With an augmentation the rows are images of IMAGE_C x IMAGE_SIDE x IMAGE_SIDE. */
+enum { IMAGE_C = 3, IMAGE_SIDE = 4, IMAGE_DIM = IMAGE_C * IMAGE_SIDE * IMAGE_SIDE };
 
 /* Count and print a failed check; true when this one failed. A check whose failure skips
  * collective calls must fail on every rank alike, or the others wait for ever (the tests
@@ -26,6 +28,7 @@ static int check_(const gan_comm *c, int *fails, int ok, const char *what, int l
 typedef struct spec {
     int adam, batchnorm, simultaneous, penalty; /* penalty: a gan_penalty, weight 1 */
     int reuse;                                  /* GAN_UPDATE_REUSE_FAKES */
+    unsigned augment;                           /* gan_augment bits */
     unsigned d_steps;
     uint64_t seed;
 } spec;
@@ -39,6 +42,7 @@ typedef struct model {
     uint64_t fail_step;  /* in this step (0: never) */
     uint64_t stop_step;  /* on_step asks to stop after this step, on the last rank (0: never) */
     int ranks;
+    size_t xdim; /* the data rows' width */
 } model;
 
 /* Real data: a Gaussian around (0, 1, 2), from the trainer's data stream. */
@@ -50,8 +54,9 @@ static int data(void *payload, gan_rng *rng, float *x, float *cond, size_t batch
         m->fail_step = 0;
         return -7;
     }
-    int rc = gan_rng_fill_normal(rng, x, XDIM * batch, 0.0f, 0.5f);
-    for (size_t i = 0; i < XDIM * batch; i++) x[i] += (float)(i % XDIM);
+    size_t xdim = m->xdim;
+    int rc = gan_rng_fill_normal(rng, x, xdim * batch, 0.0f, 0.5f);
+    for (size_t i = 0; i < xdim * batch; i++) x[i] += (float)(i % XDIM);
     return rc;
 }
 
@@ -71,10 +76,11 @@ static int build_nets(model *m, const spec *s)
     if (!rc) rc = add(m->g, gan_layer_dense(&l, ZDIM, HIDDEN), &l);
     if (!rc && s->batchnorm) rc = add(m->g, gan_layer_batchnorm(&l, HIDDEN, 0.1f, 1e-5f), &l);
     if (!rc) rc = add(m->g, gan_layer_activation(&l, GAN_ACT_RELU), &l);
-    if (!rc) rc = add(m->g, gan_layer_dense(&l, HIDDEN, XDIM), &l);
-    if (!rc) rc = gan_net_create(&m->d, XDIM);
+    if (!rc) rc = add(m->g, gan_layer_dense(&l, HIDDEN, m->xdim), &l);
+    if (!rc && s->augment) rc = gan_net_create_image(&m->d, IMAGE_C, IMAGE_SIDE, IMAGE_SIDE);
+    else if (!rc) rc = gan_net_create(&m->d, m->xdim);
     if (!rc) rc = add(m->d, gan_layer_dropout(&l, 0.8f), &l);
-    if (!rc) rc = add(m->d, gan_layer_maxout(&l, XDIM, 8, 2), &l);
+    if (!rc) rc = add(m->d, gan_layer_maxout(&l, m->xdim, 8, 2), &l);
     if (!rc && s->batchnorm) rc = add(m->d, gan_layer_batchnorm(&l, 8, 0.1f, 1e-5f), &l);
     if (!rc) rc = add(m->d, gan_layer_dropout(&l, 0.5f), &l);
     if (!rc) rc = add(m->d, gan_layer_dense(&l, 8, 1), &l);
@@ -97,6 +103,7 @@ static int model_make(model *m, const spec *s, const gan_comm *comm)
     memset(m, 0, sizeof *m);
     m->rank = comm ? comm->rank : 0;
     m->ranks = comm ? comm->ranks : 1;
+    m->xdim = s->augment ? IMAGE_DIM : XDIM;
     int rc = build_nets(m, s);
     if (!rc) rc = s->adam ? gan_optim_adam(&m->og, 1e-3f, 0.5f, 0.999f, 1e-8f) : gan_optim_sgd(&m->og, 0.05f, 0.5f, 0);
     if (!rc) rc = s->adam ? gan_optim_adam(&m->od, 1e-3f, 0.5f, 0.999f, 1e-8f) : gan_optim_sgd(&m->od, 0.05f, 0.5f, 0);
@@ -111,6 +118,7 @@ static int model_make(model *m, const spec *s, const gan_comm *comm)
     if (!rc && s->simultaneous) rc = gan_trainer_set_update(m->t, GAN_UPDATE_SIMULTANEOUS);
     if (!rc && s->reuse) rc = gan_trainer_set_update(m->t, GAN_UPDATE_REUSE_FAKES);
     if (!rc && s->penalty) rc = gan_trainer_set_gradient_penalty(m->t, (gan_penalty)s->penalty, 1.0f, 1);
+    if (!rc && s->augment) rc = gan_trainer_set_augment(m->t, s->augment);
     if (!rc && comm) rc = gan_trainer_set_comm(m->t, comm);
     if (rc) model_free(m);
     return rc;
@@ -196,9 +204,9 @@ static int case_identical(const gan_comm *comm)
 
 /* N ranks compute what one process does, up to the order of float sums: within 1e-4 of
  * the distance the weights moved after one step and 1e-2 after 20, in each update mode
- * (one staged D update, several D updates, simultaneous, G on D's fakes) and with each
- * gradient penalty
- * (WGAN-GP's interpolation weights and dropout's masks follow the rows, not the ranks).
+ * (one staged D update, several D updates, simultaneous, G on D's fakes), with each
+ * gradient penalty and with augmentations (WGAN-GP's interpolation weights, the
+ * augmentation's draws and dropout's masks follow the rows, not the ranks).
  * Statistics are global. */
 static int case_matches_one_rank(const gan_comm *comm)
 {
@@ -208,7 +216,10 @@ static int case_matches_one_rank(const gan_comm *comm)
                           {.seed = 5, .simultaneous = 1},
                           {.seed = 6, .reuse = 1},
                           {.seed = 7, .penalty = GAN_PENALTY_WGAN_GP},
-                          {.seed = 8, .penalty = GAN_PENALTY_R1, .d_steps = 2}};
+                          {.seed = 8, .penalty = GAN_PENALTY_R1, .d_steps = 2},
+                          {.seed = 9, .augment = 7},
+                          {.seed = 10, .augment = 7, .simultaneous = 1},
+                          {.seed = 11, .augment = 3, .penalty = GAN_PENALTY_WGAN_GP}};
     for (size_t k = 0; k < sizeof specs / sizeof *specs; k++) {
         model one, many;
         if (CHECK(model_make(&one, &specs[k], NULL) == GAN_OK)) continue;

@@ -254,6 +254,7 @@ static void null_arguments(void **state)
     EXPECT(gan_trainer_set_label_smoothing(NULL, 0.9f), GAN_EINVAL, "'t' is NULL");
     EXPECT(gan_trainer_set_clip(NULL, 0.1f), GAN_EINVAL, "'t' is NULL");
     EXPECT(gan_trainer_set_gradient_penalty(NULL, GAN_PENALTY_R1, 1.0f, 1), GAN_EINVAL, "'t' is NULL");
+    EXPECT(gan_trainer_set_augment(NULL, GAN_AUGMENT_COLOR), GAN_EINVAL, "'t' is NULL");
     EXPECT(gan_trainer_set_ema(NULL, 0.9f), GAN_EINVAL, "'t' is NULL");
     assert_same_image(w.t, &before); /* the refused setters changed nothing */
     assert_null(gan_trainer_rng(NULL, GAN_STREAM_INIT));
@@ -1363,6 +1364,7 @@ static void net_grown_under_a_trainer(void **state)
             EXPECT(gan_trainer_load_mem(w.t, ck, size), GAN_ESTATE, needle);
             EXPECT(gan_trainer_set_ema(w.t, 0.5f), GAN_ESTATE, needle);
             EXPECT(gan_trainer_set_cond_dim(w.t, 0), GAN_ESTATE, needle);
+            EXPECT(gan_trainer_set_augment(w.t, GAN_AUGMENT_NONE), GAN_ESTATE, needle);
             assert_int_equal(gan_trainer_steps(w.t), 2);
             free(ck);
             world_free(&w);

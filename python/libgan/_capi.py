@@ -53,6 +53,7 @@ STREAM_INIT, STREAM_DATA, STREAM_NOISE, STREAM_DROPOUT = 0, 1, 2, 3
 STATS_RUNNING, STATS_BATCH = 0, 1
 SAMPLE_UNIFORM, SAMPLE_EPOCHS = 1, 2
 PENALTY_NONE, PENALTY_WGAN_GP, PENALTY_R1 = 0, 1, 2  # gradient penalties (0.3)
+AUGMENT_NONE, AUGMENT_COLOR, AUGMENT_TRANSLATION, AUGMENT_CUTOUT = 0, 1, 2, 4  # DiffAugment bits (0.3)
 IMAGE_LABELS, IMAGE_SKIP_BAD, IMAGE_BLACK = 1, 2, 4  # flags; GAN_IMAGE_PIXEL_LIMIT is image.pixel_limit()
 # python/tests/test_coverage.py checks every enum of include/gan.h against these, and each
 # table below against its enum.
@@ -68,6 +69,7 @@ STREAMS = {"init": STREAM_INIT, "data": STREAM_DATA, "noise": STREAM_NOISE, "dro
 NORM_STATS = {"running": STATS_RUNNING, "batch": STATS_BATCH}
 SAMPLE_MODES = {"uniform": SAMPLE_UNIFORM, "epochs": SAMPLE_EPOCHS}
 PENALTIES = {"none": PENALTY_NONE, "wgan_gp": PENALTY_WGAN_GP, "r1": PENALTY_R1}
+AUGMENTS = {"color": AUGMENT_COLOR, "translation": AUGMENT_TRANSLATION, "cutout": AUGMENT_CUTOUT}
 KINDS = {LAYER_DENSE: "dense", LAYER_MAXOUT: "maxout", LAYER_ACTIVATION: "activation", LAYER_DROPOUT: "dropout",
          LAYER_RESHAPE: "reshape", LAYER_CONV2D: "conv2d", LAYER_CONV2D_TRANSPOSE: "conv2d_transpose",
          LAYER_BATCHNORM: "batchnorm", LAYER_CONCAT: "concat", LAYER_ADD: "add", LAYER_SLICE: "slice",
@@ -253,6 +255,7 @@ _PROTOTYPES = [
     ("gan_trainer_set_cond_dim", _STATUS, TRAINER, c_size),
     ("gan_trainer_set_label_smoothing", _STATUS, TRAINER, c_float),
     ("gan_trainer_set_clip", _STATUS, TRAINER, c_float),
+    ("gan_trainer_set_augment", _STATUS, TRAINER, c_uint),
     ("gan_trainer_set_gradient_penalty", _STATUS, TRAINER, c_int, c_float, c_uint),
     ("gan_trainer_set_ema", _STATUS, TRAINER, c_float),
     ("gan_trainer_set_generate_stats", _STATUS, TRAINER, c_int),

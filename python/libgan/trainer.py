@@ -6,7 +6,7 @@ import os
 import weakref
 
 from . import _arrays
-from ._capi import (DATA_FN, EINVAL, LOSSES, NOISE_FN, NORM_STATS, PENALTIES, SAMPLER_FN, STEP_FN, STREAMS,
+from ._capi import (AUGMENTS, DATA_FN, EINVAL, LOSSES, NOISE_FN, NORM_STATS, PENALTIES, SAMPLER_FN, STEP_FN, STREAMS,
                     UPDATES, C, GanError, Handle, StepStats, c_size, enum, make, strerror)
 from .core import Optim, Rng
 from .data import Sampler
@@ -238,6 +238,24 @@ class Trainer(Handle):
         D (GanError EINVAL). Saved in checkpoints; step stats report penalty and
         input_grad_norm."""
         C.gan_trainer_set_gradient_penalty(self._ptr, enum(kind, PENALTIES, "gradient penalty"), weight, interval)
+
+    def set_augment(self, policy):
+        """DiffAugment on every row D sees, real and generated, in D's updates and G's, with
+        G's gradient through it: AUGMENT_* bits OR-ed, or a comma-separated string of
+        'color', 'translation', 'cutout' ('color,translation,cutout' is the paper's choice
+        for small sets), or 'none' / 0. The data rows must be images in [-1, 1] (D made
+        with an image shape, or G ending in one): otherwise GanError EINVAL. Saved in
+        checkpoints."""
+        if isinstance(policy, str):
+            bits = 0
+            for name in filter(None, (p.strip() for p in policy.split(","))):
+                if name == "none":
+                    continue
+                if name not in AUGMENTS:
+                    raise ValueError("unknown augmentation %r; one of: none, %s" % (name, ", ".join(AUGMENTS)))
+                bits |= AUGMENTS[name]
+            policy = bits
+        C.gan_trainer_set_augment(self._ptr, policy)
 
     def set_ema(self, decay):
         """An exponential moving average of G's weights for generate (0 turns it off)."""
