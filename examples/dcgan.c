@@ -1,31 +1,50 @@
-/* dcgan: the convolutional GAN of Radford, Metz and Chintala (2016) on Fashion-MNIST at
- * 28 x 28 (or any IDX set of that size, or a folder or list of images converted to it:
- * --data, common/data.h).
+/* dcgan: the convolutional GAN of Radford, Metz and Chintala (2016): at 28 x 28 (the
+ * default) the model libgan has trained on Fashion-MNIST since 0.2, at 32 x 32 and 64 x 64
+ * the one pytorch/examples' dcgan/main.py builds, grey or in colour, on any --data of
+ * common/data.h (the four IDX files, an IDX file, a folder or list of images converted to
+ * the size). g = --ngf and d = --ndf (64 each by default), C the data's channels.
  *
- *   G: z (100) -> dense 128*7*7 (no bias) + batch norm + ReLU -> reshape 128x7x7
- *      -> transposed conv 4x4 s2 p1 to 64x14x14 (no bias) + batch norm + ReLU
- *      -> transposed conv 4x4 s2 p1 to 1x28x28 -> tanh (the sampler maps data to [-1, 1])
- *   D: conv 4x4 s2 p1 1 -> 64 + leaky ReLU 0.2 -> conv 4x4 s2 p1 64 -> 128 (no bias)
+ *   --size 28:
+ *   G: z (100) -> dense 2g*7*7 (no bias) + batch norm + ReLU -> reshape 2g x 7 x 7
+ *      -> transposed conv 4x4 s2 p1 to g x 14 x 14 (no bias) + batch norm + ReLU
+ *      -> transposed conv 4x4 s2 p1 to C x 28 x 28 -> tanh (the sampler maps data to [-1, 1])
+ *   D: conv 4x4 s2 p1 C -> d + leaky ReLU 0.2 -> conv 4x4 s2 p1 d -> 2d (no bias)
  *      + batch norm + leaky ReLU 0.2 -> dense to one logit
+ *   --size 64 (main.py: no layer has a bias):
+ *   G: z as a 100 x 1 x 1 image -> transposed conv 4x4 s1 p0 to 8g x 4 x 4 + batch norm
+ *      + ReLU -> transposed convs 4x4 s2 p1 to 4g x 8 x 8, 2g x 16 x 16 and g x 32 x 32,
+ *      each + batch norm + ReLU -> transposed conv 4x4 s2 p1 to C x 64 x 64 -> tanh
+ *   D: conv 4x4 s2 p1 C -> d + leaky ReLU 0.2 -> convs 4x4 s2 p1 to 2d x 16 x 16,
+ *      4d x 8 x 8 and 8d x 4 x 4, each + batch norm + leaky ReLU 0.2 -> conv 4x4 s1 p0
+ *      to one logit
+ *   --size 32: the same with one stage fewer (G from 4g x 4 x 4, D down to 4d x 4 x 4).
  *   Adam lr 2e-4, betas (0.5, 0.999), batch 64, normal noise, non-saturating loss,
  *   DCGAN's init (weights N(0, 0.02), batch-norm scales N(1, 0.02)); two G updates per
  *   D update (--recipe peer: one, as pytorch/examples).
  *
+ * C is the data's own (--channels 0): an IDX file's, and images in colour unless every
+ * one is grey.
+ *
  * With --cond the model is class-conditional, the usual way (as DCGAN-tensorflow's
  * conv_cond_concat): G takes [z | one-hot class]; D's rows are [image | one-hot class].
  * Both nets split their rows (slices) and concatenate the class, tiled into 10 constant
- * maps, to the channels before each convolution: D's image at 28 x 28 and its first
- * convolution's maps at 14 x 14, G's 7 x 7 maps (graphs: gan_net_add_from). The grids
- * then show one row per class.
+ * maps, to the channels before each convolution: D's image and its first convolution's
+ * maps, G's first maps (7 x 7 at 28, 4 x 4 at 32 and 64) (graphs: gan_net_add_from). The
+ * grids then show one row per class.
  *
  * With --loss wgan-gp (the Wasserstein loss and WGAN-GP, the paper's code's MNIST recipe)
  * or --r1 GAMMA, a gradient penalty trains D, which then has no batch norm (the penalty is
- * per row); --d-norm none trains that D without one. --cpu-minutes stops training after so
- * much CPU time (runs at equal time: bench/penalties_dcgan.sh).
+ * per row); --d-norm none trains that D without one. --augment puts DiffAugment's
+ * transforms (gan_trainer_set_augment) on every row D sees, the remedy for a small set.
+ * --cpu-minutes stops training after so much CPU time (runs at equal time:
+ * bench/penalties_dcgan.sh).
  *
  * Writes a grid from a fixed z every epoch (epoch_NNN.png), samples.png and losses.png
  * at the end, shows a progress line, saves and resumes checkpoints, writes a CSV log of
- * every step with --log, and ends with the line
+ * every step with --log. After the score below it draws interpolation.png (walks through
+ * z, spherical: see slerp()) and neighbours.png (samples beside their nearest training
+ * images: has G memorised the set?), their z from a stream of their own, so nothing
+ * before them changes. It ends with the line
  *   parzen_ll=<mean> se=<se> sigma=<sigma>
  * (the Parzen-window protocol of mnist_gan, on samples mapped back to [0, 1]). */
 #include "common.h"
@@ -40,13 +59,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SIDE 28
-#define DIM (SIDE * SIDE)
 #define ZDIM 100
 #define CLASSES 10
 #define BATCH 64
 #define N_VALID 1000
 #define GRID 100 /* samples in a grid: 10 x 10 */
+/* The pictures drawn after training: walks of 10 steps in 8 rows, and 40 samples with
+ * their nearest training images, 5 pairs a row. */
+#define WALKS 8
+#define WALK_STEPS 10
+#define PAIRS 40
+#define PAIRS_PER_ROW 5
+/* The stream of their z: --seed's, not the trainer's, so the run is the same with them. */
+#define FIGURE_SEED 0xF16u
 /* libgan's recipe. It departs from pytorch/examples' in two G updates per D update,
  * which lowered the FD at 2 epochs from 74 to 53 over 3 seeds (docs/benchmarks.md,
  * "Scores"), and in sampling with the running statistics. EMA of G, spectral norm in D
@@ -59,20 +84,23 @@
 #define LIBGAN_G_STEPS 2
 
 typedef struct options {
-    long epochs, seed, threads, train_rows, test_rows, parzen, sn, g_steps, d_steps, interval;
+    long epochs, seed, threads, train_rows, test_rows, parzen, sn, g_steps, d_steps, interval, ngf, ndf;
+    size_t side, channels; /* --size and --channels (0: the data's) */
+    unsigned augment;      /* gan_augment bits */
     int cond;
     double ema, lr_g, lr_d, beta2, gp, r1, cpu_minutes;
     const char *data, *out, *save, *resume, *log, *samples, *recipe, *stats, *loss, *d_norm;
 } options;
 
-/* D's second block has batch norm (--d-norm; never under a gradient penalty, which is
- * taken per row). */
+/* D's blocks after the first have batch norm (--d-norm; never under a gradient penalty,
+ * which is taken per row). */
 static int d_batchnorm(const options *o) { return !strcmp(o->d_norm, "batch"); }
 
 typedef struct data {
     gan_dataset *train, *valid, *test;
     gan_sampler *sampler;
     int cond;
+    size_t side, channels, dim; /* rows of channels x side x side values, channels last */
 } data;
 
 extern void openblas_set_num_threads(int n) __attribute__((weak));
@@ -96,8 +124,9 @@ static int data_load(data *d, const options *o)
 {
     gan_dataset *all = NULL, *rest = NULL;
     ex_data_kind kind;
-    /* 28 x 28 grey; with --cond a folder's classes are its sub-folders */
-    int rc = ex_data_load(&all, &d->test, &kind, o->data, 1, SIDE, o->cond ? GAN_IMAGE_LABELS : 0);
+    /* side x side, the data's channels or --channels; with --cond a folder's classes are
+     * its sub-folders */
+    int rc = ex_data_load(&all, &d->test, &kind, o->data, o->channels, o->side, o->cond ? GAN_IMAGE_LABELS : 0);
     size_t n = rc ? 0 : gan_dataset_size(all);
     size_t n_valid = kind == EX_DATA_IDX_DIR ? N_VALID : n / 10 < N_VALID ? n / 10 : N_VALID;
     if (!rc && (gan_dataset_num_classes(all) > CLASSES || gan_dataset_num_classes(d->test) > CLASSES)) {
@@ -117,6 +146,11 @@ static int data_load(data *d, const options *o)
             fprintf(stderr, "dcgan: %s has %zu images besides its test rows, need 10 or more\n", o->data, n);
         rc = GAN_EFORMAT;
     }
+    if (!rc) {
+        d->side = o->side;
+        d->dim = gan_dataset_dim(all);
+        d->channels = d->dim / (d->side * d->side); /* 1 or 3: ex_data_load checked */
+    }
     if (!rc) rc = ex_report(gan_dataset_split(&d->train, &d->valid, all, n - n_valid, NULL), "gan_dataset_split");
     gan_dataset_free(all);
     if (!rc && o->train_rows > 0 && (size_t)o->train_rows < gan_dataset_size(d->train)) {
@@ -127,6 +161,11 @@ static int data_load(data *d, const options *o)
             gan_dataset_free(d->train);
             d->train = sub;
         }
+    }
+    if (!rc && gan_dataset_size(d->train) < BATCH) { /* an epoch is a whole number of batches */
+        fprintf(stderr, "dcgan: %s leaves %zu training rows (after %zu for validation), need a batch of %d\n",
+                o->data, gan_dataset_size(d->train), n_valid, BATCH);
+        rc = GAN_EFORMAT;
     }
     if (!rc) rc = ex_report(gan_sampler_create(&d->sampler, d->train, GAN_SAMPLE_EPOCHS, o->cond), "gan_sampler_create");
     if (!rc) rc = ex_report(gan_sampler_set_range(d->sampler, -1.0f, 1.0f), "gan_sampler_set_range");
@@ -147,39 +186,11 @@ static int add_class_maps(gan_net *n, size_t at, size_t classes, size_t side)
     return ex_add_from(n, gan_layer_concat(&l, 2), &l, (const size_t[]){features, features + 2}, 2);
 }
 
-/* Add the layer `made` put in l, without its bias. */
-static int add_unbiased(gan_net *n, int made, gan_layer **l)
+/* Add the layer `made` put in l, with its bias or without, and with spectral norm of `sn`
+ * power iterations (0: none). */
+static int add_weighted(gan_net *n, int made, gan_layer **l, int bias, long sn)
 {
-    if (!made) made = gan_layer_set_bias(*l, 0);
-    if (made) {
-        gan_layer_free(*l);
-        return made;
-    }
-    return ex_add_layer(n, 0, l);
-}
-
-/* With a condition, the class also joins the 7 x 7 maps as `cond` constant maps (the
- * condition routed as in D, below). */
-static int generator(gan_net **g, size_t cond)
-{
-    gan_layer *l;
-    EX_TRY(gan_net_create(g, ZDIM + cond));
-    EX_TRY(add_unbiased(*g, gan_layer_dense(&l, ZDIM + cond, 128 * 7 * 7), &l));
-    EX_TRY(ex_add_layer(*g, gan_layer_batchnorm(&l, 128 * 7 * 7, 0.1f, 1e-5f), &l));
-    EX_TRY(ex_add_layer(*g, gan_layer_activation(&l, GAN_ACT_RELU), &l));
-    EX_TRY(ex_add_layer(*g, gan_layer_reshape(&l, 128, 7, 7), &l));
-    if (cond) EX_TRY(add_class_maps(*g, ZDIM, cond, 7));
-    EX_TRY(add_unbiased(*g, gan_layer_conv2d_transpose(&l, 128 + cond, 64, 4, 2, 1, 0), &l));
-    EX_TRY(ex_add_layer(*g, gan_layer_batchnorm(&l, 64, 0.1f, 1e-5f), &l));
-    EX_TRY(ex_add_layer(*g, gan_layer_activation(&l, GAN_ACT_RELU), &l));
-    EX_TRY(ex_add_layer(*g, gan_layer_conv2d_transpose(&l, 64, 1, 4, 2, 1, 0), &l));
-    EX_TRY(ex_add_layer(*g, gan_layer_activation(&l, GAN_ACT_TANH), &l));
-    return GAN_OK;
-}
-
-/* Add the layer `made` put in l, with spectral norm of `sn` power iterations (0: none). */
-static int add_normalised(gan_net *n, int made, gan_layer **l, long sn)
-{
+    if (!made && !bias) made = gan_layer_set_bias(*l, 0);
     if (!made && sn) made = gan_layer_spectral_norm(*l, (size_t)sn);
     if (made) {
         gan_layer_free(*l);
@@ -188,38 +199,80 @@ static int add_normalised(gan_net *n, int made, gan_layer **l, long sn)
     return ex_add_layer(n, 0, l);
 }
 
-/* Without batch norm (--d-norm none, and always under a gradient penalty) nothing takes
- * its place: WGAN-GP's paper puts layer norm there, which libgan does not have (docs/guide.md). */
-static int discriminator(gan_net **d, size_t cond, long sn, int batchnorm)
+/* Batch norm over `channels`, then ReLU (G) or leaky ReLU 0.2 (D). */
+static int add_norm_act(gan_net *n, size_t channels, int leaky)
 {
     gan_layer *l;
-    if (cond) { /* [image | class] rows: the image, and the class as constant maps beside it */
-        EX_TRY(gan_net_create(d, DIM + cond));
-        EX_TRY(ex_add_layer(*d, gan_layer_slice(&l, 0, DIM), &l));
-        EX_TRY(ex_add_layer(*d, gan_layer_reshape(&l, 1, SIDE, SIDE), &l));
-        EX_TRY(add_class_maps(*d, DIM, cond, SIDE));
-    } else {
-        EX_TRY(gan_net_create_image(d, 1, SIDE, SIDE));
+    EX_TRY(ex_add_layer(n, gan_layer_batchnorm(&l, channels, 0.1f, 1e-5f), &l));
+    if (leaky) return ex_add_layer(n, gan_layer_leaky_relu(&l, 0.2f), &l);
+    return ex_add_layer(n, gan_layer_activation(&l, GAN_ACT_RELU), &l);
+}
+
+/* With a condition, the class also joins G's first maps as `cond` constant maps (the
+ * condition routed as in D, below). */
+static int generator(gan_net **g, const data *d, size_t ngf, size_t cond)
+{
+    gan_layer *l;
+    size_t w, first; /* the first maps' channels and side */
+    EX_TRY(gan_net_create(g, ZDIM + cond));
+    if (d->side == 28) {
+        w = 2 * ngf, first = 7;
+        EX_TRY(add_weighted(*g, gan_layer_dense(&l, ZDIM + cond, w * 7 * 7), &l, 0, 0));
+        EX_TRY(add_norm_act(*g, w * 7 * 7, 0));
+        EX_TRY(ex_add_layer(*g, gan_layer_reshape(&l, w, 7, 7), &l));
+    } else { /* a row of gan_net_create() is a (ZDIM + cond) x 1 x 1 image */
+        w = ngf << (d->side == 64 ? 3 : 2), first = 4;
+        EX_TRY(add_weighted(*g, gan_layer_conv2d_transpose(&l, ZDIM + cond, w, 4, 1, 0, 0), &l, 0, 0));
+        EX_TRY(add_norm_act(*g, w, 0));
     }
-    EX_TRY(add_normalised(*d, gan_layer_conv2d(&l, 1 + cond, 64, 4, 2, 1), &l, sn));
-    EX_TRY(ex_add_layer(*d, gan_layer_leaky_relu(&l, 0.2f), &l));
-    if (cond) EX_TRY(add_class_maps(*d, DIM, cond, SIDE / 2));
-    if (batchnorm) {
-        EX_TRY(add_unbiased(*d, gan_layer_conv2d(&l, 64 + cond, 128, 4, 2, 1), &l));
-        EX_TRY(ex_add_layer(*d, gan_layer_batchnorm(&l, 128, 0.1f, 1e-5f), &l));
-    } else {
-        EX_TRY(ex_add_layer(*d, gan_layer_conv2d(&l, 64 + cond, 128, 4, 2, 1), &l));
+    if (cond) EX_TRY(add_class_maps(*g, ZDIM, cond, first));
+    size_t in = w + cond;
+    for (size_t s = first; 2 * s < d->side; s *= 2, in = w) { /* doubling the side, halving the channels */
+        w /= 2;
+        EX_TRY(add_weighted(*g, gan_layer_conv2d_transpose(&l, in, w, 4, 2, 1, 0), &l, 0, 0));
+        EX_TRY(add_norm_act(*g, w, 0));
     }
-    EX_TRY(ex_add_layer(*d, gan_layer_leaky_relu(&l, 0.2f), &l));
-    EX_TRY(add_normalised(*d, gan_layer_dense(&l, 128 * 7 * 7, 1), &l, sn));
+    /* main.py's last layer has no bias either; the 28 x 28 model's has */
+    EX_TRY(add_weighted(*g, gan_layer_conv2d_transpose(&l, in, d->channels, 4, 2, 1, 0), &l, d->side == 28, 0));
+    EX_TRY(ex_add_layer(*g, gan_layer_activation(&l, GAN_ACT_TANH), &l));
     return GAN_OK;
+}
+
+/* Without batch norm (--d-norm none, and always under a gradient penalty) nothing takes
+ * its place: WGAN-GP's paper puts layer norm there, which libgan does not have (docs/guide.md).
+ * Spectral norm (--sn) goes on the first and the last layer. */
+static int discriminator(gan_net **dn, const data *d, size_t ndf, size_t cond, long sn, int batchnorm)
+{
+    gan_layer *l;
+    size_t side = d->side, c = d->channels;
+    if (cond) { /* [image | class] rows: the image, and the class as constant maps beside it */
+        EX_TRY(gan_net_create(dn, d->dim + cond));
+        EX_TRY(ex_add_layer(*dn, gan_layer_slice(&l, 0, d->dim), &l));
+        EX_TRY(ex_add_layer(*dn, gan_layer_reshape(&l, c, side, side), &l));
+        EX_TRY(add_class_maps(*dn, d->dim, cond, side));
+    } else {
+        EX_TRY(gan_net_create_image(dn, c, side, side));
+    }
+    EX_TRY(add_weighted(*dn, gan_layer_conv2d(&l, c + cond, ndf, 4, 2, 1), &l, 1, sn));
+    EX_TRY(ex_add_layer(*dn, gan_layer_leaky_relu(&l, 0.2f), &l));
+    if (cond) EX_TRY(add_class_maps(*dn, d->dim, cond, side / 2));
+    /* Halving the side, doubling the channels: at 28 to 7 x 7 (one block), else to 4 x 4. */
+    size_t in = ndf + cond, w = ndf, last = side == 28 ? 7 : 4;
+    for (size_t s = side / 2; s > last; s /= 2, in = w) {
+        w *= 2;
+        EX_TRY(add_weighted(*dn, gan_layer_conv2d(&l, in, w, 4, 2, 1), &l, !batchnorm, 0));
+        if (batchnorm) EX_TRY(ex_add_layer(*dn, gan_layer_batchnorm(&l, w, 0.1f, 1e-5f), &l));
+        EX_TRY(ex_add_layer(*dn, gan_layer_leaky_relu(&l, 0.2f), &l));
+    }
+    if (side == 28) return add_weighted(*dn, gan_layer_dense(&l, w * 7 * 7, 1), &l, 1, sn);
+    return add_weighted(*dn, gan_layer_conv2d(&l, w, 1, 4, 1, 0), &l, 0, sn); /* 4 x 4 to 1 x 1 */
 }
 
 static int model_setup(ex_gan *m, data *d, const options *o)
 {
     size_t c = o->cond ? CLASSES : 0;
-    EX_TRY(generator(&m->g, c));
-    EX_TRY(discriminator(&m->d, c, o->sn, d_batchnorm(o)));
+    EX_TRY(generator(&m->g, d, (size_t)o->ngf, c));
+    EX_TRY(discriminator(&m->d, d, (size_t)o->ndf, c, o->sn, d_batchnorm(o)));
     EX_TRY(gan_optim_adam(&m->opt_g, (float)o->lr_g, 0.5f, (float)o->beta2, 1e-8f));
     EX_TRY(gan_optim_adam(&m->opt_d, (float)o->lr_d, 0.5f, (float)o->beta2, 1e-8f));
     EX_TRY(gan_trainer_create(&m->t, m->g, m->d, m->opt_g, m->opt_d));
@@ -235,6 +288,7 @@ static int model_setup(ex_gan *m, data *d, const options *o)
         EX_TRY(gan_trainer_set_gradient_penalty(m->t, GAN_PENALTY_R1, (float)o->r1, (unsigned)o->interval));
     }
     EX_TRY(gan_trainer_set_cond_dim(m->t, c));
+    if (o->augment) EX_TRY(gan_trainer_set_augment(m->t, o->augment));
     EX_TRY(gan_trainer_set_data(m->t, gan_dataset_sampler, d->sampler)); /* rows in [-1, 1] */
     gan_rng *init = gan_trainer_rng(m->t, GAN_STREAM_INIT);
     EX_TRY(gan_net_init(m->g, init, GAN_INIT_DCGAN, 1.0f));
@@ -252,35 +306,188 @@ static void to_unit(float *x, size_t n)
     for (size_t i = 0; i < n; i++) x[i] = 0.5f * (x[i] + 1.0f);
 }
 
+/* Each pixel drawn 2 x 2 up to 32 x 32, once at 64 x 64. */
+static int scale_of(const data *d) { return d->side > 32 ? 1 : 2; }
+
+/* n images in [0, 1] as a grid of 10 columns under a title: grey ones as dcgan always
+ * drew them (gan_image_grid2), colour ones (and 64 x 64) at their scale. */
+static int save_grid(const data *d, const char *path, const float *x, size_t n, const char *title)
+{
+    if (d->channels == 1 && scale_of(d) == GRID_SCALE) return ex_save_image_grid(path, x, n, d->side, 10, title);
+    return ex_save_labelled_grid(path, x, n, d->channels, d->side, d->side, 10, scale_of(d), NULL, title);
+}
 
 /* A grid from the fixed z (and, conditional, class r in row r). */
-static int grid(gan_trainer *t, const float *z, const float *cond, float *x, const char *path, const char *title)
+static int grid(gan_trainer *t, const data *d, const float *z, const float *cond, float *x, const char *path,
+                const char *title)
 {
     EX_TRY(gan_trainer_generate(t, z, cond, GRID, x));
-    to_unit(x, (size_t)GRID * DIM);
-    return ex_save_image_grid(path, x, GRID, SIDE, 10, title);
+    to_unit(x, (size_t)GRID * d->dim);
+    return save_grid(d, path, x, GRID, title);
+}
+
+/* The point at t in [0, 1] on the great circle from a to b (n values each):
+ * slerp(a, b, t) = sin((1 - t) w) / sin(w) a + sin(t w) / sin(w) b, w the angle between
+ * them. Why not the straight line: z is normal in 100 dimensions, so
+ * its norm is close to sqrt(100) = 10, and the midpoint of two independent draws has a
+ * norm near sqrt(2)/2 of that, about 7, far inside the shell G saw in training; the great
+ * circle stays in the shell. Two almost parallel points (sin w tiny) take the line. */
+static void slerp(float *out, const float *a, const float *b, size_t n, double t)
+{
+    double ab = 0, aa = 0, bb = 0;
+    for (size_t j = 0; j < n; j++) {
+        ab += (double)a[j] * b[j];
+        aa += (double)a[j] * a[j];
+        bb += (double)b[j] * b[j];
+    }
+    double cosw = aa > 0 && bb > 0 ? ab / sqrt(aa * bb) : 1.0;
+    double w = acos(cosw < -1 ? -1 : cosw > 1 ? 1 : cosw), sw = sin(w);
+    double ka = sw > 1e-6 ? sin((1 - t) * w) / sw : 1 - t, kb = sw > 1e-6 ? sin(t * w) / sw : t;
+    for (size_t j = 0; j < n; j++) out[j] = (float)(ka * a[j] + kb * b[j]);
+}
+
+/* One-hot classes for n samples, class (i / per) % CLASSES for sample i: `per` to a row
+ * of a grid, or 1. NULL unconditional, or out of memory, which *rc tells. */
+static float *classes_for(const data *d, size_t n, size_t per, int *rc)
+{
+    if (!d->cond || *rc) return NULL;
+    float *cond = calloc(n * CLASSES, sizeof *cond);
+    if (!cond) *rc = ex_out_of_memory("the classes");
+    for (size_t i = 0; cond && i < n; i++) cond[i * CLASSES + (i / per) % CLASSES] = 1.0f;
+    return cond;
+}
+
+/* WALKS rows of WALK_STEPS samples, each row on the great circle between two normal z
+ * (slerp()); conditional, row r keeps class r. */
+static int figure_interpolation(const char *path, gan_trainer *t, const data *d, gan_rng *rng, const char *title)
+{
+    const size_t n = (size_t)WALKS * WALK_STEPS;
+    float *z = malloc(n * ZDIM * sizeof *z), *x = malloc(n * d->dim * sizeof *x), ends[2][ZDIM];
+    int rc = z && x ? GAN_OK : ex_out_of_memory(path);
+    float *cond = classes_for(d, n, WALK_STEPS, &rc);
+    for (size_t r = 0; !rc && r < WALKS; r++) {
+        rc = ex_report(gan_rng_fill_normal(rng, &ends[0][0], 2 * ZDIM, 0.0f, 1.0f), "gan_rng_fill_normal");
+        for (size_t s = 0; !rc && s < WALK_STEPS; s++)
+            slerp(z + (r * WALK_STEPS + s) * ZDIM, ends[0], ends[1], ZDIM, (double)s / (WALK_STEPS - 1));
+    }
+    if (!rc) rc = ex_report(gan_trainer_generate(t, z, cond, n, x), "gan_trainer_generate");
+    if (!rc) to_unit(x, n * d->dim);
+    if (!rc) rc = save_grid(d, path, x, n, title);
+    free(cond);
+    free(z);
+    free(x);
+    return rc;
+}
+
+/* For each of the n rows of x, the index of the nearest training row: the set read in
+ * chunks, as bytes become floats only in the chunk (no float copy of a large set). */
+static int nearest_training(size_t *nn, const float *x, size_t n, const gan_dataset *train)
+{
+    const size_t rows = gan_dataset_size(train), dim = gan_dataset_dim(train), chunk = 512;
+    float *ref = malloc(chunk * dim * sizeof *ref), *d2 = malloc(n * sizeof *d2), *best = malloc(n * sizeof *best);
+    size_t *at = malloc(n * sizeof *at);
+    int rc = ref && d2 && best && at ? GAN_OK : ex_out_of_memory("the nearest training images");
+    for (size_t i0 = 0; !rc && i0 < rows; i0 += chunk) {
+        size_t m = rows - i0 < chunk ? rows - i0 : chunk;
+        rc = ex_report(gan_dataset_get_rows(train, i0, m, ref), "gan_dataset_get_rows");
+        if (!rc) rc = ex_report(gan_nearest_neighbors(at, d2, x, n, ref, m, dim), "gan_nearest_neighbors");
+        for (size_t q = 0; !rc && q < n; q++)
+            if (i0 == 0 || d2[q] < best[q]) { /* strictly nearer: ties keep the lower index */
+                best[q] = d2[q];
+                nn[q] = i0 + at[q];
+            }
+    }
+    free(ref);
+    free(d2);
+    free(best);
+    free(at);
+    return rc;
+}
+
+/* PAIRS samples (conditional: sample i of class i % CLASSES), each beside its nearest
+ * training image, framed in yellow: copies of training images would tell that G memorised
+ * them. */
+static int figure_neighbours(const char *path, gan_trainer *t, const data *d, gan_rng *rng)
+{
+    const int scale = scale_of(d), side = (int)d->side * scale, cell = side + 4, cols = 2 * PAIRS_PER_ROW;
+    const int rws = (PAIRS + PAIRS_PER_ROW - 1) / PAIRS_PER_ROW;
+    float *z = malloc((size_t)PAIRS * ZDIM * sizeof *z), *x = malloc((size_t)PAIRS * d->dim * sizeof *x);
+    float *row = malloc(d->dim * sizeof *row);
+    size_t *nn = malloc(PAIRS * sizeof *nn);
+    int rc = z && x && row && nn ? GAN_OK : ex_out_of_memory(path);
+    float *cond = classes_for(d, PAIRS, 1, &rc);
+    if (!rc) rc = ex_report(gan_rng_fill_normal(rng, z, (size_t)PAIRS * ZDIM, 0.0f, 1.0f), "gan_rng_fill_normal");
+    if (!rc) rc = ex_report(gan_trainer_generate(t, z, cond, PAIRS, x), "gan_trainer_generate");
+    if (!rc) to_unit(x, (size_t)PAIRS * d->dim);
+    if (!rc) rc = nearest_training(nn, x, PAIRS, d->train); /* both in [0, 1] */
+    /* An RGB24 surface starts black. */
+    cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, cols * cell + 4, rws * cell + 4);
+    cairo_t *cr = cairo_create(s);
+    for (size_t i = 0; !rc && i < PAIRS; i++) {
+        int x0 = 4 + (int)(2 * (i % PAIRS_PER_ROW)) * cell, y0 = 4 + (int)(i / PAIRS_PER_ROW) * cell;
+        ex_paint_image(cr, x + i * d->dim, (int)d->channels, (int)d->side, (int)d->side, scale, x0, y0);
+        cairo_set_source_rgb(cr, 230 / 255.0, 190 / 255.0, 0);
+        cairo_rectangle(cr, x0 + cell - 2, y0 - 2, side + 4, side + 4);
+        cairo_fill(cr);
+        rc = ex_report(gan_dataset_get_rows(d->train, nn[i], 1, row), "gan_dataset_get_rows");
+        if (!rc) ex_paint_image(cr, row, (int)d->channels, (int)d->side, (int)d->side, scale, x0 + cell, y0);
+    }
+    if (!rc)
+        rc = cairo_status(cr) ? ex_out_of_memory(path)
+                              : ex_png_save_titled(s, "samples, each beside its nearest training image (yellow)", path);
+    cairo_destroy(cr);
+    cairo_surface_destroy(s);
+    free(cond);
+    free(nn);
+    free(row);
+    free(x);
+    free(z);
+    return rc;
+}
+
+/* interpolation.png and neighbours.png, their z from a stream of --seed's own. */
+static int figures(gan_trainer *t, const data *d, const options *o)
+{
+    char path[4096], title[128];
+    gan_rng *rng = NULL;
+    int rc = ex_report(gan_rng_create(&rng, (uint64_t)o->seed ^ FIGURE_SEED), "gan_rng_create");
+    snprintf(path, sizeof path, "%s/interpolation.png", o->out);
+    snprintf(title, sizeof title, "great circles through z, one per row%s", d->cond ? ", one class per row" : "");
+    if (!rc) rc = figure_interpolation(path, t, d, rng, title);
+    if (!rc) printf("interpolation: %s\n", path);
+    snprintf(path, sizeof path, "%s/neighbours.png", o->out);
+    if (!rc) rc = figure_neighbours(path, t, d, rng);
+    if (!rc) printf("neighbours: %s\n", path);
+    gan_rng_free(rng);
+    return rc;
 }
 
 /* ---------------------------------------------------------------- Parzen */
 
-/* The Parzen protocol on n samples (a conditional model's cycle through the classes). */
-static int parzen(gan_trainer *t, const data *d, size_t n, size_t test_rows, const char *samples)
-{
-    float *x = malloc(n * DIM * sizeof *x), *cond = NULL, sigma;
+typedef struct parzen_score {
     double ll, se;
+    float sigma;
+} parzen_score;
+
+/* The Parzen protocol on n samples (a conditional model's cycle through the classes). */
+static int parzen(gan_trainer *t, const data *d, size_t n, size_t test_rows, const char *samples, parzen_score *p)
+{
+    float *x = malloc(n * d->dim * sizeof *x), *cond = NULL;
     int rc = x ? GAN_OK : ex_out_of_memory("the Parzen samples");
     if (!rc && d->cond && !(cond = calloc(n * CLASSES, sizeof *cond))) rc = ex_out_of_memory("the Parzen classes");
     for (size_t i = 0; !rc && cond && i < n; i++) cond[i * CLASSES + i % CLASSES] = 1.0f;
     if (!rc) rc = ex_report(gan_trainer_generate(t, NULL, cond, n, x), "gan_trainer_generate");
-    if (!rc) to_unit(x, n * DIM);
-    if (!rc && samples) rc = ex_write_rows(samples, x, n, DIM);
+    if (!rc) to_unit(x, n * d->dim);
+    if (!rc && samples) rc = ex_write_rows(samples, x, n, d->dim);
     const float *valid = gan_dataset_row(d->valid, 0), *test = gan_dataset_row(d->test, 0);
     size_t m = gan_dataset_size(d->test);
     if (test_rows > 0 && test_rows < m) m = test_rows;
-    if (!rc) rc = ex_report(gan_parzen_select_sigma(&sigma, NULL, x, n, valid, gan_dataset_size(d->valid), DIM, NULL, 0),
-                            "gan_parzen_select_sigma");
-    if (!rc) rc = ex_report(gan_parzen_log_likelihood(&ll, &se, x, n, test, m, DIM, sigma), "gan_parzen_log_likelihood");
-    if (!rc) printf("parzen_ll=%.2f se=%.2f sigma=%.4f\n", ll, se, sigma);
+    if (!rc)
+        rc = ex_report(gan_parzen_select_sigma(&p->sigma, NULL, x, n, valid, gan_dataset_size(d->valid), d->dim,
+                                               NULL, 0), "gan_parzen_select_sigma");
+    if (!rc)
+        rc = ex_report(gan_parzen_log_likelihood(&p->ll, &p->se, x, n, test, m, d->dim, p->sigma),
+                       "gan_parzen_log_likelihood");
     free(cond);
     free(x);
     return rc;
@@ -304,14 +511,30 @@ static int on_step(void *payload, const gan_step_stats *s)
     return p->out_of_time; /* stops gan_trainer_run */
 }
 
+/* The --augment policy as its words, in the order the trainer applies them. */
+static const struct {
+    const char *name;
+    unsigned bit;
+} augments[] = {{"color", GAN_AUGMENT_COLOR}, {"translation", GAN_AUGMENT_TRANSLATION}, {"cutout", GAN_AUGMENT_CUTOUT}};
+#define N_AUGMENTS (sizeof augments / sizeof *augments)
+
+static const char *augment_name(unsigned bits, char *buf, size_t size)
+{
+    snprintf(buf, size, "none");
+    for (size_t k = 0, at = 0; k < N_AUGMENTS; k++)
+        if (bits & augments[k].bit && at < size)
+            at += (size_t)snprintf(buf + at, size - at, "%s%s", at ? "," : "", augments[k].name);
+    return buf;
+}
+
 static int train(const options *o, data *d)
 {
     ex_gan m = {0};
     progress p = {0};
     ex_log log = {0};
-    char path[4096];
+    char path[4096], policy[64];
     size_t c = o->cond ? CLASSES : 0;
-    float *z = malloc((size_t)GRID * ZDIM * sizeof *z), *x = malloc((size_t)GRID * DIM * sizeof *x);
+    float *z = malloc((size_t)GRID * ZDIM * sizeof *z), *x = malloc((size_t)GRID * d->dim * sizeof *x);
     float *cond = c ? calloc((size_t)GRID * c, sizeof *cond) : NULL;
     int rc = z && x && (!c || cond) ? model_setup(&m, d, o) : ex_out_of_memory("the grids");
     gan_rng *zrng = NULL;
@@ -326,13 +549,15 @@ static int train(const options *o, data *d)
     long first_epoch = (long)(done / per_epoch);
     if (!rc) rc = ex_log_open(&log, o->log, done, on_step, &p);
     if (!rc) {
-        printf("data %s: %zu training rows | %s | %ld epochs of %llu steps of %d, seed %ld\n", o->data,
-               gan_dataset_size(d->train), o->cond ? "class-conditional" : "unconditional", o->epochs,
+        printf("data %s: %zu training rows of %zu x %zu x %zu | %s | ngf %ld, ndf %ld | %ld epochs of %llu steps "
+               "of %d, seed %ld\n", o->data, gan_dataset_size(d->train), d->channels, d->side, d->side,
+               o->cond ? "class-conditional" : "unconditional", o->ngf, o->ndf, o->epochs,
                (unsigned long long)per_epoch, BATCH, o->seed);
         printf("loss %s | %ld D and %ld G updates per step | Adam lr %g (G), %g (D), betas (0.5, %g) | D %s batch norm",
                o->loss, o->d_steps, o->g_steps, o->lr_g, o->lr_d, o->beta2, d_batchnorm(o) ? "with" : "without");
         if (!strcmp(o->loss, "wgan-gp")) printf(" | WGAN-GP lambda %g every %ld steps", o->gp, o->interval);
         if (o->r1 > 0) printf(" | R1 gamma %g every %ld steps", o->r1, o->interval);
+        printf(" | augment %s", augment_name(o->augment, policy, sizeof policy));
         if (o->cpu_minutes > 0) printf(" | %g CPU-minutes at most", o->cpu_minutes);
         printf("\n");
         fflush(stdout);
@@ -348,7 +573,7 @@ static int train(const options *o, data *d)
         char title[128];
         snprintf(title, sizeof title, "dcgan%s, seed %ld: epoch %ld%s", o->cond ? " --cond" : "", o->seed, e + 1,
                  o->cond ? ", one row per class" : "");
-        if (!rc) rc = grid(m.t, z, cond, x, path, title);
+        if (!rc) rc = grid(m.t, d, z, cond, x, path, title);
         if (!rc && o->save) rc = ex_report(gan_trainer_save(m.t, o->save), "gan_trainer_save");
         if (!rc)
             fprintf(stderr, "%sepoch %ld/%ld: loss_d %.4f loss_g %.4f D(x) %.3f D(G(z)) %.3f -> %s\n",
@@ -366,9 +591,12 @@ static int train(const options *o, data *d)
     snprintf(path, sizeof path, "%s/samples.png", o->out);
     snprintf(title, sizeof title, "dcgan%s, seed %ld: after %.3g epochs%s", o->cond ? " --cond" : "", o->seed,
              epochs, o->cond ? ", one row per class" : "");
-    if (!rc) rc = grid(m.t, z, cond, x, path, title);
+    if (!rc) rc = grid(m.t, d, z, cond, x, path, title);
     if (!rc) printf("samples: %s\n", path);
-    if (!rc) rc = parzen(m.t, d, (size_t)o->parzen, (size_t)o->test_rows, o->samples);
+    parzen_score score;
+    if (!rc) rc = parzen(m.t, d, (size_t)o->parzen, (size_t)o->test_rows, o->samples, &score);
+    if (!rc) rc = figures(m.t, d, o); /* after the score, which they leave as it was */
+    if (!rc) printf("parzen_ll=%.2f se=%.2f sigma=%.4f\n", score.ll, score.se, score.sigma);
     ex_gan_free(&m);
     free(cond);
     free(z);
@@ -378,27 +606,55 @@ static int train(const options *o, data *d)
 
 /* ---------------------------------------------------------------- main */
 
+/* --augment: "none" or a comma-separated list of augments' names; 0, or -1 for a word
+ * that is none of them. */
+static int parse_augment(const char *text, unsigned *bits)
+{
+    *bits = 0;
+    if (!strcmp(text, "none")) return 0;
+    for (const char *w = text;; w++) {
+        size_t n = strcspn(w, ","), k = 0;
+        while (k < N_AUGMENTS && !(strlen(augments[k].name) == n && !strncmp(w, augments[k].name, n))) k++;
+        if (k == N_AUGMENTS) return -1;
+        *bits |= augments[k].bit;
+        w += n;
+        if (!*w) return 0;
+    }
+}
+
 int main(int argc, char **argv)
 {
     /* -1 and 0: the recipe's value */
-    options o = {.epochs = 5, .seed = 1, .threads = 1, .parzen = 10000, .sn = -1, .ema = -1, .recipe = "libgan", .stats = NULL,
-                 .gp = 10, .interval = 1, .loss = "ns", .data = "/usr/share/datasets/fashion-mnist", .out = "out/dcgan"};
+    options o = {.epochs = 5, .seed = 1, .threads = 1, .sn = -1, .ema = -1, .recipe = "libgan", .stats = NULL,
+                 .gp = 10, .interval = 1, .loss = "ns", .ngf = 64, .ndf = 64,
+                 .data = "/usr/share/datasets/fashion-mnist", .out = "out/dcgan"};
+    const char *size = "28", *channels = "0", *augment = "none";
     const ex_flag flags[] = {
         {"--epochs", EX_LONG, &o.epochs, "N", "[1, inf)", "training epochs (5)"},
         {"--seed", EX_LONG, &o.seed, "S", "[0, inf)", "seed of every random stream (1)"},
         {"--threads", EX_LONG, &o.threads, "T", "[0, 1024]", "OpenBLAS threads; 0: its default (1)"},
+        {"--size", EX_CHOICE, &size, "28|32|64", NULL,
+         "image side: 28, libgan's model; 32 and 64, pytorch/examples' dcgan (28)"},
+        {"--channels", EX_CHOICE, &channels, "0|1|3", NULL,
+         "1 grey, 3 colour; 0: the data's (IDX: its own; images: colour, grey when all are) (0)"},
+        {"--ngf", EX_LONG, &o.ngf, "G", "[1, 1024]", "G's width: channels of its last maps before the image (64)"},
+        {"--ndf", EX_LONG, &o.ndf, "D", "[1, 1024]", "D's width: channels of its first convolution (64)"},
         {"--cond", EX_SWITCH, &o.cond, NULL, NULL, "class-conditional: one row of the grids per class"},
+        {"--augment", EX_TEXT, &augment, "POLICY", NULL,
+         "DiffAugment on every row D sees: none, or some of color,translation,cutout (none)"},
         {"--data", EX_TEXT, &o.data, "PATH", NULL,
          "the four IDX files' folder (/usr/share/datasets/fashion-mnist), an IDX file, a folder of images or a list"},
         {"--out", EX_TEXT, &o.out, "DIR", NULL, "where the pictures go (out/dcgan)"},
         {"--train-rows", EX_LONG, &o.train_rows, "N", "[0, inf)",
          "train on the first N rows, a multiple of 64 (0: all)"},
         {"--test-rows", EX_LONG, &o.test_rows, "N", "[0, inf)", "score on the first N test rows (0: all)"},
-        {"--parzen", EX_LONG, &o.parzen, "N", "[100, inf)", "samples in the Parzen score (10000)"},
+        {"--parzen", EX_LONG, &o.parzen, "N", "[100, inf)",
+         "samples in the Parzen score (10000 at 28; 2000 at 32 and 64, where a sample is 4 to 16 times the size)"},
         {"--save", EX_TEXT, &o.save, "CHECKPOINT", NULL, "save the trainer after every epoch"},
         {"--resume", EX_TEXT, &o.resume, "CHECKPOINT", NULL, "continue a saved trainer"},
         {"--log", EX_TEXT, &o.log, "FILE.csv", NULL, "one CSV row of gan_step_stats per step (a resume continues it)"},
-        {"--samples", EX_TEXT, &o.samples, "FILE", NULL, "write the Parzen samples as raw float32 rows (examples/score)"},
+        {"--samples", EX_TEXT, &o.samples, "FILE", NULL,
+         "write the Parzen samples as raw float32 rows (examples/score takes 28 x 28 grey ones)"},
         {"--recipe", EX_CHOICE, &o.recipe, "libgan|peer", NULL,
          "libgan's defaults, or the pytorch/examples recipe (one G update, batch statistics) (libgan)"},
         {"--ema", EX_REAL, &o.ema, "DECAY", "[0, 1)", "EMA of G's weights for sampling; 0: none (the recipe's)"},
@@ -416,18 +672,37 @@ int main(int argc, char **argv)
          "0: off (0)"},
         {"--penalty-interval", EX_LONG, &o.interval, "N", "[1, 1000000]", "take the penalty every N steps (1)"},
         {"--d-norm", EX_CHOICE, &o.d_norm, "batch|none", NULL,
-         "batch norm in D's second block, or nothing there (batch; none under a penalty)"},
+         "batch norm in D's blocks after the first, or nothing there (batch; none under a penalty)"},
         {"--d-steps", EX_LONG, &o.d_steps, "K", "[1, 16]", "D updates per step (the recipe's: 1, wgan-gp 5)"},
         {"--beta2", EX_REAL, &o.beta2, "B", "[0, 1)", "Adam's beta2 (the recipe's: 0.999, wgan-gp 0.9)"},
         {"--cpu-minutes", EX_REAL, &o.cpu_minutes, "M", "[0, inf)",
          "stop training after M minutes of this process's CPU time, within --epochs (0: no limit)"},
         {0}};
     ex_flags_parse(argc, argv, flags,
-                   "dcgan: the convolutional GAN of Radford, Metz and Chintala (2016) on 28 x 28 images.\n"
-                   "--data: a folder of the four IDX files (train-images-idx3-ubyte ... raw or .gz), one IDX file\n"
-                   "(examples/images --pack), a folder of PNG/JPEG images or a list file of `path [label]` lines,\n"
-                   "converted to 28 x 28 grey; a single set is shuffled once and a seventh held out for the test.\n"
-                   "With --cond the labels are a folder's sub-folders or the list's second words (10 classes at most).");
+                   "dcgan: the convolutional GAN of Radford, Metz and Chintala (2016). --size 28 is libgan's\n"
+                   "model (Fashion-MNIST by default); 32 and 64 are pytorch/examples' dcgan (transposed\n"
+                   "convolutions from z as a 1 x 1 image up to the image, D mirrored down to a 4 x 4\n"
+                   "convolution): 64 at --ngf = --ndf = 64 is exactly its model, 32 one stage fewer. At 28\n"
+                   "--ngf and --ndf scale the 28 x 28 model's widths (64 each: the model as it always was).\n"
+                   "--data: a folder of the four IDX files (train-images-idx3-ubyte ... raw or .gz), one IDX\n"
+                   "file (examples/images --pack), a folder of PNG/JPEG images or a list file of `path [label]`\n"
+                   "lines, converted to the size; a single set is shuffled once and a seventh held out for the\n"
+                   "test. IDX rows must be of the size (examples/images --pack --size 64 writes such a file),\n"
+                   "in their own channels; images are read in colour, or grey when every one is (--channels).\n"
+                   "With --cond the labels are a folder's sub-folders or the list's second words (10 classes\n"
+                   "at most). --augment: DiffAugment (Zhao et al. 2020) on real and generated rows alike, for\n"
+                   "small sets.\n"
+                   "At the end, after the score: interpolation.png, rows of samples along great circles\n"
+                   "(slerp) between two normal z: a straight line between two draws passes near the origin,\n"
+                   "where the norm is about sqrt(2)/2 of a draw's typical sqrt(100), a region G never saw;\n"
+                   "the great circle keeps the norm in the typical shell. neighbours.png: samples beside their\n"
+                   "nearest training images, to tell whether G copies a small set.");
+    o.side = (size_t)atol(size);
+    o.channels = (size_t)atol(channels);
+    if (parse_augment(augment, &o.augment))
+        ex_flags_fail(flags, "--augment expects none or some of color,translation,cutout joined by commas, got '%s'",
+                      augment);
+    if (o.parzen == 0) o.parzen = o.side == 28 ? 10000 : 2000;
     int peer = !strcmp(o.recipe, "peer");
     /* WGAN-GP's recipe: its code's for MNIST (gan_mnist.py), on this D less batch norm. */
     int wgan_gp = !strcmp(o.loss, "wgan-gp");

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -67,12 +68,51 @@ static void labels_beside(char *buf, size_t size, const char *images)
     if (!exists(buf)) buf[0] = '\0';
 }
 
+/* channels 0: either 1 or 3 (the file's own). */
 static int check_width(const gan_dataset *ds, const char *path, size_t channels, size_t side)
 {
-    if (gan_dataset_dim(ds) == channels * side * side) return GAN_OK;
-    fprintf(stderr, "%s: %s has %zu values a row, this model takes %zu x %zu x %zu (channels x height x width)\n",
-            program_invocation_short_name, path, gan_dataset_dim(ds), channels, side, side);
+    size_t dim = gan_dataset_dim(ds), plane = side * side;
+    if (channels ? dim == channels * plane : dim == plane || dim == 3 * plane) return GAN_OK;
+    if (channels)
+        fprintf(stderr, "%s: %s has %zu values a row, this model takes %zu x %zu x %zu (channels x height x width)\n",
+                program_invocation_short_name, path, dim, channels, side, side);
+    else
+        fprintf(stderr, "%s: %s has %zu values a row, this model takes 1 or 3 x %zu x %zu (channels x height x "
+                "width)\n", program_invocation_short_name, path, dim, side, side);
     return GAN_EFORMAT;
+}
+
+/* Whether every pixel of every row of a colour set has R = G = B (*grey 1), read in
+ * chunks so a large set needs no float copy. */
+static int all_grey(const gan_dataset *ds, int *grey)
+{
+    size_t n = gan_dataset_size(ds), dim = gan_dataset_dim(ds), chunk = 256;
+    float *x = malloc(chunk * dim * sizeof *x);
+    if (!x) return ex_out_of_memory("the colour check");
+    int rc = GAN_OK;
+    *grey = 1;
+    for (size_t i0 = 0; !rc && *grey && i0 < n; i0 += chunk) {
+        size_t rows = n - i0 < chunk ? n - i0 : chunk;
+        rc = ex_report(gan_dataset_get_rows(ds, i0, rows, x), "gan_dataset_get_rows");
+        for (size_t k = 0; !rc && *grey && k < rows * dim; k += 3) *grey = x[k] == x[k + 1] && x[k] == x[k + 2];
+    }
+    free(x);
+    return rc;
+}
+
+/* Images at `channels`; 0: in colour, or grey when every one is (the luma of R = G = B is
+ * that value, so the grey load holds the same values). */
+static int load_images(gan_dataset **all, const char *path, size_t channels, size_t side, unsigned image_flags)
+{
+    int grey = 0, rc = ex_report(gan_dataset_load_images(all, path, channels ? channels : 3, side, side, image_flags),
+                                 "gan_dataset_load_images");
+    if (!rc && !channels) rc = all_grey(*all, &grey);
+    if (!rc && grey) {
+        gan_dataset_free(*all);
+        *all = NULL;
+        rc = ex_report(gan_dataset_load_images(all, path, 1, side, side, image_flags), "gan_dataset_load_images");
+    }
+    return rc;
 }
 
 /* The training (or test) files of an IDX folder. */
@@ -110,8 +150,7 @@ int ex_data_load(gan_dataset **train, gan_dataset **test, ex_data_kind *kind, co
         rc = ex_report(gan_dataset_load_idx(&all, path, lp[0] ? lp : NULL), "gan_dataset_load_idx");
         if (!rc) rc = check_width(all, path, channels, side);
     } else {
-        rc = ex_report(gan_dataset_load_images(&all, path, channels, side, side, image_flags),
-                       "gan_dataset_load_images");
+        rc = load_images(&all, path, channels, side, image_flags);
     }
     size_t n = rc ? 0 : gan_dataset_size(all);
     if (!rc && n < 2) {

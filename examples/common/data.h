@@ -35,6 +35,9 @@ size_t ex_data_test_rows(size_t n);
  *   every run of every model holds out the same rows), its last ex_data_test_rows() rows
  *   the test set.
  * Rows of another width than the model's are refused with a message naming the file.
+ * `channels` 0 takes the data's own: an IDX file's (its rows 1 or 3 x side x side),
+ * images in colour, or in grey when every pixel of every image has R = G = B; the choice
+ * is gan_dataset_dim(*train) / (side * side).
  * *kind (may be NULL) tells which it was. 0, or a status reported on stderr. */
 int ex_data_load(gan_dataset **train, gan_dataset **test, ex_data_kind *kind, const char *path, size_t channels,
                  size_t side, unsigned image_flags);

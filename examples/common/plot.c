@@ -598,6 +598,25 @@ void ex_paint_gray(cairo_t *cr, const float *img, int w, int h, double x, double
     cairo_surface_destroy(s);
 }
 
+void ex_paint_image(cairo_t *cr, const float *img, int channels, int w, int h, int scale, double x, double y)
+{
+    cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, w * scale, h * scale);
+    unsigned char *p = cairo_image_surface_get_data(s);
+    size_t stride = (size_t)cairo_image_surface_get_stride(s), c = channels == 3 ? 3 : 1;
+    for (int j = 0; p && j < h * scale; j++)
+        for (int i = 0; i < w * scale; i++) {
+            const float *px = img + ((size_t)(j / scale) * (size_t)w + (size_t)(i / scale)) * c;
+            uint32_t v[3];
+            for (size_t k = 0; k < 3; k++)
+                v[k] = (uint32_t)lrintf(255.0f * fminf(fmaxf(px[c == 3 ? k : 0], 0.0f), 1.0f));
+            *(uint32_t *)(p + (size_t)j * stride + 4 * (size_t)i) = v[0] << 16 | v[1] << 8 | v[2];
+        }
+    cairo_surface_mark_dirty(s);
+    cairo_set_source_surface(cr, s, x, y);
+    cairo_paint(cr);
+    cairo_surface_destroy(s);
+}
+
 /* A title strip above a picture, white on black like the grids: the picture, then its
  * title (shrunk to fit the width). */
 #define TITLE_STRIP 30

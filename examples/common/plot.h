@@ -64,6 +64,9 @@ void ex_axes_hline(ex_axes *a, double y, ex_style s, const char *label);
 int ex_png_save(cairo_surface_t *s, const char *path);
 /* Paint a gray image (w x h values in [0, 1]) with its top-left corner at (x, y). */
 void ex_paint_gray(cairo_t *cr, const float *img, int w, int h, double x, double y);
+/* The same for an image of `channels` (1 grey, 3 RGB) values in [0, 1], HWC, each pixel
+ * drawn `scale` x `scale`. */
+void ex_paint_image(cairo_t *cr, const float *img, int channels, int w, int h, int scale, double x, double y);
 /* n grayscale images of side x side pixels in [0, 1] as a PNG grid of `cols` columns
  * (gan_image_grid2, 2 pixels apart, GRID_SCALE) under a title strip. 0, a libgan status or
  * EX_FAIL, reported on stderr. */
