@@ -24,8 +24,8 @@ python3 examples/emoji_list.py out/emoji/emoji.txt "$gem"
 build-demo/examples/images out/emoji/emoji.txt --labels --size "${size}x${size}" --channels "$channels" \
     --out out/emoji --pack out/emoji/emoji
 echo "grid: $(pwd)/out/emoji/grid.png"
-# dcgan and mnist_gan take 28 x 28 grey: the packed files at that size, else the list,
-# which they convert themselves.
-data=out/emoji/emoji.txt
-[ "$size" = 28 ] && [ "$channels" = 1 ] && data=out/emoji/emoji-images.idx
-echo "train on it: ninja -C build-demo examples/dcgan && build-demo/examples/dcgan --data $data --out out/dcgan-emoji"
+# dcgan trains at 28, 32 or 64 in the data's channels: the packed files when they are of
+# its size, else the list, which it converts itself.
+data=out/emoji/emoji.txt dsize=$size
+case "$size" in 28 | 32 | 64) data=out/emoji/emoji-images.idx ;; *) dsize=64 ;; esac
+echo "train on it: ninja -C build-demo examples/dcgan && build-demo/examples/dcgan --size $dsize --data $data --out out/dcgan-emoji"
