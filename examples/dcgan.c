@@ -20,7 +20,9 @@
  *   --size 32: the same with one stage fewer (G from 4g x 4 x 4, D down to 4d x 4 x 4).
  *   Adam lr 2e-4, betas (0.5, 0.999), batch 64, normal noise, non-saturating loss,
  *   DCGAN's init (weights N(0, 0.02), batch-norm scales N(1, 0.02)); two G updates per
- *   D update (--recipe peer: one, as pytorch/examples).
+ *   D update (--recipe peer: one, as pytorch/examples). Each update draws new fakes;
+ *   --update reuse_fakes trains G's first update on the fakes of D's last, as main.py's
+ *   loop does (one G forward fewer a step).
  *
  * C is the data's own (--channels 0): an IDX file's, and images in colour unless every
  * one is grey.
@@ -89,7 +91,7 @@ typedef struct options {
     unsigned augment;      /* gan_augment bits */
     int cond;
     double ema, lr_g, lr_d, beta2, gp, r1, cpu_minutes;
-    const char *data, *out, *save, *resume, *log, *samples, *recipe, *stats, *loss, *d_norm;
+    const char *data, *out, *save, *resume, *log, *samples, *recipe, *stats, *loss, *d_norm, *update;
 } options;
 
 /* D's blocks after the first have batch norm (--d-norm; never under a gradient penalty,
@@ -289,6 +291,7 @@ static int model_setup(ex_gan *m, data *d, const options *o)
     }
     EX_TRY(gan_trainer_set_cond_dim(m->t, c));
     if (o->augment) EX_TRY(gan_trainer_set_augment(m->t, o->augment));
+    if (!strcmp(o->update, "reuse_fakes")) EX_TRY(gan_trainer_set_update(m->t, GAN_UPDATE_REUSE_FAKES));
     EX_TRY(gan_trainer_set_data(m->t, gan_dataset_sampler, d->sampler)); /* rows in [-1, 1] */
     gan_rng *init = gan_trainer_rng(m->t, GAN_STREAM_INIT);
     EX_TRY(gan_net_init(m->g, init, GAN_INIT_DCGAN, 1.0f));
@@ -557,6 +560,7 @@ static int train(const options *o, data *d)
                o->loss, o->d_steps, o->g_steps, o->lr_g, o->lr_d, o->beta2, d_batchnorm(o) ? "with" : "without");
         if (!strcmp(o->loss, "wgan-gp")) printf(" | WGAN-GP lambda %g every %ld steps", o->gp, o->interval);
         if (o->r1 > 0) printf(" | R1 gamma %g every %ld steps", o->r1, o->interval);
+        if (strcmp(o->update, "alternating")) printf(" | G's first update on D's fakes");
         printf(" | augment %s", augment_name(o->augment, policy, sizeof policy));
         if (o->cpu_minutes > 0) printf(" | %g CPU-minutes at most", o->cpu_minutes);
         printf("\n");
@@ -626,7 +630,7 @@ int main(int argc, char **argv)
 {
     /* -1 and 0: the recipe's value */
     options o = {.epochs = 5, .seed = 1, .threads = 1, .sn = -1, .ema = -1, .recipe = "libgan", .stats = NULL,
-                 .gp = 10, .interval = 1, .loss = "ns", .ngf = 64, .ndf = 64,
+                 .gp = 10, .interval = 1, .loss = "ns", .update = "alternating", .ngf = 64, .ndf = 64,
                  .data = "/usr/share/datasets/fashion-mnist", .out = "out/dcgan"};
     const char *size = "28", *channels = "0", *augment = "none";
     const ex_flag flags[] = {
@@ -654,7 +658,8 @@ int main(int argc, char **argv)
         {"--resume", EX_TEXT, &o.resume, "CHECKPOINT", NULL, "continue a saved trainer"},
         {"--log", EX_TEXT, &o.log, "FILE.csv", NULL, "one CSV row of gan_step_stats per step (a resume continues it)"},
         {"--samples", EX_TEXT, &o.samples, "FILE", NULL,
-         "write the Parzen samples as raw float32 rows (examples/score takes 28 x 28 grey ones)"},
+         "write the Parzen samples as raw float32 rows in [0, 1], HWC at the model's size and channels (for "
+         "examples/score)"},
         {"--recipe", EX_CHOICE, &o.recipe, "libgan|peer", NULL,
          "libgan's defaults, or the pytorch/examples recipe (one G update, batch statistics) (libgan)"},
         {"--ema", EX_REAL, &o.ema, "DECAY", "[0, 1)", "EMA of G's weights for sampling; 0: none (the recipe's)"},
@@ -673,6 +678,9 @@ int main(int argc, char **argv)
         {"--penalty-interval", EX_LONG, &o.interval, "N", "[1, 1000000]", "take the penalty every N steps (1)"},
         {"--d-norm", EX_CHOICE, &o.d_norm, "batch|none", NULL,
          "batch norm in D's blocks after the first, or nothing there (batch; none under a penalty)"},
+        {"--update", EX_CHOICE, &o.update, "alternating|reuse_fakes", NULL,
+         "new fakes for every update, or G's first update on those of D's last (pytorch/examples' loop: one G "
+         "forward fewer a step) (alternating)"},
         {"--d-steps", EX_LONG, &o.d_steps, "K", "[1, 16]", "D updates per step (the recipe's: 1, wgan-gp 5)"},
         {"--beta2", EX_REAL, &o.beta2, "B", "[0, 1)", "Adam's beta2 (the recipe's: 0.999, wgan-gp 0.9)"},
         {"--cpu-minutes", EX_REAL, &o.cpu_minutes, "M", "[0, inf)",
