@@ -107,6 +107,24 @@ static inline void assert_steady_steps_allocate_nothing(gan_trainer *t, uint64_t
     }
 }
 
+/* A step that fails (the data callback failing once, armed by *fail_on = when) leaves the
+ * trainer's checkpoint bytes as they were: nets, optimizers, streams, settings. */
+static inline void assert_failed_step_changes_nothing(gan_trainer *t, int *fail_on, int when, int status)
+{
+    size_t cap = 1 << 20, n0, n1;
+    uint8_t *before = calloc(cap, 1), *after = calloc(cap, 1);
+    assert_non_null(before);
+    assert_non_null(after);
+    assert_int_equal(gan_trainer_save_mem(t, before, cap, &n0), GAN_OK);
+    *fail_on = when;
+    assert_int_equal(gan_trainer_step(t, NULL), status);
+    assert_int_equal(gan_trainer_save_mem(t, after, cap, &n1), GAN_OK);
+    assert_int_equal(n0, n1);
+    assert_memory_equal(before, after, n0);
+    free(before);
+    free(after);
+}
+
 /* A test run under the counting allocator that fails when the library leaks:
  * TEST(f) registers f with this setup and teardown. */
 static inline int leak_checked_setup(void **state)
