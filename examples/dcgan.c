@@ -412,37 +412,23 @@ static int nearest_training(size_t *nn, const float *x, size_t n, const gan_data
  * them. */
 static int figure_neighbours(const char *path, gan_trainer *t, const data *d, gan_rng *rng)
 {
-    const int scale = scale_of(d), side = (int)d->side * scale, cell = side + 4, cols = 2 * PAIRS_PER_ROW;
-    const int rws = (PAIRS + PAIRS_PER_ROW - 1) / PAIRS_PER_ROW;
     float *z = malloc((size_t)PAIRS * ZDIM * sizeof *z), *x = malloc((size_t)PAIRS * d->dim * sizeof *x);
-    float *row = malloc(d->dim * sizeof *row);
+    float *near = malloc((size_t)PAIRS * d->dim * sizeof *near);
     size_t *nn = malloc(PAIRS * sizeof *nn);
-    int rc = z && x && row && nn ? GAN_OK : ex_out_of_memory(path);
+    int rc = z && x && near && nn ? GAN_OK : ex_out_of_memory(path);
     float *cond = classes_for(d, PAIRS, 1, &rc);
     if (!rc) rc = ex_report(gan_rng_fill_normal(rng, z, (size_t)PAIRS * ZDIM, 0.0f, 1.0f), "gan_rng_fill_normal");
     if (!rc) rc = ex_report(gan_trainer_generate(t, z, cond, PAIRS, x), "gan_trainer_generate");
     if (!rc) to_unit(x, (size_t)PAIRS * d->dim);
     if (!rc) rc = nearest_training(nn, x, PAIRS, d->train); /* both in [0, 1] */
-    /* An RGB24 surface starts black. */
-    cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, cols * cell + 4, rws * cell + 4);
-    cairo_t *cr = cairo_create(s);
-    for (size_t i = 0; !rc && i < PAIRS; i++) {
-        int x0 = 4 + (int)(2 * (i % PAIRS_PER_ROW)) * cell, y0 = 4 + (int)(i / PAIRS_PER_ROW) * cell;
-        ex_paint_image(cr, x + i * d->dim, (int)d->channels, (int)d->side, (int)d->side, scale, x0, y0);
-        cairo_set_source_rgb(cr, 230 / 255.0, 190 / 255.0, 0);
-        cairo_rectangle(cr, x0 + cell - 2, y0 - 2, side + 4, side + 4);
-        cairo_fill(cr);
-        rc = ex_report(gan_dataset_get_rows(d->train, nn[i], 1, row), "gan_dataset_get_rows");
-        if (!rc) ex_paint_image(cr, row, (int)d->channels, (int)d->side, (int)d->side, scale, x0 + cell, y0);
-    }
+    for (size_t i = 0; !rc && i < PAIRS; i++)
+        rc = ex_report(gan_dataset_get_rows(d->train, nn[i], 1, near + i * d->dim), "gan_dataset_get_rows");
     if (!rc)
-        rc = cairo_status(cr) ? ex_out_of_memory(path)
-                              : ex_png_save_titled(s, "samples, each beside its nearest training image (yellow)", path);
-    cairo_destroy(cr);
-    cairo_surface_destroy(s);
+        rc = ex_save_pairs(path, x, near, PAIRS, PAIRS_PER_ROW, (int)d->channels, (int)d->side, scale_of(d),
+                           "samples, each beside its nearest training image (yellow)");
     free(cond);
     free(nn);
-    free(row);
+    free(near);
     free(x);
     free(z);
     return rc;

@@ -243,31 +243,19 @@ static int on_step(void *payload, const gan_step_stats *s)
 static int figure_neighbours(const char *path, gan_trainer *t, const gan_dataset *train, size_t pairs,
                              size_t per_row)
 {
-    float *x = malloc(pairs * DIM * sizeof *x);
+    float *x = malloc(pairs * DIM * sizeof *x), *near = malloc(pairs * DIM * sizeof *near);
     size_t *nn = malloc(pairs * sizeof *nn);
-    const int cell = SIDE + 4, cols = (int)(2 * per_row), rws = (int)((pairs + per_row - 1) / per_row);
-    int rc = x && nn ? 0 : ex_out_of_memory(path);
+    int rc = x && near && nn ? 0 : ex_out_of_memory(path);
     if (!rc) rc = ex_report(gan_trainer_generate(t, NULL, NULL, pairs, x), "gan_trainer_generate");
     if (!rc)
         rc = ex_report(gan_nearest_neighbors(nn, NULL, x, pairs, rows(train), gan_dataset_size(train), DIM),
                        "gan_nearest_neighbors");
-    /* An RGB24 surface starts black. */
-    cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, cols * cell + 4, rws * cell + 4);
-    cairo_t *cr = cairo_create(s);
-    for (size_t i = 0; !rc && i < pairs; i++) {
-        int x0 = 4 + (int)(2 * (i % per_row)) * cell, y0 = 4 + (int)(i / per_row) * cell;
-        ex_paint_gray(cr, x + i * DIM, SIDE, SIDE, x0, y0);
-        cairo_set_source_rgb(cr, 230 / 255.0, 190 / 255.0, 0);
-        cairo_rectangle(cr, x0 + cell - 2, y0 - 2, SIDE + 4, SIDE + 4);
-        cairo_fill(cr);
-        ex_paint_gray(cr, gan_dataset_row(train, nn[i]), SIDE, SIDE, x0 + cell, y0);
-    }
+    for (size_t i = 0; !rc && i < pairs; i++) memcpy(near + i * DIM, gan_dataset_row(train, nn[i]), DIM * sizeof *near);
     if (!rc)
-        rc = cairo_status(cr) ? ex_out_of_memory(path)
-                              : ex_png_save_titled(s, "samples, each beside its nearest training image (yellow)", path);
-    cairo_destroy(cr);
-    cairo_surface_destroy(s);
+        rc = ex_save_pairs(path, x, near, pairs, per_row, 1, SIDE, 1,
+                           "samples, each beside its nearest training image (yellow)");
     free(nn);
+    free(near);
     free(x);
     return rc;
 }

@@ -691,8 +691,10 @@ static int d_logits(gan_trainer *t, int with_real, size_t rows)
 {
     size_t data = data_dim(t), c = t->cond_dim;
     float *fake_in = t->d_in + rows * (data + c);
-    if (with_real) concat_rows(t->d_in, t->x_real, data, t->cond, c, rows);
-    if (with_real) augment_rows(t, t->d_in, rows, t->aug_real);
+    if (with_real) {
+        concat_rows(t->d_in, t->x_real, data, t->cond, c, rows);
+        augment_rows(t, t->d_in, rows, t->aug_real);
+    }
     concat_rows(fake_in, t->x_fake, data, t->cond, c, rows);
     augment_rows(t, fake_in, rows, t->aug_fake);
     int rc = gan__net_forward_depth(t->d, with_real ? t->d_in : fake_in, with_real ? 2 * rows : rows, t->logits, 1,

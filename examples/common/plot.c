@@ -582,22 +582,6 @@ int ex_png_save(cairo_surface_t *s, const char *path)
     return 0;
 }
 
-void ex_paint_gray(cairo_t *cr, const float *img, int w, int h, double x, double y)
-{
-    cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, w, h);
-    unsigned char *p = cairo_image_surface_get_data(s);
-    int stride = cairo_image_surface_get_stride(s);
-    for (int j = 0; p && j < h; j++)
-        for (int i = 0; i < w; i++) {
-            uint32_t v = (uint32_t)lrintf(255.0f * fminf(fmaxf(img[j * w + i], 0.0f), 1.0f));
-            *(uint32_t *)(p + (size_t)j * (size_t)stride + 4 * (size_t)i) = v << 16 | v << 8 | v;
-        }
-    cairo_surface_mark_dirty(s);
-    cairo_set_source_surface(cr, s, x, y);
-    cairo_paint(cr);
-    cairo_surface_destroy(s);
-}
-
 void ex_paint_image(cairo_t *cr, const float *img, int channels, int w, int h, int scale, double x, double y)
 {
     cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, w * scale, h * scale);
@@ -615,6 +599,33 @@ void ex_paint_image(cairo_t *cr, const float *img, int channels, int w, int h, i
     cairo_set_source_surface(cr, s, x, y);
     cairo_paint(cr);
     cairo_surface_destroy(s);
+}
+
+void ex_paint_gray(cairo_t *cr, const float *img, int w, int h, double x, double y)
+{
+    ex_paint_image(cr, img, 1, w, h, 1, x, y);
+}
+
+int ex_save_pairs(const char *path, const float *left, const float *right, size_t n, size_t per_row, int channels,
+                  int side, int scale, const char *title)
+{
+    const size_t dim = (size_t)channels * (size_t)side * (size_t)side;
+    const int drawn = side * scale, cell = drawn + 4, cols = (int)(2 * per_row), rws = (int)((n + per_row - 1) / per_row);
+    /* An RGB24 surface starts black. */
+    cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, cols * cell + 4, rws * cell + 4);
+    cairo_t *cr = cairo_create(s);
+    for (size_t i = 0; i < n; i++) {
+        int x0 = 4 + (int)(2 * (i % per_row)) * cell, y0 = 4 + (int)(i / per_row) * cell;
+        ex_paint_image(cr, left + i * dim, channels, side, side, scale, x0, y0);
+        cairo_set_source_rgb(cr, 230 / 255.0, 190 / 255.0, 0);
+        cairo_rectangle(cr, x0 + cell - 2, y0 - 2, drawn + 4, drawn + 4);
+        cairo_fill(cr);
+        ex_paint_image(cr, right + i * dim, channels, side, side, scale, x0 + cell, y0);
+    }
+    int rc = cairo_status(cr) ? ex_out_of_memory(path) : ex_png_save_titled(s, title, path);
+    cairo_destroy(cr);
+    cairo_surface_destroy(s);
+    return rc;
 }
 
 /* A title strip above a picture, white on black like the grids: the picture, then its

@@ -78,6 +78,12 @@ int ex_save_image_grid(const char *path, const float *images, size_t n, size_t s
  * 0, or EX_FAIL with a message on stderr. */
 int ex_save_labelled_grid(const char *path, const float *images, size_t n, size_t channels, size_t height,
                           size_t width, size_t cols, int scale, const char *const *labels, const char *title);
+/* n pairs of images (channels x side x side, [0, 1], HWC) as a PNG of per_row pairs to a
+ * row, each left image beside its right one framed in yellow (a sample and its nearest
+ * training image), each pixel drawn scale x scale, under a title. 0, or EX_FAIL with a
+ * message on stderr. */
+int ex_save_pairs(const char *path, const float *left, const float *right, size_t n, size_t per_row, int channels,
+                  int side, int scale, const char *title);
 /* A picture with a title strip above it, written as a PNG (ex_png_save). */
 int ex_png_save_titled(cairo_surface_t *picture, const char *title, const char *path);
 /* Grids draw each pixel as GRID_SCALE x GRID_SCALE, so a 28 x 28 image is readable. */
